@@ -1,0 +1,79 @@
+"""Roles (DOMAIN.md §2) and the capabilities each one carries. Nothing outside `lyfta.access`
+reads a role: other code asks `access.can(actor, capability)` or a policy function."""
+
+from __future__ import annotations
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class Role(models.TextChoices):
+    PRESCRIBER = "prescriber", _("Förskrivare")
+    ORDERER = "orderer", _("Beställare")
+    CONSULTANT = "consultant", _("Hjälpmedelskonsulent")
+    TECHNICIAN = "technician", _("Tekniker")
+    LOGISTICS = "logistics", _("Lager och logistik")
+    CUSTOMER_SERVICE = "customer_service", _("Kundtjänst")
+    CATALOGUE_MANAGER = "catalogue_manager", _("Sortiment och inköp")
+    BILLING = "billing", _("Ekonomi")
+    USER_ADMIN = "user_admin", _("Användaradministratör")
+    LOG_REVIEWER = "log_reviewer", _("Logggranskare")
+    SYSTEM_ADMIN = "system_admin", _("Systemadministratör")
+
+
+class Purpose(models.TextChoices):
+    """Purpose of an access (R36): derived from the assignment or chosen explicitly."""
+
+    CARE = "care", _("Vård och behandling")
+    ADMINISTRATION = "administration", _("Administration")
+    QUALITY = "quality", _("Kvalitetsuppföljning")
+    LOG_REVIEW = "log_review", _("Logggranskning")
+    SYSTEM = "system", _("Systemdrift")
+
+
+# Which purpose an assignment of each role serves by default.
+ROLE_PURPOSE: dict[str, str] = {
+    Role.PRESCRIBER: Purpose.CARE,
+    Role.ORDERER: Purpose.CARE,
+    Role.CONSULTANT: Purpose.CARE,
+    Role.TECHNICIAN: Purpose.CARE,
+    Role.LOGISTICS: Purpose.CARE,
+    Role.CUSTOMER_SERVICE: Purpose.ADMINISTRATION,
+    Role.CATALOGUE_MANAGER: Purpose.ADMINISTRATION,
+    Role.BILLING: Purpose.ADMINISTRATION,
+    Role.USER_ADMIN: Purpose.ADMINISTRATION,
+    Role.LOG_REVIEWER: Purpose.LOG_REVIEW,
+    Role.SYSTEM_ADMIN: Purpose.SYSTEM,
+}
+
+# Roles whose holders must use a second factor whatever LYFTA_REQUIRE_MFA says (R12 defaults table).
+MFA_ALWAYS: frozenset[str] = frozenset({Role.USER_ADMIN, Role.LOG_REVIEWER, Role.SYSTEM_ADMIN})
+
+
+class Cap:
+    """Capability names. A role grants a set of them; checks ask for one."""
+
+    ORGANISATIONS_VIEW = "organisations.view"
+    ORGANISATIONS_MANAGE = "organisations.manage"
+    HISTORY_VIEW = "history.view"
+    ADMIN_SITE = "admin.site"
+    USERS_MANAGE = "users.manage"
+    RECERTIFY = "users.recertify"
+    AUDIT_REVIEW = "audit.review"
+
+
+ROLE_CAPABILITIES: dict[str, frozenset[str]] = {
+    Role.PRESCRIBER: frozenset({Cap.ORGANISATIONS_VIEW}),
+    Role.ORDERER: frozenset({Cap.ORGANISATIONS_VIEW}),
+    Role.CONSULTANT: frozenset({Cap.ORGANISATIONS_VIEW}),
+    Role.TECHNICIAN: frozenset({Cap.ORGANISATIONS_VIEW}),
+    Role.LOGISTICS: frozenset({Cap.ORGANISATIONS_VIEW}),
+    Role.CUSTOMER_SERVICE: frozenset({Cap.ORGANISATIONS_VIEW}),
+    Role.CATALOGUE_MANAGER: frozenset({Cap.ORGANISATIONS_VIEW}),
+    Role.BILLING: frozenset({Cap.ORGANISATIONS_VIEW}),
+    Role.USER_ADMIN: frozenset({Cap.ORGANISATIONS_VIEW, Cap.USERS_MANAGE, Cap.RECERTIFY}),
+    Role.LOG_REVIEWER: frozenset({Cap.ORGANISATIONS_VIEW, Cap.AUDIT_REVIEW, Cap.HISTORY_VIEW}),
+    Role.SYSTEM_ADMIN: frozenset(
+        {Cap.ORGANISATIONS_VIEW, Cap.ORGANISATIONS_MANAGE, Cap.HISTORY_VIEW, Cap.ADMIN_SITE}
+    ),
+}

@@ -1,0 +1,146 @@
+"""Users (one identified person each, R1) and their assignments (medarbetaruppdrag, R2)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.contrib.auth.models import AbstractUser, UserManager
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from lyfta.access.roles import Purpose, Role
+from lyfta.core.models import TimestampedModel
+
+
+class User(AbstractUser):
+    """A person who uses Lyfta. The account is valid from `valid_from` through `valid_until`
+    (inclusive); outside that window sign-in is refused and open sessions end (R3)."""
+
+    personnummer = models.CharField(
+        _("personnummer"), max_length=12, unique=True, null=True, blank=True
+    )
+    title = models.CharField(_("befattning"), max_length=100, blank=True)
+    workplace = models.CharField(_("arbetsplats"), max_length=200, blank=True)
+    phone = models.CharField(_("telefon"), max_length=30, blank=True)
+    valid_from = models.DateField(_("konto giltigt från"), default=dt.date.today)
+    valid_until = models.DateField(_("konto giltigt till och med"), null=True, blank=True)
+    password_changed_at = models.DateTimeField(_("lösenord bytt"), null=True, blank=True)
+    must_change_password = models.BooleanField(_("måste byta lösenord"), default=False)
+    suspended_at = models.DateTimeField(_("avstängt"), null=True, blank=True)
+    suspension_reason = models.CharField(_("skäl till avstängning"), max_length=200, blank=True)
+
+    objects = UserManager()  # type: ignore[misc]
+
+    class Meta:
+        ordering = ["last_name", "first_name", "username"]
+        verbose_name = _("användare")
+        verbose_name_plural = _("användare")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(valid_until__isnull=True) | Q(valid_until__gte=models.F("valid_from")),
+                name="user_validity_window_ordered",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.display_name
+
+    @property
+    def display_name(self) -> str:
+        full = f"{self.first_name} {self.last_name}".strip()
+        return full or self.username
+
+    def account_valid_on(self, day: dt.date) -> bool:
+        """Whether the account's validity window covers `day` (and the account is not suspended)."""
+        if not self.is_active or self.suspended_at is not None:
+            return False
+        return self.valid_from <= day and (self.valid_until is None or day <= self.valid_until)
+
+
+class AssignmentQuerySet(models.QuerySet["Assignment"]):
+    def active_on(self, day: dt.date) -> AssignmentQuerySet:
+        """Assignments in force on `day`: inside their window, not ended and not suspended."""
+        return self.filter(
+            valid_from__lte=day,
+            valid_until__gte=day,
+            ended_at__isnull=True,
+            suspended_at__isnull=True,
+        )
+
+    def active(self) -> AssignmentQuerySet:
+        return self.active_on(timezone.localdate())
+
+
+class Assignment(TimestampedModel):
+    """A medarbetaruppdrag: the user may act in `role` at `unit` for `purpose` from `valid_from`
+    through `valid_until` (inclusive; always set, R4). An extension is a new assignment with its
+    own decision, never an edit of this one."""
+
+    user = models.ForeignKey(
+        User, on_delete=models.PROTECT, related_name="assignments", verbose_name=_("användare")
+    )
+    unit = models.ForeignKey(
+        "organisations.Unit",
+        on_delete=models.PROTECT,
+        related_name="assignments",
+        verbose_name=_("enhet"),
+    )
+    role = models.CharField(_("roll"), max_length=32, choices=Role.choices)
+    purpose = models.CharField(_("ändamål"), max_length=32, choices=Purpose.choices)
+    valid_from = models.DateField(_("giltigt från"))
+    valid_until = models.DateField(_("giltigt till och med"))
+    decided_by = models.ForeignKey(
+        User,
+        on_delete=models.PROTECT,
+        related_name="+",
+        null=True,
+        blank=True,
+        verbose_name=_("beslutat av"),
+    )
+    decision_reference = models.CharField(_("beslutsreferens"), max_length=100)
+    replaces = models.ForeignKey(
+        "self",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("förlänger uppdrag"),
+    )
+    last_used_at = models.DateTimeField(_("senast använt"), null=True, blank=True)
+    ended_at = models.DateTimeField(_("avslutat"), null=True, blank=True)
+    ended_by = models.ForeignKey(
+        User,
+        on_delete=models.PROTECT,
+        related_name="+",
+        null=True,
+        blank=True,
+        verbose_name=_("avslutat av"),
+    )
+    end_reason = models.CharField(_("skäl till avslut"), max_length=200, blank=True)
+    suspended_at = models.DateTimeField(_("vilande sedan"), null=True, blank=True)
+
+    objects = AssignmentQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["user", "-valid_until"]
+        verbose_name = _("medarbetaruppdrag")
+        verbose_name_plural = _("medarbetaruppdrag")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(valid_until__gte=models.F("valid_from")),
+                name="assignment_window_ordered",
+            ),
+        ]
+        indexes = [models.Index(fields=["unit", "valid_until"])]
+
+    def __str__(self) -> str:
+        return f"{self.get_role_display()}, {self.unit}"
+
+    def active_on(self, day: dt.date) -> bool:
+        return (
+            self.valid_from <= day <= self.valid_until
+            and self.ended_at is None
+            and self.suspended_at is None
+        )

@@ -1,0 +1,64 @@
+"""The dotted action codes of audit events, with the plain Swedish words shown to reviewers and
+in patient log extracts. The column holds the code, so adding an action needs no migration."""
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class Action(models.TextChoices):
+    # Authentication and sessions (R22)
+    LOGIN = "auth.login", _("Inloggning")
+    LOGIN_FAILED = "auth.login_failed", _("Misslyckad inloggning")
+    LOGIN_REFUSED = "auth.login_refused", _("Nekad inloggning")
+    LOCKED_OUT = "auth.locked_out", _("Konto spärrat efter för många försök")
+    LOGOUT = "auth.logout", _("Utloggning")
+    SESSION_IDLE_TIMEOUT = "auth.session_idle_timeout", _("Sessionen avslutad efter inaktivitet")
+    SESSION_EXPIRED = "auth.session_expired", _("Sessionen har nått sin längsta livstid")
+    SESSION_REFUSED = (
+        "auth.session_refused",
+        _("Sessionen avslutad: kontot eller uppdraget gäller inte"),
+    )
+    SESSION_ENDED = "auth.session_ended", _("Session avslutad av användare eller administratör")
+    REAUTHENTICATED = "auth.reauthenticated", _("Förnyad inloggning")
+    REAUTH_FAILED = "auth.reauth_failed", _("Misslyckad förnyad inloggning")
+    MFA_ENROLLED = "auth.mfa_enrolled", _("Tvåfaktorsinloggning aktiverad")
+    MFA_VERIFIED = "auth.mfa_verified", _("Engångskod godkänd")
+    MFA_FAILED = "auth.mfa_failed", _("Fel engångskod")
+    PASSWORD_CHANGED = "auth.password_changed", _("Lösenord bytt")
+    PASSWORD_CHANGE_FAILED = "auth.password_change_failed", _("Lösenordsbyte nekat")
+    PASSWORD_RESET_STARTED = "auth.password_reset_started", _("Lösenordsåterställning påbörjad")
+    PASSWORD_RESET_USED = "auth.password_reset_used", _("Lösenord satt med engångskod")
+    ASSIGNMENT_CHOSEN = "auth.assignment_chosen", _("Uppdrag valt")
+    AGREEMENT_ACCEPTED = "auth.agreement_accepted", _("Användaravtal godkänt")
+
+    # User administration (R8)
+    USER_CREATED = "user.created", _("Användare skapad")
+    USER_UPDATED = "user.updated", _("Användare ändrad")
+    USER_DEACTIVATED = "user.deactivated", _("Användare avaktiverad")
+    USER_UNLOCKED = "user.unlocked", _("Användare upplåst")
+    USER_SUSPENDED = "user.suspended", _("Konto vilande")
+    ASSIGNMENT_CREATED = "assignment.created", _("Medarbetaruppdrag beslutat")
+    ASSIGNMENT_ENDED = "assignment.ended", _("Medarbetaruppdrag avslutat")
+    ASSIGNMENT_SUSPENDED = "assignment.suspended", _("Medarbetaruppdrag vilande")
+    RECERTIFICATION_RECORDED = "assignment.recertified", _("Uppföljning av behörigheter")
+    AGREEMENT_PUBLISHED = "agreement.published", _("Ny version av användaravtalet")
+    AGREEMENT_PRINTED = "agreement.printed", _("Användaravtal utskrivet")
+
+    # Organisations
+    PROVIDER_CREATED = "provider.created", _("Vårdgivare skapad")
+    PROVIDER_UPDATED = "provider.updated", _("Vårdgivare ändrad")
+    UNIT_CREATED = "unit.created", _("Enhet skapad")
+    UNIT_UPDATED = "unit.updated", _("Enhet ändrad")
+    ADDRESS_CREATED = "address.created", _("Leveransadress skapad")
+    ADDRESS_UPDATED = "address.updated", _("Leveransadress ändrad")
+    WAREHOUSE_CREATED = "warehouse.created", _("Lager skapat")
+    WAREHOUSE_UPDATED = "warehouse.updated", _("Lager ändrat")
+    HISTORY_VIEWED = "history.viewed", _("Ändringshistorik visad")
+
+    # The audit trail itself (R70, R73)
+    AUDIT_SEARCHED = "audit.searched", _("Sökning i loggen")
+    AUDIT_ENTRY_VIEWED = "audit.entry_viewed", _("Logghändelse visad")
+    AUDIT_PRUNED = "audit.pruned", _("Gallring av logg")
+    AUDIT_PROOF_ISSUED = "audit.proof_issued", _("Bevis ur loggkedjan utfärdat")
+    AUDIT_SETTINGS_CHANGED = "audit.settings_changed", _("Logginställning ändrad")
+    ACCESS_DENIED = "access.denied", _("Åtkomst nekad")

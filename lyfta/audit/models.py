@@ -1,0 +1,182 @@
+"""The audit trail: append-only events (R57–R58), the hash chain that seals them (R66), HMAC'd
+checkpoints of the chain head (R67) and the permits that let retention cleanup delete old events
+(R73). None of these tables has an update path, in code or in the database (R65)."""
+
+from __future__ import annotations
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from lyfta.audit.actions import Action
+
+
+class Outcome(models.TextChoices):
+    GRANTED = "granted", _("Beviljad")
+    DENIED = "denied", _("Nekad")
+    ERROR = "error", _("Fel")
+
+
+class LegalBasis(models.TextChoices):
+    """What allowed an access to patient data (R32, R40, R41, R50)."""
+
+    RELATIONSHIP = "relationship", _("Vårdrelation")
+    NEED = "need", _("Annat behov i arbetet")
+    CONSENT = "consent", _("Samtycke")
+    EMERGENCY = "emergency", _("Nödåtkomst")
+    OPEN = "open", _("Öppen åtkomst mellan vårdgivare")
+    ROLE = "role", _("Roll utan patientkoppling")
+
+
+class AuditEvent(models.Model):
+    """One audited action. Identifiers are stored as plain numbers, not foreign keys, with snapshots
+    of names, so that an event says what it said when it was written and no later change elsewhere
+    can cascade into it. Never holds passwords, tokens, clinical free text or search results
+    (R60)."""
+
+    id = models.BigAutoField(primary_key=True)
+    occurred_at = models.DateTimeField(_("tidpunkt"))
+    action = models.CharField(_("händelse"), max_length=64)
+    outcome = models.CharField(_("utfall"), max_length=8, choices=Outcome.choices)
+    purpose = models.CharField(_("ändamål"), max_length=32, blank=True)
+
+    actor_id = models.BigIntegerField(_("användar-id"), null=True, blank=True)
+    actor_username = models.CharField(_("användarnamn"), max_length=150, blank=True)
+    actor_name = models.CharField(_("namn"), max_length=200, blank=True)
+    actor_title = models.CharField(_("befattning"), max_length=100, blank=True)
+    actor_role = models.CharField(_("roll"), max_length=32, blank=True)
+    assignment_id = models.BigIntegerField(_("uppdrag"), null=True, blank=True)
+    actor_provider_id = models.BigIntegerField(_("användarens vårdgivare"), null=True, blank=True)
+    actor_provider_orgno = models.CharField(_("vårdgivarens org.nr"), max_length=11, blank=True)
+    actor_unit_id = models.BigIntegerField(_("användarens enhet"), null=True, blank=True)
+    actor_unit_name = models.CharField(_("enhetens namn"), max_length=200, blank=True)
+
+    patient_id = models.BigIntegerField(_("patient"), null=True, blank=True)
+    owner_provider_id = models.BigIntegerField(
+        _("informationsägande vårdgivare"), null=True, blank=True
+    )
+    owner_unit_id = models.BigIntegerField(_("informationsägande enhet"), null=True, blank=True)
+    resource_type = models.CharField(_("objekttyp"), max_length=64, blank=True)
+    resource_id = models.CharField(_("objekt-id"), max_length=64, blank=True)
+    legal_basis = models.CharField(_("grund för åtkomst"), max_length=16, blank=True)
+    legal_basis_ref = models.CharField(_("referens till grunden"), max_length=64, blank=True)
+
+    source_system = models.CharField(_("källsystem"), max_length=32)
+    client_address = models.CharField(_("klientadress"), max_length=45, blank=True)
+    session_hash = models.CharField(_("session (hash)"), max_length=64, blank=True)
+    request_id = models.CharField(_("anrops-id"), max_length=64, blank=True)
+    changes = models.JSONField(_("ändringar"), default=dict, blank=True)
+    detail = models.JSONField(_("detaljer"), default=dict, blank=True)
+
+    class Meta:
+        ordering = ["-id"]
+        verbose_name = _("logghändelse")
+        verbose_name_plural = _("logghändelser")
+        indexes = [
+            models.Index(fields=["patient_id", "occurred_at"], name="audit_patient_time"),
+            models.Index(fields=["actor_id", "occurred_at"], name="audit_actor_time"),
+            models.Index(fields=["actor_unit_id", "occurred_at"], name="audit_unit_time"),
+            models.Index(fields=["owner_provider_id", "occurred_at"], name="audit_owner_time"),
+            models.Index(fields=["resource_type", "resource_id"], name="audit_resource"),
+            models.Index(fields=["occurred_at"], name="audit_time"),
+        ]
+
+    def __str__(self) -> str:
+        return f"#{self.pk} {self.action} {self.occurred_at:%Y-%m-%d %H:%M:%S}"
+
+    @property
+    def action_label(self) -> str:
+        try:
+            return str(Action(self.action).label)
+        except ValueError:
+            return self.action
+
+
+class AuditSeal(models.Model):
+    """The place of one event in the hash chain: `entry_hash = SHA-256(prev_hash || canonical
+    serialisation of the event)`, gap-free `seq`, and a MAC of the entry under LYFTA_AUDIT_KEY so a
+    chain recomputed without the key is found at the first event it altered (R66–R67)."""
+
+    seq = models.BigIntegerField(_("förseglingsnummer"), primary_key=True)
+    event = models.OneToOneField(
+        AuditEvent, on_delete=models.PROTECT, related_name="seal", verbose_name=_("händelse")
+    )
+    version = models.PositiveSmallIntegerField(_("format"))
+    prev_hash = models.BinaryField(_("föregående hash"), max_length=32)
+    entry_hash = models.BinaryField(_("hash"), max_length=32)
+    mac = models.BinaryField(_("MAC"), max_length=32)
+    key_id = models.CharField(_("nyckel-id"), max_length=16)
+    sealed_at = models.DateTimeField(_("förseglad"))
+
+    class Meta:
+        ordering = ["seq"]
+        verbose_name = _("försegling")
+        verbose_name_plural = _("förseglingar")
+
+    def __str__(self) -> str:
+        return f"seal {self.seq} → event {self.event_id}"
+
+
+class AuditCheckpoint(models.Model):
+    """An HMAC'd statement of the chain head at a moment (R67); also appended to a file outside
+    the database. A boundary checkpoint is written before retention cleanup so that the rest of
+    the chain still verifies afterwards (R74)."""
+
+    class Kind(models.TextChoices):
+        SEAL = "seal", _("Försegling")
+        PRUNE_BOUNDARY = "prune-boundary", _("Gallringsgräns")
+        MANUAL = "manual", _("Manuell")
+
+    id = models.BigAutoField(primary_key=True)
+    kind = models.CharField(_("typ"), max_length=16, choices=Kind.choices)
+    seal_seq = models.BigIntegerField(_("förseglingsnummer"))
+    entry_hash = models.BinaryField(_("hash"), max_length=32)
+    created_at = models.DateTimeField(_("skapad"))
+    key_id = models.CharField(_("nyckel-id"), max_length=16)
+    mac = models.BinaryField(_("MAC"), max_length=32)
+
+    class Meta:
+        ordering = ["id"]
+        verbose_name = _("kontrollpunkt")
+        verbose_name_plural = _("kontrollpunkter")
+        indexes = [models.Index(fields=["seal_seq"], name="audit_checkpoint_seq")]
+
+    def __str__(self) -> str:
+        return f"checkpoint {self.kind} @ seal {self.seal_seq}"
+
+
+class AuditPrunePermit(models.Model):
+    """Written by `prune_audit` before it deletes: the database triggers let a DELETE through only
+    for events at or below the highest permitted event id and older than five years (R73)."""
+
+    id = models.BigAutoField(primary_key=True)
+    boundary_seq = models.BigIntegerField(_("gräns (förseglingsnummer)"))
+    max_event_id = models.BigIntegerField(_("högsta händelse-id"))
+    before = models.DateField(_("äldre än"))
+    created_at = models.DateTimeField(_("skapad"))
+    created_by = models.CharField(_("utförd av"), max_length=150)
+
+    class Meta:
+        ordering = ["id"]
+        verbose_name = _("gallringstillstånd")
+        verbose_name_plural = _("gallringstillstånd")
+
+    def __str__(self) -> str:
+        return f"prune ≤ seal {self.boundary_seq} (before {self.before})"
+
+
+class AuditShipCursor(models.Model):
+    """How far the sealed chain has been shipped to one outside log store (R69): every event up to
+    `last_seq` has been written there. Advanced only after a batch was written, so delivery is at
+    least once and the receiver dedupes on `seq`."""
+
+    destination = models.CharField(_("mottagare"), max_length=200, unique=True)
+    last_seq = models.BigIntegerField(_("senast skickade förseglingsnummer"), default=0)
+    updated_at = models.DateTimeField(_("uppdaterad"))
+
+    class Meta:
+        ordering = ["destination"]
+        verbose_name = _("loggleveransläge")
+        verbose_name_plural = _("loggleveranslägen")
+
+    def __str__(self) -> str:
+        return f"{self.destination} @ seal {self.last_seq}"

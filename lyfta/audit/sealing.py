@@ -1,0 +1,262 @@
+"""The hash chain over audit events (R66) and its keyed checkpoints (R67).
+
+Writers never touch the chain: an event is inserted on its own, so no write waits for another
+transaction's audit write. A sealing step, run every few seconds by the scheduler and on demand,
+takes the events not yet sealed in id order and appends them to the chain:
+
+    entry_hash = SHA-256(prev_hash || canonical(event))
+    mac        = HMAC-SHA-256(LYFTA_AUDIT_KEY, "seal:" || seq || ":" || entry_hash)
+
+The canonical form is the JSON object of the fields of FORMAT_FIELDS[version], keys sorted, no
+spaces, UTF-8, datetimes as UTC ISO 8601 with microseconds. Only one sealer runs at a time."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import hmac
+import json
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.utils import timezone
+
+from lyfta.audit.models import AuditCheckpoint, AuditEvent, AuditSeal
+
+log = logging.getLogger(__name__)
+
+GENESIS = bytes(32)
+FORMAT_VERSION = 1
+# The fields each format version hashes. A new AuditEvent field means a new version here; old
+# events keep being verified with the version they were sealed with.
+FORMAT_FIELDS: dict[int, tuple[str, ...]] = {
+    1: (
+        "id", "occurred_at", "action", "outcome", "purpose",
+        "actor_id", "actor_username", "actor_name", "actor_title", "actor_role",
+        "assignment_id", "actor_provider_id", "actor_provider_orgno", "actor_unit_id",
+        "actor_unit_name", "patient_id", "owner_provider_id", "owner_unit_id",
+        "resource_type", "resource_id", "legal_basis", "legal_basis_ref", "source_system",
+        "client_address", "session_hash", "request_id", "changes", "detail",
+    ),
+}  # fmt: skip
+EVENT_FIELDS = FORMAT_FIELDS[FORMAT_VERSION]
+# PostgreSQL advisory lock key for "one sealer at a time" (any fixed 64-bit number).
+SEAL_LOCK = 0x4C79667461A0D17
+# How far below the newest sealed event the sealer looks for events whose transaction committed
+# late. Anything older is picked up by a full scan (`seal_audit --full`, run hourly).
+LOOKBACK_IDS = 100_000
+
+
+def audit_key() -> bytes:
+    key: str = settings.LYFTA_AUDIT_KEY
+    if not key:
+        raise RuntimeError("LYFTA_AUDIT_KEY is not set")
+    return key.encode()
+
+
+def verification_keys() -> dict[str, bytes]:
+    """The current key and any retired ones (LYFTA_AUDIT_RETIRED_KEYS), by key id, so that a chain
+    sealed before a key rotation still verifies. A seal under any other key is a finding."""
+    keys = [audit_key(), *(k.encode() for k in settings.LYFTA_AUDIT_RETIRED_KEYS if k)]
+    return {key_id(key): key for key in keys}
+
+
+def key_id(key: bytes) -> str:
+    """A short name for a key, stored beside what it signed, that does not reveal the key."""
+    return hashlib.sha256(b"lyfta-audit-key-id:" + key).hexdigest()[:16]
+
+
+def _value(value: Any) -> Any:
+    if isinstance(value, dt.datetime):
+        return value.astimezone(dt.UTC).isoformat(timespec="microseconds")
+    return value
+
+
+def canonical(row: dict[str, Any], version: int = FORMAT_VERSION) -> bytes:
+    """The bytes that are hashed for an event (a dict of its field values)."""
+    fields = FORMAT_FIELDS[version]
+    return json.dumps(
+        {name: _value(row[name]) for name in fields},
+        sort_keys=True,
+        separators=(",", ":"),
+        ensure_ascii=False,
+    ).encode("utf-8")
+
+
+def chain_hash(prev_hash: bytes, row: dict[str, Any], version: int = FORMAT_VERSION) -> bytes:
+    return hashlib.sha256(prev_hash + canonical(row, version)).digest()
+
+
+def seal_mac(key: bytes, seq: int, entry_hash: bytes) -> bytes:
+    return hmac.new(key, b"seal:%d:" % seq + entry_hash, hashlib.sha256).digest()
+
+
+def checkpoint_mac(
+    key: bytes, *, kind: str, seal_seq: int, entry_hash: bytes, created_at: dt.datetime
+) -> bytes:
+    message = json.dumps(
+        {
+            "kind": kind,
+            "seal_seq": seal_seq,
+            "entry_hash": entry_hash.hex(),
+            "created_at": _value(created_at),
+        },
+        sort_keys=True,
+        separators=(",", ":"),
+    ).encode()
+    return hmac.new(key, b"checkpoint:" + message, hashlib.sha256).digest()
+
+
+@dataclass(frozen=True)
+class SealResult:
+    sealed: int
+    head_seq: int
+    head_hash: bytes
+    checkpoint: AuditCheckpoint | None
+
+
+def _lock_sealer() -> None:
+    # SQLite needs nothing more: the IMMEDIATE transaction already holds the database's write lock.
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [SEAL_LOCK])
+
+
+def _head() -> tuple[int, bytes, int]:
+    """(seq, entry_hash, event id) of the newest seal, or the genesis values."""
+    last = AuditSeal.objects.order_by("-seq").values_list("seq", "entry_hash", "event_id").first()
+    if last is None:
+        boundary = (
+            AuditCheckpoint.objects.filter(kind=AuditCheckpoint.Kind.PRUNE_BOUNDARY)
+            .order_by("-seal_seq")
+            .values_list("seal_seq", "entry_hash")
+            .first()
+        )
+        if boundary is not None:
+            return boundary[0], bytes(boundary[1]), 0
+        return 0, GENESIS, 0
+    return last[0], bytes(last[1]), last[2]
+
+
+def _unsealed(floor: int, limit: int) -> list[dict[str, Any]]:
+    return list(
+        AuditEvent.objects.filter(id__gt=floor, seal__isnull=True)
+        .order_by("id")
+        .values(*EVENT_FIELDS)[:limit]
+    )
+
+
+def audit_seal(
+    *, batch_size: int = 5000, max_events: int | None = None, full: bool = False,
+    checkpoint: bool | None = None,
+) -> SealResult:  # fmt: skip
+    """Append every committed, unsealed event to the chain, in batches of `batch_size`, each in its
+    own transaction. `full` scans the whole table instead of the recent ids. A checkpoint is written
+    when `checkpoint` is True, or (None) when the last one is older than the checkpoint interval."""
+    key = audit_key()
+    kid = key_id(key)
+    sealed = 0
+    result_cp: AuditCheckpoint | None = None
+    while True:
+        remaining = None if max_events is None else max_events - sealed
+        if remaining is not None and remaining <= 0:
+            break
+        with transaction.atomic():
+            _lock_sealer()
+            seq, prev, head_event = _head()
+            floor = 0 if full else max(0, head_event - LOOKBACK_IDS)
+            rows = _unsealed(floor, batch_size if remaining is None else min(batch_size, remaining))
+            now = timezone.now()
+            seals = []
+            for row in rows:
+                seq += 1
+                entry = chain_hash(prev, row)
+                seals.append(
+                    AuditSeal(
+                        seq=seq,
+                        event_id=row["id"],
+                        version=FORMAT_VERSION,
+                        prev_hash=prev,
+                        entry_hash=entry,
+                        mac=seal_mac(key, seq, entry),
+                        key_id=kid,
+                        sealed_at=now,
+                    )
+                )
+                prev = entry
+            AuditSeal.objects.bulk_create(seals, batch_size=1000)
+            sealed += len(seals)
+            last_batch = len(rows) < batch_size
+            if last_batch and seq > 0 and _checkpoint_due(checkpoint, sealed, now):
+                result_cp = write_checkpoint(
+                    kind=AuditCheckpoint.Kind.SEAL, seal_seq=seq, entry_hash=prev, key=key
+                )
+        if last_batch:
+            return SealResult(sealed=sealed, head_seq=seq, head_hash=prev, checkpoint=result_cp)
+    head_seq, head_hash, _ = _head()
+    return SealResult(sealed=sealed, head_seq=head_seq, head_hash=head_hash, checkpoint=result_cp)
+
+
+def _checkpoint_due(requested: bool | None, sealed: int, now: dt.datetime) -> bool:
+    if requested is not None:
+        return requested
+    if sealed == 0:
+        return False
+    last = AuditCheckpoint.objects.order_by("-id").values_list("created_at", flat=True).first()
+    interval = dt.timedelta(seconds=settings.LYFTA_AUDIT_CHECKPOINT_INTERVAL)
+    return last is None or now - last >= interval
+
+
+def write_checkpoint(
+    *, kind: str, seal_seq: int, entry_hash: bytes, key: bytes | None = None
+) -> AuditCheckpoint:
+    """Store an HMAC'd checkpoint of the chain at `seal_seq` and, once the transaction commits,
+    append it to the checkpoint file outside the database."""
+    key = key or audit_key()
+    created_at = timezone.now()
+    cp = AuditCheckpoint.objects.create(
+        kind=kind,
+        seal_seq=seal_seq,
+        entry_hash=entry_hash,
+        created_at=created_at,
+        key_id=key_id(key),
+        mac=checkpoint_mac(
+            key, kind=kind, seal_seq=seal_seq, entry_hash=entry_hash, created_at=created_at
+        ),
+    )
+    transaction.on_commit(lambda: export_checkpoint(cp))
+    return cp
+
+
+def checkpoint_line(cp: AuditCheckpoint) -> dict[str, Any]:
+    return {
+        "kind": cp.kind,
+        "seal_seq": cp.seal_seq,
+        "entry_hash": bytes(cp.entry_hash).hex(),
+        "created_at": _value(cp.created_at),
+        "key_id": cp.key_id,
+        "mac": bytes(cp.mac).hex(),
+    }
+
+
+def export_checkpoint(cp: AuditCheckpoint) -> None:
+    path: str = settings.LYFTA_AUDIT_CHECKPOINT_FILE
+    if not path:
+        return
+    file = Path(path)
+    file.parent.mkdir(parents=True, exist_ok=True)
+    with file.open("a", encoding="utf-8") as handle:
+        handle.write(json.dumps(checkpoint_line(cp), sort_keys=True) + "\n")
+
+
+def read_checkpoint_file(path: str | Path) -> Sequence[dict[str, Any]]:
+    file = Path(path)
+    if not file.exists():
+        return []
+    with file.open(encoding="utf-8") as handle:
+        return [json.loads(line) for line in handle if line.strip()]

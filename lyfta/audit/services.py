@@ -1,0 +1,140 @@
+"""Recording audit events. Every service calls `record` in the same transaction as its change; a
+read of patient data calls it before the data is returned, so that a failure to record fails the
+read (R61). Never through signals: those go silent outside a request."""
+
+from __future__ import annotations
+
+import datetime as dt
+import decimal
+import re
+import uuid
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+
+from lyfta.access.actor import Actor
+from lyfta.audit import context
+from lyfta.audit.models import AuditEvent, Outcome
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def clean_text(value: object, limit: int) -> str:
+    """A log-safe string: control characters (newlines included) replaced, so that no input can
+    forge a line in any text rendering of the log (R71), and cut to the column's length."""
+    return _CONTROL.sub("\N{REPLACEMENT CHARACTER}", str(value))[:limit]
+
+
+def plain(value: Any) -> Any:
+    """A JSON-safe, database-neutral form of a value for `changes` and `detail`: text for
+    decimals, dates and anything else that JSON would not keep exactly on both databases."""
+    if value is None or isinstance(value, bool | int | str):
+        return clean_text(value, 2000) if isinstance(value, str) else value
+    if isinstance(value, float | decimal.Decimal | uuid.UUID):
+        return str(value)
+    if isinstance(value, dt.datetime):
+        return value.astimezone(dt.UTC).isoformat(timespec="microseconds")
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, models.Model):
+        return value.pk
+    if isinstance(value, Mapping):
+        return {str(k): plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple | set | frozenset):
+        return [plain(v) for v in value]
+    return clean_text(value, 2000)
+
+
+def snapshot(instance: models.Model, fields: Iterable[str]) -> dict[str, Any]:
+    """The current values of `fields` of `instance` (foreign keys as ids)."""
+    result: dict[str, Any] = {}
+    for name in fields:
+        field = instance._meta.get_field(name)
+        attname = getattr(field, "attname", name)
+        result[name] = plain(getattr(instance, attname))
+    return result
+
+
+def diff(before: Mapping[str, Any], after: Mapping[str, Any]) -> dict[str, list[Any]]:
+    """Fields whose value differs, as {field: [before, after]} (R8: old value, new value)."""
+    names = list(dict.fromkeys([*before, *after]))
+    return {
+        name: [before.get(name), after.get(name)]
+        for name in names
+        if before.get(name) != after.get(name)
+    }
+
+
+def record(
+    *,
+    action: str,
+    actor: Actor | None = None,
+    outcome: str = Outcome.GRANTED,
+    purpose: str | None = None,
+    target: models.Model | None = None,
+    resource_type: str = "",
+    resource_id: object = "",
+    patient_id: int | None = None,
+    owner_provider_id: int | None = None,
+    owner_unit_id: int | None = None,
+    legal_basis: str = "",
+    legal_basis_ref: str = "",
+    changes: Mapping[str, Any] | None = None,
+    detail: Mapping[str, Any] | None = None,
+    username: str = "",
+) -> AuditEvent:
+    """Write one audit event now, in the caller's transaction, and return it.
+
+    `actor` defaults to the one acting in the current request or command. `target` names the
+    resource; `changes` maps field → [before, after]; `detail` holds non-sensitive parameters
+    (a reason code, search parameters: never search results or free clinical text, R60).
+    `username` is the attempted username of a failed sign-in (R22)."""
+    ctx = context.current()
+    actor = actor if actor is not None else ctx.actor
+    user = actor.user if actor else None
+    assignment = actor.assignment if actor else None
+    unit = assignment.unit if assignment else None
+    provider = unit.provider if unit else None
+    if target is not None:
+        resource_type = resource_type or target._meta.label_lower
+        resource_id = resource_id or target.pk
+    if purpose is None:
+        purpose = actor.purpose if actor else ""
+    event = AuditEvent(
+        occurred_at=timezone.now(),
+        action=action,
+        outcome=outcome,
+        purpose=purpose,
+        actor_id=user.pk if user else None,
+        actor_username=clean_text(user.username if user else (username or _system(actor)), 150),
+        actor_name=clean_text(user.display_name if user else "", 200),
+        actor_title=clean_text(user.title if user else "", 100),
+        actor_role=assignment.role if assignment else "",
+        assignment_id=assignment.pk if assignment else None,
+        actor_provider_id=provider.pk if provider else None,
+        actor_provider_orgno=provider.organisation_number if provider else "",
+        actor_unit_id=unit.pk if unit else None,
+        actor_unit_name=clean_text(unit.name if unit else "", 200),
+        patient_id=patient_id,
+        owner_provider_id=owner_provider_id,
+        owner_unit_id=owner_unit_id,
+        resource_type=clean_text(resource_type, 64),
+        resource_id=clean_text(resource_id if resource_id is not None else "", 64),
+        legal_basis=legal_basis,
+        legal_basis_ref=clean_text(legal_basis_ref, 64),
+        source_system=clean_text(ctx.source_system or settings.LYFTA_SOURCE_SYSTEM, 32),
+        client_address=clean_text(ctx.client_address, 45),
+        session_hash=ctx.session_hash,
+        request_id=clean_text(ctx.request_id, 64),
+        changes=plain(dict(changes)) if changes else {},
+        detail=plain(dict(detail)) if detail else {},
+    )
+    event.save(force_insert=True)
+    return event
+
+
+def _system(actor: Actor | None) -> str:
+    return actor.username if actor is not None else ""

@@ -1,0 +1,340 @@
+"""Verification of the audit trail (R66–R67, R74): recompute the chain from the stored events, check
+every seal's MAC and every checkpoint (in the database and in the file outside it), and report the
+first changed, missing, inserted or reordered event."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+from django.utils import timezone
+
+from lyfta.audit.models import AuditCheckpoint, AuditEvent, AuditSeal
+from lyfta.audit.sealing import (
+    FORMAT_FIELDS,
+    GENESIS,
+    chain_hash,
+    checkpoint_mac,
+    read_checkpoint_file,
+    seal_mac,
+    verification_keys,
+)
+
+ALL_FIELDS = tuple(dict.fromkeys(name for fields in FORMAT_FIELDS.values() for name in fields))
+
+
+@dataclass(frozen=True)
+class Finding:
+    kind: str  # changed, missing, inserted, reordered, unkeyed, truncated, checkpoint
+    message: str
+    seq: int | None = None
+    event_id: int | None = None
+
+
+@dataclass
+class VerifyReport:
+    findings: list[Finding] = field(default_factory=list)
+    events: int = 0
+    first_seq: int = 0
+    last_seq: int = 0
+    head_hash: bytes = GENESIS
+    checkpoints: int = 0
+    file_checkpoints: int = 0
+    pending: int = 0
+
+    @property
+    def ok(self) -> bool:
+        return not self.findings
+
+    def summary(self) -> str:
+        if self.ok:
+            seals = f"seals {self.first_seq}–{self.last_seq}" if self.events else "no seals yet"
+            return (
+                f"audit trail intact: {self.events} events ({seals}), head "
+                f"{self.head_hash.hex()[:16]}, {self.checkpoints} checkpoints verified "
+                f"({self.file_checkpoints} from the file), {self.pending} pending sealing"
+            )
+        first = self.findings[0]
+        more = f" (+{len(self.findings) - 1} more findings)" if len(self.findings) > 1 else ""
+        return f"audit trail NOT intact: {first.message}{more}"
+
+
+def _seal_chunks(start: int, size: int) -> Iterator[list[dict[str, Any]]]:
+    last = start - 1
+    while True:
+        query = (
+            AuditSeal.objects.filter(seq__gt=last)
+            .order_by("seq")
+            .values("seq", "event_id", "version", "prev_hash", "entry_hash", "mac", "key_id")
+        )
+        chunk: list[dict[str, Any]] = [dict(row) for row in query[:size]]
+        if not chunk:
+            return
+        yield chunk
+        last = chunk[-1]["seq"]
+
+
+def _events_for(seals: list[dict[str, Any]]) -> dict[int, dict[str, Any]]:
+    ids = [s["event_id"] for s in seals]
+    low, high = min(ids), max(ids)
+    query = AuditEvent.objects.all()
+    # Seals follow id order closely, so a range scan is the cheap way to fetch their events.
+    if high - low < 3 * len(ids) + 100:
+        query = query.filter(id__gte=low, id__lte=high)
+    else:
+        query = query.filter(id__in=ids)
+    return {row["id"]: row for row in query.values(*ALL_FIELDS)}
+
+
+def audit_verify(
+    *, checkpoint_file: str | Path | None = None, chunk_size: int = 10_000,
+    grace: dt.timedelta = dt.timedelta(minutes=10),
+) -> VerifyReport:  # fmt: skip
+    """Recompute the chain and check the checkpoints. Reads only; changes nothing."""
+    keys = verification_keys()
+    report = VerifyReport()
+    findings = report.findings
+    checkpoints = list(AuditCheckpoint.objects.order_by("id"))
+    file_path = (
+        checkpoint_file if checkpoint_file is not None else settings.LYFTA_AUDIT_CHECKPOINT_FILE
+    )
+    file_lines = read_checkpoint_file(file_path) if file_path else []
+    wanted = {cp.seal_seq for cp in checkpoints} | {int(line["seal_seq"]) for line in file_lines}
+    hashes_at: dict[int, bytes] = {}
+
+    first = AuditSeal.objects.order_by("seq").values_list("seq", flat=True).first()
+    expected_prev: bytes | None = GENESIS
+    if first is not None and first > 1:
+        boundary = _boundary_before(checkpoints, first, keys)
+        if boundary is None:
+            findings.append(
+                Finding(
+                    "missing",
+                    f"seals 1–{first - 1} are missing and no retention boundary "
+                    "checkpoint covers them: events were deleted",
+                    seq=1,
+                )  # fmt: skip
+            )
+            expected_prev = None
+        else:
+            expected_prev = boundary
+            hashes_at[first - 1] = boundary
+    expected_seq = first or 1
+    mismatched: list[tuple[dict[str, Any], dict[str, Any]]] = []
+    unkeyed_run: Finding | None = None
+
+    for seals in _seal_chunks(expected_seq, chunk_size):
+        events = _events_for(seals)
+        for seal in seals:
+            seq, event_id = seal["seq"], seal["event_id"]
+            prev, entry, mac = (
+                bytes(seal["prev_hash"]),
+                bytes(seal["entry_hash"]),
+                bytes(seal["mac"]),
+            )
+            if seq != expected_seq:
+                findings.append(
+                    Finding(
+                        "missing",
+                        f"seals {expected_seq}–{seq - 1} are missing: the events "
+                        "sealed there were deleted",
+                        seq=expected_seq,
+                    )  # fmt: skip
+                )
+                expected_prev = None
+            if expected_prev is not None and prev != expected_prev:
+                findings.append(
+                    Finding(
+                        "reordered",
+                        f"the chain breaks at seal {seq} (event {event_id}): an "
+                        "event before it was inserted, removed or moved",
+                        seq,
+                        event_id,
+                    )  # fmt: skip
+                )
+            row = events.get(event_id)
+            if row is None:
+                findings.append(
+                    Finding(
+                        "missing",
+                        f"event {event_id}, sealed at {seq}, is missing: it was deleted",
+                        seq,
+                        event_id,
+                    )  # fmt: skip
+                )
+            elif chain_hash(prev, row, seal["version"]) != entry:
+                mismatched.append((seal, row))
+                findings.append(
+                    Finding(
+                        "changed",
+                        f"event {event_id} (seal {seq}) is not what was sealed: "
+                        "it was changed after sealing",
+                        seq,
+                        event_id,
+                    )  # fmt: skip
+                )
+            key = keys.get(seal["key_id"])
+            if key is None or mac != seal_mac(key, seq, entry):
+                if unkeyed_run is None:
+                    unkeyed_run = Finding(
+                        "unkeyed", f"seal {seq} (event {event_id}) does not carry the audit key's "
+                        f"MAC: event {event_id} was inserted, or the chain was recomputed from "
+                        "here after a change", seq, event_id)  # fmt: skip
+                    findings.append(unkeyed_run)
+            else:
+                unkeyed_run = None
+            if seq in wanted:
+                hashes_at[seq] = entry
+            expected_prev = entry
+            expected_seq = seq + 1
+            report.events += 1
+            report.first_seq = report.first_seq or seq
+            report.last_seq = seq
+            report.head_hash = entry
+
+    _explain_swaps(findings, mismatched)
+    _check_checkpoints(report, checkpoints, file_lines, hashes_at, keys)
+    _check_unsealed(report, grace)
+    findings.sort(key=lambda f: f.seq if f.seq is not None else 1 << 62)
+    return report
+
+
+def _boundary_before(
+    checkpoints: list[AuditCheckpoint], first: int, keys: dict[str, bytes]
+) -> bytes | None:
+    for cp in checkpoints:
+        if cp.kind == AuditCheckpoint.Kind.PRUNE_BOUNDARY and cp.seal_seq == first - 1:
+            entry = bytes(cp.entry_hash)
+            key = keys.get(cp.key_id)
+            if key is not None and bytes(cp.mac) == checkpoint_mac(
+                key, kind=cp.kind, seal_seq=cp.seal_seq, entry_hash=entry, created_at=cp.created_at
+            ):
+                return entry
+    return None
+
+
+def _explain_swaps(
+    findings: list[Finding], mismatched: list[tuple[dict[str, Any], dict[str, Any]]]
+) -> None:
+    """Two changed events whose contents match each other's seals were swapped, not edited: the
+    two "changed" findings become one "swapped" finding."""
+    sample = mismatched[:200]
+    swapped: set[int] = set()
+    for i, (seal_a, row_a) in enumerate(sample):
+        for seal_b, row_b in sample[i + 1 :]:
+            if not _same_but_id(seal_a, row_b, seal_b, row_a):
+                continue
+            swapped |= {seal_a["seq"], seal_b["seq"]}
+            findings.append(
+                Finding(
+                    "reordered",
+                    f"events {seal_a['event_id']} and {seal_b['event_id']} (seals "
+                    f"{seal_a['seq']} and {seal_b['seq']}) were swapped",
+                    seal_a["seq"],
+                    seal_a["event_id"],
+                )  # fmt: skip
+            )
+    findings[:] = [f for f in findings if not (f.kind == "changed" and f.seq in swapped)]
+
+
+def _same_but_id(
+    seal_a: dict[str, Any], row_b: dict[str, Any], seal_b: dict[str, Any], row_a: dict[str, Any]
+) -> bool:
+    """Whether the rows at two seals were exchanged: whole rows (the seals point at each other's
+    events) or their contents with the ids left in place."""
+
+    def fits(seal: dict[str, Any], row: dict[str, Any]) -> bool:
+        return chain_hash(bytes(seal["prev_hash"]), row, seal["version"]) == bytes(
+            seal["entry_hash"]
+        )
+
+    if fits(seal_a, row_b) and fits(seal_b, row_a):
+        return True
+    return fits(seal_a, {**row_b, "id": row_a["id"]}) and fits(seal_b, {**row_a, "id": row_b["id"]})
+
+
+def _check_checkpoints(
+    report: VerifyReport,
+    checkpoints: list[AuditCheckpoint],
+    file_lines: Any,
+    hashes_at: dict[int, bytes],
+    keys: dict[str, bytes],
+) -> None:
+    entries: list[tuple[str, str, int, bytes, dt.datetime, str, bytes]] = [
+        ("database", cp.kind, cp.seal_seq, bytes(cp.entry_hash), cp.created_at, cp.key_id,
+         bytes(cp.mac))
+        for cp in checkpoints
+    ]  # fmt: skip
+    for line in file_lines:
+        entries.append(
+            ("file", line["kind"], int(line["seal_seq"]), bytes.fromhex(line["entry_hash"]),
+             dt.datetime.fromisoformat(line["created_at"]), line["key_id"],
+             bytes.fromhex(line["mac"]))
+        )  # fmt: skip
+    for where, kind, seq, entry, created_at, cp_kid, mac in entries:
+        key = keys.get(cp_kid)
+        if key is None or mac != checkpoint_mac(
+            key, kind=kind, seal_seq=seq, entry_hash=entry, created_at=created_at
+        ):
+            report.findings.append(
+                Finding(
+                    "checkpoint",
+                    f"a checkpoint in the {where} for seal {seq} has a wrong MAC: "
+                    "it was forged or altered",
+                    seq,
+                )  # fmt: skip
+            )
+            continue
+        if seq > report.last_seq and seq not in hashes_at:
+            report.findings.append(
+                Finding(
+                    "truncated",
+                    f"a checkpoint in the {where} names seal {seq}, but the chain "
+                    f"ends at seal {report.last_seq}: the events after it were deleted",
+                    report.last_seq + 1,
+                )  # fmt: skip
+            )
+        elif seq in hashes_at and hashes_at[seq] != entry:
+            report.findings.append(
+                Finding(
+                    "checkpoint",
+                    f"the chain at seal {seq} differs from the checkpoint in the "
+                    f"{where}: it was rewritten",
+                    seq,
+                )  # fmt: skip
+            )
+        elif where == "database":
+            report.checkpoints += 1
+        else:
+            report.file_checkpoints += 1
+
+
+def _check_unsealed(report: VerifyReport, grace: dt.timedelta) -> None:
+    newest_sealed = (
+        AuditSeal.objects.order_by("-event_id").values_list("event_id", flat=True).first() or 0
+    )
+    cutoff = timezone.now() - grace
+    skipped = (
+        AuditEvent.objects.filter(seal__isnull=True, id__lt=newest_sealed, occurred_at__lt=cutoff)
+        .order_by("id")
+        .values_list("id", flat=True)[:20]
+    )
+    for event_id in skipped:
+        report.findings.append(
+            Finding(
+                "inserted",
+                f"event {event_id} is older than events sealed after it but is not "
+                "in the chain: it was inserted after sealing",
+                None,
+                event_id,
+            )  # fmt: skip
+        )
+    report.pending = (
+        AuditEvent.objects.filter(seal__isnull=True)
+        .exclude(id__lt=newest_sealed, occurred_at__lt=cutoff)
+        .count()
+    )

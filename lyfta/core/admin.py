@@ -1,0 +1,61 @@
+"""Lyfta's admin site: read-mostly pages for reference data, open only to actors with the admin
+capability. Writes go through the services so that they are audited; nothing is deleted."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import admin
+from django.contrib.auth.views import redirect_to_login
+from django.db import models
+from django.http import HttpRequest, HttpResponse
+from django.utils.translation import gettext_lazy as _
+
+from lyfta.access.policies import can
+from lyfta.access.roles import Cap
+
+
+class LyftaAdminSite(admin.AdminSite):
+    site_header = _("Lyfta – administration")
+    site_title = _("Lyfta")
+    index_title = _("Grunddata")
+
+    def has_permission(self, request: HttpRequest) -> bool:
+        actor = getattr(request, "actor", None)
+        return actor is not None and actor.user is not None and can(actor, Cap.ADMIN_SITE)
+
+    def login(
+        self, request: HttpRequest, extra_context: dict[str, Any] | None = None
+    ) -> HttpResponse:
+        # One sign-in for everything: the admin never has a login form of its own.
+        return redirect_to_login(request.get_full_path())
+
+
+admin_site = LyftaAdminSite(name="admin")
+
+
+class CapabilityAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+    """A model admin whose permissions come from Lyfta's capabilities, not Django's model
+    permissions. Subclasses name the capability that may change the model; deletion is never
+    offered (nothing is deleted in Lyfta; rows are deactivated)."""
+
+    change_capability: str = Cap.ORGANISATIONS_MANAGE
+
+    def _can(self, request: HttpRequest, capability: str) -> bool:
+        actor = getattr(request, "actor", None)
+        return actor is not None and actor.user is not None and can(actor, capability)
+
+    def has_module_permission(self, request: HttpRequest) -> bool:
+        return self._can(request, Cap.ADMIN_SITE)
+
+    def has_view_permission(self, request: HttpRequest, obj: models.Model | None = None) -> bool:
+        return self._can(request, Cap.ADMIN_SITE)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return self._can(request, self.change_capability)
+
+    def has_change_permission(self, request: HttpRequest, obj: models.Model | None = None) -> bool:
+        return self._can(request, self.change_capability)
+
+    def has_delete_permission(self, request: HttpRequest, obj: models.Model | None = None) -> bool:
+        return False

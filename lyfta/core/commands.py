@@ -1,0 +1,26 @@
+"""Base class for management commands: each runs as a named system actor (STYLE.md #3, #12)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.management.base import BaseCommand
+
+from lyfta.access.actor import Actor
+from lyfta.audit.context import audit_context
+
+
+class SystemCommand(BaseCommand):
+    """A command whose audit events carry `system:<command name>` as the actor and `lyfta-cli` as
+    the source system. Subclasses implement `run`."""
+
+    def handle(self, *args: Any, **options: Any) -> str | None:
+        name = self.__module__.rsplit(".", 1)[-1]
+        with audit_context(source_system="lyfta-cli", actor=self.actor(name), request=None):
+            return self.run(*args, **options)
+
+    def actor(self, name: str) -> Actor:
+        return Actor.system(name)
+
+    def run(self, *args: Any, **options: Any) -> str | None:
+        raise NotImplementedError

@@ -1,0 +1,22 @@
+"""What every page's shell shows: the actor, the active unit and role, and the navigation."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.http import HttpRequest
+from django.urls import reverse
+
+from lyfta.core.navigation import navigation_for
+
+
+def shell(request: HttpRequest) -> dict[str, Any]:
+    actor = getattr(request, "actor", None)
+    if actor is None or actor.user is None:
+        return {"actor": None, "nav_items": []}
+    items = []
+    for label, name in navigation_for(actor):
+        url = reverse(name)
+        here = request.path == url if url == "/" else request.path.startswith(url)
+        items.append({"label": label, "url": url, "current": here})
+    return {"actor": actor, "nav_items": items}

@@ -1,0 +1,37 @@
+from __future__ import annotations
+
+import signal
+from types import FrameType
+from typing import Any
+
+from django.core.management.base import BaseCommand
+
+from lyfta.core.scheduler import jobs, run_forever, run_once
+
+
+class Command(BaseCommand):
+    help = "Run the scheduled jobs (audit sealing and later jobs) until stopped."
+
+    def add_arguments(self, parser: Any) -> None:
+        parser.add_argument("--once", action="store_true", help="run every job once and exit")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        if options["once"]:
+            for job in jobs():
+                run_once(job)
+            return
+        stopping = False
+
+        def stop(signum: int, frame: FrameType | None) -> None:
+            nonlocal stopping
+            stopping = True
+
+        signal.signal(signal.SIGTERM, stop)
+        signal.signal(signal.SIGINT, stop)
+        self.stdout.write("scheduler running: " + ", ".join(j.name for j in jobs()))
+        run_forever(lambda: stopping)
+        # A last seal, so that nothing written before shutdown waits for the next start.
+        for job in jobs():
+            if job.name == "seal_audit":
+                run_once(job)
+        self.stdout.write("scheduler stopped")

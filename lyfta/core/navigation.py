@@ -1,0 +1,22 @@
+"""The main navigation: each entry shows only to actors that hold its capability."""
+
+from __future__ import annotations
+
+from django.utils.functional import Promise
+from django.utils.translation import gettext_lazy as _
+
+from lyfta.access.actor import Actor
+from lyfta.access.policies import can
+from lyfta.access.roles import Cap
+
+# (label, URL name, capability or None for everyone signed in with an assignment)
+NAVIGATION: list[tuple[Promise, str, str | None]] = [
+    (_("Start"), "start", None),
+    (_("Organisation"), "organisations:providers", Cap.ORGANISATIONS_VIEW),
+]
+
+
+def navigation_for(actor: Actor) -> list[tuple[Promise, str]]:
+    if actor.assignment is None:
+        return []
+    return [(label, name) for label, name, cap in NAVIGATION if cap is None or can(actor, cap)]

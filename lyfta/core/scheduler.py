@@ -1,0 +1,62 @@
+"""Scheduled jobs: each is a service call run at a fixed interval by `manage.py run_scheduler`.
+Later issues add their jobs to JOBS."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from importlib import import_module
+
+from django.conf import settings
+from django.db import close_old_connections
+
+from lyfta.access.actor import Actor
+from lyfta.audit.context import audit_context
+
+log = logging.getLogger("lyfta.scheduler")
+
+
+@dataclass(frozen=True)
+class Job:
+    name: str
+    interval: float  # seconds
+    target: str  # "module:function", called with actor=<system actor>
+
+
+def jobs() -> list[Job]:
+    return [
+        Job("seal_audit", settings.LYFTA_AUDIT_SEAL_INTERVAL, "lyfta.audit.jobs:seal"),
+        Job("seal_audit_full", 3600, "lyfta.audit.jobs:seal_full"),
+        Job("ship_audit", settings.LYFTA_AUDIT_SEAL_INTERVAL, "lyfta.audit.shipping:ship"),
+    ]
+
+
+def _resolve(target: str) -> Callable[..., object]:
+    module, _, name = target.partition(":")
+    func: Callable[..., object] = getattr(import_module(module), name)
+    return func
+
+
+def run_once(job: Job) -> None:
+    with audit_context(source_system="lyfta-scheduler", actor=Actor.system(job.name), request=None):
+        _resolve(job.target)(actor=Actor.system(job.name))
+
+
+def run_forever(stop: Callable[[], bool], tick: float = 0.5) -> None:
+    """Run every job when due until `stop()` is true; a failing job is logged and retried at its
+    next interval, never stopping the others."""
+    next_run = {job.name: 0.0 for job in jobs()}
+    while not stop():
+        now = time.monotonic()
+        for job in jobs():
+            if now >= next_run[job.name]:
+                next_run[job.name] = now + job.interval
+                try:
+                    run_once(job)
+                except Exception:
+                    log.exception("scheduled job %s failed", job.name)
+                finally:
+                    close_old_connections()
+        time.sleep(tick)

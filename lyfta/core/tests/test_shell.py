@@ -1,0 +1,135 @@
+"""The UI shell: login required everywhere, the header, security headers, Swedish error pages."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from django.test import Client
+from django.urls import URLPattern, URLResolver, get_resolver, reverse
+
+from conftest import Persona
+
+# Routes that are deliberately public (marked login_not_required).
+PUBLIC = {"accounts:login", "healthz", "set_language"}
+
+
+def all_url_names() -> list[str]:
+    names: list[str] = []
+
+    def walk(patterns: list[URLPattern | URLResolver], prefix: str) -> None:
+        for pattern in patterns:
+            if isinstance(pattern, URLResolver):
+                if pattern.app_name == "admin":
+                    continue
+                ns = f"{prefix}{pattern.namespace}:" if pattern.namespace else prefix
+                walk(pattern.url_patterns, ns)
+            elif pattern.name:
+                names.append(prefix + pattern.name)
+
+    walk(get_resolver().url_patterns, "")
+    return names
+
+
+def sample_url(name: str) -> str:
+    try:
+        return reverse(name)
+    except Exception:  # noqa: BLE001 - routes with arguments get a sample id
+        return reverse(name, kwargs=_kwargs_for(name))
+
+
+def _kwargs_for(name: str) -> dict[str, int]:
+    from django.urls import get_resolver
+
+    resolver = get_resolver()
+    for ns in name.split(":")[:-1]:
+        resolver = resolver.namespace_dict[ns][1]
+    possibilities = resolver.reverse_dict.getlist(name.split(":")[-1])
+    params = possibilities[0][0][0][1]
+    return dict.fromkeys(params, 1)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("name", [n for n in all_url_names() if n not in PUBLIC])
+def test_every_page_requires_login(client: Client, name: str) -> None:
+    """Default deny: an anonymous request to any route goes to the login page."""
+    url = sample_url(name)
+    response = client.get(url)
+    assert response.status_code == 302, url
+    assert response["Location"].startswith(reverse("accounts:login")), url
+
+
+@pytest.mark.django_db
+def test_public_routes_are_only_the_marked_ones(client: Client) -> None:
+    assert client.get(reverse("accounts:login")).status_code == 200
+    assert client.get(reverse("healthz")).json() == {"status": "ok"}
+
+
+@pytest.mark.django_db
+def test_start_page_shows_user_unit_role_and_logout(as_alice: Client, alice: Persona) -> None:
+    html = as_alice.get(reverse("start")).content.decode()
+    assert "Alice Ask" in html
+    assert alice.assignment.unit.name in html
+    assert "Förskrivare" in html
+    assert 'action="/konto/logga-ut/"' in html
+    assert 'href="#main"' in html and 'id="main"' in html  # skip link and its target
+
+
+@pytest.mark.django_db
+def test_pages_carry_strict_security_headers(as_alice: Client) -> None:
+    response = as_alice.get(reverse("start"))
+    csp = response["Content-Security-Policy"]
+    assert "script-src 'self'" in csp and "unsafe-inline" not in csp
+    assert "frame-ancestors 'none'" in csp
+    assert response["X-Frame-Options"] == "DENY"
+    assert response["X-Content-Type-Options"] == "nosniff"
+    assert "no-store" in response["Cache-Control"]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("url_name", ["accounts:login", "start", "organisations:providers"])
+def test_no_inline_scripts_or_styles(as_alice: Client, url_name: str) -> None:
+    html = as_alice.get(reverse(url_name)).content.decode()
+    assert not re.search(r"<script(?![^>]*\bsrc=)[^>]*>", html), "inline <script>"
+    assert "<style" not in html and " style=" not in html
+    assert not re.search(r"\son[a-z]+=", html), "inline event handler"
+
+
+@pytest.mark.django_db
+def test_htmx_is_served_from_our_own_static_files(as_alice: Client) -> None:
+    html = as_alice.get(reverse("start")).content.decode()
+    assert re.search(r'<script src="/static/lyfta/htmx(\.[0-9a-f]+)?\.min\.js"', html)
+    assert "unpkg" not in html and "cdn" not in html.lower()
+
+
+@pytest.mark.django_db
+def test_not_found_page_is_swedish(as_alice: Client) -> None:
+    response = as_alice.get("/finns-inte/")
+    assert response.status_code == 404
+    assert "Sidan finns inte" in response.content.decode()
+
+
+@pytest.mark.django_db
+def test_forbidden_page_is_swedish(as_alice: Client, alice: Persona) -> None:
+    """A prescriber may not read a unit's change history: a Swedish 403 page."""
+    response = as_alice.get(reverse("organisations:unit_history", args=[alice.assignment.unit.pk]))
+    assert response.status_code == 403
+    assert "Du har inte behörighet" in response.content.decode()
+
+
+def test_server_error_page_is_swedish() -> None:
+    from django.test import RequestFactory
+
+    from lyfta.core.views import server_error
+
+    response = server_error(RequestFactory().get("/"))
+    assert response.status_code == 500
+    assert "Något gick fel" in response.content.decode()
+
+
+@pytest.mark.django_db
+def test_csrf_failure_page_is_swedish(alice: Persona) -> None:
+    client = Client(enforce_csrf_checks=True)
+    response = client.post(reverse("accounts:login"), {"username": "x", "password": "y"})
+    assert response.status_code == 403
+    assert "Formuläret kunde inte skickas" in response.content.decode()

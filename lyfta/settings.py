@@ -1,0 +1,277 @@
+"""Lyfta's one settings module, driven by environment variables.
+
+With nothing set, the demo runs on SQLite in var/lyfta.sqlite3 with a generated secret key kept in
+var/. Production sets DATABASE_URL (PostgreSQL), LYFTA_SECRET_KEY, LYFTA_ALLOWED_HOSTS and
+LYFTA_AUDIT_KEY. Every LYFTA_* setting is listed in the README.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qsl, unquote, urlsplit
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+VAR_DIR = Path(os.environ.get("LYFTA_VAR_DIR", BASE_DIR / "var"))
+
+
+def env_bool(name: str, default: bool) -> bool:
+    """Read a yes/no environment variable; anything but a clear yes or no is an error."""
+    raw = os.environ.get(name)
+    if raw is None or raw == "":
+        return default
+    value = raw.strip().lower()
+    if value in {"1", "true", "yes", "on"}:
+        return True
+    if value in {"0", "false", "no", "off"}:
+        return False
+    raise ValueError(f"{name} must be true or false, not {raw!r}")
+
+
+def env_int(name: str, default: int) -> int:
+    raw = os.environ.get(name)
+    return default if raw is None or raw == "" else int(raw)
+
+
+def env_list(name: str, default: str) -> list[str]:
+    return [part.strip() for part in os.environ.get(name, default).split(",") if part.strip()]
+
+
+def database_from_url(url: str) -> dict[str, Any]:
+    """Translate a DATABASE_URL (postgres://… or sqlite:///path) into a Django DATABASES entry."""
+    parts = urlsplit(url)
+    options = dict(parse_qsl(parts.query))
+    if parts.scheme in {"postgres", "postgresql", "pgsql"}:
+        return {
+            "ENGINE": "django.db.backends.postgresql",
+            "NAME": unquote(parts.path.lstrip("/")),
+            "USER": unquote(parts.username or ""),
+            "PASSWORD": unquote(parts.password or ""),
+            "HOST": parts.hostname or "",
+            "PORT": str(parts.port or ""),
+            "CONN_MAX_AGE": env_int("LYFTA_DB_CONN_MAX_AGE", 60),
+            "CONN_HEALTH_CHECKS": True,
+            "OPTIONS": options,
+            "TEST": {"NAME": f"test_{unquote(parts.path.lstrip('/'))}"},
+        }
+    if parts.scheme == "sqlite":
+        # sqlite:///relative/path and sqlite:////absolute/path, as dj-database-url reads them.
+        path = unquote(parts.path)[1:]
+        return sqlite_database(Path(path) if path else VAR_DIR / "lyfta.sqlite3")
+    raise ValueError(f"DATABASE_URL scheme {parts.scheme!r} is not supported (postgres or sqlite)")
+
+
+def sqlite_database(path: Path) -> dict[str, Any]:
+    # WAL lets readers go on while one writer writes; IMMEDIATE takes the write lock at BEGIN so
+    # two writers queue (busy timeout) instead of failing with "database is locked" mid-transaction.
+    return {
+        "ENGINE": "django.db.backends.sqlite3",
+        "NAME": str(path),
+        "OPTIONS": {
+            "transaction_mode": "IMMEDIATE",
+            "timeout": 20,
+            "init_command": (
+                "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;"
+                " PRAGMA busy_timeout=20000;"
+            ),
+        },
+    }
+
+
+def generated_secret(env_name: str, file_name: str) -> str:
+    """The environment's value, or a random key generated once into var/ and reused after that."""
+    configured = os.environ.get(env_name, "")
+    if configured:
+        return configured
+    key_file = VAR_DIR / file_name
+    if not key_file.exists():
+        VAR_DIR.mkdir(parents=True, exist_ok=True)
+        # Written aside and linked into place, so that two processes starting together agree.
+        tmp = VAR_DIR / f".{file_name}.{os.getpid()}"
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            handle.write(secrets.token_urlsafe(50))
+        try:
+            os.link(tmp, key_file)
+        except FileExistsError:
+            pass
+        finally:
+            tmp.unlink()
+    return key_file.read_text().strip()
+
+
+# --- Core -----------------------------------------------------------------------------------------
+
+DEBUG = env_bool("LYFTA_DEBUG", False)
+SECRET_KEY = generated_secret("LYFTA_SECRET_KEY", "secret_key")
+ALLOWED_HOSTS = env_list("LYFTA_ALLOWED_HOSTS", "127.0.0.1,localhost")
+CSRF_TRUSTED_ORIGINS = env_list("LYFTA_CSRF_TRUSTED_ORIGINS", "")
+# HTTPS is assumed in production; `make run` turns it off for the plain-HTTP loopback demo.
+HTTPS = env_bool("LYFTA_HTTPS", True)
+
+DATABASE_URL = os.environ.get("DATABASE_URL", "")
+DATABASES = {
+    "default": database_from_url(DATABASE_URL)
+    if DATABASE_URL
+    else sqlite_database(VAR_DIR / "lyfta.sqlite3")
+}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django_tasks",
+    "django_tasks_db",
+    "lyfta.core",
+    "lyfta.access",
+    "lyfta.audit",
+    "lyfta.organisations",
+    "lyfta.accounts",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "lyfta.core.middleware.ContentSecurityPolicyMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.auth.middleware.LoginRequiredMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "lyfta.audit.middleware.AuditContextMiddleware",
+    "lyfta.accounts.middleware.ActorMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "lyfta.urls"
+WSGI_APPLICATION = "lyfta.wsgi.application"
+ASGI_APPLICATION = "lyfta.asgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "lyfta" / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "lyfta.core.context_processors.shell",
+            ],
+        },
+    },
+]
+
+# --- Language and time ----------------------------------------------------------------------------
+
+LANGUAGE_CODE = "sv"
+LANGUAGES = [("sv", "Svenska"), ("en", "English")]
+LOCALE_PATHS = [BASE_DIR / "lyfta" / "locale"]
+USE_I18N = True
+# Stored in UTC, shown in Swedish time (R59).
+TIME_ZONE = "Europe/Stockholm"
+USE_TZ = True
+
+# --- Static files ---------------------------------------------------------------------------------
+
+STATIC_URL = "/static/"
+STATIC_ROOT = VAR_DIR / "static"
+STATICFILES_DIRS = [BASE_DIR / "lyfta" / "static"]
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"
+        if not DEBUG
+        else "django.contrib.staticfiles.storage.StaticFilesStorage"
+    },
+}
+
+# --- Authentication -------------------------------------------------------------------------------
+
+AUTH_USER_MODEL = "accounts.User"
+LOGIN_URL = "accounts:login"
+LOGIN_REDIRECT_URL = "start"
+LOGOUT_REDIRECT_URL = "accounts:login"
+PASSWORD_HASHERS = [
+    "django.contrib.auth.hashers.Argon2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+]
+
+# --- Sessions and cookies (R23–R27) ---------------------------------------------------------------
+
+SESSION_COOKIE_AGE = env_int("LYFTA_SESSION_MAX_AGE", 12 * 60 * 60)
+SESSION_EXPIRE_AT_BROWSER_CLOSE = True
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+SESSION_COOKIE_SECURE = HTTPS
+SESSION_COOKIE_NAME = "lyfta_session"
+CSRF_COOKIE_SECURE = HTTPS
+CSRF_COOKIE_HTTPONLY = True
+CSRF_COOKIE_SAMESITE = "Lax"
+CSRF_FAILURE_VIEW = "lyfta.core.views.csrf_failure"
+
+# --- Security headers -----------------------------------------------------------------------------
+
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+SECURE_SSL_REDIRECT = HTTPS and env_bool("LYFTA_SSL_REDIRECT", True)
+SECURE_HSTS_SECONDS = env_int("LYFTA_HSTS_SECONDS", 31536000) if HTTPS else 0
+SECURE_HSTS_INCLUDE_SUBDOMAINS = HTTPS
+SECURE_HSTS_PRELOAD = HTTPS and env_bool("LYFTA_HSTS_PRELOAD", True)
+# Behind a TLS-terminating proxy that sets X-Forwarded-Proto.
+if env_bool("LYFTA_BEHIND_PROXY", False):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# Reverse proxies whose X-Forwarded-For is trusted for the audit log's client address.
+LYFTA_TRUSTED_PROXIES = env_list("LYFTA_TRUSTED_PROXIES", "")
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "font-src 'self'; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; "
+    "base-uri 'self'; object-src 'none'"
+)
+
+# --- Background work ------------------------------------------------------------------------------
+
+TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default"]}}
+
+# --- Audit trail (R57–R74) ------------------------------------------------------------------------
+
+# The key that HMACs audit checkpoints; it must live outside the database (R67). The demo generates
+# one into var/, like the secret key; production sets LYFTA_AUDIT_KEY from a secret store.
+LYFTA_AUDIT_KEY = generated_secret("LYFTA_AUDIT_KEY", "audit_key")
+# Earlier audit keys, kept for verifying what was sealed before a rotation (comma-separated).
+LYFTA_AUDIT_RETIRED_KEYS = env_list("LYFTA_AUDIT_RETIRED_KEYS", "")
+# Where sealed checkpoints are also appended, outside the database (R67). Empty: database only.
+LYFTA_AUDIT_CHECKPOINT_FILE = os.environ.get(
+    "LYFTA_AUDIT_CHECKPOINT_FILE", str(VAR_DIR / "audit-checkpoints.jsonl")
+)
+LYFTA_AUDIT_SEAL_INTERVAL = env_int("LYFTA_AUDIT_SEAL_INTERVAL", 5)
+# Seconds between HMAC'd checkpoints of the chain head while events are being sealed.
+LYFTA_AUDIT_CHECKPOINT_INTERVAL = env_int("LYFTA_AUDIT_CHECKPOINT_INTERVAL", 60)
+LYFTA_AUDIT_RETENTION_YEARS = env_int("LYFTA_AUDIT_RETENTION_YEARS", 5)
+# Where sealed events are shipped in near real time (R69): syslog+tls://host:port,
+# syslog+tcp://host:port or file:///path.jsonl. Empty: not shipped.
+LYFTA_AUDIT_SHIP_URL = os.environ.get("LYFTA_AUDIT_SHIP_URL", "")
+LYFTA_AUDIT_SHIP_CA_FILE = os.environ.get("LYFTA_AUDIT_SHIP_CA_FILE", "")
+LYFTA_SOURCE_SYSTEM = os.environ.get("LYFTA_SOURCE_SYSTEM", "lyfta")
+
+# --- Logging --------------------------------------------------------------------------------------
+
+LOGGING: dict[str, Any] = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": os.environ.get("LYFTA_LOG_LEVEL", "INFO")},
+    "loggers": {"django.db.backends": {"level": "INFO"}},
+}

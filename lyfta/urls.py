@@ -1,0 +1,22 @@
+"""Lyfta's URL configuration. Every route must have an entry in the access table tests."""
+
+from django.contrib.auth.decorators import login_not_required
+from django.urls import include, path
+from django.views.i18n import set_language
+
+from lyfta.core import views as core_views
+from lyfta.core.admin import admin_site
+
+urlpatterns = [
+    path("", core_views.start, name="start"),
+    path("healthz", core_views.healthz, name="healthz"),
+    path("konto/", include("lyfta.accounts.urls")),
+    path("organisation/", include("lyfta.organisations.urls")),
+    path("i18n/setlang/", login_not_required(set_language), name="set_language"),
+    path("admin/", admin_site.urls),
+]
+
+handler400 = "lyfta.core.views.bad_request"
+handler403 = "lyfta.core.views.permission_denied"
+handler404 = "lyfta.core.views.page_not_found"
+handler500 = "lyfta.core.views.server_error"
