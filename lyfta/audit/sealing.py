@@ -22,9 +22,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import orjson
 from django.conf import settings
 from django.db import connection, transaction
+from django.db.models import Exists, OuterRef, QuerySet, TextField
+from django.db.models.functions import Cast
 from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 
 from lyfta.audit.models import AuditCheckpoint, AuditEvent, AuditSeal
 
@@ -45,11 +49,12 @@ FORMAT_FIELDS: dict[int, tuple[str, ...]] = {
     ),
 }  # fmt: skip
 EVENT_FIELDS = FORMAT_FIELDS[FORMAT_VERSION]
+JSON_FIELDS = frozenset({"changes", "detail"})
 # PostgreSQL advisory lock key for "one sealer at a time" (any fixed 64-bit number).
 SEAL_LOCK = 0x4C79667461A0D17
 # How far below the newest sealed event the sealer looks for events whose transaction committed
 # late. Anything older is picked up by a full scan (`seal_audit --full`, run hourly).
-LOOKBACK_IDS = 100_000
+LOOKBACK_IDS = 20_000
 
 
 def audit_key() -> bytes:
@@ -73,19 +78,64 @@ def key_id(key: bytes) -> str:
 
 def _value(value: Any) -> Any:
     if isinstance(value, dt.datetime):
-        return value.astimezone(dt.UTC).isoformat(timespec="microseconds")
+        aware = value if value.tzinfo else value.replace(tzinfo=dt.UTC)
+        return aware.astimezone(dt.UTC).isoformat(timespec="microseconds")
     return value
 
 
 def canonical(row: dict[str, Any], version: int = FORMAT_VERSION) -> bytes:
-    """The bytes that are hashed for an event (a dict of its field values)."""
+    """The bytes that are hashed for an event (a dict of its field values): byte for byte what
+    `json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()` gives,
+    made with orjson because sealing and verification serialise every event of the system."""
     fields = FORMAT_FIELDS[version]
-    return json.dumps(
-        {name: _value(row[name]) for name in fields},
-        sort_keys=True,
-        separators=(",", ":"),
-        ensure_ascii=False,
-    ).encode("utf-8")
+    data = row if len(row) == len(fields) else {name: row[name] for name in fields}
+    data = {**data, "occurred_at": _value(data["occurred_at"])}
+    return orjson.dumps(data, option=orjson.OPT_SORT_KEYS)
+
+
+def fetch_events(
+    query: QuerySet[AuditEvent], fields: Sequence[str] = EVENT_FIELDS
+) -> list[dict[str, Any]]:
+    """Rows of `query` as dicts of `fields`, read with one raw cursor, `occurred_at` already in
+    its canonical text form. Sealing and verification read every event of the system, and the
+    ORM's per-row conversions (timestamps above all) cost more than the hashing itself."""
+    names = ["occurred_text" if name == "occurred_at" else name for name in fields]
+    query = query.annotate(occurred_text=Cast("occurred_at", TextField()))
+    sql, params = query.values_list(*names).query.sql_with_params()
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        rows = cursor.fetchall()
+    json_at = [i for i, name in enumerate(fields) if name in JSON_FIELDS]
+    time_at = fields.index("occurred_at") if "occurred_at" in fields else -1
+    result = []
+    for raw in rows:
+        values = list(raw)
+        for i in json_at:
+            text = values[i]
+            if isinstance(text, str):
+                values[i] = {} if text == "{}" else orjson.loads(text)
+        if time_at >= 0:
+            values[time_at] = iso_utc(values[time_at])
+        result.append(dict(zip(fields, values, strict=True)))
+    return result
+
+
+def iso_utc(text: str) -> str:
+    """The canonical UTC form (`2026-01-02T03:04:05.006000+00:00`) of a timestamp as the database
+    prints it: PostgreSQL in a UTC session gives `2026-01-02 03:04:05.006+00`, SQLite the stored
+    `2026-01-02 03:04:05.006000`."""
+    body = text
+    if body.endswith("+00:00"):
+        body = body[:-6]
+    elif body.endswith("+00"):
+        body = body[:-3]
+    if len(body) < 19 or "+" in body[10:] or body[10:].count("-"):
+        parsed = parse_datetime(text)  # any other offset: take the slow, exact path
+        if parsed is None:
+            raise ValueError(f"unreadable audit timestamp {text!r}")
+        return str(_value(parsed))
+    date_time, _, fraction = body.partition(".")
+    return f"{date_time.replace(' ', 'T', 1)}.{fraction:0<6}+00:00"
 
 
 def chain_hash(prev_hash: bytes, row: dict[str, Any], version: int = FORMAT_VERSION) -> bytes:
@@ -93,7 +143,7 @@ def chain_hash(prev_hash: bytes, row: dict[str, Any], version: int = FORMAT_VERS
 
 
 def seal_mac(key: bytes, seq: int, entry_hash: bytes) -> bytes:
-    return hmac.new(key, b"seal:%d:" % seq + entry_hash, hashlib.sha256).digest()
+    return hmac.digest(key, b"seal:%d:" % seq + entry_hash, "sha256")
 
 
 def checkpoint_mac(
@@ -143,16 +193,21 @@ def _head() -> tuple[int, bytes, int]:
     return last[0], bytes(last[1]), last[2]
 
 
-def _unsealed(floor: int, limit: int) -> list[dict[str, Any]]:
-    return list(
-        AuditEvent.objects.filter(id__gt=floor, seal__isnull=True)
-        .order_by("id")
-        .values(*EVENT_FIELDS)[:limit]
+def _unsealed(floor: int, limit: int, full: bool = False) -> list[dict[str, Any]]:
+    if connection.vendor == "postgresql" and not full:
+        # Probe the seal index once per recent event (nested loop) instead of hashing every seal
+        # ever made: the cost stays proportional to the look-back window, not to the log's size.
+        with connection.cursor() as cursor:
+            cursor.execute("SET LOCAL enable_hashjoin = off")
+            cursor.execute("SET LOCAL enable_mergejoin = off")
+    sealed = AuditSeal.objects.filter(event_id=OuterRef("id"))
+    return fetch_events(
+        AuditEvent.objects.filter(id__gt=floor).filter(~Exists(sealed)).order_by("id")[:limit]
     )
 
 
 def audit_seal(
-    *, batch_size: int = 5000, max_events: int | None = None, full: bool = False,
+    *, batch_size: int = 10_000, max_events: int | None = None, full: bool = False,
     checkpoint: bool | None = None,
 ) -> SealResult:  # fmt: skip
     """Append every committed, unsealed event to the chain, in batches of `batch_size`, each in its
@@ -162,6 +217,9 @@ def audit_seal(
     kid = key_id(key)
     sealed = 0
     result_cp: AuditCheckpoint | None = None
+    # After the first batch, the next one starts above the last id sealed in this run: the first
+    # batch already looked back for late commits, so a bulk catch-up does not rescan them.
+    scanned_to = -1
     while True:
         remaining = None if max_events is None else max_events - sealed
         if remaining is not None and remaining <= 0:
@@ -170,27 +228,31 @@ def audit_seal(
             _lock_sealer()
             seq, prev, head_event = _head()
             floor = 0 if full else max(0, head_event - LOOKBACK_IDS)
-            rows = _unsealed(floor, batch_size if remaining is None else min(batch_size, remaining))
+            floor = max(floor, scanned_to)
+            limit = batch_size if remaining is None else min(batch_size, remaining)
+            rows = _unsealed(floor, limit, full)
             now = timezone.now()
-            seals = []
+            seals: list[tuple[Any, ...]] = []
             for row in rows:
                 seq += 1
                 entry = chain_hash(prev, row)
                 seals.append(
-                    AuditSeal(
-                        seq=seq,
-                        event_id=row["id"],
-                        version=FORMAT_VERSION,
-                        prev_hash=prev,
-                        entry_hash=entry,
-                        mac=seal_mac(key, seq, entry),
-                        key_id=kid,
-                        sealed_at=now,
+                    (
+                        seq,
+                        row["id"],
+                        FORMAT_VERSION,
+                        prev,
+                        entry,
+                        seal_mac(key, seq, entry),
+                        kid,
+                        now,
                     )
                 )
                 prev = entry
-            AuditSeal.objects.bulk_create(seals, batch_size=1000)
+            _insert_seals(seals)
             sealed += len(seals)
+            if rows:
+                scanned_to = rows[-1]["id"]
             last_batch = len(rows) < batch_size
             if last_batch and seq > 0 and _checkpoint_due(checkpoint, sealed, now):
                 result_cp = write_checkpoint(
@@ -200,6 +262,36 @@ def audit_seal(
             return SealResult(sealed=sealed, head_seq=seq, head_hash=prev, checkpoint=result_cp)
     head_seq, head_hash, _ = _head()
     return SealResult(sealed=sealed, head_seq=head_seq, head_hash=head_hash, checkpoint=result_cp)
+
+
+SEAL_COLUMNS = (
+    "seq",
+    "event_id",
+    "version",
+    "prev_hash",
+    "entry_hash",
+    "mac",
+    "key_id",
+    "sealed_at",
+)
+
+
+def _insert_seals(seals: list[tuple[Any, ...]]) -> None:
+    """Append seals given as tuples of SEAL_COLUMNS; COPY on PostgreSQL, where it is several times
+    faster than INSERT (sealing must keep up with every write of the whole system)."""
+    if not seals:
+        return
+    if connection.vendor != "postgresql":
+        AuditSeal.objects.bulk_create(
+            [AuditSeal(**dict(zip(SEAL_COLUMNS, seal, strict=True))) for seal in seals],
+            batch_size=1000,
+        )
+        return
+    with connection.cursor() as cursor:
+        raw = cursor.cursor  # the psycopg cursor under Django's wrapper
+        with raw.copy(f"COPY audit_auditseal ({', '.join(SEAL_COLUMNS)}) FROM STDIN") as copy:
+            for seal in seals:
+                copy.write_row(seal)
 
 
 def _checkpoint_due(requested: bool | None, sealed: int, now: dt.datetime) -> bool:

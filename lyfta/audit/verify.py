@@ -5,12 +5,16 @@ first changed, missing, inserted or reordered event."""
 from __future__ import annotations
 
 import datetime as dt
+import multiprocessing
+import os
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from django.conf import settings
+from django.db import connection
+from django.db.models import Max, Min
 from django.utils import timezone
 
 from lyfta.audit.models import AuditCheckpoint, AuditEvent, AuditSeal
@@ -19,11 +23,18 @@ from lyfta.audit.sealing import (
     GENESIS,
     chain_hash,
     checkpoint_mac,
+    fetch_events,
     read_checkpoint_file,
     seal_mac,
     verification_keys,
 )
 
+# Unsealed events younger than this are still on their way into the chain (the hourly full seal
+# picks up any that the regular look-back missed).
+GRACE = dt.timedelta(hours=2)
+# Chains at least this long are verified by parallel processes on PostgreSQL.
+PARALLEL_FROM = 100_000
+MAX_WORKERS = 4
 ALL_FIELDS = tuple(dict.fromkeys(name for fields in FORMAT_FIELDS.values() for name in fields))
 
 
@@ -63,15 +74,21 @@ class VerifyReport:
         return f"audit trail NOT intact: {first.message}{more}"
 
 
-def _seal_chunks(start: int, size: int) -> Iterator[list[dict[str, Any]]]:
+_SEAL_COLUMNS = ("seq", "event_id", "version", "prev_hash", "entry_hash", "mac", "key_id")
+
+
+def _seal_chunks(start: int, end: int | None, size: int) -> Iterator[list[dict[str, Any]]]:
     last = start - 1
     while True:
-        query = (
-            AuditSeal.objects.filter(seq__gt=last)
-            .order_by("seq")
-            .values("seq", "event_id", "version", "prev_hash", "entry_hash", "mac", "key_id")
+        query = AuditSeal.objects.filter(seq__gt=last)
+        if end is not None:
+            query = query.filter(seq__lte=end)
+        sql, params = (
+            query.order_by("seq").values_list(*_SEAL_COLUMNS)[:size].query.sql_with_params()
         )
-        chunk: list[dict[str, Any]] = [dict(row) for row in query[:size]]
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            chunk = [dict(zip(_SEAL_COLUMNS, row, strict=True)) for row in cursor.fetchall()]
         if not chunk:
             return
         yield chunk
@@ -81,20 +98,129 @@ def _seal_chunks(start: int, size: int) -> Iterator[list[dict[str, Any]]]:
 def _events_for(seals: list[dict[str, Any]]) -> dict[int, dict[str, Any]]:
     ids = [s["event_id"] for s in seals]
     low, high = min(ids), max(ids)
-    query = AuditEvent.objects.all()
+    query = AuditEvent.objects.order_by()
     # Seals follow id order closely, so a range scan is the cheap way to fetch their events.
     if high - low < 3 * len(ids) + 100:
         query = query.filter(id__gte=low, id__lte=high)
     else:
         query = query.filter(id__in=ids)
-    return {row["id"]: row for row in query.values(*ALL_FIELDS)}
+    return {row["id"]: row for row in fetch_events(query, ALL_FIELDS)}
+
+
+@dataclass
+class RangeResult:
+    """What verifying one stretch of seals found, to be joined with its neighbours."""
+
+    findings: list[Finding] = field(default_factory=list)
+    mismatched: list[tuple[dict[str, Any], dict[str, Any]]] = field(default_factory=list)
+    hashes_at: dict[int, bytes] = field(default_factory=dict)
+    events: int = 0
+    first_seq: int = 0
+    first_prev: bytes | None = None
+    last_seq: int = 0
+    last_entry: bytes = GENESIS
+
+
+def _verify_range(
+    start: int, end: int | None, keys: dict[str, bytes], wanted: set[int], chunk_size: int
+) -> RangeResult:
+    """Recompute seals `start`..`end` (inclusive; None: to the newest). Each seal is checked from
+    its own stored prev_hash, so stretches verify independently and are joined afterwards."""
+    out = RangeResult()
+    findings = out.findings
+    expected_seq: int | None = None
+    expected_prev: bytes | None = None
+    unkeyed_run = False
+    for seals in _seal_chunks(start, end, chunk_size):
+        events = _events_for(seals)
+        for seal in seals:
+            seq, event_id = seal["seq"], seal["event_id"]
+            prev, entry = bytes(seal["prev_hash"]), bytes(seal["entry_hash"])
+            if expected_seq is None:
+                out.first_seq, out.first_prev = seq, prev
+            elif seq != expected_seq:
+                findings.append(_gap(expected_seq, seq))
+                expected_prev = None
+            if expected_prev is not None and prev != expected_prev:
+                findings.append(_break(seq, event_id))
+            row = events.get(event_id)
+            if row is None:
+                findings.append(
+                    Finding(
+                        "missing",
+                        f"event {event_id}, sealed at {seq}, is missing: it was deleted",
+                        seq,
+                        event_id,
+                    )  # fmt: skip
+                )
+            elif chain_hash(prev, row, seal["version"]) != entry:
+                out.mismatched.append((seal, row))
+                findings.append(
+                    Finding(
+                        "changed",
+                        f"event {event_id} (seal {seq}) is not what was sealed: "
+                        "it was changed after sealing",
+                        seq,
+                        event_id,
+                    )  # fmt: skip
+                )
+            key = keys.get(seal["key_id"])
+            if key is None or bytes(seal["mac"]) != seal_mac(key, seq, entry):
+                if not unkeyed_run:
+                    findings.append(
+                        Finding(
+                            "unkeyed",
+                            f"seal {seq} (event {event_id}) does not carry the "
+                            f"audit key's MAC: event {event_id} was inserted, or the chain was "
+                            "recomputed from here after a change",
+                            seq,
+                            event_id,
+                        )  # fmt: skip
+                    )
+                unkeyed_run = True
+            else:
+                unkeyed_run = False
+            if seq in wanted:
+                out.hashes_at[seq] = entry
+            expected_prev, expected_seq = entry, seq + 1
+            out.events += 1
+            out.last_seq, out.last_entry = seq, entry
+    return out
+
+
+def _gap(expected: int, found: int) -> Finding:
+    return Finding("missing", f"seals {expected}–{found - 1} are missing: the events sealed there "
+                   "were deleted", seq=expected)  # fmt: skip
+
+
+def _break(seq: int, event_id: int | None) -> Finding:
+    return Finding("reordered", f"the chain breaks at seal {seq} (event {event_id}): an event "
+                   "before it was inserted, removed or moved", seq, event_id)  # fmt: skip
+
+
+def _verify_range_in_child(
+    args: tuple[int, int | None, dict[str, bytes], set[int], int],
+) -> RangeResult:
+    from django.db import connections
+
+    try:
+        return _verify_range(*args)
+    finally:
+        connections.close_all()
+
+
+def _ranges(first: int, last: int, workers: int) -> list[tuple[int, int | None]]:
+    size = (last - first + 1 + workers - 1) // workers
+    bounds = [(first + i * size, first + (i + 1) * size - 1) for i in range(workers)]
+    return [(lo, None if i == workers - 1 else hi) for i, (lo, hi) in enumerate(bounds)]
 
 
 def audit_verify(
     *, checkpoint_file: str | Path | None = None, chunk_size: int = 10_000,
-    grace: dt.timedelta = dt.timedelta(minutes=10),
+    grace: dt.timedelta = GRACE, workers: int | None = None,
 ) -> VerifyReport:  # fmt: skip
-    """Recompute the chain and check the checkpoints. Reads only; changes nothing."""
+    """Recompute the chain and check the checkpoints. Reads only; changes nothing. On PostgreSQL a
+    long chain is verified in stretches by parallel processes (`workers`, default one per core)."""
     keys = verification_keys()
     report = VerifyReport()
     findings = report.findings
@@ -104,10 +230,11 @@ def audit_verify(
     )
     file_lines = read_checkpoint_file(file_path) if file_path else []
     wanted = {cp.seal_seq for cp in checkpoints} | {int(line["seal_seq"]) for line in file_lines}
-    hashes_at: dict[int, bytes] = {}
 
-    first = AuditSeal.objects.order_by("seq").values_list("seq", flat=True).first()
+    bounds = AuditSeal.objects.aggregate(first=Min("seq"), last=Max("seq"))
+    first, last = bounds["first"], bounds["last"]
     expected_prev: bytes | None = GENESIS
+    hashes_at: dict[int, bytes] = {}
     if first is not None and first > 1:
         boundary = _boundary_before(checkpoints, first, keys)
         if boundary is None:
@@ -123,84 +250,46 @@ def audit_verify(
         else:
             expected_prev = boundary
             hashes_at[first - 1] = boundary
-    expected_seq = first or 1
-    mismatched: list[tuple[dict[str, Any], dict[str, Any]]] = []
-    unkeyed_run: Finding | None = None
-
-    for seals in _seal_chunks(expected_seq, chunk_size):
-        events = _events_for(seals)
-        for seal in seals:
-            seq, event_id = seal["seq"], seal["event_id"]
-            prev, entry, mac = (
-                bytes(seal["prev_hash"]),
-                bytes(seal["entry_hash"]),
-                bytes(seal["mac"]),
-            )
-            if seq != expected_seq:
-                findings.append(
-                    Finding(
-                        "missing",
-                        f"seals {expected_seq}–{seq - 1} are missing: the events "
-                        "sealed there were deleted",
-                        seq=expected_seq,
-                    )  # fmt: skip
-                )
-                expected_prev = None
-            if expected_prev is not None and prev != expected_prev:
-                findings.append(
-                    Finding(
-                        "reordered",
-                        f"the chain breaks at seal {seq} (event {event_id}): an "
-                        "event before it was inserted, removed or moved",
-                        seq,
-                        event_id,
-                    )  # fmt: skip
-                )
-            row = events.get(event_id)
-            if row is None:
-                findings.append(
-                    Finding(
-                        "missing",
-                        f"event {event_id}, sealed at {seq}, is missing: it was deleted",
-                        seq,
-                        event_id,
-                    )  # fmt: skip
-                )
-            elif chain_hash(prev, row, seal["version"]) != entry:
-                mismatched.append((seal, row))
-                findings.append(
-                    Finding(
-                        "changed",
-                        f"event {event_id} (seal {seq}) is not what was sealed: "
-                        "it was changed after sealing",
-                        seq,
-                        event_id,
-                    )  # fmt: skip
-                )
-            key = keys.get(seal["key_id"])
-            if key is None or mac != seal_mac(key, seq, entry):
-                if unkeyed_run is None:
-                    unkeyed_run = Finding(
-                        "unkeyed", f"seal {seq} (event {event_id}) does not carry the audit key's "
-                        f"MAC: event {event_id} was inserted, or the chain was recomputed from "
-                        "here after a change", seq, event_id)  # fmt: skip
-                    findings.append(unkeyed_run)
-            else:
-                unkeyed_run = None
-            if seq in wanted:
-                hashes_at[seq] = entry
-            expected_prev = entry
-            expected_seq = seq + 1
-            report.events += 1
-            report.first_seq = report.first_seq or seq
-            report.last_seq = seq
-            report.head_hash = entry
-
-    _explain_swaps(findings, mismatched)
+    if first is not None:
+        parts = _run_ranges(first, last, keys, wanted, chunk_size, workers)
+        expected_seq = first
+        for part in parts:
+            if part.events == 0:
+                continue
+            if part.first_seq != expected_seq:
+                findings.append(_gap(expected_seq, part.first_seq))
+            elif expected_prev is not None and part.first_prev != expected_prev:
+                findings.append(_break(part.first_seq, None))
+            findings.extend(part.findings)
+            hashes_at.update(part.hashes_at)
+            _explain_swaps(findings, part.mismatched)
+            expected_prev, expected_seq = part.last_entry, part.last_seq + 1
+            report.events += part.events
+            report.first_seq = report.first_seq or part.first_seq
+            report.last_seq, report.head_hash = part.last_seq, part.last_entry
     _check_checkpoints(report, checkpoints, file_lines, hashes_at, keys)
     _check_unsealed(report, grace)
     findings.sort(key=lambda f: f.seq if f.seq is not None else 1 << 62)
     return report
+
+
+def _run_ranges(
+    first: int, last: int, keys: dict[str, bytes], wanted: set[int], chunk_size: int,
+    workers: int | None,
+) -> list[RangeResult]:  # fmt: skip
+    from django.db import connections
+
+    if workers is None:
+        parallel_ok = connection.vendor == "postgresql" and last - first >= PARALLEL_FROM
+        workers = min(os.cpu_count() or 1, MAX_WORKERS) if parallel_ok else 1
+    if workers <= 1:
+        return [_verify_range(first, None, keys, wanted, chunk_size)]
+    # Each process opens its own connection; none may inherit the parent's.
+    connections.close_all()
+    context = multiprocessing.get_context("fork")
+    jobs = [(lo, hi, keys, wanted, chunk_size) for lo, hi in _ranges(first, last, workers)]
+    with context.Pool(workers) as pool:
+        return pool.map(_verify_range_in_child, jobs)
 
 
 def _boundary_before(

@@ -97,3 +97,31 @@ def test_r66_two_sealers_at_once_never_seal_an_event_twice() -> None:
     assert not errors, errors
     assert AuditSeal.objects.count() == 2000
     assert audit_verify().ok
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_r66_parallel_verification_finds_what_a_single_process_finds() -> None:
+    """Stretches verified by separate processes are joined without losing a finding, also at the
+    seam between two stretches."""
+    if connection.vendor != "postgresql":
+        pytest.skip("parallel verification runs on PostgreSQL")
+    from lyfta.audit import triggers
+
+    for i in range(400):
+        record(action="unit.updated", actor=Actor.system("bulk"), resource_id=str(i))
+    audit_seal(checkpoint=True)
+    assert audit_verify(workers=3, chunk_size=50).ok
+    triggers.uninstall(connection)
+    seam = AuditSeal.objects.get(seq=135)  # the second stretch starts at seal 135
+    AuditSeal.objects.filter(seq=135).delete()
+    changed = AuditSeal.objects.get(seq=300).event_id
+    AuditEvent.objects.filter(pk=changed).update(action="auth.login")
+    triggers.install(connection)
+    single = audit_verify(workers=1)
+    parallel = audit_verify(workers=3, chunk_size=50)
+    assert [(f.kind, f.seq) for f in parallel.findings] == [
+        (f.kind, f.seq) for f in single.findings
+    ]
+    assert ("missing", seam.seq) in [(f.kind, f.seq) for f in parallel.findings]
+    assert ("changed", 300) in [(f.kind, f.seq) for f in parallel.findings]

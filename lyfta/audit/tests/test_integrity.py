@@ -478,3 +478,64 @@ def test_r73_cleanup_keeps_events_not_yet_shipped_to_the_log_store(
     result = audit_prune(actor=SYSTEM, before=years_before(timezone.localdate(), 6))
     assert (result.deleted, result.boundary_seq) == (6, 6)
     assert AuditSeal.objects.filter(seq__in=[7, 8]).count() == 2
+
+
+@pytest.mark.django_db
+def test_r66_the_fast_reader_and_the_orm_see_the_same_event(db: None) -> None:
+    """Sealing reads events with a raw cursor; what it hashes must equal what the ORM reads."""
+    from lyfta.audit.sealing import canonical, fetch_events
+
+    event = record(
+        action="unit.updated",
+        actor=SYSTEM,
+        resource_id=1,
+        changes={"namn": ["Åsa", "Örjan"], "n": [1, None]},
+        detail={"x": [True]},
+    )
+    fast = fetch_events(AuditEvent.objects.filter(pk=event.pk))[0]
+    orm = row(event.pk)
+    assert fast["occurred_at"] == orm["occurred_at"].isoformat(timespec="microseconds")
+    assert {k: v for k, v in fast.items() if k != "occurred_at"} == {
+        k: v for k, v in orm.items() if k != "occurred_at"
+    }
+    assert canonical(fast) == canonical(orm)
+
+
+@pytest.mark.parametrize(
+    ("printed", "canonical_text"),
+    [
+        ("2026-01-02 03:04:05.006+00", "2026-01-02T03:04:05.006000+00:00"),
+        ("2026-01-02 03:04:05+00", "2026-01-02T03:04:05.000000+00:00"),
+        ("2026-01-02 03:04:05.123456", "2026-01-02T03:04:05.123456+00:00"),
+        ("2026-01-02 03:04:05", "2026-01-02T03:04:05.000000+00:00"),
+        ("2026-01-02 04:04:05.5+01", "2026-01-02T03:04:05.500000+00:00"),
+    ],
+)
+def test_r66_database_timestamps_become_one_canonical_text(
+    printed: str, canonical_text: str
+) -> None:
+    from lyfta.audit.sealing import iso_utc
+
+    assert iso_utc(printed) == canonical_text
+
+
+def test_r66_canonical_form_equals_the_standard_library_json() -> None:
+    """External auditors can recompute the hash with nothing but Python's json module."""
+    from lyfta.audit.sealing import canonical
+
+    data = dict.fromkeys(EVENT_FIELDS)
+    data.update(
+        id=7,
+        occurred_at=dt.datetime(2026, 1, 2, 3, 4, 5, 6000, tzinfo=dt.UTC),
+        action="patient.read",
+        actor_name='Åke "Snabb" Öberg\tx\\y',
+        changes={"b": [1, "ä"], "a": {"z": None}},
+        detail={},
+    )
+    expected = json.dumps(
+        {**data, "occurred_at": "2026-01-02T03:04:05.006000+00:00"},
+        sort_keys=True,
+        separators=(",", ":"),
+        ensure_ascii=False,
+    ).encode()
+    assert canonical(data) == expected

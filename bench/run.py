@@ -1,0 +1,205 @@
+#!/usr/bin/env python
+"""Lyfta's benchmarks (`make bench`). Never run by `make test`.
+
+Runs against PostgreSQL: BENCH_DATABASE_URL (default postgres://postgres@127.0.0.1:5432/
+lyfta_bench), a database of its own that it creates and migrates. Prints one table; with
+--markdown, in the form docs/performance.md keeps.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/lyfta_bench"
+
+
+def ensure_database(url: str) -> None:
+    """Create the benchmark database when it does not exist yet."""
+    import psycopg
+
+    parts = urlsplit(url)
+    name = parts.path.lstrip("/")
+    admin = parts._replace(path="/postgres").geturl()
+    with psycopg.connect(admin, autocommit=True) as conn:
+        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone()
+        if not exists:
+            conn.execute(f'CREATE DATABASE "{name}"')
+
+
+def setup(url: str) -> None:
+    os.environ["DATABASE_URL"] = url
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "lyfta.settings")
+    os.environ.setdefault("LYFTA_AUDIT_CHECKPOINT_FILE", "")
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0, interactive=False)
+
+
+def timed(func: Callable[[], object], repeat: int) -> list[float]:
+    samples = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        func()
+        samples.append(time.perf_counter() - start)
+    return samples
+
+
+def p95(samples: list[float]) -> float:
+    ordered = sorted(samples)
+    return ordered[min(len(ordered) - 1, int(len(ordered) * 0.95))]
+
+
+class Table:
+    def __init__(self) -> None:
+        self.rows: list[tuple[str, str, str, str]] = []
+
+    def add(self, name: str, value: str, target: str, verdict: bool | None) -> None:
+        mark = "" if verdict is None else ("met" if verdict else "MISSED")
+        self.rows.append((name, value, target, mark))
+        print(f"  {name:<48} {value:>22}   {target:<18} {mark}", flush=True)
+
+
+def bench_audit(table: Table, events: int, writes: int, rounds: int = 3) -> None:
+    """The audit trail: cost of a record on a write, sealing and verification throughput."""
+    from django.db import connection, transaction
+
+    from lyfta.access.actor import Actor
+    from lyfta.audit import triggers
+    from lyfta.audit.sealing import audit_seal
+    from lyfta.audit.services import record
+    from lyfta.audit.verify import audit_verify
+    from lyfta.organisations.models import CareProvider, Unit
+
+    # A clean slate for the audit tables (a benchmark database only).
+    triggers.uninstall(connection)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "TRUNCATE audit_auditseal, audit_auditcheckpoint, audit_auditprunepermit, "
+            "audit_auditshipcursor, audit_auditevent RESTART IDENTITY CASCADE"
+        )
+    triggers.install(connection)
+    provider, _ = CareProvider.objects.get_or_create(
+        organisation_number="219000-0009",
+        defaults={"name": "Benchkommun", "short_name": "Bench", "kind": "municipality"},
+    )
+    unit, _ = Unit.objects.get_or_create(
+        customer_number="BENCH1",
+        defaults={"provider": provider, "name": "Benchenhet", "kind": "home_care",
+                  "cost_centre": "1"},
+    )  # fmt: skip
+    actor = Actor.system("bench")
+
+    def write_only() -> None:
+        with transaction.atomic():
+            Unit.objects.filter(pk=unit.pk).update(phone=str(time.perf_counter_ns()))
+
+    def write_and_record() -> None:
+        with transaction.atomic():
+            Unit.objects.filter(pk=unit.pk).update(phone=str(time.perf_counter_ns()))
+            record(action="unit.updated", actor=actor, target=unit,
+                   changes={"phone": ["a", "b"]})  # fmt: skip
+
+    timed(write_only, 200)  # warm up
+    timed(write_and_record, 200)
+    # Interleaved pairs, so that a slow moment of the machine hits both sides alike.
+    base, audited = [], []
+    for _ in range(writes):
+        base.extend(timed(write_only, 1))
+        audited.extend(timed(write_and_record, 1))
+    added_ms = (statistics.median(audited) - statistics.median(base)) * 1000
+    table.add("audit record added to a write (median)", f"{added_ms:.3f} ms", "< 1 ms",
+              added_ms < 1.0)  # fmt: skip
+    table.add("  write alone / write + record (median)",
+              f"{statistics.median(base) * 1000:.3f} / {statistics.median(audited) * 1000:.3f} ms",
+              "", None)  # fmt: skip
+    audit_seal()
+
+    seal_rates = []
+    for _ in range(rounds):
+        insert_unsealed(provider, unit, events // rounds)
+        start = time.perf_counter()
+        result = audit_seal(batch_size=10_000, checkpoint=True)
+        seal_rates.append(result.sealed / (time.perf_counter() - start))
+    rate = statistics.median(seal_rates)
+    table.add(f"sealing throughput ({rounds} x {events // rounds:,} events, median)",
+              f"{rate:,.0f} events/s", ">= 20,000/s", rate >= 20_000)  # fmt: skip
+    verify_rates = []
+    for _ in range(rounds):
+        start = time.perf_counter()
+        report = audit_verify(checkpoint_file="")
+        assert report.ok, report.summary()
+        verify_rates.append(report.events / (time.perf_counter() - start))
+    rate = statistics.median(verify_rates)
+    table.add(f"verification throughput ({report.events:,} events, median of {rounds})",
+              f"{rate:,.0f} events/s", ">= 50,000/s", rate >= 50_000)  # fmt: skip
+
+
+def insert_unsealed(provider: Any, unit: Any, count: int) -> None:
+    """`count` realistic patient-read events, written in bulk and left unsealed."""
+    from django.utils import timezone
+
+    from lyfta.audit.models import AuditEvent
+
+    now = timezone.now()
+    batch = [
+        AuditEvent(
+            occurred_at=now, action="patient.read", outcome="granted", purpose="care",
+            actor_id=i % 2000, actor_username=f"user{i % 2000}", actor_name="Bench Benchsson",
+            actor_title="Arbetsterapeut", actor_role="prescriber", assignment_id=i % 3000,
+            actor_provider_id=provider.pk, actor_provider_orgno=provider.organisation_number,
+            actor_unit_id=unit.pk, actor_unit_name=unit.name, patient_id=i % 40000,
+            owner_provider_id=provider.pk, owner_unit_id=unit.pk, resource_type="patients.patient",
+            resource_id=str(i % 40000), legal_basis="relationship", source_system="lyfta-web",
+            client_address="10.0.0.1", session_hash="ab" * 32, request_id=f"{i:032x}",
+            changes={}, detail={"route": "holdings"},
+        )
+        for i in range(count)
+    ]  # fmt: skip
+    for start in range(0, count, 10_000):
+        AuditEvent.objects.bulk_create(batch[start : start + 10_000])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--size", choices=["regional", "national"], default="regional")
+    parser.add_argument("--only", default="", help="comma-separated suites (audit)")
+    parser.add_argument("--events", type=int, default=300_000, help="events for audit throughput")
+    parser.add_argument("--writes", type=int, default=2000, help="writes for the record overhead")
+    args = parser.parse_args()
+    url = os.environ.get("BENCH_DATABASE_URL", DEFAULT_URL)
+    ensure_database(url)
+    setup(url)
+    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True,
+                            text=True, cwd=ROOT, check=False).stdout.strip()  # fmt: skip
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW server_version")
+        pg = cursor.fetchone()[0]
+    print(f"Lyfta benchmarks — {time.strftime('%Y-%m-%d %H:%M')}, commit {commit}, "
+          f"PostgreSQL {pg}, Python {platform.python_version()}, {os.cpu_count()} cores, "
+          f"size {args.size}")  # fmt: skip
+    table = Table()
+    suites = {"audit": lambda: bench_audit(table, args.events, args.writes)}
+    for name in args.only.split(",") if args.only else suites:
+        print(f"[{name}]")
+        suites[name]()
+
+
+if __name__ == "__main__":
+    main()
