@@ -31,6 +31,7 @@ demo-db: $(STAMP)
 
 # The demo serves plain HTTP on the loopback address, so HTTPS-only protections are off for it.
 run: export LYFTA_HTTPS ?= false
+run: export LYFTA_REQUIRE_MFA ?= false
 run: demo-db
 	$(PY) manage.py serve --host $(HOST) --port $(PORT)
 

@@ -39,6 +39,9 @@ def _test_settings() -> Iterator[None]:
         LYFTA_AUDIT_KEY=TEST_AUDIT_KEY,
         # The test client and the live server speak plain HTTP.
         SECURE_SSL_REDIRECT=False,
+        # Tests that are about the second factor switch it on themselves; the administrative roles
+        # need it whatever this says.
+        LYFTA_REQUIRE_MFA=False,
     ):
         yield
 
@@ -189,11 +192,29 @@ def sigge(county: County) -> Persona:
     )
 
 
-def signed_in(client: Client, persona: Persona) -> Client:
-    """`client` signed in as `persona`, with its assignment chosen."""
+def signed_in(client: Client, persona: Persona, *, verified: bool | None = None) -> Client:
+    """`client` signed in as `persona` past every gate: agreement accepted, second factor verified
+    (by default when the persona's roles require one), assignment chosen, and the session's time
+    stamps set as a sign-in sets them."""
+    import time
+
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    from lyfta.accounts import sessions
+    from lyfta.accounts.middleware import mfa_required
+    from lyfta.accounts.services import agreement_accept
+
+    agreement_accept(user=persona.user)
     client.force_login(persona.user)
     session = client.session
+    now = time.time()
+    session[sessions.AUTH_AT] = session[sessions.LAST_ACTIVITY] = session[sessions.REAUTH_AT] = now
     session["assignment_id"] = persona.assignment.pk
+    if verified or (verified is None and mfa_required(persona.user)):
+        device, _created = TOTPDevice.objects.get_or_create(
+            user=persona.user, name="test", defaults={"confirmed": True}
+        )
+        session["otp_device_id"] = device.persistent_id
     session.save()
     return client
 

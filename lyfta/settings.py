@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import secrets
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
@@ -128,6 +129,9 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django_tasks",
     "django_tasks_db",
+    "axes",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
     "lyfta.core",
     "lyfta.access",
     "lyfta.audit",
@@ -144,11 +148,13 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "lyfta.audit.middleware.AuditContextMiddleware",
     "lyfta.accounts.middleware.ActorMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "lyfta.urls"
@@ -201,14 +207,55 @@ AUTH_USER_MODEL = "accounts.User"
 LOGIN_URL = "accounts:login"
 LOGIN_REDIRECT_URL = "start"
 LOGOUT_REDIRECT_URL = "accounts:login"
+# Argon2id; a user whose hash was made with another hasher is upgraded at the next sign-in (R17).
 PASSWORD_HASHERS = [
     "django.contrib.auth.hashers.Argon2PasswordHasher",
     "django.contrib.auth.hashers.PBKDF2PasswordHasher",
 ]
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "lyfta.accounts.backends.WindowedModelBackend",
+]
+# R13–R16: length 15–256, Swedish-aware strength, common and context words, no reuse of the last 10.
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "lyfta.accounts.passwords.LengthValidator"},
+    {"NAME": "lyfta.accounts.passwords.CommonPasswordSwedishValidator"},
+    {"NAME": "lyfta.accounts.passwords.UserInfoValidator"},
+    {"NAME": "lyfta.accounts.passwords.StrengthValidator"},
+    {"NAME": "lyfta.accounts.password_history.PasswordHistoryValidator"},
+]
+LYFTA_PASSWORD_HISTORY = env_int("LYFTA_PASSWORD_HISTORY", 10)
+# Second factor (R12): always for user admins, log reviewers and system admins; for everyone when
+# this is true (the production default; `make run` turns it off for the demo).
+LYFTA_REQUIRE_MFA = env_bool("LYFTA_REQUIRE_MFA", True)
+OTP_TOTP_ISSUER = "Lyfta"
+# Lockout (R18): 10 failures per username and address lock that pair for 15 minutes; a user
+# administrator can unlock earlier. Unknown usernames are counted the same way (R21).
+AXES_FAILURE_LIMIT = env_int("LYFTA_LOCKOUT_FAILURES", 10)
+AXES_COOLOFF_TIME = timedelta(minutes=env_int("LYFTA_LOCKOUT_MINUTES", 15))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "lyfta.accounts.views.locked_out"
+AXES_CLIENT_IP_CALLABLE = "lyfta.audit.middleware.client_address"
+AXES_DISABLE_ACCESS_LOG = True
+AXES_VERBOSE = False
 
 # --- Sessions and cookies (R23–R27) ---------------------------------------------------------------
 
 SESSION_COOKIE_AGE = env_int("LYFTA_SESSION_MAX_AGE", 12 * 60 * 60)
+# Idle timeout (R23): the next request after this many seconds without one needs a new sign-in;
+# the page warns LYFTA_IDLE_WARNING seconds before.
+LYFTA_IDLE_TIMEOUT = env_int("LYFTA_IDLE_TIMEOUT", 15 * 60)
+LYFTA_IDLE_WARNING = env_int("LYFTA_IDLE_WARNING", 60)
+# Concurrent sessions per account (R29): signing in beyond this ends the oldest session.
+LYFTA_MAX_SESSIONS = env_int("LYFTA_MAX_SESSIONS", 3)
+# How recent a sign-in must be for sensitive steps before they ask again (R30), in seconds.
+LYFTA_REAUTH_WINDOW = env_int("LYFTA_REAUTH_WINDOW", 5 * 60)
+# Longest assignment a user administrator may decide (R4): its end at most this many months ahead.
+LYFTA_ASSIGNMENT_MAX_MONTHS = env_int("LYFTA_ASSIGNMENT_MAX_MONTHS", 12)
+# Suspension of accounts and assignments not used for this many days (R7).
+LYFTA_DORMANT_ACCOUNT_DAYS = env_int("LYFTA_DORMANT_ACCOUNT_DAYS", 180)
+LYFTA_DORMANT_ASSIGNMENT_DAYS = env_int("LYFTA_DORMANT_ASSIGNMENT_DAYS", 90)
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
@@ -273,5 +320,11 @@ LOGGING: dict[str, Any] = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": os.environ.get("LYFTA_LOG_LEVEL", "INFO")},
-    "loggers": {"django.db.backends": {"level": "INFO"}},
+    "loggers": {
+        "django.db.backends": {"level": "INFO"},
+        # Lyfta audits sign-ins itself; axes' and WeasyPrint's progress lines are noise.
+        "axes": {"level": "WARNING"},
+        "weasyprint": {"level": "WARNING"},
+        "fontTools": {"level": "WARNING"},
+    },
 }

@@ -1,33 +1,62 @@
-"""Resolves who acts in each request: the signed-in user, checked against the account's validity
-window (R3), in the assignment bound to the session (R31), re-checked on every request so that an
-ended assignment takes effect at once (R37)."""
+"""Who acts in each request, and what must happen before they may act.
+
+For a signed-in user, every request: the session's idle and absolute limits (R23, R24), the
+account's validity window (R3), then the gates in order — a forced password change, the current
+user agreement (R10), the second factor (R12) and the choice of assignment (R31). The assignment
+is re-read on every request so that an ended one takes effect at once (R37)."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
+from django.conf import settings
 from django.contrib import messages
-from django.contrib.auth import logout
+from django.contrib.auth import SESSION_KEY, logout
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
-from django.urls import reverse
+from django.urls import Resolver404, resolve, reverse
 from django.utils import timezone
+from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 
 from lyfta.access.actor import Actor
-from lyfta.accounts.models import Assignment, User
+from lyfta.access.roles import MFA_ALWAYS
+from lyfta.accounts import sessions
+from lyfta.accounts.models import Assignment, User, UserSession
+from lyfta.accounts.services import has_accepted_agreement
 from lyfta.audit.actions import Action
 from lyfta.audit.context import audit_context
 from lyfta.audit.models import Outcome
 from lyfta.audit.services import record
 
-# Pages a signed-in user may reach before an assignment is chosen.
-OPEN_WITHOUT_ASSIGNMENT = {
-    "accounts:logout",
-    "accounts:choose_assignment",
-    "healthz",
-    "set_language",
-}
+# Always reachable for a signed-in user, whatever gate is pending.
+ALWAYS_OPEN = {"accounts:logout", "accounts:keepalive", "healthz", "set_language"}
+# Each gate: the page that resolves it, and what else may be reached while it is pending.
+GATES = [
+    ("password", "accounts:password_change", set()),
+    ("agreement", "accounts:agreement", {"accounts:agreement_pdf"}),
+    ("mfa_enrol", "accounts:mfa_enrol", set()),
+    ("mfa_verify", "accounts:mfa_verify", set()),
+    (
+        "assignment",
+        "accounts:choose_assignment",
+        {"accounts:password_change", "accounts:sessions", "accounts:reauthenticate"},
+    ),
+]
+
+
+def mfa_required(user: User) -> bool:
+    """A second factor for everyone when LYFTA_REQUIRE_MFA, and always for holders of the
+    administrative roles (R12)."""
+    if settings.LYFTA_REQUIRE_MFA:
+        return True
+    return Assignment.objects.active().filter(user=user, role__in=MFA_ALWAYS).exists()
+
+
+def has_confirmed_device(user: User) -> bool:
+    from django_otp import devices_for_user
+
+    return any(True for _ in devices_for_user(user, confirmed=True))
 
 
 class ActorMiddleware:
@@ -37,27 +66,85 @@ class ActorMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         user = request.user
         if not user.is_authenticated or not isinstance(user, User):
+            if request.session.get(SESSION_KEY):
+                # The session names a user the backend now refuses (R3): say so, and end it.
+                return self._end(
+                    request,
+                    None,
+                    Action.SESSION_REFUSED,
+                    "account_not_valid",
+                    UserSession.EndReason.REFUSED,
+                )
             return self.get_response(request)
-        today = timezone.localdate()
-        if not user.account_valid_on(today):
-            record(action=Action.SESSION_REFUSED, actor=Actor(user=user), outcome=Outcome.DENIED,
-                   detail={"reason": "account_not_valid"})  # fmt: skip
-            logout(request)
-            messages.error(
-                request, _("Ditt konto gäller inte just nu. Kontakta din användaradministratör.")
+        expired = sessions.expiry_reason(request)
+        if expired == "idle":
+            return self._end(
+                request, user, Action.SESSION_IDLE_TIMEOUT, "idle", UserSession.EndReason.IDLE
             )
-            return redirect("accounts:login")
-        assignment = self._assignment(request, user, today)
+        if expired:
+            return self._end(
+                request, user, Action.SESSION_EXPIRED, "absolute", UserSession.EndReason.EXPIRED
+            )
+        if not user.account_valid_on(timezone.localdate()):
+            return self._end(
+                request,
+                user,
+                Action.SESSION_REFUSED,
+                "account_not_valid",
+                UserSession.EndReason.REFUSED,
+            )
+        sessions.touch(request)
+        assignment = self._assignment(request, user)
+        pending = self._first_pending_gate(request, user, assignment)
+        if (
+            pending is not None
+            and pending[0] == "assignment"
+            and self._choose_the_only_one(request, user)
+        ):
+            assignment = self._assignment(request, user)
+            pending = None
         actor = Actor(user=user, assignment=assignment)
         request.actor = actor  # type: ignore[attr-defined]
         with audit_context(actor=actor):
-            if assignment is None and not self._open_without_assignment(request):
-                return redirect(
-                    f"{reverse('accounts:choose_assignment')}?next={request.get_full_path()}"
-                )
+            if pending is not None:
+                redirect_to = self._gate_redirect(request, pending)
+                if redirect_to is not None:
+                    return redirect_to
             return self.get_response(request)
 
-    def _assignment(self, request: HttpRequest, user: User, today: object) -> Assignment | None:
+    def _end(
+        self, request: HttpRequest, user: User | None, action: str, reason: str, end_reason: str
+    ) -> HttpResponse:
+        user_id = request.session.get(SESSION_KEY)
+        record(
+            action=action,
+            actor=Actor(user=user) if user else None,
+            outcome=Outcome.DENIED,
+            username=user.username if user else f"user-id:{user_id}",
+            detail={"reason": reason},
+        )
+        row = sessions.current_row(request)
+        if row is not None:
+            UserSession.objects.filter(pk=row.pk, ended_at__isnull=True).update(
+                ended_at=timezone.now(), end_reason=end_reason, session_key=None
+            )
+        logout(request)
+        text = {
+            "idle": _(
+                "Du har loggats ut eftersom du inte har varit aktiv på en stund. Logga in igen."
+            ),
+            "absolute": _("Din inloggning har nått sin längsta tid. Logga in igen."),
+        }.get(reason, _("Ditt konto gäller inte just nu. Kontakta din användaradministratör."))
+        messages.warning(request, text)
+        if request.headers.get("HX-Request"):
+            response = HttpResponse(status=401)
+            response["HX-Redirect"] = reverse("accounts:login")
+            return response
+        return redirect(
+            f"{reverse('accounts:login')}?{urlencode({'next': request.get_full_path()})}"
+        )
+
+    def _assignment(self, request: HttpRequest, user: User) -> Assignment | None:
         chosen = request.session.get("assignment_id")
         if chosen is None:
             return None
@@ -69,20 +156,62 @@ class ActorMiddleware:
         )
         if assignment is None:
             del request.session["assignment_id"]
-            record(action=Action.SESSION_REFUSED, actor=Actor(user=user), outcome=Outcome.DENIED,
-                   detail={"reason": "assignment_not_active", "assignment": chosen})  # fmt: skip
+            record(
+                action=Action.SESSION_REFUSED,
+                actor=Actor(user=user),
+                outcome=Outcome.DENIED,
+                detail={"reason": "assignment_not_active", "assignment": chosen},
+            )
             messages.warning(
                 request, _("Uppdraget du arbetade i gäller inte längre. Välj ett annat.")
             )
         return assignment
 
-    def _open_without_assignment(self, request: HttpRequest) -> bool:
-        match = request.resolver_match
-        if match is None:
-            from django.urls import Resolver404, resolve
+    def _first_pending_gate(
+        self, request: HttpRequest, user: User, assignment: Assignment | None
+    ) -> tuple[str, str, set[str]] | None:
+        for gate, page, also_open in GATES:
+            if self._gate_pending(gate, request, user, assignment):
+                return gate, page, also_open
+        return None
 
-            try:
-                match = resolve(request.path_info)
-            except Resolver404:
-                return True
-        return match.view_name in OPEN_WITHOUT_ASSIGNMENT
+    def _gate_redirect(
+        self, request: HttpRequest, pending: tuple[str, str, set[str]]
+    ) -> HttpResponse | None:
+        """Where a request goes while a gate is pending: its own page and a few others are open."""
+        _gate, page, also_open = pending
+        try:
+            view_name = resolve(request.path_info).view_name
+        except Resolver404:
+            return None
+        if view_name in ALWAYS_OPEN or view_name == page or view_name in also_open:
+            return None
+        target = reverse(page)
+        if request.method == "GET" and view_name != "start":
+            target += "?" + urlencode({"next": request.get_full_path()})
+        return redirect(target)
+
+    def _choose_the_only_one(self, request: HttpRequest, user: User) -> bool:
+        """With exactly one assignment in force there is nothing to choose (R31): it is bound to
+        the session, recorded as an automatic choice, and the request starts over with it."""
+        from lyfta.accounts.services import assignment_choose
+
+        options = list(Assignment.objects.active().filter(user=user)[:2])
+        if len(options) != 1:
+            return False
+        assignment_choose(request=request, user=user, assignment=options[0], automatic=True)
+        return True
+
+    def _gate_pending(
+        self, gate: str, request: HttpRequest, user: User, assignment: Assignment | None
+    ) -> bool:
+        if gate == "password":
+            return user.must_change_password or not user.has_usable_password()
+        if gate == "agreement":
+            return not has_accepted_agreement(user)
+        if gate in {"mfa_enrol", "mfa_verify"}:
+            if user.is_verified() or not mfa_required(user):  # type: ignore[attr-defined]
+                return False
+            enrolled = has_confirmed_device(user)
+            return not enrolled if gate == "mfa_enrol" else enrolled
+        return assignment is None

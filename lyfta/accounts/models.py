@@ -30,6 +30,15 @@ class User(AbstractUser):
     must_change_password = models.BooleanField(_("måste byta lösenord"), default=False)
     suspended_at = models.DateTimeField(_("avstängt"), null=True, blank=True)
     suspension_reason = models.CharField(_("skäl till avstängning"), max_length=200, blank=True)
+    provider = models.ForeignKey(
+        "organisations.CareProvider",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="users",
+        verbose_name=_("vårdgivare"),
+        help_text=_("Vårdgivaren vars användaradministratörer förvaltar kontot."),
+    )
 
     objects = UserManager()  # type: ignore[misc]
 
@@ -144,3 +153,131 @@ class Assignment(TimestampedModel):
             and self.ended_at is None
             and self.suspended_at is None
         )
+
+
+class AgreementAcceptance(models.Model):
+    """That the user accepted one version of the user agreement, and when (R10). The text's
+    digest is what counts: any change to the text asks everyone again, even without a new
+    version number."""
+
+    user = models.ForeignKey(
+        User, on_delete=models.PROTECT, related_name="agreements", verbose_name=_("användare")
+    )
+    version = models.CharField(_("version"), max_length=20)
+    digest = models.CharField(_("textens kontrollsumma"), max_length=64)
+    accepted_at = models.DateTimeField(_("godkänt"))
+
+    class Meta:
+        ordering = ["-accepted_at"]
+        verbose_name = _("godkänt användaravtal")
+        verbose_name_plural = _("godkända användaravtal")
+        constraints = [
+            models.UniqueConstraint(fields=["user", "digest"], name="one_acceptance_per_text")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} {self.version}"
+
+
+class PasswordHistory(models.Model):
+    """Earlier password hashes of a user, so that the last ten cannot be reused (R16 defaults)."""
+
+    user = models.ForeignKey(
+        User, on_delete=models.CASCADE, related_name="password_history", verbose_name=_("användare")
+    )
+    password = models.CharField(_("lösenordshash"), max_length=256)
+    created_at = models.DateTimeField(_("skapad"))
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("tidigare lösenord")
+        verbose_name_plural = _("tidigare lösenord")
+
+    def __str__(self) -> str:
+        return f"{self.user} {self.created_at:%Y-%m-%d}"
+
+
+class PasswordResetCode(models.Model):
+    """A one-time code a user administrator hands over so that the person can set a password
+    (R19): random, stored only as a hash, valid 24 hours, used once."""
+
+    user = models.ForeignKey(
+        User, on_delete=models.PROTECT, related_name="reset_codes", verbose_name=_("användare")
+    )
+    code_hash = models.CharField(_("kodens hash"), max_length=64, unique=True)
+    created_by = models.ForeignKey(
+        User, on_delete=models.PROTECT, related_name="+", null=True, verbose_name=_("skapad av")
+    )
+    created_at = models.DateTimeField(_("skapad"))
+    expires_at = models.DateTimeField(_("gäller till"))
+    used_at = models.DateTimeField(_("använd"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = _("engångskod för lösenord")
+        verbose_name_plural = _("engångskoder för lösenord")
+
+    def __str__(self) -> str:
+        return f"{self.user} {self.created_at:%Y-%m-%d %H:%M}"
+
+
+class UserSession(models.Model):
+    """A signed-in session of a user, so that sessions can be listed and ended (R28) and their
+    number limited (R29). The session itself lives in Django's session store."""
+
+    class EndReason(models.TextChoices):
+        LOGOUT = "logout", _("Utloggning")
+        IDLE = "idle", _("Inaktivitet")
+        EXPIRED = "expired", _("Längsta livstid nådd")
+        ENDED_BY_USER = "user", _("Avslutad av användaren")
+        ENDED_BY_ADMIN = "admin", _("Avslutad av administratör")
+        LIMIT = "limit", _("För många samtidiga sessioner")
+        DEACTIVATED = "deactivated", _("Kontot avaktiverat")
+        PASSWORD = "password", _("Lösenordet byttes")
+        REFUSED = "refused", _("Kontot eller uppdraget gäller inte")
+
+    user = models.ForeignKey(
+        User, on_delete=models.CASCADE, related_name="sessions", verbose_name=_("användare")
+    )
+    session_key = models.CharField(_("sessionsnyckel"), max_length=40, unique=True, null=True)
+    created_at = models.DateTimeField(_("inloggad"))
+    last_seen_at = models.DateTimeField(_("senast aktiv"))
+    client_address = models.CharField(_("adress"), max_length=45, blank=True)
+    user_agent = models.CharField(_("webbläsare"), max_length=200, blank=True)
+    ended_at = models.DateTimeField(_("avslutad"), null=True, blank=True)
+    end_reason = models.CharField(_("skäl"), max_length=16, choices=EndReason.choices, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = _("session")
+        verbose_name_plural = _("sessioner")
+        indexes = [models.Index(fields=["user", "ended_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.user} {self.created_at:%Y-%m-%d %H:%M}"
+
+
+class RecertificationDecision(models.Model):
+    """A manager's decision about one assignment at the periodic follow-up of access rights
+    (R6)."""
+
+    class Outcome(models.TextChoices):
+        KEEP = "keep", _("Behålls")
+        CHANGE = "change", _("Ska ändras")
+        REMOVE = "remove", _("Tas bort")
+
+    assignment = models.ForeignKey(
+        Assignment, on_delete=models.PROTECT, related_name="recertifications"
+    )
+    outcome = models.CharField(_("beslut"), max_length=8, choices=Outcome.choices)
+    note = models.CharField(_("kommentar"), max_length=300, blank=True)
+    decided_by = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+")
+    decided_at = models.DateTimeField(_("beslutat"))
+
+    class Meta:
+        ordering = ["-decided_at"]
+        verbose_name = _("uppföljningsbeslut")
+        verbose_name_plural = _("uppföljningsbeslut")
+
+    def __str__(self) -> str:
+        return f"{self.assignment} {self.outcome}"

@@ -1,38 +1,90 @@
-"""Writes to users and assignments, and the recording of sign-in events.
-
-Each is audited (R8, R22)."""
+"""Writes to accounts, assignments, agreements, passwords and sessions, and the recording of
+sign-in events. Each is audited with old and new values (R8, R22)."""
 
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import secrets
 from typing import Any
 
+from django.conf import settings
+from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.http import HttpRequest
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
+from lyfta.access import users as access_users
 from lyfta.access.actor import Actor
 from lyfta.access.policies import require
 from lyfta.access.roles import ROLE_PURPOSE, Cap
-from lyfta.accounts.models import Assignment, User
+from lyfta.accounts import agreement, sessions
+from lyfta.accounts.models import (
+    AgreementAcceptance,
+    Assignment,
+    PasswordResetCode,
+    RecertificationDecision,
+    User,
+    UserSession,
+)
 from lyfta.audit.actions import Action
 from lyfta.audit.models import Outcome
 from lyfta.audit.services import diff, record, snapshot
+from lyfta.core.dates import add_months
+from lyfta.organisations.models import Unit
 
 USER_FIELDS = (
-    "username", "first_name", "last_name", "personnummer", "title", "workplace", "email", "phone",
-    "valid_from", "valid_until", "is_active",
-)  # fmt: skip
+    "username",
+    "first_name",
+    "last_name",
+    "personnummer",
+    "title",
+    "workplace",
+    "email",
+    "phone",
+    "valid_from",
+    "valid_until",
+    "is_active",
+    "provider",
+)
 ASSIGNMENT_FIELDS = (
-    "user", "unit", "role", "purpose", "valid_from", "valid_until", "decided_by",
-    "decision_reference", "replaces",
-)  # fmt: skip
+    "user",
+    "unit",
+    "role",
+    "purpose",
+    "valid_from",
+    "valid_until",
+    "decided_by",
+    "decision_reference",
+    "replaces",
+)
+RESET_VALIDITY = dt.timedelta(hours=24)
+
+
+def _deny(actor: Actor, action: str, target: Any, reason: str) -> None:
+    """Record a refused administrative step (R38) and refuse it."""
+    record(
+        action=Action.ACCESS_DENIED,
+        actor=actor,
+        outcome=Outcome.DENIED,
+        target=target,
+        detail={"attempted": action, "reason": reason},
+    )
+    raise PermissionDenied(reason)
+
+
+# --- Accounts ------------------------------------------------------------------------------------
 
 
 def user_create(*, actor: Actor, password: str | None = None, **data: Any) -> User:
-    """Create a user account. Without `password` the account has no usable password until the
-    person sets one with a one-time code (the administrator never sets or sees it, R19)."""
+    """Create an account. Without `password` it has no usable password until the person sets one
+    with a one-time code: the administrator never sets or sees it (R19). A provider's user
+    administrator creates accounts of their own provider."""
     require(actor, Cap.USERS_MANAGE)
+    if not actor.is_system:
+        data["provider"] = actor.provider
     with transaction.atomic():
         user = User(**data)
         if password is None:
@@ -42,51 +94,439 @@ def user_create(*, actor: Actor, password: str | None = None, **data: Any) -> Us
             user.password_changed_at = timezone.now()
         user.full_clean()
         user.save(force_insert=True)
-        record(action=Action.USER_CREATED, actor=actor, target=user,
-               changes=diff({}, snapshot(user, USER_FIELDS)))  # fmt: skip
+        record(
+            action=Action.USER_CREATED,
+            actor=actor,
+            target=user,
+            changes=diff({}, snapshot(user, USER_FIELDS)),
+        )
     return user
 
 
-def assignment_create(
-    *, actor: Actor, user: User, unit: Any, role: str, valid_from: dt.date, valid_until: dt.date,
-    decision_reference: str, purpose: str | None = None, replaces: Assignment | None = None,
-) -> Assignment:  # fmt: skip
-    """Record a decision that `user` may act in `role` at `unit` during the window."""
+def user_update(*, actor: Actor, user: User, **data: Any) -> User:
+    """Change an account's details (name, title, validity window…)."""
     require(actor, Cap.USERS_MANAGE)
+    if not access_users.can_manage_account(actor, user):
+        _deny(actor, Action.USER_UPDATED, user, "outside_scope_or_self")
+    unknown = set(data) - set(USER_FIELDS) - {"provider"}
+    if unknown or "provider" in data or "is_active" in data:
+        raise TypeError(
+            f"not editable here: {sorted(set(data) & ({'provider', 'is_active'} | unknown))}"
+        )
+    with transaction.atomic():
+        locked = User.objects.select_for_update().get(pk=user.pk)
+        before = snapshot(locked, USER_FIELDS)
+        for name, value in data.items():
+            setattr(locked, name, value)
+        locked.full_clean()
+        changes = diff(before, snapshot(locked, USER_FIELDS))
+        if changes:
+            locked.save(update_fields=list(data))
+            record(action=Action.USER_UPDATED, actor=actor, target=locked, changes=changes)
+    return locked
+
+
+def user_deactivate(*, actor: Actor, user: User, reason: str) -> User:
+    """Close an account and end all of its sessions at once (R5)."""
+    require(actor, Cap.USERS_MANAGE)
+    if not access_users.can_manage_account(actor, user):
+        _deny(actor, Action.USER_DEACTIVATED, user, "outside_scope_or_self")
+    with transaction.atomic():
+        User.objects.filter(pk=user.pk).update(is_active=False)
+        ended = sessions.end_sessions_of(user, UserSession.EndReason.DEACTIVATED)
+        record(
+            action=Action.USER_DEACTIVATED,
+            actor=actor,
+            target=user,
+            changes={"is_active": [True, False]},
+            detail={"reason": reason[:200], "sessions_ended": ended},
+        )
+    user.refresh_from_db()
+    return user
+
+
+def user_unlock(*, actor: Actor, user: User) -> None:
+    """Lift a lockout after failed sign-ins before it expires (R18)."""
+    require(actor, Cap.USERS_MANAGE)
+    if not access_users.can_manage_account(actor, user):
+        _deny(actor, Action.USER_UNLOCKED, user, "outside_scope_or_self")
+    from axes.handlers.proxy import AxesProxyHandler
+
+    AxesProxyHandler.reset_attempts(username=user.username)
+    record(action=Action.USER_UNLOCKED, actor=actor, target=user)
+
+
+def user_mfa_reset(*, actor: Actor, user: User) -> int:
+    """Remove a person's authenticator (a lost phone): they enrol a new one at the next sign-in.
+    The password alone never gets them in where a second factor is required (R19)."""
+    require(actor, Cap.USERS_MANAGE)
+    if not access_users.can_manage_account(actor, user):
+        _deny(actor, Action.MFA_RESET, user, "outside_scope_or_self")
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    with transaction.atomic():
+        removed, _details = TOTPDevice.objects.filter(user=user).delete()
+        ended = sessions.end_sessions_of(user, UserSession.EndReason.ENDED_BY_ADMIN)
+        record(
+            action=Action.MFA_RESET,
+            actor=actor,
+            target=user,
+            detail={"devices_removed": removed, "sessions_ended": ended},
+        )
+    return int(removed)
+
+
+def sessions_end_for_user(*, actor: Actor, user: User) -> int:
+    """An administrator ends all of a user's sessions (R28)."""
+    require(actor, Cap.USERS_MANAGE)
+    if not access_users.can_manage_account(actor, user):
+        _deny(actor, Action.SESSION_ENDED, user, "outside_scope_or_self")
+    ended = sessions.end_sessions_of(user, UserSession.EndReason.ENDED_BY_ADMIN)
+    record(action=Action.SESSION_ENDED, actor=actor, target=user, detail={"ended": ended})
+    return ended
+
+
+def session_end_own(*, actor: Actor, session: UserSession, current_key: str | None) -> None:
+    """A user ends one of their own other sessions (after re-authenticating, R28)."""
+    if actor.user is None or session.user_id != actor.user.pk or session.session_key == current_key:
+        raise PermissionDenied("not your other session")
+    sessions.end_session_row(session, UserSession.EndReason.ENDED_BY_USER)
+    record(action=Action.SESSION_ENDED, actor=actor, target=session, detail={"own": True})
+
+
+# --- Passwords -----------------------------------------------------------------------------------
+
+
+def _code_hash(code: str) -> str:
+    return hashlib.sha256(code.encode()).hexdigest()
+
+
+def password_reset_start(*, actor: Actor, user: User) -> str:
+    """Make a one-time code (valid 24 hours, single use) for the person to set a password; the
+    code is shown once to the administrator, who hands it over. Returns the code (R19)."""
+    require(actor, Cap.USERS_MANAGE)
+    if not access_users.can_manage_account(actor, user):
+        _deny(actor, Action.PASSWORD_RESET_STARTED, user, "outside_scope_or_self")
+    code = secrets.token_urlsafe(24)
+    now = timezone.now()
+    with transaction.atomic():
+        PasswordResetCode.objects.filter(user=user, used_at__isnull=True).update(used_at=now)
+        PasswordResetCode.objects.create(
+            user=user,
+            code_hash=_code_hash(code),
+            created_by=actor.user,
+            created_at=now,
+            expires_at=now + RESET_VALIDITY,
+        )
+        record(action=Action.PASSWORD_RESET_STARTED, actor=actor, target=user)
+    return code
+
+
+def password_reset_code_user(code: str) -> PasswordResetCode | None:
+    """The unused, unexpired code matching `code`, if any."""
+    return (
+        PasswordResetCode.objects.select_related("user")
+        .filter(code_hash=_code_hash(code), used_at__isnull=True, expires_at__gt=timezone.now())
+        .first()
+    )
+
+
+def password_reset_complete(*, code: str, password: str) -> User:
+    """Set a password with a one-time code. Raises ValidationError (Swedish reasons) for a weak
+    password or an unusable code. Ends every session of the account."""
+    with transaction.atomic():
+        reset = password_reset_code_user(code)
+        if reset is None:
+            raise ValidationError(
+                _("Engångskoden gäller inte. Be din användaradministratör om en ny.")
+            )
+        user = User.objects.select_for_update().get(pk=reset.user_id)
+        validate_password(password, user)
+        user.set_password(password)
+        user.password_changed_at = timezone.now()
+        user.must_change_password = False
+        user.save(update_fields=["password", "password_changed_at", "must_change_password"])
+        PasswordResetCode.objects.filter(pk=reset.pk).update(used_at=timezone.now())
+        sessions.end_sessions_of(user, UserSession.EndReason.PASSWORD)
+        record(action=Action.PASSWORD_RESET_USED, actor=Actor(user=user), target=user)
+    return user
+
+
+def password_change(*, request: HttpRequest, user: User, current: str, new: str) -> None:
+    """Change one's own password: the current one is required (R19), the new one must pass the
+    policy (R13–R16). Other sessions end; this one continues under a new key (R26)."""
+    from django.contrib.auth import update_session_auth_hash
+
+    if not user.check_password(current):
+        record(
+            action=Action.PASSWORD_CHANGE_FAILED,
+            actor=Actor(user=user),
+            outcome=Outcome.DENIED,
+            detail={"reason": "current_password"},
+        )
+        raise ValidationError({"current": _("Det nuvarande lösenordet stämmer inte.")})
+    try:
+        validate_password(new, user)
+    except ValidationError as error:
+        record(
+            action=Action.PASSWORD_CHANGE_FAILED,
+            actor=Actor(user=user),
+            outcome=Outcome.DENIED,
+            detail={"reason": "policy", "codes": sorted({e.code or "" for e in error.error_list})},
+        )
+        raise ValidationError({"new": error.messages}) from error
+    with transaction.atomic():
+        user.set_password(new)
+        user.password_changed_at = timezone.now()
+        user.must_change_password = False
+        user.save(update_fields=["password", "password_changed_at", "must_change_password"])
+        update_session_auth_hash(request, user)
+        sessions.mark_reauthenticated(request)
+        sessions.end_sessions_of(
+            user, UserSession.EndReason.PASSWORD, keep_key=request.session.session_key
+        )
+        record(action=Action.PASSWORD_CHANGED, actor=Actor(user=user), target=user)
+
+
+# --- Assignments ---------------------------------------------------------------------------------
+
+
+def _check_window(valid_from: dt.date, valid_until: dt.date) -> None:
+    today = timezone.localdate()
+    latest = add_months(today, settings.LYFTA_ASSIGNMENT_MAX_MONTHS)
+    errors: dict[str, str] = {}
+    if valid_until < valid_from:
+        errors["valid_until"] = _("Slutdatum kan inte vara före startdatum.")
+    elif valid_until > latest:
+        errors["valid_until"] = _(
+            "Ett uppdrag får gälla högst %(months)d månader framåt, till och med %(latest)s. "
+            "Förläng det med ett nytt beslut när det behövs."
+        ) % {"months": settings.LYFTA_ASSIGNMENT_MAX_MONTHS, "latest": latest.isoformat()}
+    if valid_until < today:
+        errors["valid_until"] = _("Slutdatum har redan passerat.")
+    if errors:
+        raise ValidationError(errors)
+
+
+def assignment_create(
+    *,
+    actor: Actor,
+    user: User,
+    unit: Unit,
+    role: str,
+    valid_from: dt.date,
+    valid_until: dt.date,
+    decision_reference: str,
+    purpose: str | None = None,
+    replaces: Assignment | None = None,
+) -> Assignment:
+    """Record a decision that `user` may act in `role` at `unit` during the window, which always
+    ends at most 12 months ahead (R4). Never for oneself, only at one's own units (R9)."""
+    require(actor, Cap.USERS_MANAGE)
+    if not access_users.can_grant(actor, user, unit, role):
+        _deny(actor, Action.ASSIGNMENT_CREATED, user, "not_grantable")
+    _check_window(valid_from, valid_until)
     with transaction.atomic():
         assignment = Assignment(
-            user=user, unit=unit, role=role, purpose=purpose or ROLE_PURPOSE[role],
-            valid_from=valid_from, valid_until=valid_until, decided_by=actor.user,
-            decision_reference=decision_reference, replaces=replaces,
-        )  # fmt: skip
+            user=user,
+            unit=unit,
+            role=role,
+            purpose=purpose or ROLE_PURPOSE[role],
+            valid_from=valid_from,
+            valid_until=valid_until,
+            decided_by=actor.user,
+            decision_reference=decision_reference,
+            replaces=replaces,
+        )
         assignment.full_clean()
         assignment.save(force_insert=True)
-        record(action=Action.ASSIGNMENT_CREATED, actor=actor, target=assignment,
-               changes=diff({}, snapshot(assignment, ASSIGNMENT_FIELDS)))  # fmt: skip
+        record(
+            action=Action.ASSIGNMENT_CREATED,
+            actor=actor,
+            target=assignment,
+            changes=diff({}, snapshot(assignment, ASSIGNMENT_FIELDS)),
+            detail={"user": user.pk, "extends": replaces.pk if replaces else None},
+        )
     return assignment
+
+
+def assignment_extend(
+    *, actor: Actor, assignment: Assignment, valid_until: dt.date, decision_reference: str
+) -> Assignment:
+    """An extension is a new decision: a new assignment that starts the day after the old one
+    ends (or today, if it has ended), never an edit of the old one (R4)."""
+    start = max(assignment.valid_until + dt.timedelta(days=1), timezone.localdate())
+    return assignment_create(
+        actor=actor,
+        user=assignment.user,
+        unit=assignment.unit,
+        role=assignment.role,
+        purpose=assignment.purpose,
+        valid_from=start,
+        valid_until=valid_until,
+        decision_reference=decision_reference,
+        replaces=assignment,
+    )
+
+
+def assignment_end(*, actor: Actor, assignment: Assignment, reason: str) -> Assignment:
+    """End an assignment now. It takes effect at the holder's next request (R37); ending the last
+    one ends the holder's sessions (R5)."""
+    require(actor, Cap.USERS_MANAGE)
+    user = assignment.user
+    if not access_users.can_grant(actor, user, assignment.unit, assignment.role):
+        _deny(actor, Action.ASSIGNMENT_ENDED, assignment, "not_manageable")
+    with transaction.atomic():
+        locked = Assignment.objects.select_for_update().get(pk=assignment.pk)
+        if locked.ended_at is not None:
+            return locked
+        locked.ended_at = timezone.now()
+        locked.ended_by = actor.user
+        locked.end_reason = reason[:200]
+        locked.save(update_fields=["ended_at", "ended_by", "end_reason", "updated_at"])
+        ended = 0
+        if not Assignment.objects.active().filter(user=user).exists():
+            ended = sessions.end_sessions_of(user, UserSession.EndReason.ENDED_BY_ADMIN)
+        record(
+            action=Action.ASSIGNMENT_ENDED,
+            actor=actor,
+            target=locked,
+            changes={"ended_at": [None, locked.ended_at.isoformat()]},
+            detail={"reason": reason[:200], "sessions_ended": ended},
+        )
+    return locked
 
 
 def assignment_choose(
     *, request: HttpRequest, user: User, assignment: Assignment, automatic: bool
 ) -> None:
-    """Bind the session to `assignment` (R31): every later event carries it."""
+    """Bind the session to `assignment` (R31): every later event carries it. Switching is this
+    same explicit, recorded step."""
+    previous = request.session.get("assignment_id")
     request.session["assignment_id"] = assignment.pk
     Assignment.objects.filter(pk=assignment.pk).update(last_used_at=timezone.now())
     record(
         action=Action.ASSIGNMENT_CHOSEN,
         actor=Actor(user=user, assignment=assignment),
         target=assignment,
-        detail={"automatic": automatic},
+        detail={"automatic": automatic, "previous": previous},
     )
+
+
+def recertification_record(
+    *, actor: Actor, assignment: Assignment, outcome: str, note: str = ""
+) -> RecertificationDecision:
+    """The manager's decision at the periodic follow-up (R6); "remove" also ends the assignment."""
+    require(actor, Cap.RECERTIFY)
+    if not access_users.can_grant(actor, assignment.user, assignment.unit, assignment.role):
+        _deny(actor, Action.RECERTIFICATION_RECORDED, assignment, "not_manageable")
+    with transaction.atomic():
+        if actor.user is None:
+            raise PermissionDenied("a follow-up decision is made by a person")
+        decision = RecertificationDecision.objects.create(
+            assignment=assignment,
+            outcome=outcome,
+            note=note[:300],
+            decided_by=actor.user,
+            decided_at=timezone.now(),
+        )
+        record(
+            action=Action.RECERTIFICATION_RECORDED,
+            actor=actor,
+            target=assignment,
+            detail={"outcome": outcome, "decision": decision.pk},
+        )
+    if outcome == RecertificationDecision.Outcome.REMOVE:
+        assignment_end(actor=actor, assignment=assignment, reason=_("Uppföljning: tas bort"))
+    return decision
+
+
+def accounts_suspend_dormant(*, actor: Actor) -> tuple[int, int]:
+    """Suspend accounts without a sign-in for LYFTA_DORMANT_ACCOUNT_DAYS and assignments unused
+    for LYFTA_DORMANT_ASSIGNMENT_DAYS (R7). Returns (accounts, assignments) suspended."""
+    now = timezone.now()
+    account_cutoff = now - dt.timedelta(days=settings.LYFTA_DORMANT_ACCOUNT_DAYS)
+    assignment_cutoff = now - dt.timedelta(days=settings.LYFTA_DORMANT_ASSIGNMENT_DAYS)
+    accounts = User.objects.filter(is_active=True, suspended_at__isnull=True).filter(
+        models_q_last_use("last_login", "date_joined", account_cutoff)
+    )
+    assignments = Assignment.objects.filter(
+        ended_at__isnull=True, suspended_at__isnull=True
+    ).filter(models_q_last_use("last_used_at", "created_at", assignment_cutoff))
+    n_accounts = n_assignments = 0
+    for user in accounts:
+        with transaction.atomic():
+            User.objects.filter(pk=user.pk).update(suspended_at=now, suspension_reason="dormant")
+            sessions.end_sessions_of(user, UserSession.EndReason.REFUSED)
+            record(
+                action=Action.USER_SUSPENDED,
+                actor=actor,
+                target=user,
+                changes={"suspended_at": [None, now.isoformat()]},
+                detail={"last_login": user.last_login, "days": settings.LYFTA_DORMANT_ACCOUNT_DAYS},
+            )
+        n_accounts += 1
+    for assignment in assignments:
+        with transaction.atomic():
+            Assignment.objects.filter(pk=assignment.pk).update(suspended_at=now)
+            record(
+                action=Action.ASSIGNMENT_SUSPENDED,
+                actor=actor,
+                target=assignment,
+                changes={"suspended_at": [None, now.isoformat()]},
+                detail={
+                    "last_used_at": assignment.last_used_at,
+                    "days": settings.LYFTA_DORMANT_ASSIGNMENT_DAYS,
+                },
+            )
+        n_assignments += 1
+    return n_accounts, n_assignments
+
+
+def models_q_last_use(field: str, fallback: str, cutoff: dt.datetime) -> Any:
+    """Never used since `cutoff`: last use before it, or no use at all and created before it."""
+    from django.db.models import Q
+
+    return Q(**{f"{field}__lt": cutoff}) | Q(
+        **{f"{field}__isnull": True, f"{fallback}__lt": cutoff}
+    )
+
+
+# --- The user agreement and sign-in events -------------------------------------------------------
+
+
+def agreement_accept(*, user: User) -> AgreementAcceptance:
+    """Record that `user` accepted the current version of the user agreement (R10)."""
+    with transaction.atomic():
+        acceptance, created = AgreementAcceptance.objects.get_or_create(
+            user=user,
+            digest=agreement.agreement_digest(),
+            defaults={"version": agreement.AGREEMENT_VERSION, "accepted_at": timezone.now()},
+        )
+        if created:
+            record(
+                action=Action.AGREEMENT_ACCEPTED,
+                actor=Actor(user=user),
+                target=acceptance,
+                detail={"version": acceptance.version, "digest": acceptance.digest},
+            )
+    return acceptance
+
+
+def has_accepted_agreement(user: User) -> bool:
+    return AgreementAcceptance.objects.filter(
+        user=user, digest=agreement.agreement_digest()
+    ).exists()
 
 
 def login_recorded(*, user: User, method: str) -> None:
     record(action=Action.LOGIN, actor=Actor(user=user), detail={"method": method})
 
 
-def login_failed_recorded(*, username: str, reason: str) -> None:
+def login_failed_recorded(*, username: str, reason: str, action: str = Action.LOGIN_FAILED) -> None:
+    """A refused sign-in (R22): the attempted username, never the password."""
     record(
-        action=Action.LOGIN_FAILED,
+        action=action,
         actor=None,
         outcome=Outcome.DENIED,
         username=username,

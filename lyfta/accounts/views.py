@@ -1,52 +1,273 @@
-"""Sign-in, sign-out and the choice of assignment."""
+"""Sign-in, the gates after it (agreement, second factor, assignment), sign-out and self-service:
+password change, password set with a one-time code, re-authentication and one's own sessions."""
 
 from __future__ import annotations
 
+import base64
+import functools
+import io
+from collections.abc import Callable
 from typing import Any
 
-from django.contrib.auth import views as auth_views
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth import authenticate
+from django.contrib.auth import login as auth_login
+from django.contrib.auth import logout as auth_logout
 from django.contrib.auth.decorators import login_not_required
+from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse, HttpResponseBase
-from django.shortcuts import redirect, render
-from django.utils.http import url_has_allowed_host_and_scheme
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from lyfta.access.actor import Actor
-from lyfta.accounts import selectors, services
+from lyfta.accounts import agreement as agreement_text
+from lyfta.accounts import selectors, services, sessions
+from lyfta.accounts.forms import (
+    CodeForm,
+    LoginForm,
+    PasswordChangeForm,
+    PasswordSetForm,
+    ReauthForm,
+)
+from lyfta.accounts.models import User, UserSession
 from lyfta.audit.actions import Action
+from lyfta.audit.models import Outcome
 from lyfta.audit.services import record
 from lyfta.core.http import LyftaRequest
+
+# One answer for every failed sign-in, whether or not the username exists (R21).
+SIGN_IN_FAILED = _(
+    "Inloggningen misslyckades. Kontrollera användarnamn och lösenord. Om ditt konto har upphört "
+    "att gälla, kontakta din användaradministratör."
+)
+
+
+def safe_next(request: HttpRequest, default: str = "/") -> str:
+    target = request.POST.get("next") or request.GET.get("next") or ""
+    if target and url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return target
+    return default
+
+
+def _failure_reason(username: str) -> str:
+    """Why a sign-in failed, for the audit log only; the user always sees the same answer."""
+    user = User.objects.filter(username=username).first()
+    if user is None:
+        return "unknown_user"
+    if not user.account_valid_on(timezone.localdate()):
+        return "account_not_valid"
+    return "bad_password"
 
 
 @login_not_required
 @require_http_methods(["GET", "POST"])
-def login(request: HttpRequest) -> HttpResponseBase:
-    view = auth_views.LoginView.as_view(
-        template_name="accounts/login.html", redirect_authenticated_user=True
+def login(request: HttpRequest) -> HttpResponse:
+    """Username and password (R17–R22); the gates that follow are in ActorMiddleware."""
+    if request.user.is_authenticated:
+        return redirect(safe_next(request))
+    form = LoginForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        username = form.cleaned_data["username"]
+        user = authenticate(request, username=username, password=form.cleaned_data["password"])
+        if getattr(request, "axes_locked_out", False):
+            services.login_failed_recorded(
+                username=username, reason="locked_out", action=Action.LOCKED_OUT
+            )
+            return locked_out(request)
+        if user is None:
+            services.login_failed_recorded(username=username, reason=_failure_reason(username))
+            form.add_error(None, SIGN_IN_FAILED)
+        elif isinstance(user, User):
+            auth_login(request, user)
+            sessions.session_started(request, user)
+            services.login_recorded(user=user, method="password")
+            return redirect(safe_next(request))
+    return render(request, "accounts/login.html", {"form": form, "next": safe_next(request, "")})
+
+
+@login_not_required
+def locked_out(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+    """After too many failed attempts (R18); the same page for known and unknown usernames."""
+    error = _(
+        "För många misslyckade försök. Vänta 15 minuter och försök igen, eller be din "
+        "användaradministratör låsa upp kontot."
     )
-    response = view(request)
-    if request.method == "POST" and request.user.is_authenticated:
-        request.session.cycle_key()
-        services.login_recorded(user=request.user, method="password")
-    elif request.method == "POST":
-        services.login_failed_recorded(
-            username=request.POST.get("username", ""), reason="credentials"
-        )
-    return response
+    return render(
+        request,
+        "accounts/login.html",
+        {"form": LoginForm(), "error": error, "next": ""},
+        status=429,
+    )
 
 
 @require_POST
 def logout(request: LyftaRequest) -> HttpResponseBase:
-    record(action=Action.LOGOUT, actor=getattr(request, "actor", None) or Actor(user=request.user))
-    return auth_views.LogoutView.as_view()(request)
+    """End the session on the server (R25)."""
+    actor = getattr(request, "actor", None) or Actor(user=request.user)
+    record(action=Action.LOGOUT, actor=actor)
+    row = sessions.current_row(request)
+    if row is not None:
+        UserSession.objects.filter(pk=row.pk).update(
+            ended_at=timezone.now(), end_reason=UserSession.EndReason.LOGOUT, session_key=None
+        )
+    auth_logout(request)
+    messages.success(request, _("Du är utloggad."))
+    return redirect("accounts:login")
 
 
-def _safe_next(request: HttpRequest) -> str:
-    target = request.POST.get("next") or request.GET.get("next") or ""
-    if target and url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
-        return target
-    return "/"
+@require_POST
+def keepalive(request: LyftaRequest) -> HttpResponse:
+    """ "Stay signed in" in the idle warning: counts as activity."""
+    request.session[sessions.LAST_ACTIVITY] = timezone.now().timestamp()
+    return HttpResponse(status=204)
+
+
+# --- Gates after sign-in -------------------------------------------------------------------------
+
+
+@require_http_methods(["GET", "POST"])
+def agreement(request: LyftaRequest) -> HttpResponse:
+    """Read and accept the current user agreement (R10)."""
+    error = ""
+    if request.method == "POST":
+        if request.POST.get("accept") == "yes":
+            services.agreement_accept(user=request.user)
+            messages.success(request, _("Tack. Ditt godkännande av användaravtalet är sparat."))
+            return redirect(safe_next(request))
+        error = _("Kryssa i att du har läst och godkänner avtalet för att fortsätta.")
+    accepted = selectors.agreement_acceptance(user=request.user)
+    return render(
+        request,
+        "accounts/agreement.html",
+        {
+            "title": agreement_text.AGREEMENT_TITLE,
+            "version": agreement_text.AGREEMENT_VERSION,
+            "sections": agreement_text.AGREEMENT_SECTIONS,
+            "accepted": accepted,
+            "error": error,
+            "next": safe_next(request, ""),
+        },
+        status=400 if error else 200,
+    )
+
+
+def agreement_pdf(request: LyftaRequest) -> HttpResponse:
+    """One's own filled-in user agreement as a PDF, for a signature in ink."""
+    return agreement_pdf_response(request, request.user)
+
+
+def agreement_pdf_response(request: LyftaRequest, user: User) -> HttpResponse:
+    from lyfta.accounts.agreement import agreement_pdf as render_pdf
+
+    pdf = render_pdf(
+        user=user,
+        valid_from=user.valid_from,
+        valid_until=user.valid_until,
+        produced_by=request.user.display_name,
+    )
+    record(
+        action=Action.AGREEMENT_PRINTED,
+        actor=getattr(request, "actor", None),
+        target=user,
+        detail={"version": agreement_text.AGREEMENT_VERSION},
+    )
+    response = HttpResponse(pdf, content_type="application/pdf")
+    response["Content-Disposition"] = f'inline; filename="forbindelse-{user.username}.pdf"'
+    return response
+
+
+def _totp_device(user: User) -> Any:
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    device = TOTPDevice.objects.filter(user=user, confirmed=False).first()
+    return device or TOTPDevice.objects.create(user=user, name="Lyfta", confirmed=False)
+
+
+def _qr_data_uri(text: str) -> str:
+    import qrcode
+    import qrcode.image.svg
+
+    buffer = io.BytesIO()
+    qrcode.make(text, image_factory=qrcode.image.svg.SvgPathImage, box_size=8).save(buffer)
+    return "data:image/svg+xml;base64," + base64.b64encode(buffer.getvalue()).decode()
+
+
+@require_http_methods(["GET", "POST"])
+def mfa_enrol(request: LyftaRequest) -> HttpResponse:
+    """Set up the second factor: scan the QR code (or type the key) and confirm one code (R12)."""
+    from django_otp import login as otp_login
+
+    device = _totp_device(request.user)
+    form = CodeForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        if device.verify_token(form.cleaned_data["code"]):
+            device.confirmed = True
+            device.save(update_fields=["confirmed"])
+            otp_login(request, device)
+            record(action=Action.MFA_ENROLLED, actor=Actor(user=request.user), target=request.user)
+            messages.success(request, _("Tvåfaktorsinloggningen är aktiverad."))
+            return redirect(safe_next(request))
+        record(
+            action=Action.MFA_FAILED,
+            actor=Actor(user=request.user),
+            outcome=Outcome.DENIED,
+            detail={"step": "enrol"},
+        )
+        form.add_error(
+            "code",
+            _(
+                "Koden stämmer inte. Kontrollera att klockan i telefonen går rätt "
+                "och skriv den kod som visas nu."
+            ),
+        )
+    secret = base64.b32encode(device.bin_key).decode()
+    return render(
+        request,
+        "accounts/mfa_enrol.html",
+        {
+            "form": form,
+            "qr": _qr_data_uri(device.config_url),
+            "secret": " ".join(secret[i : i + 4] for i in range(0, len(secret), 4)),
+            "next": safe_next(request, ""),
+        },
+        status=400 if form.errors else 200,
+    )
+
+
+@require_http_methods(["GET", "POST"])
+def mfa_verify(request: LyftaRequest) -> HttpResponse:
+    """The second step of sign-in: a code from the authenticator app (R12)."""
+    from django_otp import login as otp_login
+    from django_otp import match_token
+
+    form = CodeForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        device = match_token(request.user, form.cleaned_data["code"])
+        if device is not None:
+            otp_login(request, device)
+            sessions.mark_reauthenticated(request)
+            record(action=Action.MFA_VERIFIED, actor=Actor(user=request.user))
+            return redirect(safe_next(request))
+        record(
+            action=Action.MFA_FAILED,
+            actor=Actor(user=request.user),
+            outcome=Outcome.DENIED,
+            detail={"step": "verify"},
+        )
+        form.add_error("code", _("Koden stämmer inte eller har gått ut. Försök med nästa kod."))
+    return render(
+        request,
+        "accounts/mfa_verify.html",
+        {"form": form, "next": safe_next(request, "")},
+        status=400 if form.errors else 200,
+    )
 
 
 @require_http_methods(["GET", "POST"])
@@ -57,23 +278,173 @@ def choose_assignment(request: LyftaRequest) -> HttpResponse:
     if request.method == "POST":
         chosen = next((a for a in options if str(a.pk) == request.POST.get("assignment")), None)
         if chosen is None:
-            context: dict[str, Any] = {
-                "options": options,
-                "error": _("Välj ett av dina uppdrag."),
-                "next": _safe_next(request),
-            }
-            return render(request, "accounts/choose_assignment.html", context, status=400)
+            return render(
+                request,
+                "accounts/choose_assignment.html",
+                {
+                    "options": options,
+                    "current": current,
+                    "next": safe_next(request, ""),
+                    "error": _("Välj ett av dina uppdrag."),
+                },
+                status=400,
+            )
         services.assignment_choose(
             request=request, user=request.user, assignment=chosen, automatic=False
         )
-        return redirect(_safe_next(request))
+        messages.success(
+            request,
+            _("Du arbetar nu som %(role)s på %(unit)s.")
+            % {"role": chosen.get_role_display(), "unit": chosen.unit.name},
+        )
+        return redirect(safe_next(request))
     if len(options) == 1 and current is None:
         services.assignment_choose(
             request=request, user=request.user, assignment=options[0], automatic=True
         )
-        return redirect(_safe_next(request))
+        return redirect(safe_next(request))
     return render(
         request,
         "accounts/choose_assignment.html",
-        {"options": options, "current": current, "next": _safe_next(request)},
+        {"options": options, "current": current, "next": safe_next(request, "")},
     )
+
+
+# --- Self-service --------------------------------------------------------------------------------
+
+
+def reauth_required(view: Callable[..., HttpResponseBase]) -> Callable[..., HttpResponseBase]:
+    """Sensitive steps ask for the password (and code) again unless the user authenticated in the
+    last few minutes (R30)."""
+
+    @functools.wraps(view)
+    def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
+        if not sessions.recently_authenticated(request):
+            target = (
+                request.get_full_path()
+                if request.method == "GET"
+                else request.META.get("HTTP_REFERER", request.get_full_path())
+            )
+            return redirect(f"{reverse('accounts:reauthenticate')}?{urlencode({'next': target})}")
+        return view(request, *args, **kwargs)
+
+    return wrapped
+
+
+@require_http_methods(["GET", "POST"])
+def reauthenticate(request: LyftaRequest) -> HttpResponse:
+    """Confirm who you are before a sensitive step (R30); issues a new session key (R26)."""
+    from django_otp import devices_for_user, match_token
+
+    needs_code = any(True for _ in devices_for_user(request.user, confirmed=True))
+    form = ReauthForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        ok = request.user.check_password(form.cleaned_data["password"])
+        if ok and needs_code:
+            ok = match_token(request.user, form.cleaned_data["code"].strip()) is not None
+        if ok:
+            sessions.mark_reauthenticated(request)
+            record(action=Action.REAUTHENTICATED, actor=request.actor)
+            return redirect(safe_next(request))
+        record(action=Action.REAUTH_FAILED, actor=request.actor, outcome=Outcome.DENIED)
+        form.add_error(None, _("Lösenordet eller koden stämmer inte."))
+    return render(
+        request,
+        "accounts/reauthenticate.html",
+        {"form": form, "needs_code": needs_code, "next": safe_next(request, "")},
+        status=400 if form.errors else 200,
+    )
+
+
+@require_http_methods(["GET", "POST"])
+def password_change(request: LyftaRequest) -> HttpResponse:
+    """Change one's own password; the current one is required (R19)."""
+    form = PasswordChangeForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.password_change(
+                request=request,
+                user=request.user,
+                current=form.cleaned_data["current"],
+                new=form.cleaned_data["new"],
+            )
+        except ValidationError as error:
+            for field, problems in error.message_dict.items():
+                for problem in problems:
+                    form.add_error(field if field in form.fields else None, problem)
+        else:
+            messages.success(
+                request, _("Ditt lösenord är bytt. Dina andra sessioner har avslutats.")
+            )
+            return redirect(safe_next(request))
+    from django.contrib.auth.password_validation import password_validators_help_texts
+
+    return render(
+        request,
+        "accounts/password_change.html",
+        {
+            "form": form,
+            "forced": request.user.must_change_password,
+            "rules": password_validators_help_texts(),
+            "next": safe_next(request, ""),
+        },
+        status=400 if form.errors else 200,
+    )
+
+
+@login_not_required
+@require_http_methods(["GET", "POST"])
+def password_set(request: HttpRequest, code: str) -> HttpResponse:
+    """Set a password with the one-time code from the user administrator (R19)."""
+    reset = services.password_reset_code_user(code)
+    if reset is None:
+        return render(request, "accounts/password_set.html", {"invalid": True}, status=404)
+    form = PasswordSetForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.password_reset_complete(code=code, password=form.cleaned_data["new"])
+        except ValidationError as error:
+            for problem in error.messages:
+                form.add_error("new", problem)
+        else:
+            messages.success(request, _("Ditt lösenord är sparat. Logga in med det."))
+            return redirect("accounts:login")
+    from django.contrib.auth.password_validation import password_validators_help_texts
+
+    return render(
+        request,
+        "accounts/password_set.html",
+        {
+            "form": form,
+            "person": reset.user,
+            "rules": password_validators_help_texts(),
+        },
+        status=400 if form.errors else 200,
+    )
+
+
+@require_http_methods(["GET"])
+def my_sessions(request: LyftaRequest) -> HttpResponse:
+    """One's own open sessions (R28)."""
+    return render(
+        request,
+        "accounts/sessions.html",
+        {
+            "sessions": selectors.open_sessions(user=request.user),
+            "current_key": request.session.session_key,
+            "max_sessions": settings.LYFTA_MAX_SESSIONS,
+        },
+    )
+
+
+@require_POST
+@reauth_required
+def my_session_end(request: LyftaRequest, session_id: int) -> HttpResponse:
+    session = get_object_or_404(
+        UserSession, pk=session_id, user=request.user, ended_at__isnull=True
+    )
+    services.session_end_own(
+        actor=request.actor, session=session, current_key=request.session.session_key
+    )
+    messages.success(request, _("Sessionen är avslutad."))
+    return redirect("accounts:sessions")

@@ -24,6 +24,7 @@ class Action(models.TextChoices):
     MFA_ENROLLED = "auth.mfa_enrolled", _("Tvåfaktorsinloggning aktiverad")
     MFA_VERIFIED = "auth.mfa_verified", _("Engångskod godkänd")
     MFA_FAILED = "auth.mfa_failed", _("Fel engångskod")
+    MFA_RESET = "auth.mfa_reset", _("Tvåfaktorsinloggning återställd")
     PASSWORD_CHANGED = "auth.password_changed", _("Lösenord bytt")
     PASSWORD_CHANGE_FAILED = "auth.password_change_failed", _("Lösenordsbyte nekat")
     PASSWORD_RESET_STARTED = "auth.password_reset_started", _("Lösenordsåterställning påbörjad")

@@ -198,17 +198,6 @@ def _break(seq: int, event_id: int | None) -> Finding:
                    "before it was inserted, removed or moved", seq, event_id)  # fmt: skip
 
 
-def _verify_range_in_child(
-    args: tuple[int, int | None, dict[str, bytes], set[int], int],
-) -> RangeResult:
-    from django.db import connections
-
-    try:
-        return _verify_range(*args)
-    finally:
-        connections.close_all()
-
-
 def _ranges(first: int, last: int, workers: int) -> list[tuple[int, int | None]]:
     size = (last - first + 1 + workers - 1) // workers
     bounds = [(first + i * size, first + (i + 1) * size - 1) for i in range(workers)]
@@ -277,19 +266,19 @@ def _run_ranges(
     first: int, last: int, keys: dict[str, bytes], wanted: set[int], chunk_size: int,
     workers: int | None,
 ) -> list[RangeResult]:  # fmt: skip
-    from django.db import connections
-
     if workers is None:
         parallel_ok = connection.vendor == "postgresql" and last - first >= PARALLEL_FROM
         workers = min(os.cpu_count() or 1, MAX_WORKERS) if parallel_ok else 1
     if workers <= 1:
         return [_verify_range(first, None, keys, wanted, chunk_size)]
-    # Each process opens its own connection; none may inherit the parent's.
-    connections.close_all()
-    context = multiprocessing.get_context("fork")
+    from lyfta.audit import parallel
+
+    context = multiprocessing.get_context("spawn")
+    database = {k: v for k, v in connection.settings_dict.items() if k in {"NAME", "USER",
+                "PASSWORD", "HOST", "PORT", "OPTIONS"}}  # fmt: skip
     jobs = [(lo, hi, keys, wanted, chunk_size) for lo, hi in _ranges(first, last, workers)]
-    with context.Pool(workers) as pool:
-        return pool.map(_verify_range_in_child, jobs)
+    with context.Pool(workers, initializer=parallel.init_child, initargs=(database,)) as pool:
+        return pool.map(parallel.verify_range, jobs)
 
 
 def _boundary_before(

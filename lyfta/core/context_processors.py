@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.http import HttpRequest
 from django.urls import reverse
 
@@ -19,4 +20,9 @@ def shell(request: HttpRequest) -> dict[str, Any]:
         url = reverse(name)
         here = request.path == url if url == "/" else request.path.startswith(url)
         items.append({"label": label, "url": url, "current": here})
-    return {"actor": actor, "nav_items": items}
+    return {
+        "actor": actor,
+        "nav_items": items,
+        "idle_timeout": settings.LYFTA_IDLE_TIMEOUT,
+        "idle_warning": settings.LYFTA_IDLE_WARNING,
+    }

@@ -13,6 +13,8 @@ from lyfta.access.roles import Cap
 NAVIGATION: list[tuple[Promise, str, str | None]] = [
     (_("Start"), "start", None),
     (_("Organisation"), "organisations:providers", Cap.ORGANISATIONS_VIEW),
+    (_("Användare"), "accounts:admin_users", Cap.USERS_MANAGE),
+    (_("Uppföljning av behörigheter"), "accounts:admin_recertification", Cap.RECERTIFY),
 ]
 
 

@@ -21,8 +21,7 @@ from lyfta.audit.services import record
 from lyfta.organisations import services as org_services
 
 
-@pytest.fixture
-def audit_down(db: None) -> Any:
+def make_audit_fail() -> None:
     """The database refuses audit inserts (rolled back with the test): a real failure, no mocks."""
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
@@ -177,8 +176,9 @@ def test_r60_no_password_or_session_token_reaches_the_log(client: Client, alice:
 
 @pytest.mark.django_db
 def test_r61_a_change_fails_when_its_audit_record_cannot_be_written(
-    sigge: Persona, county: County, audit_down: None
+    sigge: Persona, county: County
 ) -> None:
+    make_audit_fail()
     with pytest.raises(DatabaseError, match="audit store unavailable"):
         org_services.unit_update(actor=sigge.actor, unit=county.unit_a, cost_centre="13579")
     county.unit_a.refresh_from_db()
@@ -187,9 +187,10 @@ def test_r61_a_change_fails_when_its_audit_record_cannot_be_written(
 
 @pytest.mark.django_db
 def test_r61_a_read_is_not_returned_when_its_audit_record_fails(
-    client: Client, sigge: Persona, county: County, audit_down: None
+    client: Client, sigge: Persona, county: County
 ) -> None:
     signed_in(client, sigge)
+    make_audit_fail()
     with pytest.raises(DatabaseError):
         client.get(reverse("organisations:unit_history", args=[county.unit_a.pk]))
 

@@ -11,7 +11,7 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from conftest import Persona
 
 # Routes that are deliberately public (marked login_not_required).
-PUBLIC = {"accounts:login", "healthz", "set_language"}
+PUBLIC = {"accounts:login", "accounts:password_set", "healthz", "set_language"}
 
 
 def all_url_names() -> list[str]:

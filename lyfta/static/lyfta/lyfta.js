@@ -16,8 +16,10 @@
       warnTimer = setTimeout(function () {
         if (typeof dialog.showModal === "function" && !dialog.open) { dialog.showModal(); }
       }, Math.max(0, (timeout - warnBefore) * 1000));
+      // At the deadline the page asks the server again: the server ends the session, records why
+      // and answers with the login page, so nothing stays on screen after the timeout.
       endTimer = setTimeout(function () {
-        window.location.assign(body.dataset.loginUrl || "/");
+        window.location.reload();
       }, timeout * 1000 + 500);
     }
     document.body.addEventListener("htmx:afterRequest", function (event) {

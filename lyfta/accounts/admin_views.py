@@ -1,0 +1,285 @@
+"""User administration for a provider's user administrators (R4–R9, R19, R28): accounts,
+assignments, lockouts, one-time codes, sessions, and the follow-up of access rights (R6)."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError
+from django.http import HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods, require_POST
+
+from lyfta.access import users as access_users
+from lyfta.access.policies import require
+from lyfta.access.roles import Cap
+from lyfta.accounts import selectors, services
+from lyfta.accounts.forms import (
+    AssignmentForm,
+    ExtendForm,
+    ReasonForm,
+    RecertificationForm,
+    UserForm,
+)
+from lyfta.accounts.models import Assignment
+from lyfta.accounts.views import agreement_pdf_response, reauth_required
+from lyfta.core.http import LyftaRequest
+from lyfta.organisations.models import Unit
+
+
+def _form_errors(form: object, error: ValidationError) -> None:
+    if hasattr(error, "error_dict"):
+        for field, problems in error.message_dict.items():
+            for problem in problems:
+                form.add_error(field if field in form.fields else None, problem)  # type: ignore[attr-defined]
+    else:
+        for problem in error.messages:
+            form.add_error(None, problem)  # type: ignore[attr-defined]
+
+
+@require_http_methods(["GET"])
+def users(request: LyftaRequest) -> HttpResponse:
+    query = request.GET.get("q", "").strip()[:100]
+    return render(
+        request,
+        "accounts/admin/users.html",
+        {
+            "users": selectors.users_list(actor=request.actor, query=query)[:200],
+            "query": query,
+        },
+    )
+
+
+@require_http_methods(["GET", "POST"])
+@reauth_required
+def user_create(request: LyftaRequest) -> HttpResponse:
+    require(request.actor, Cap.USERS_MANAGE)
+    form = UserForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            user = services.user_create(actor=request.actor, **form.cleaned_data)
+        except ValidationError as error:
+            _form_errors(form, error)
+        else:
+            code = services.password_reset_start(actor=request.actor, user=user)
+            return _show_code(request, user.pk, code, created=True)
+    return render(
+        request, "accounts/admin/user_form.html", {"form": form}, status=400 if form.errors else 200
+    )
+
+
+def _show_code(
+    request: LyftaRequest, user_id: int, code: str, created: bool = False
+) -> HttpResponse:
+    """The one-time code, shown once to hand over; it is stored only as a hash."""
+    link = request.build_absolute_uri(reverse("accounts:password_set", args=[code]))
+    user = selectors.user_detail(actor=request.actor, user_id=user_id)
+    return render(
+        request,
+        "accounts/admin/reset_code.html",
+        {"person": user, "code": code, "link": link, "created": created},
+    )
+
+
+@require_http_methods(["GET"])
+def user_detail(request: LyftaRequest, user_id: int) -> HttpResponse:
+    user = selectors.user_detail(actor=request.actor, user_id=user_id)
+    return render(
+        request,
+        "accounts/admin/user_detail.html",
+        {
+            "person": user,
+            "assignments": selectors.assignments_of(actor=request.actor, user=user),
+            "manageable": access_users.can_manage_account(request.actor, user),
+            "is_self": user.pk == request.user.pk,
+            "sessions": selectors.open_sessions(user=user),
+            "assignment_form": AssignmentForm(
+                units=access_users.units_assignable_by(request.actor)
+            ),
+        },
+    )
+
+
+@require_http_methods(["GET", "POST"])
+@reauth_required
+def user_edit(request: LyftaRequest, user_id: int) -> HttpResponse:
+    user = selectors.user_detail(actor=request.actor, user_id=user_id)
+    form = UserForm(request.POST or None, instance=user)
+    if request.method == "POST" and form.is_valid():
+        data = {name: form.cleaned_data[name] for name in form.changed_data}
+        try:
+            services.user_update(actor=request.actor, user=user, **data)
+        except ValidationError as error:
+            _form_errors(form, error)
+        else:
+            messages.success(request, _("Uppgifterna är sparade."))
+            return redirect("accounts:admin_user", user_id=user.pk)
+    return render(
+        request,
+        "accounts/admin/user_form.html",
+        {"form": form, "person": user},
+        status=400 if form.errors else 200,
+    )
+
+
+@require_POST
+@reauth_required
+def assignment_add(request: LyftaRequest, user_id: int) -> HttpResponse:
+    user = selectors.user_detail(actor=request.actor, user_id=user_id)
+    form = AssignmentForm(request.POST, units=access_users.units_assignable_by(request.actor))
+    if form.is_valid():
+        data = form.cleaned_data
+        try:
+            services.assignment_create(
+                actor=request.actor,
+                user=user,
+                unit=data["unit"],
+                role=data["role"],
+                purpose=data["purpose"] or None,
+                valid_from=data["valid_from"],
+                valid_until=data["valid_until"],
+                decision_reference=data["decision_reference"],
+            )
+        except ValidationError as error:
+            _form_errors(form, error)
+        else:
+            messages.success(request, _("Uppdraget är beslutat och registrerat."))
+            return redirect("accounts:admin_user", user_id=user.pk)
+    return render(
+        request,
+        "accounts/admin/user_detail.html",
+        {
+            "person": user,
+            "assignments": selectors.assignments_of(actor=request.actor, user=user),
+            "manageable": access_users.can_manage_account(request.actor, user),
+            "is_self": user.pk == request.user.pk,
+            "sessions": selectors.open_sessions(user=user),
+            "assignment_form": form,
+        },
+        status=400,
+    )
+
+
+def _assignment(request: LyftaRequest, assignment_id: int) -> Assignment:
+    return get_object_or_404(
+        access_users.assignments_manageable_by(request.actor).select_related("user", "unit"),
+        pk=assignment_id,
+    )
+
+
+@require_http_methods(["GET", "POST"])
+@reauth_required
+def assignment_extend(request: LyftaRequest, assignment_id: int) -> HttpResponse:
+    assignment = _assignment(request, assignment_id)
+    form = ExtendForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.assignment_extend(
+                actor=request.actor,
+                assignment=assignment,
+                valid_until=form.cleaned_data["valid_until"],
+                decision_reference=form.cleaned_data["decision_reference"],
+            )
+        except ValidationError as error:
+            _form_errors(form, error)
+        else:
+            messages.success(request, _("Förlängningen är registrerad som ett nytt beslut."))
+            return redirect("accounts:admin_user", user_id=assignment.user_id)
+    return render(
+        request,
+        "accounts/admin/assignment_extend.html",
+        {"assignment": assignment, "form": form},
+        status=400 if form.errors else 200,
+    )
+
+
+@require_POST
+@reauth_required
+def assignment_end(request: LyftaRequest, assignment_id: int) -> HttpResponse:
+    assignment = _assignment(request, assignment_id)
+    form = ReasonForm(request.POST)
+    reason = form.cleaned_data["reason"] if form.is_valid() else _("Avslutat av administratör")
+    services.assignment_end(actor=request.actor, assignment=assignment, reason=reason)
+    messages.success(request, _("Uppdraget är avslutat. Det gäller från användarens nästa klick."))
+    return redirect("accounts:admin_user", user_id=assignment.user_id)
+
+
+@require_POST
+@reauth_required
+def user_action(request: LyftaRequest, user_id: int, action: str) -> HttpResponse:
+    """Deactivate, unlock, start a password reset, reset the second factor, end sessions."""
+    user = selectors.user_detail(actor=request.actor, user_id=user_id)
+    if action == "deactivate":
+        form = ReasonForm(request.POST)
+        reason = form.cleaned_data["reason"] if form.is_valid() else _("Avaktiverat")
+        services.user_deactivate(actor=request.actor, user=user, reason=reason)
+        messages.success(request, _("Kontot är avaktiverat och alla dess sessioner är avslutade."))
+    elif action == "unlock":
+        services.user_unlock(actor=request.actor, user=user)
+        messages.success(request, _("Kontot är upplåst."))
+    elif action == "reset":
+        code = services.password_reset_start(actor=request.actor, user=user)
+        return _show_code(request, user.pk, code)
+    elif action == "mfa":
+        services.user_mfa_reset(actor=request.actor, user=user)
+        messages.success(
+            request,
+            _(
+                "Tvåfaktorsinloggningen är återställd. Personen aktiverar en ny vid nästa "
+                "inloggning."
+            ),
+        )
+    elif action == "sessions":
+        ended = services.sessions_end_for_user(actor=request.actor, user=user)
+        messages.success(request, _("%(count)d sessioner avslutades.") % {"count": ended})
+    else:
+        return HttpResponse(status=404)
+    return redirect("accounts:admin_user", user_id=user.pk)
+
+
+@require_http_methods(["GET"])
+def user_agreement_pdf(request: LyftaRequest, user_id: int) -> HttpResponse:
+    user = selectors.user_detail(actor=request.actor, user_id=user_id)
+    return agreement_pdf_response(request, user)
+
+
+@require_http_methods(["GET"])
+def recertification(request: LyftaRequest) -> HttpResponse:
+    return render(
+        request,
+        "accounts/admin/recertification_units.html",
+        {"units": selectors.recertification_units(actor=request.actor)},
+    )
+
+
+@require_http_methods(["GET", "POST"])
+def recertification_unit(request: LyftaRequest, unit_id: int) -> HttpResponse:
+    unit = get_object_or_404(Unit, pk=unit_id)
+    rows = selectors.recertification_report(actor=request.actor, unit=unit)
+    if request.method == "POST":
+        form = RecertificationForm(request.POST)
+        assignment = next(
+            (r.assignment for r in rows if str(r.assignment.pk) == request.POST.get("assignment")),
+            None,
+        )
+        if assignment is not None and form.is_valid():
+            try:
+                services.recertification_record(
+                    actor=request.actor,
+                    assignment=assignment,
+                    outcome=form.cleaned_data["outcome"],
+                    note=form.cleaned_data["note"],
+                )
+            except IntegrityError:
+                messages.error(request, _("Beslutet kunde inte sparas. Försök igen."))
+            else:
+                messages.success(request, _("Beslutet är sparat."))
+            return redirect("accounts:admin_recertification_unit", unit_id=unit.pk)
+        messages.error(request, _("Välj ett beslut för uppdraget."))
+    return render(
+        request,
+        "accounts/admin/recertification_unit.html",
+        {"unit": unit, "rows": rows, "form": RecertificationForm()},
+    )

@@ -1,0 +1,177 @@
+"""Forms of sign-in, self-service and user administration. Messages in Swedish."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from django import forms
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from personnummer import personnummer as pnr_lib
+
+from lyfta.access.roles import Purpose, Role
+from lyfta.accounts.models import RecertificationDecision, User
+from lyfta.organisations.models import Unit
+
+
+class LoginForm(forms.Form):
+    username = forms.CharField(label=_("Användarnamn"), max_length=150)
+    # No max on purpose beyond the policy's 256 (R14): an over-long paste simply fails to match.
+    password = forms.CharField(
+        label=_("Lösenord"), strip=False, max_length=1024, widget=forms.PasswordInput
+    )
+
+
+class CodeForm(forms.Form):
+    code = forms.RegexField(
+        label=_("Engångskod"),
+        regex=r"^\s*\d{6}\s*$",
+        error_messages={"invalid": _("Skriv de sex siffrorna från din autentiseringsapp.")},
+    )
+
+    def clean_code(self) -> str:
+        return str(self.cleaned_data["code"]).strip()
+
+
+class PasswordChangeForm(forms.Form):
+    current = forms.CharField(
+        label=_("Nuvarande lösenord"), strip=False, widget=forms.PasswordInput
+    )
+    new = forms.CharField(label=_("Nytt lösenord"), strip=False, widget=forms.PasswordInput)
+    repeat = forms.CharField(
+        label=_("Upprepa det nya lösenordet"), strip=False, widget=forms.PasswordInput
+    )
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if data.get("new") and data.get("repeat") and data["new"] != data["repeat"]:
+            self.add_error("repeat", _("Lösenorden är inte likadana."))
+        return data
+
+
+class PasswordSetForm(forms.Form):
+    new = forms.CharField(label=_("Nytt lösenord"), strip=False, widget=forms.PasswordInput)
+    repeat = forms.CharField(label=_("Upprepa lösenordet"), strip=False, widget=forms.PasswordInput)
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if data.get("new") and data.get("repeat") and data["new"] != data["repeat"]:
+            self.add_error("repeat", _("Lösenorden är inte likadana."))
+        return data
+
+
+class ReauthForm(forms.Form):
+    password = forms.CharField(label=_("Lösenord"), strip=False, widget=forms.PasswordInput)
+    code = forms.CharField(
+        label=_("Engångskod (om du har tvåfaktorsinloggning)"), required=False, max_length=8
+    )
+
+
+def normalise_personnummer(value: str) -> str:
+    """YYYYMMDDNNNN from any accepted form, or a Swedish ValidationError."""
+    try:
+        parsed = pnr_lib.Personnummer(value.strip())
+    except (pnr_lib.PersonnummerException, ValueError) as error:
+        raise forms.ValidationError(
+            _(
+                "Personnumret är inte giltigt. Skriv det som ÅÅÅÅMMDD-NNNN och kontrollera datum "
+                "och kontrollsiffra."
+            )
+        ) from error
+    if parsed.is_coordination_number():
+        raise forms.ValidationError(
+            _("Ange personnummer, inte samordningsnummer, för en användare.")
+        )
+    return str(parsed.format(True))
+
+
+class UserForm(forms.ModelForm):  # type: ignore[type-arg]
+    # Any of the usual forms is accepted and stored as 12 digits.
+    personnummer = forms.CharField(
+        label=_("Personnummer"), max_length=20, help_text=_("ÅÅÅÅMMDD-NNNN")
+    )
+
+    class Meta:
+        model = User
+        fields = [
+            "first_name",
+            "last_name",
+            "personnummer",
+            "username",
+            "title",
+            "workplace",
+            "email",
+            "phone",
+            "valid_from",
+            "valid_until",
+        ]
+        widgets = {
+            "valid_from": forms.DateInput(attrs={"type": "date"}),
+            "valid_until": forms.DateInput(attrs={"type": "date"}),
+        }
+        labels = {"first_name": _("Förnamn"), "last_name": _("Efternamn"), "email": _("E-post")}
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        for name in ("first_name", "last_name", "personnummer", "username", "title", "workplace"):
+            self.fields[name].required = True
+
+    def clean_personnummer(self) -> str:
+        return normalise_personnummer(self.cleaned_data["personnummer"] or "")
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        start, end = data.get("valid_from"), data.get("valid_until")
+        if start and end and end < start:
+            self.add_error("valid_until", _("Slutdatum kan inte vara före startdatum."))
+        return data
+
+
+class AssignmentForm(forms.Form):
+    unit = forms.ModelChoiceField(label=_("Enhet"), queryset=Unit.objects.none())
+    role = forms.ChoiceField(label=_("Roll"), choices=Role.choices)
+    purpose = forms.ChoiceField(
+        label=_("Ändamål"), choices=[("", _("Rollens ändamål")), *Purpose.choices], required=False
+    )
+    valid_from = forms.DateField(
+        label=_("Giltigt från"), widget=forms.DateInput(attrs={"type": "date"})
+    )
+    valid_until = forms.DateField(
+        label=_("Giltigt till och med"), widget=forms.DateInput(attrs={"type": "date"})
+    )
+    decision_reference = forms.CharField(
+        label=_("Beslutsreferens"),
+        max_length=100,
+        help_text=_("Diarienummer eller delegationsbeslut."),
+    )
+
+    def __init__(self, *args: Any, units: Any = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        unit_field = self.fields["unit"]
+        if isinstance(unit_field, forms.ModelChoiceField):
+            unit_field.queryset = units if units is not None else Unit.objects.none()
+        self.fields["valid_from"].initial = timezone.localdate()
+
+
+class ExtendForm(forms.Form):
+    valid_until = forms.DateField(
+        label=_("Nytt slutdatum"), widget=forms.DateInput(attrs={"type": "date"})
+    )
+    decision_reference = forms.CharField(label=_("Beslutsreferens"), max_length=100)
+
+
+class ReasonForm(forms.Form):
+    reason = forms.CharField(label=_("Skäl"), max_length=200)
+
+
+class RecertificationForm(forms.Form):
+    outcome = forms.ChoiceField(label=_("Beslut"), choices=RecertificationDecision.Outcome.choices)
+    note = forms.CharField(label=_("Kommentar"), max_length=300, required=False)
+
+
+def date_or_none(value: str | None) -> dt.date | None:
+    try:
+        return dt.date.fromisoformat(value) if value else None
+    except ValueError:
+        return None
