@@ -137,6 +137,8 @@ INSTALLED_APPS = [
     "lyfta.audit",
     "lyfta.organisations",
     "lyfta.accounts",
+    "lyfta.patients",
+    "lyfta.messages",
 ]
 
 MIDDLEWARE = [
@@ -191,6 +193,8 @@ USE_TZ = True
 
 STATIC_URL = "/static/"
 STATIC_ROOT = VAR_DIR / "static"
+# WhiteNoise looks at STATIC_ROOT at start-up; on a fresh clone it exists only after collectstatic.
+STATIC_ROOT.mkdir(parents=True, exist_ok=True)
 STATICFILES_DIRS = [BASE_DIR / "lyfta" / "static"]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
@@ -234,6 +238,10 @@ OTP_TOTP_ISSUER = "Lyfta"
 AXES_FAILURE_LIMIT = env_int("LYFTA_LOCKOUT_FAILURES", 10)
 AXES_COOLOFF_TIME = timedelta(minutes=env_int("LYFTA_LOCKOUT_MINUTES", 15))
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+# Beyond that pair: failures from one address whatever the usernames (spraying), and consecutive
+# failures of one account from anywhere, which close it until a user administrator unlocks it.
+LYFTA_LOCKOUT_ADDRESS_FAILURES = env_int("LYFTA_LOCKOUT_ADDRESS_FAILURES", 30)
+LYFTA_LOCKOUT_ACCOUNT_FAILURES = min(100, env_int("LYFTA_LOCKOUT_ACCOUNT_FAILURES", 50))
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_CALLABLE = "lyfta.accounts.views.locked_out"
 AXES_CLIENT_IP_CALLABLE = "lyfta.audit.middleware.client_address"
@@ -287,6 +295,19 @@ CONTENT_SECURITY_POLICY = (
     "base-uri 'self'; object-src 'none'"
 )
 
+# --- Patients ------------------------------------------------------------------------------------
+
+# Other care providers' data about a patient (R39–R43): "consent" shows it after a recorded
+# consent or in an emergency; "open" for deployments whose legal basis covers shared access.
+# Every access is logged with both providers either way.
+LYFTA_CROSS_PROVIDER_ACCESS = os.environ.get("LYFTA_CROSS_PROVIDER_ACCESS", "consent")
+if LYFTA_CROSS_PROVIDER_ACCESS not in {"consent", "open"}:
+    raise ValueError("LYFTA_CROSS_PROVIDER_ACCESS must be consent or open")
+# Emergency access (R50): its fixed length.
+LYFTA_EMERGENCY_MINUTES = env_int("LYFTA_EMERGENCY_MINUTES", 120)
+# Temporary lift of a block (R46): the longest a lift may last.
+LYFTA_BLOCK_LIFT_MAX_HOURS = env_int("LYFTA_BLOCK_LIFT_MAX_HOURS", 24)
+
 # --- Background work ------------------------------------------------------------------------------
 
 TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default"]}}
@@ -306,6 +327,9 @@ LYFTA_AUDIT_SEAL_INTERVAL = env_int("LYFTA_AUDIT_SEAL_INTERVAL", 5)
 # Seconds between HMAC'd checkpoints of the chain head while events are being sealed.
 LYFTA_AUDIT_CHECKPOINT_INTERVAL = env_int("LYFTA_AUDIT_CHECKPOINT_INTERVAL", 60)
 LYFTA_AUDIT_RETENTION_YEARS = env_int("LYFTA_AUDIT_RETENTION_YEARS", 5)
+# An event still unsealed this long after it was recorded is not sealed by the regular job, and
+# one sealed later than this is reported as inserted, unless an operator's backfill vouches for it.
+LYFTA_AUDIT_SEAL_GRACE = env_int("LYFTA_AUDIT_SEAL_GRACE", 6 * 3600)
 # Where sealed events are shipped in near real time (R69): syslog+tls://host:port,
 # syslog+tcp://host:port or file:///path.jsonl. Empty: not shipped.
 LYFTA_AUDIT_SHIP_URL = os.environ.get("LYFTA_AUDIT_SHIP_URL", "")

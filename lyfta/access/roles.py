@@ -10,6 +10,7 @@ from django.utils.translation import gettext_lazy as _
 class Role(models.TextChoices):
     PRESCRIBER = "prescriber", _("Förskrivare")
     ORDERER = "orderer", _("Beställare")
+    UNIT_MANAGER = "unit_manager", _("Enhetschef")
     CONSULTANT = "consultant", _("Hjälpmedelskonsulent")
     TECHNICIAN = "technician", _("Tekniker")
     LOGISTICS = "logistics", _("Lager och logistik")
@@ -35,6 +36,7 @@ class Purpose(models.TextChoices):
 ROLE_PURPOSE: dict[str, str] = {
     Role.PRESCRIBER: Purpose.CARE,
     Role.ORDERER: Purpose.CARE,
+    Role.UNIT_MANAGER: Purpose.CARE,
     Role.CONSULTANT: Purpose.CARE,
     Role.TECHNICIAN: Purpose.CARE,
     Role.LOGISTICS: Purpose.CARE,
@@ -44,6 +46,27 @@ ROLE_PURPOSE: dict[str, str] = {
     Role.USER_ADMIN: Purpose.ADMINISTRATION,
     Role.LOG_REVIEWER: Purpose.LOG_REVIEW,
     Role.SYSTEM_ADMIN: Purpose.SYSTEM,
+}
+
+
+# What of a patient each role may see (R34). Categories: identity (number and name), contact
+# (address and phone), administrative (home municipality, care relationships, consents, blocks),
+# clinical (prescription goals and the like, from the device issue on).
+class Fields:
+    IDENTITY = "identity"
+    CONTACT = "contact"
+    ADMIN = "admin"
+    CLINICAL = "clinical"
+
+
+ROLE_PATIENT_FIELDS: dict[str, frozenset[str]] = {
+    Role.PRESCRIBER: frozenset({Fields.IDENTITY, Fields.CONTACT, Fields.ADMIN, Fields.CLINICAL}),
+    Role.UNIT_MANAGER: frozenset({Fields.IDENTITY, Fields.CONTACT, Fields.ADMIN, Fields.CLINICAL}),
+    Role.CONSULTANT: frozenset({Fields.IDENTITY, Fields.CONTACT, Fields.ADMIN, Fields.CLINICAL}),
+    Role.ORDERER: frozenset({Fields.IDENTITY, Fields.CONTACT, Fields.ADMIN}),
+    Role.CUSTOMER_SERVICE: frozenset({Fields.IDENTITY, Fields.CONTACT, Fields.ADMIN}),
+    Role.TECHNICIAN: frozenset({Fields.IDENTITY, Fields.CONTACT}),
+    Role.LOGISTICS: frozenset({Fields.IDENTITY, Fields.CONTACT}),
 }
 
 # Roles whose holders must use a second factor whatever LYFTA_REQUIRE_MFA says (R12 defaults table).
@@ -60,19 +83,36 @@ class Cap:
     USERS_MANAGE = "users.manage"
     RECERTIFY = "users.recertify"
     AUDIT_REVIEW = "audit.review"
+    # Patients: opening through a care relationship of one's unit (or a documented need) ...
+    PATIENTS_VIEW = "patients.view"
+    # ... finding them by exact identifier and documenting a need, registering relationships ...
+    PATIENTS_REGISTER = "patients.register"
+    # ... emergency access, consents and blocks, the protected-identity staff list.
+    PATIENTS_EMERGENCY = "patients.emergency"
+    CONSENTS_MANAGE = "patients.consents"
+    BLOCKS_MANAGE = "patients.blocks"
+    PROTECTED_STAFF_MANAGE = "patients.protected_staff"
+    CROSS_PROVIDER_REPORT = "audit.cross_provider_report"
 
 
+_CARE = frozenset(
+    {Cap.ORGANISATIONS_VIEW, Cap.PATIENTS_VIEW, Cap.PATIENTS_REGISTER, Cap.PATIENTS_EMERGENCY}
+)
 ROLE_CAPABILITIES: dict[str, frozenset[str]] = {
-    Role.PRESCRIBER: frozenset({Cap.ORGANISATIONS_VIEW}),
-    Role.ORDERER: frozenset({Cap.ORGANISATIONS_VIEW}),
-    Role.CONSULTANT: frozenset({Cap.ORGANISATIONS_VIEW}),
-    Role.TECHNICIAN: frozenset({Cap.ORGANISATIONS_VIEW}),
-    Role.LOGISTICS: frozenset({Cap.ORGANISATIONS_VIEW}),
-    Role.CUSTOMER_SERVICE: frozenset({Cap.ORGANISATIONS_VIEW}),
+    Role.PRESCRIBER: _CARE | {Cap.CONSENTS_MANAGE, Cap.BLOCKS_MANAGE},
+    Role.ORDERER: _CARE,
+    Role.UNIT_MANAGER: _CARE
+    | {Cap.CONSENTS_MANAGE, Cap.BLOCKS_MANAGE, Cap.PROTECTED_STAFF_MANAGE, Cap.RECERTIFY},
+    Role.CONSULTANT: _CARE | {Cap.CONSENTS_MANAGE},
+    Role.TECHNICIAN: _CARE,
+    Role.LOGISTICS: _CARE,
+    Role.CUSTOMER_SERVICE: _CARE,
     Role.CATALOGUE_MANAGER: frozenset({Cap.ORGANISATIONS_VIEW}),
     Role.BILLING: frozenset({Cap.ORGANISATIONS_VIEW}),
     Role.USER_ADMIN: frozenset({Cap.ORGANISATIONS_VIEW, Cap.USERS_MANAGE, Cap.RECERTIFY}),
-    Role.LOG_REVIEWER: frozenset({Cap.ORGANISATIONS_VIEW, Cap.AUDIT_REVIEW, Cap.HISTORY_VIEW}),
+    Role.LOG_REVIEWER: frozenset(
+        {Cap.ORGANISATIONS_VIEW, Cap.AUDIT_REVIEW, Cap.HISTORY_VIEW, Cap.CROSS_PROVIDER_REPORT}
+    ),
     Role.SYSTEM_ADMIN: frozenset(
         {Cap.ORGANISATIONS_VIEW, Cap.ORGANISATIONS_MANAGE, Cap.HISTORY_VIEW, Cap.ADMIN_SITE}
     ),

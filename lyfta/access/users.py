@@ -12,7 +12,8 @@ from lyfta.access.roles import Cap, Role
 from lyfta.accounts.models import Assignment, User
 from lyfta.organisations.models import Unit
 
-# Roles a provider's user administrator cannot hand out: the centre's system administration.
+# System administration is handed out only at the assistive-device centre's units (which belong
+# to the region), never at a ward, a health centre or a municipality.
 NOT_GRANTABLE_BY_USER_ADMIN = frozenset({Role.SYSTEM_ADMIN})
 
 
@@ -33,6 +34,13 @@ def user_for(actor: Actor, user_id: int) -> User:
     """The account, or the same 404 whether it is missing or outside the administrator's scope."""
     user = users_visible_to(actor).filter(pk=user_id).first()
     if user is None:
+        from lyfta.audit.actions import Action
+        from lyfta.audit.models import Outcome
+        from lyfta.audit.services import record
+
+        record(action=Action.ACCESS_DENIED, actor=actor, outcome=Outcome.DENIED,
+               resource_type="accounts.user", resource_id=user_id,
+               detail={"reason": "missing_or_outside_scope"})  # fmt: skip
         raise Http404
     return user
 
@@ -61,6 +69,21 @@ def can_manage_account(actor: Actor, user: User) -> bool:
     return user.provider_id == actor.provider.pk or (
         user.provider_id is None and user.assignments.filter(unit__provider=actor.provider).exists()
     )
+
+
+def units_recertifiable_by(actor: Actor) -> QuerySet[Unit]:
+    """A user administrator follows up every unit of the provider; a unit manager their own."""
+    if can(actor, Cap.USERS_MANAGE):
+        return units_assignable_by(actor)
+    if can(actor, Cap.RECERTIFY) and actor.unit is not None:
+        return Unit.objects.filter(pk=actor.unit.pk)
+    return Unit.objects.none()
+
+
+def can_recertify(actor: Actor, assignment: Assignment) -> bool:
+    if actor.user is not None and assignment.user_id == actor.user.pk:
+        return False
+    return units_recertifiable_by(actor).filter(pk=assignment.unit_id).exists()
 
 
 def can_grant(actor: Actor, user: User, unit: Unit, role: str) -> bool:

@@ -231,6 +231,10 @@ def user_action(request: LyftaRequest, user_id: int, action: str) -> HttpRespons
                 "inloggning."
             ),
         )
+    elif action == "force_password":
+        services.user_force_password_change(actor=request.actor, user=user,
+                                            reason=_("Misstanke om röjt lösenord"))  # fmt: skip
+        messages.success(request, _("Personen måste byta lösenord vid nästa inloggning."))
     elif action == "sessions":
         ended = services.sessions_end_for_user(actor=request.actor, user=user)
         messages.success(request, _("%(count)d sessioner avslutades.") % {"count": ended})
@@ -255,6 +259,7 @@ def recertification(request: LyftaRequest) -> HttpResponse:
 
 
 @require_http_methods(["GET", "POST"])
+@reauth_required
 def recertification_unit(request: LyftaRequest, unit_id: int) -> HttpResponse:
     unit = get_object_or_404(Unit, pk=unit_id)
     rows = selectors.recertification_report(actor=request.actor, unit=unit)

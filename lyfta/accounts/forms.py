@@ -36,11 +36,16 @@ class CodeForm(forms.Form):
 
 class PasswordChangeForm(forms.Form):
     current = forms.CharField(
-        label=_("Nuvarande lösenord"), strip=False, widget=forms.PasswordInput
+        label=_("Nuvarande lösenord"), strip=False, max_length=1024, widget=forms.PasswordInput
     )
-    new = forms.CharField(label=_("Nytt lösenord"), strip=False, widget=forms.PasswordInput)
+    new = forms.CharField(
+        label=_("Nytt lösenord"), strip=False, max_length=1024, widget=forms.PasswordInput
+    )
     repeat = forms.CharField(
-        label=_("Upprepa det nya lösenordet"), strip=False, widget=forms.PasswordInput
+        label=_("Upprepa det nya lösenordet"),
+        strip=False,
+        max_length=1024,
+        widget=forms.PasswordInput,
     )
 
     def clean(self) -> dict[str, Any]:
@@ -51,8 +56,12 @@ class PasswordChangeForm(forms.Form):
 
 
 class PasswordSetForm(forms.Form):
-    new = forms.CharField(label=_("Nytt lösenord"), strip=False, widget=forms.PasswordInput)
-    repeat = forms.CharField(label=_("Upprepa lösenordet"), strip=False, widget=forms.PasswordInput)
+    new = forms.CharField(
+        label=_("Nytt lösenord"), strip=False, max_length=1024, widget=forms.PasswordInput
+    )
+    repeat = forms.CharField(
+        label=_("Upprepa lösenordet"), strip=False, max_length=1024, widget=forms.PasswordInput
+    )
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
@@ -62,7 +71,9 @@ class PasswordSetForm(forms.Form):
 
 
 class ReauthForm(forms.Form):
-    password = forms.CharField(label=_("Lösenord"), strip=False, widget=forms.PasswordInput)
+    password = forms.CharField(
+        label=_("Lösenord"), strip=False, max_length=1024, widget=forms.PasswordInput
+    )
     code = forms.CharField(
         label=_("Engångskod (om du har tvåfaktorsinloggning)"), required=False, max_length=8
     )

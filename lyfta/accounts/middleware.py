@@ -32,11 +32,13 @@ from lyfta.audit.services import record
 # Always reachable for a signed-in user, whatever gate is pending.
 ALWAYS_OPEN = {"accounts:logout", "accounts:keepalive", "healthz", "set_language"}
 # Each gate: the page that resolves it, and what else may be reached while it is pending.
+# The second factor comes before a forced password change, so that a stolen password alone can
+# never be used to set a new one.
 GATES = [
-    ("password", "accounts:password_change", set()),
     ("agreement", "accounts:agreement", {"accounts:agreement_pdf"}),
     ("mfa_enrol", "accounts:mfa_enrol", set()),
     ("mfa_verify", "accounts:mfa_verify", set()),
+    ("password", "accounts:password_change", set()),
     (
         "assignment",
         "accounts:choose_assignment",
@@ -206,7 +208,7 @@ class ActorMiddleware:
         self, gate: str, request: HttpRequest, user: User, assignment: Assignment | None
     ) -> bool:
         if gate == "password":
-            return user.must_change_password or not user.has_usable_password()
+            return user.must_change_password
         if gate == "agreement":
             return not has_accepted_agreement(user)
         if gate in {"mfa_enrol", "mfa_verify"}:

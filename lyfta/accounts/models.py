@@ -281,3 +281,25 @@ class RecertificationDecision(models.Model):
 
     def __str__(self) -> str:
         return f"{self.assignment} {self.outcome}"
+
+
+class FailedSignIn(models.Model):
+    """A failed password check (sign-in, re-authentication or password change). Besides
+    django-axes' lock per username and address, these rows limit password spraying from one
+    address and close an account after too many consecutive failures from anywhere (R18)."""
+
+    username = models.CharField(_("användarnamn"), max_length=150)
+    client_address = models.CharField(_("adress"), max_length=45, blank=True)
+    at = models.DateTimeField(_("tidpunkt"))
+
+    class Meta:
+        ordering = ["-at"]
+        verbose_name = _("misslyckad inloggning")
+        verbose_name_plural = _("misslyckade inloggningar")
+        indexes = [
+            models.Index(fields=["username", "at"]),
+            models.Index(fields=["client_address", "at"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.username} {self.at:%Y-%m-%d %H:%M}"

@@ -379,6 +379,10 @@ class CommonPasswordSwedishValidator(CommonPasswordValidator):
         lower = password.lower()
         candidates = {lower, lower.strip(), ENDS.sub("", lower)}
         for candidate in list(candidates):
+            # The pattern's cost grows with the square of the length; a password beyond the
+            # policy's maximum is refused by the length rule anyway.
+            if len(candidate) > 256:
+                continue
             repeated = REPEATED.match(candidate)
             if repeated:
                 candidates.update({repeated.group(1), ENDS.sub("", repeated.group(1))})

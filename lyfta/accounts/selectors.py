@@ -74,14 +74,14 @@ class RecertificationRow:
 
 def recertification_units(*, actor: Actor) -> QuerySet[Unit]:
     require(actor, Cap.RECERTIFY)
-    return access_users.units_assignable_by(actor).order_by("name")
+    return access_users.units_recertifiable_by(actor).order_by("name")
 
 
 def recertification_report(*, actor: Actor, unit: Unit) -> list[RecertificationRow]:
     """Every assignment in force at `unit`, with its last use, end date and the latest recorded
     decision (R6)."""
     require(actor, Cap.RECERTIFY)
-    if not access_users.units_assignable_by(actor).filter(pk=unit.pk).exists():
+    if not access_users.units_recertifiable_by(actor).filter(pk=unit.pk).exists():
         from django.http import Http404
 
         raise Http404

@@ -152,8 +152,12 @@ def user_unlock(*, actor: Actor, user: User) -> None:
         _deny(actor, Action.USER_UNLOCKED, user, "outside_scope_or_self")
     from axes.handlers.proxy import AxesProxyHandler
 
-    AxesProxyHandler.reset_attempts(username=user.username)
-    record(action=Action.USER_UNLOCKED, actor=actor, target=user)
+    from lyfta.accounts import throttle
+
+    with transaction.atomic():
+        AxesProxyHandler.reset_attempts(username=user.username)
+        throttle.forget(user.username)
+        record(action=Action.USER_UNLOCKED, actor=actor, target=user)
 
 
 def user_mfa_reset(*, actor: Actor, user: User) -> int:
@@ -181,8 +185,9 @@ def sessions_end_for_user(*, actor: Actor, user: User) -> int:
     require(actor, Cap.USERS_MANAGE)
     if not access_users.can_manage_account(actor, user):
         _deny(actor, Action.SESSION_ENDED, user, "outside_scope_or_self")
-    ended = sessions.end_sessions_of(user, UserSession.EndReason.ENDED_BY_ADMIN)
-    record(action=Action.SESSION_ENDED, actor=actor, target=user, detail={"ended": ended})
+    with transaction.atomic():
+        ended = sessions.end_sessions_of(user, UserSession.EndReason.ENDED_BY_ADMIN)
+        record(action=Action.SESSION_ENDED, actor=actor, target=user, detail={"ended": ended})
     return ended
 
 
@@ -190,8 +195,23 @@ def session_end_own(*, actor: Actor, session: UserSession, current_key: str | No
     """A user ends one of their own other sessions (after re-authenticating, R28)."""
     if actor.user is None or session.user_id != actor.user.pk or session.session_key == current_key:
         raise PermissionDenied("not your other session")
-    sessions.end_session_row(session, UserSession.EndReason.ENDED_BY_USER)
-    record(action=Action.SESSION_ENDED, actor=actor, target=session, detail={"own": True})
+    with transaction.atomic():
+        sessions.end_session_row(session, UserSession.EndReason.ENDED_BY_USER)
+        record(action=Action.SESSION_ENDED, actor=actor, target=session, detail={"own": True})
+
+
+def user_force_password_change(*, actor: Actor, user: User, reason: str) -> None:
+    """On evidence of compromise, the person must choose a new password at their next step
+    (R15); their sessions end now."""
+    require(actor, Cap.USERS_MANAGE)
+    if not access_users.can_manage_account(actor, user):
+        _deny(actor, Action.USER_UPDATED, user, "outside_scope_or_self")
+    with transaction.atomic():
+        User.objects.filter(pk=user.pk).update(must_change_password=True)
+        ended = sessions.end_sessions_of(user, UserSession.EndReason.ENDED_BY_ADMIN)
+        record(action=Action.USER_UPDATED, actor=actor, target=user,
+               changes={"must_change_password": [False, True]},
+               detail={"reason": reason[:200], "sessions_ended": ended})  # fmt: skip
 
 
 # --- Passwords -----------------------------------------------------------------------------------
@@ -222,10 +242,12 @@ def password_reset_start(*, actor: Actor, user: User) -> str:
     return code
 
 
-def password_reset_code_user(code: str) -> PasswordResetCode | None:
-    """The unused, unexpired code matching `code`, if any."""
+def password_reset_code_user(code: str, *, lock: bool = False) -> PasswordResetCode | None:
+    """The unused, unexpired code matching `code`, if any (locked, so that two requests with one
+    code cannot both use it)."""
+    codes = PasswordResetCode.objects.select_for_update() if lock else PasswordResetCode.objects
     return (
-        PasswordResetCode.objects.select_related("user")
+        codes.select_related("user")
         .filter(code_hash=_code_hash(code), used_at__isnull=True, expires_at__gt=timezone.now())
         .first()
     )
@@ -235,7 +257,7 @@ def password_reset_complete(*, code: str, password: str) -> User:
     """Set a password with a one-time code. Raises ValidationError (Swedish reasons) for a weak
     password or an unusable code. Ends every session of the account."""
     with transaction.atomic():
-        reset = password_reset_code_user(code)
+        reset = password_reset_code_user(code, lock=True)
         if reset is None:
             raise ValidationError(
                 _("Engångskoden gäller inte. Be din användaradministratör om en ny.")
@@ -258,6 +280,9 @@ def password_change(*, request: HttpRequest, user: User, current: str, new: str)
     from django.contrib.auth import update_session_auth_hash
 
     if not user.check_password(current):
+        from lyfta.accounts import throttle
+
+        throttle.failed(request, user.username)
         record(
             action=Action.PASSWORD_CHANGE_FAILED,
             actor=Actor(user=user),
@@ -418,11 +443,15 @@ def recertification_record(
 ) -> RecertificationDecision:
     """The manager's decision at the periodic follow-up (R6); "remove" also ends the assignment."""
     require(actor, Cap.RECERTIFY)
-    if not access_users.can_grant(actor, assignment.user, assignment.unit, assignment.role):
+    if not access_users.can_recertify(actor, assignment):
         _deny(actor, Action.RECERTIFICATION_RECORDED, assignment, "not_manageable")
+    if actor.user is None:
+        raise PermissionDenied("a follow-up decision is made by a person")
+    removes = outcome == RecertificationDecision.Outcome.REMOVE and access_users.can_grant(
+        actor, assignment.user, assignment.unit, assignment.role
+    )
+    # The decision and its consequence commit together or not at all.
     with transaction.atomic():
-        if actor.user is None:
-            raise PermissionDenied("a follow-up decision is made by a person")
         decision = RecertificationDecision.objects.create(
             assignment=assignment,
             outcome=outcome,
@@ -436,8 +465,8 @@ def recertification_record(
             target=assignment,
             detail={"outcome": outcome, "decision": decision.pk},
         )
-    if outcome == RecertificationDecision.Outcome.REMOVE:
-        assignment_end(actor=actor, assignment=assignment, reason=_("Uppföljning: tas bort"))
+        if removes:
+            assignment_end(actor=actor, assignment=assignment, reason=_("Uppföljning: tas bort"))
     return decision
 
 

@@ -48,6 +48,12 @@ def session_started(request: HttpRequest, user: User) -> UserSession:
     )
     for old in active[settings.LYFTA_MAX_SESSIONS :]:
         end_session_row(old, UserSession.EndReason.LIMIT)
+        from lyfta.access.actor import Actor
+        from lyfta.audit.actions import Action
+        from lyfta.audit.services import record
+
+        record(action=Action.SESSION_ENDED, actor=Actor(user=user), target=old,
+               detail={"reason": "limit", "limit": settings.LYFTA_MAX_SESSIONS})  # fmt: skip
     return row
 
 
@@ -117,6 +123,12 @@ def recently_authenticated(request: HttpRequest) -> bool:
     return stamp is not None and time.time() - stamp <= settings.LYFTA_REAUTH_WINDOW
 
 
+def cycle(request: HttpRequest) -> None:
+    """A new session key after a step of sign-in (R26), without counting as re-authentication."""
+    request.session.cycle_key()
+    session_key_changed(request)
+
+
 def mark_reauthenticated(request: HttpRequest) -> None:
     """A new session key at re-authentication too (R26): Django's login() does not cycle it when
     the same user signs in again, so this does it explicitly."""
@@ -124,3 +136,14 @@ def mark_reauthenticated(request: HttpRequest) -> None:
     request.session[REAUTH_AT] = time.time()
     request.session[LAST_ACTIVITY] = time.time()
     session_key_changed(request)
+
+
+def session_ref(request: HttpRequest) -> str:
+    """A stable name for the sign-in session: its UserSession id, which survives new session keys
+    (re-authentication); a hash of the key for sessions made without one (tests)."""
+    row_id = request.session.get(ROW)
+    if row_id:
+        return f"s{row_id}"
+    import hashlib
+
+    return hashlib.sha256((request.session.session_key or "").encode()).hexdigest()

@@ -16,6 +16,7 @@ from django.contrib.auth import login as auth_login
 from django.contrib.auth import logout as auth_logout
 from django.contrib.auth.decorators import login_not_required
 from django.core.exceptions import ValidationError
+from django.db import transaction
 from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -26,7 +27,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from lyfta.access.actor import Actor
 from lyfta.accounts import agreement as agreement_text
-from lyfta.accounts import selectors, services, sessions
+from lyfta.accounts import selectors, services, sessions, throttle
 from lyfta.accounts.forms import (
     CodeForm,
     LoginForm,
@@ -75,6 +76,11 @@ def login(request: HttpRequest) -> HttpResponse:
     form = LoginForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         username = form.cleaned_data["username"]
+        refused = throttle.blocked_reason(request, username)
+        if refused is not None:
+            services.login_failed_recorded(username=username, reason=f"locked_{refused}",
+                                           action=Action.LOCKED_OUT)  # fmt: skip
+            return locked_out(request)
         user = authenticate(request, username=username, password=form.cleaned_data["password"])
         if getattr(request, "axes_locked_out", False):
             services.login_failed_recorded(
@@ -82,6 +88,7 @@ def login(request: HttpRequest) -> HttpResponse:
             )
             return locked_out(request)
         if user is None:
+            throttle.failed(request, username)
             services.login_failed_recorded(username=username, reason=_failure_reason(username))
             form.add_error(None, SIGN_IN_FAILED)
         elif isinstance(user, User):
@@ -204,14 +211,23 @@ def mfa_enrol(request: LyftaRequest) -> HttpResponse:
     """Set up the second factor: scan the QR code (or type the key) and confirm one code (R12)."""
     from django_otp import login as otp_login
 
+    from lyfta.accounts.middleware import has_confirmed_device
+
+    # Only as a step of sign-in: once a device exists, enrolling another would let whoever holds
+    # an open session add their own second factor (R12, R30).
+    if has_confirmed_device(request.user):
+        return redirect(safe_next(request))
     device = _totp_device(request.user)
     form = CodeForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         if device.verify_token(form.cleaned_data["code"]):
-            device.confirmed = True
-            device.save(update_fields=["confirmed"])
+            with transaction.atomic():
+                device.confirmed = True
+                device.save(update_fields=["confirmed"])
+                record(action=Action.MFA_ENROLLED, actor=Actor(user=request.user),
+                       target=request.user)  # fmt: skip
             otp_login(request, device)
-            record(action=Action.MFA_ENROLLED, actor=Actor(user=request.user), target=request.user)
+            sessions.cycle(request)
             messages.success(request, _("Tvåfaktorsinloggningen är aktiverad."))
             return redirect(safe_next(request))
         record(
@@ -247,12 +263,14 @@ def mfa_verify(request: LyftaRequest) -> HttpResponse:
     from django_otp import login as otp_login
     from django_otp import match_token
 
+    if request.user.is_verified():  # type: ignore[attr-defined]
+        return redirect(safe_next(request))
     form = CodeForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         device = match_token(request.user, form.cleaned_data["code"])
         if device is not None:
             otp_login(request, device)
-            sessions.mark_reauthenticated(request)
+            sessions.cycle(request)
             record(action=Action.MFA_VERIFIED, actor=Actor(user=request.user))
             return redirect(safe_next(request))
         record(
@@ -338,6 +356,8 @@ def reauthenticate(request: LyftaRequest) -> HttpResponse:
 
     needs_code = any(True for _ in devices_for_user(request.user, confirmed=True))
     form = ReauthForm(request.POST or None)
+    if request.method == "POST" and throttle.blocked_reason(request, request.user.username):
+        return _signed_out_for_guessing(request)
     if request.method == "POST" and form.is_valid():
         ok = request.user.check_password(form.cleaned_data["password"])
         if ok and needs_code:
@@ -346,6 +366,7 @@ def reauthenticate(request: LyftaRequest) -> HttpResponse:
             sessions.mark_reauthenticated(request)
             record(action=Action.REAUTHENTICATED, actor=request.actor)
             return redirect(safe_next(request))
+        throttle.failed(request, request.user.username)
         record(action=Action.REAUTH_FAILED, actor=request.actor, outcome=Outcome.DENIED)
         form.add_error(None, _("Lösenordet eller koden stämmer inte."))
     return render(
@@ -356,10 +377,23 @@ def reauthenticate(request: LyftaRequest) -> HttpResponse:
     )
 
 
+def _signed_out_for_guessing(request: LyftaRequest) -> HttpResponse:
+    """Too many wrong passwords inside a session: the session ends (R18)."""
+    record(action=Action.LOCKED_OUT, actor=request.actor, outcome=Outcome.DENIED,
+           detail={"reason": "guessing_in_session"})  # fmt: skip
+    row = sessions.current_row(request)
+    if row is not None:
+        sessions.end_session_row(row, UserSession.EndReason.REFUSED)
+    auth_logout(request)
+    return locked_out(request)
+
+
 @require_http_methods(["GET", "POST"])
 def password_change(request: LyftaRequest) -> HttpResponse:
     """Change one's own password; the current one is required (R19)."""
     form = PasswordChangeForm(request.POST or None)
+    if request.method == "POST" and throttle.blocked_reason(request, request.user.username):
+        return _signed_out_for_guessing(request)
     if request.method == "POST" and form.is_valid():
         try:
             services.password_change(

@@ -56,8 +56,49 @@ class Action(models.TextChoices):
     WAREHOUSE_UPDATED = "warehouse.updated", _("Lager ändrat")
     HISTORY_VIEWED = "history.viewed", _("Ändringshistorik visad")
 
+    # Patients (R32–R57)
+    PATIENT_READ = "patient.read", _("Patientuppgifter lästa")
+    PATIENT_LISTED = "patient.listed", _("Patienten visad i en träfflista")
+    PATIENT_SEARCHED = "patient.searched", _("Sökning efter patient")
+    PATIENT_SEARCH_OUTSIDE = "patient.search_outside", _("Sökning utanför vårdrelation")
+    PATIENT_ACCESS_DENIED = "patient.access_denied", _("Åtkomst till patient nekad")
+    PATIENT_CROSS_PROVIDER_READ = (
+        "patient.cross_provider_read",
+        _("Uppgifter från annan vårdgivare lästa"),
+    )
+    PATIENT_CREATED = "patient.created", _("Patient registrerad")
+    PATIENT_CORRECTED = "patient.corrected", _("Patientuppgift rättad")
+    NEED_DOCUMENTED = "patient.need_documented", _("Behov dokumenterat (utan vårdrelation)")
+    EMERGENCY_STARTED = "patient.emergency_started", _("Nödåtkomst öppnad")
+    EMERGENCY_ENDED = "patient.emergency_ended", _("Nödåtkomst avslutad")
+    EMERGENCY_REVIEWED = "patient.emergency_reviewed", _("Nödåtkomst granskad")
+    RELATIONSHIP_CREATED = "relationship.created", _("Vårdrelation registrerad")
+    RELATIONSHIP_ENDED = "relationship.ended", _("Vårdrelation avslutad")
+    CONSENT_REGISTERED = "consent.registered", _("Samtycke registrerat")
+    CONSENT_ENDED = "consent.ended", _("Samtycke avslutat")
+    CONSENT_CANCELLED = "consent.cancelled", _("Samtycke makulerat")
+    BLOCK_REGISTERED = "block.registered", _("Spärr registrerad")
+    BLOCK_REFUSED = "block.refused", _("Begäran om spärr avslagen")
+    BLOCK_LIFTED = "block.lifted", _("Spärr hävd")
+    BLOCK_CANCELLED = "block.cancelled", _("Spärr makulerad")
+    BLOCK_TEMPORARILY_LIFTED = "block.temporarily_lifted", _("Spärr tillfälligt hävd")
+    BLOCK_PROVIDERS_REVEALED = (
+        "block.providers_revealed",
+        _("Vårdgivare med spärrade uppgifter visade"),
+    )
+    PROTECTION_CHANGED = "patient.protection_changed", _("Skyddad identitet ändrad")
+    PROTECTED_STAFF_NAMED = (
+        "patient.protected_staff_named",
+        _("Personal namngiven för skyddad patient"),
+    )
+    PROTECTED_STAFF_REMOVED = "patient.protected_staff_removed", _("Namngiven personal borttagen")
+
     # The audit trail itself (R70, R73)
     AUDIT_SEARCHED = "audit.searched", _("Sökning i loggen")
+    AUDIT_CROSS_PROVIDER_REPORT = (
+        "audit.cross_provider_report",
+        _("Rapport om åtkomst mellan vårdgivare"),
+    )
     AUDIT_ENTRY_VIEWED = "audit.entry_viewed", _("Logghändelse visad")
     AUDIT_PRUNED = "audit.pruned", _("Gallring av logg")
     AUDIT_PROOF_ISSUED = "audit.proof_issued", _("Bevis ur loggkedjan utfärdat")

@@ -24,6 +24,7 @@ class LegalBasis(models.TextChoices):
     CONSENT = "consent", _("Samtycke")
     EMERGENCY = "emergency", _("Nödåtkomst")
     OPEN = "open", _("Öppen åtkomst mellan vårdgivare")
+    CASE = "case", _("Ärende (order, arbetsorder)")
     ROLE = "role", _("Roll utan patientkoppling")
 
 
@@ -131,10 +132,13 @@ class AuditCheckpoint(models.Model):
         SEAL = "seal", _("Försegling")
         PRUNE_BOUNDARY = "prune-boundary", _("Gallringsgräns")
         MANUAL = "manual", _("Manuell")
+        BACKFILL = "backfill", _("Efterförsegling")
 
     id = models.BigAutoField(primary_key=True)
     kind = models.CharField(_("typ"), max_length=16, choices=Kind.choices)
     seal_seq = models.BigIntegerField(_("förseglingsnummer"))
+    # A backfill checkpoint vouches for the seals from_seq..seal_seq made by an operator's backfill.
+    from_seq = models.BigIntegerField(_("från förseglingsnummer"), null=True, blank=True)
     entry_hash = models.BinaryField(_("hash"), max_length=32)
     created_at = models.DateTimeField(_("skapad"))
     key_id = models.CharField(_("nyckel-id"), max_length=16)

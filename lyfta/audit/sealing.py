@@ -147,18 +147,18 @@ def seal_mac(key: bytes, seq: int, entry_hash: bytes) -> bytes:
 
 
 def checkpoint_mac(
-    key: bytes, *, kind: str, seal_seq: int, entry_hash: bytes, created_at: dt.datetime
-) -> bytes:
-    message = json.dumps(
-        {
-            "kind": kind,
-            "seal_seq": seal_seq,
-            "entry_hash": entry_hash.hex(),
-            "created_at": _value(created_at),
-        },
-        sort_keys=True,
-        separators=(",", ":"),
-    ).encode()
+    key: bytes, *, kind: str, seal_seq: int, entry_hash: bytes, created_at: dt.datetime,
+    from_seq: int | None = None,
+) -> bytes:  # fmt: skip
+    content: dict[str, Any] = {
+        "kind": kind,
+        "seal_seq": seal_seq,
+        "entry_hash": entry_hash.hex(),
+        "created_at": _value(created_at),
+    }
+    if from_seq is not None:
+        content["from_seq"] = from_seq
+    message = json.dumps(content, sort_keys=True, separators=(",", ":")).encode()
     return hmac.new(key, b"checkpoint:" + message, hashlib.sha256).digest()
 
 
@@ -193,7 +193,13 @@ def _head() -> tuple[int, bytes, int]:
     return last[0], bytes(last[1]), last[2]
 
 
-def _unsealed(floor: int, limit: int, full: bool = False) -> list[dict[str, Any]]:
+def seal_grace() -> dt.timedelta:
+    return dt.timedelta(seconds=settings.LYFTA_AUDIT_SEAL_GRACE)
+
+
+def _unsealed(
+    floor: int, limit: int, full: bool = False, backfill: bool = False
+) -> list[dict[str, Any]]:
     if connection.vendor == "postgresql" and not full:
         # Probe the seal index once per recent event (nested loop) instead of hashing every seal
         # ever made: the cost stays proportional to the look-back window, not to the log's size.
@@ -201,18 +207,27 @@ def _unsealed(floor: int, limit: int, full: bool = False) -> list[dict[str, Any]
             cursor.execute("SET LOCAL enable_hashjoin = off")
             cursor.execute("SET LOCAL enable_mergejoin = off")
     sealed = AuditSeal.objects.filter(event_id=OuterRef("id"))
-    return fetch_events(
-        AuditEvent.objects.filter(id__gt=floor).filter(~Exists(sealed)).order_by("id")[:limit]
-    )
+    events = AuditEvent.objects.filter(id__gt=floor).filter(~Exists(sealed))
+    if not backfill:
+        # An event recorded long ago and still unsealed was not written by the running system:
+        # the regular sealer leaves it out, and verification reports it as inserted. Only an
+        # operator's backfill (which vouches for its range with a checkpoint) seals such events.
+        events = events.filter(occurred_at__gte=timezone.now() - seal_grace())
+    return fetch_events(events.order_by("id")[:limit])
 
 
 def audit_seal(
     *, batch_size: int = 10_000, max_events: int | None = None, full: bool = False,
-    checkpoint: bool | None = None,
+    checkpoint: bool | None = None, backfill: bool = False,
 ) -> SealResult:  # fmt: skip
     """Append every committed, unsealed event to the chain, in batches of `batch_size`, each in its
     own transaction. `full` scans the whole table instead of the recent ids. A checkpoint is written
-    when `checkpoint` is True, or (None) when the last one is older than the checkpoint interval."""
+    when `checkpoint` is True, or (None) when the last one is older than the checkpoint interval.
+
+    Events recorded more than LYFTA_AUDIT_SEAL_GRACE ago are sealed only by a `backfill` (an
+    operator's decision, e.g. after the scheduler was down, or a data import), which writes a
+    backfill checkpoint vouching for the seals it made; verification otherwise reports a seal made
+    long after its event as an insertion."""
     key = audit_key()
     kid = key_id(key)
     sealed = 0
@@ -230,7 +245,7 @@ def audit_seal(
             floor = 0 if full else max(0, head_event - LOOKBACK_IDS)
             floor = max(floor, scanned_to)
             limit = batch_size if remaining is None else min(batch_size, remaining)
-            rows = _unsealed(floor, limit, full)
+            rows = _unsealed(floor, limit, full or backfill, backfill)
             now = timezone.now()
             seals: list[tuple[Any, ...]] = []
             for row in rows:
@@ -250,6 +265,9 @@ def audit_seal(
                 )
                 prev = entry
             _insert_seals(seals)
+            if backfill and seals:
+                write_checkpoint(kind=AuditCheckpoint.Kind.BACKFILL, seal_seq=seq, entry_hash=prev,
+                                 key=key, from_seq=seals[0][0])  # fmt: skip
             sealed += len(seals)
             if rows:
                 scanned_to = rows[-1]["id"]
@@ -305,20 +323,28 @@ def _checkpoint_due(requested: bool | None, sealed: int, now: dt.datetime) -> bo
 
 
 def write_checkpoint(
-    *, kind: str, seal_seq: int, entry_hash: bytes, key: bytes | None = None
-) -> AuditCheckpoint:
+    *, kind: str, seal_seq: int, entry_hash: bytes, key: bytes | None = None,
+    from_seq: int | None = None,
+) -> AuditCheckpoint:  # fmt: skip
     """Store an HMAC'd checkpoint of the chain at `seal_seq` and, once the transaction commits,
-    append it to the checkpoint file outside the database."""
+    append it to the checkpoint file outside the database. A backfill checkpoint also names the
+    first seal of the range it vouches for (`from_seq`)."""
     key = key or audit_key()
     created_at = timezone.now()
     cp = AuditCheckpoint.objects.create(
         kind=kind,
         seal_seq=seal_seq,
+        from_seq=from_seq,
         entry_hash=entry_hash,
         created_at=created_at,
         key_id=key_id(key),
         mac=checkpoint_mac(
-            key, kind=kind, seal_seq=seal_seq, entry_hash=entry_hash, created_at=created_at
+            key,
+            kind=kind,
+            seal_seq=seal_seq,
+            entry_hash=entry_hash,
+            created_at=created_at,
+            from_seq=from_seq,
         ),
     )
     transaction.on_commit(lambda: export_checkpoint(cp))
@@ -331,6 +357,7 @@ def checkpoint_line(cp: AuditCheckpoint) -> dict[str, Any]:
         "seal_seq": cp.seal_seq,
         "entry_hash": bytes(cp.entry_hash).hex(),
         "created_at": _value(cp.created_at),
+        "from_seq": cp.from_seq,
         "key_id": cp.key_id,
         "mac": bytes(cp.mac).hex(),
     }

@@ -159,3 +159,36 @@ def _insert(event: AuditEvent) -> None:
 
 def _system(actor: Actor | None) -> str:
     return actor.username if actor is not None else ""
+
+
+def audit_settings_in_force() -> dict[str, Any]:
+    """The audit configuration that decides what protects the trail (keys are never included)."""
+    ship = settings.LYFTA_AUDIT_SHIP_URL
+    return {
+        "checkpoint_file": bool(settings.LYFTA_AUDIT_CHECKPOINT_FILE),
+        "ship_to": ship.split("://", 1)[0] if ship else "",
+        "seal_interval": settings.LYFTA_AUDIT_SEAL_INTERVAL,
+        "checkpoint_interval": settings.LYFTA_AUDIT_CHECKPOINT_INTERVAL,
+        "seal_grace": settings.LYFTA_AUDIT_SEAL_GRACE,
+        "retention_years": settings.LYFTA_AUDIT_RETENTION_YEARS,
+        "retired_keys": len(settings.LYFTA_AUDIT_RETIRED_KEYS),
+    }
+
+
+def audit_settings_recorded(*, actor: Actor) -> AuditEvent | None:
+    """Record the audit settings when they differ from the last recorded ones (R62): run when
+    the scheduler starts, so that turning off shipping or the checkpoint file leaves a trace."""
+    from lyfta.audit.actions import Action
+
+    now = audit_settings_in_force()
+    last = (
+        AuditEvent.objects.filter(action=Action.AUDIT_SETTINGS_CHANGED)
+        .order_by("-id")
+        .values_list("detail", flat=True)
+        .first()
+    )
+    before = (last or {}).get("settings", {})
+    if before == plain(now):
+        return None
+    return record(action=Action.AUDIT_SETTINGS_CHANGED, actor=actor,
+                  changes=diff(before, plain(now)), detail={"settings": now})  # fmt: skip

@@ -25,13 +25,11 @@ from lyfta.audit.sealing import (
     checkpoint_mac,
     fetch_events,
     read_checkpoint_file,
+    seal_grace,
     seal_mac,
     verification_keys,
 )
 
-# Unsealed events younger than this are still on their way into the chain (the hourly full seal
-# picks up any that the regular look-back missed).
-GRACE = dt.timedelta(hours=2)
 # Chains at least this long are verified by parallel processes on PostgreSQL.
 PARALLEL_FROM = 100_000
 MAX_WORKERS = 4
@@ -74,7 +72,9 @@ class VerifyReport:
         return f"audit trail NOT intact: {first.message}{more}"
 
 
-_SEAL_COLUMNS = ("seq", "event_id", "version", "prev_hash", "entry_hash", "mac", "key_id")
+_SEAL_COLUMNS = (
+    "seq", "event_id", "version", "prev_hash", "entry_hash", "mac", "key_id", "sealed_at",
+)  # fmt: skip
 
 
 def _seal_chunks(start: int, end: int | None, size: int) -> Iterator[list[dict[str, Any]]]:
@@ -121,11 +121,19 @@ class RangeResult:
     last_entry: bytes = GENESIS
 
 
+def _aware(value: Any) -> dt.datetime:
+    moment: dt.datetime = dt.datetime.fromisoformat(value) if isinstance(value, str) else value
+    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
+
+
 def _verify_range(
-    start: int, end: int | None, keys: dict[str, bytes], wanted: set[int], chunk_size: int
-) -> RangeResult:
+    start: int, end: int | None, keys: dict[str, bytes], wanted: set[int], chunk_size: int,
+    grace_seconds: float = 6 * 3600, backfilled: tuple[tuple[int, int], ...] = (),
+) -> RangeResult:  # fmt: skip
     """Recompute seals `start`..`end` (inclusive; None: to the newest). Each seal is checked from
-    its own stored prev_hash, so stretches verify independently and are joined afterwards."""
+    its own stored prev_hash, so stretches verify independently and are joined afterwards. A seal
+    made more than `grace_seconds` after its event was recorded, outside every `backfilled` range,
+    marks an event added to the log later (R66)."""
     out = RangeResult()
     findings = out.findings
     expected_seq: int | None = None
@@ -149,6 +157,21 @@ def _verify_range(
                     Finding(
                         "missing",
                         f"event {event_id}, sealed at {seq}, is missing: it was deleted",
+                        seq,
+                        event_id,
+                    )  # fmt: skip
+                )
+            elif (
+                (_aware(seal["sealed_at"]) - _aware(row["occurred_at"])).total_seconds()
+                > grace_seconds
+                and not any(lo <= seq <= hi for lo, hi in backfilled)
+                and chain_hash(prev, row, seal["version"]) == entry
+            ):
+                findings.append(
+                    Finding(
+                        "inserted",
+                        f"event {event_id} (seal {seq}) was sealed long after the "
+                        "time it claims: it was added to the log later",
                         seq,
                         event_id,
                     )  # fmt: skip
@@ -206,14 +229,24 @@ def _ranges(first: int, last: int, workers: int) -> list[tuple[int, int | None]]
 
 def audit_verify(
     *, checkpoint_file: str | Path | None = None, chunk_size: int = 10_000,
-    grace: dt.timedelta = GRACE, workers: int | None = None,
+    grace: dt.timedelta | None = None, workers: int | None = None,
 ) -> VerifyReport:  # fmt: skip
     """Recompute the chain and check the checkpoints. Reads only; changes nothing. On PostgreSQL a
     long chain is verified in stretches by parallel processes (`workers`, default one per core)."""
     keys = verification_keys()
+    grace = grace if grace is not None else seal_grace()
     report = VerifyReport()
     findings = report.findings
     checkpoints = list(AuditCheckpoint.objects.order_by("id"))
+    backfilled = tuple(
+        (cp.from_seq, cp.seal_seq)
+        for cp in checkpoints
+        if cp.kind == AuditCheckpoint.Kind.BACKFILL and cp.from_seq is not None
+        and (key := keys.get(cp.key_id)) is not None
+        and bytes(cp.mac) == checkpoint_mac(key, kind=cp.kind, seal_seq=cp.seal_seq,
+                                            entry_hash=bytes(cp.entry_hash),
+                                            created_at=cp.created_at, from_seq=cp.from_seq)
+    )  # fmt: skip
     file_path = (
         checkpoint_file if checkpoint_file is not None else settings.LYFTA_AUDIT_CHECKPOINT_FILE
     )
@@ -240,7 +273,8 @@ def audit_verify(
             expected_prev = boundary
             hashes_at[first - 1] = boundary
     if first is not None:
-        parts = _run_ranges(first, last, keys, wanted, chunk_size, workers)
+        parts = _run_ranges(first, last, keys, wanted, chunk_size, workers,
+                            grace.total_seconds(), backfilled)  # fmt: skip
         expected_seq = first
         for part in parts:
             if part.events == 0:
@@ -264,19 +298,22 @@ def audit_verify(
 
 def _run_ranges(
     first: int, last: int, keys: dict[str, bytes], wanted: set[int], chunk_size: int,
-    workers: int | None,
+    workers: int | None, grace_seconds: float, backfilled: tuple[tuple[int, int], ...],
 ) -> list[RangeResult]:  # fmt: skip
     if workers is None:
         parallel_ok = connection.vendor == "postgresql" and last - first >= PARALLEL_FROM
         workers = min(os.cpu_count() or 1, MAX_WORKERS) if parallel_ok else 1
     if workers <= 1:
-        return [_verify_range(first, None, keys, wanted, chunk_size)]
+        return [_verify_range(first, None, keys, wanted, chunk_size, grace_seconds, backfilled)]
     from lyfta.audit import parallel
 
     context = multiprocessing.get_context("spawn")
     database = {k: v for k, v in connection.settings_dict.items() if k in {"NAME", "USER",
                 "PASSWORD", "HOST", "PORT", "OPTIONS"}}  # fmt: skip
-    jobs = [(lo, hi, keys, wanted, chunk_size) for lo, hi in _ranges(first, last, workers)]
+    jobs = [
+        (lo, hi, keys, wanted, chunk_size, grace_seconds, backfilled)
+        for lo, hi in _ranges(first, last, workers)
+    ]
     with context.Pool(workers, initializer=parallel.init_child, initargs=(database,)) as pool:
         return pool.map(parallel.verify_range, jobs)
 
@@ -342,21 +379,26 @@ def _check_checkpoints(
     hashes_at: dict[int, bytes],
     keys: dict[str, bytes],
 ) -> None:
-    entries: list[tuple[str, str, int, bytes, dt.datetime, str, bytes]] = [
+    entries: list[tuple[str, str, int, bytes, dt.datetime, str, bytes, int | None]] = [
         ("database", cp.kind, cp.seal_seq, bytes(cp.entry_hash), cp.created_at, cp.key_id,
-         bytes(cp.mac))
+         bytes(cp.mac), cp.from_seq)
         for cp in checkpoints
     ]  # fmt: skip
     for line in file_lines:
         entries.append(
             ("file", line["kind"], int(line["seal_seq"]), bytes.fromhex(line["entry_hash"]),
              dt.datetime.fromisoformat(line["created_at"]), line["key_id"],
-             bytes.fromhex(line["mac"]))
+             bytes.fromhex(line["mac"]), line.get("from_seq"))
         )  # fmt: skip
-    for where, kind, seq, entry, created_at, cp_kid, mac in entries:
+    for where, kind, seq, entry, created_at, cp_kid, mac, from_seq in entries:
         key = keys.get(cp_kid)
         if key is None or mac != checkpoint_mac(
-            key, kind=kind, seal_seq=seq, entry_hash=entry, created_at=created_at
+            key,
+            kind=kind,
+            seal_seq=seq,
+            entry_hash=entry,
+            created_at=created_at,
+            from_seq=from_seq,
         ):
             report.findings.append(
                 Finding(
@@ -392,27 +434,22 @@ def _check_checkpoints(
 
 
 def _check_unsealed(report: VerifyReport, grace: dt.timedelta) -> None:
-    newest_sealed = (
-        AuditSeal.objects.order_by("-event_id").values_list("event_id", flat=True).first() or 0
-    )
+    """An event not sealed within the grace period was not written by the running system (the
+    regular sealer would have sealed it): it was inserted into the log later."""
     cutoff = timezone.now() - grace
-    skipped = (
-        AuditEvent.objects.filter(seal__isnull=True, id__lt=newest_sealed, occurred_at__lt=cutoff)
+    stale = (
+        AuditEvent.objects.filter(seal__isnull=True, occurred_at__lt=cutoff)
         .order_by("id")
         .values_list("id", flat=True)[:20]
     )
-    for event_id in skipped:
+    for event_id in stale:
         report.findings.append(
             Finding(
                 "inserted",
-                f"event {event_id} is older than events sealed after it but is not "
-                "in the chain: it was inserted after sealing",
+                f"event {event_id} was never sealed although it claims to be older "
+                "than the sealing grace period: it was inserted into the log later",
                 None,
                 event_id,
             )  # fmt: skip
         )
-    report.pending = (
-        AuditEvent.objects.filter(seal__isnull=True)
-        .exclude(id__lt=newest_sealed, occurred_at__lt=cutoff)
-        .count()
-    )
+    report.pending = AuditEvent.objects.filter(seal__isnull=True, occurred_at__gte=cutoff).count()

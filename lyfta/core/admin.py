@@ -9,9 +9,10 @@ from django.contrib import admin
 from django.contrib.auth.views import redirect_to_login
 from django.db import models
 from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect
 from django.utils.translation import gettext_lazy as _
 
-from lyfta.access.policies import can
+from lyfta.access.policies import can, require
 from lyfta.access.roles import Cap
 
 
@@ -21,14 +22,40 @@ class LyftaAdminSite(admin.AdminSite):
     index_title = _("Grunddata")
 
     def has_permission(self, request: HttpRequest) -> bool:
+        """Signed-in users without the admin capability get an audited 403 here rather than a
+        redirect to a login page that would send them straight back (R38)."""
         actor = getattr(request, "actor", None)
-        return actor is not None and actor.user is not None and can(actor, Cap.ADMIN_SITE)
+        if actor is None or actor.user is None:
+            return False
+        require(actor, Cap.ADMIN_SITE)
+        return True
 
     def login(
         self, request: HttpRequest, extra_context: dict[str, Any] | None = None
     ) -> HttpResponse:
-        # One sign-in for everything: the admin never has a login form of its own.
+        """One sign-in for everything: the admin has no login form of its own. A signed-in user
+        without the admin capability gets an audited 403 instead of a redirect loop (R38)."""
+        actor = getattr(request, "actor", None)
+        if actor is not None and actor.user is not None:
+            require(actor, Cap.ADMIN_SITE)
         return redirect_to_login(request.get_full_path())
+
+    def logout(  # type: ignore[override]
+        self, request: HttpRequest, extra_context: dict[str, Any] | None = None
+    ) -> HttpResponse:
+        # Sign-out is Lyfta's own: audited, ending the session row (R22, R25).
+        return redirect("start")
+
+    def password_change(  # type: ignore[override]
+        self, request: HttpRequest, extra_context: dict[str, Any] | None = None
+    ) -> HttpResponse:
+        # Django's admin form would skip the policy's audit and history (R8, R19, R22).
+        return redirect("accounts:password_change")
+
+    def password_change_done(  # type: ignore[override]
+        self, request: HttpRequest, extra_context: dict[str, Any] | None = None
+    ) -> HttpResponse:
+        return redirect("start")
 
 
 admin_site = LyftaAdminSite(name="admin")

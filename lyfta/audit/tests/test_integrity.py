@@ -226,6 +226,30 @@ def test_r66_drill_unsealed_row_slipped_under_the_chain_is_found(
     )
     finding = first_finding()
     assert (finding.kind, finding.event_id) == ("inserted", slipped.pk)
+    # The regular sealer does not take it into the chain, not even in its hourly full scan.
+    audit_seal(full=True)
+    assert not AuditSeal.objects.filter(event_id=slipped.pk).exists()
+    assert first_finding().event_id == slipped.pk
+
+
+@pytest.mark.django_db
+def test_r66_drill_backdated_row_sealed_by_a_backfill_is_vouched_for_only_then(
+    sealed_chain: list[AuditEvent],
+) -> None:
+    """An operator's backfill may seal old events: its checkpoint vouches for exactly that range.
+    A backdated row sealed any other way is reported as inserted later."""
+    old = AuditEvent.objects.create(
+        occurred_at=timezone.now() - dt.timedelta(days=300), action="patient.read",
+        outcome="granted", actor_username="backfilled", source_system="import",
+    )  # fmt: skip
+    audit_seal(backfill=True)
+    assert audit_verify().ok
+    # The same, sealed without the backfill's checkpoint (an attacker holding a sealing process):
+    triggers.uninstall(connection)
+    AuditCheckpoint.objects.filter(kind="backfill").delete()
+    triggers.install(connection)
+    finding = first_finding()
+    assert (finding.kind, finding.event_id) == ("inserted", old.pk)
 
 
 @pytest.mark.django_db
@@ -396,7 +420,7 @@ def test_r73_cleanup_refuses_anything_younger_than_five_years(db: None) -> None:
 def test_r73_cleanup_deletes_only_old_events_and_records_its_run(db: None) -> None:
     old_events(5, years=7)
     make_events(4)
-    audit_seal()
+    audit_seal(backfill=True)
     result = audit_prune(actor=SYSTEM, before=years_before(timezone.localdate(), 6))
     assert (result.deleted, result.boundary_seq) == (5, 5)
     assert AuditEvent.objects.filter(action="unit.updated").count() == 4
@@ -433,7 +457,7 @@ def test_r73_old_events_cannot_be_deleted_without_a_permit(db: None) -> None:
 def test_r74_the_chain_still_verifies_after_cleanup(db: None) -> None:
     old_events(6, years=7)
     make_events(4)
-    audit_seal(checkpoint=True)
+    audit_seal(checkpoint=True, backfill=True)
     call_command(
         "prune_audit",
         "--before",
@@ -471,10 +495,10 @@ def test_r73_cleanup_keeps_events_not_yet_shipped_to_the_log_store(
 
     settings.LYFTA_AUDIT_SHIP_URL = f"file://{tmp_path}/store.jsonl"
     old_events(6, years=7)
-    audit_seal()
+    audit_seal(backfill=True)
     ship_audit()  # seals 1–6 reach the store
     old_events(2, years=7)
-    audit_seal()  # seals 7–8: not shipped yet
+    audit_seal(backfill=True)  # seals 7–8: not shipped yet
     result = audit_prune(actor=SYSTEM, before=years_before(timezone.localdate(), 6))
     assert (result.deleted, result.boundary_seq) == (6, 6)
     assert AuditSeal.objects.filter(seq__in=[7, 8]).count() == 2
@@ -539,3 +563,33 @@ def test_r66_canonical_form_equals_the_standard_library_json() -> None:
         ensure_ascii=False,
     ).encode()
     assert canonical(data) == expected
+
+
+@pytest.mark.django_db
+def test_r65_the_documented_application_role_cannot_change_the_audit_tables(
+    sealed_chain: list[AuditEvent],
+) -> None:
+    """The grants of docs/operations.md, applied to a real PostgreSQL role: insert and select
+    work, update, delete and truncate are refused by the database before any trigger."""
+    if connection.vendor != "postgresql":
+        pytest.skip("database roles and grants exist on PostgreSQL")
+    import os
+
+    role = f"lyfta_app_test_{os.getpid()}"
+    tables = "audit_auditevent, audit_auditseal, audit_auditcheckpoint, audit_auditprunepermit"
+    with connection.cursor() as cursor:
+        cursor.execute(f"CREATE ROLE {role}")
+        cursor.execute(f"GRANT USAGE ON SCHEMA public TO {role}")
+        cursor.execute(f"GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO {role}")
+        cursor.execute(f"GRANT SELECT, INSERT ON {tables} TO {role}")
+        cursor.execute(f"SET LOCAL ROLE {role}")
+        cursor.execute("SELECT count(*) FROM audit_auditevent")
+        assert cursor.fetchone()[0] == 20
+        for statement in (
+            "UPDATE audit_auditevent SET action = 'x'",
+            "DELETE FROM audit_auditevent",
+            "TRUNCATE audit_auditevent",
+        ):
+            with pytest.raises(DatabaseError, match="permission denied"), transaction.atomic():
+                cursor.execute(statement)
+        cursor.execute("RESET ROLE")

@@ -262,3 +262,20 @@ def test_r70_reading_history_needs_the_capability_and_is_itself_recorded(
     assert viewed.actor_username == "lena"
     assert viewed.purpose == "log_review"
     assert viewed.occurred_at <= timezone.now()
+
+
+@pytest.mark.django_db
+def test_r62_a_change_of_audit_settings_is_recorded(settings: Any) -> None:
+    from lyfta.access.actor import Actor
+    from lyfta.audit.services import audit_settings_recorded
+
+    system = Actor.system("run_scheduler")
+    settings.LYFTA_AUDIT_SHIP_URL = "syslog+tls://logs.example:6514"
+    assert audit_settings_recorded(actor=system) is not None
+    assert audit_settings_recorded(actor=system) is None, "unchanged settings are not repeated"
+    settings.LYFTA_AUDIT_SHIP_URL = ""
+    changed = audit_settings_recorded(actor=system)
+    assert changed is not None
+    assert changed.changes["ship_to"] == ["syslog+tls", ""]
+    assert changed.actor_username == "system:run_scheduler"
+    assert "key" not in json.dumps(changed.detail).lower().replace("retired_keys", "")

@@ -117,7 +117,7 @@ def test_admin_site_is_for_system_administrators_only(
     client: Client, sigge: Persona, alice: Persona, county: County
 ) -> None:
     signed_in(client, alice)
-    assert client.get("/admin/").status_code == 302
+    assert client.get("/admin/").status_code == 403
     client.logout()
     signed_in(client, sigge)
     assert client.get("/admin/").status_code == 200

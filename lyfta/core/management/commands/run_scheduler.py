@@ -6,6 +6,9 @@ from typing import Any
 
 from django.core.management.base import BaseCommand
 
+from lyfta.access.actor import Actor
+from lyfta.audit.context import audit_context
+from lyfta.audit.services import audit_settings_recorded
 from lyfta.core.scheduler import jobs, run_forever, run_once
 
 
@@ -28,6 +31,8 @@ class Command(BaseCommand):
 
         signal.signal(signal.SIGTERM, stop)
         signal.signal(signal.SIGINT, stop)
+        with audit_context(source_system="lyfta-scheduler", actor=Actor.system("run_scheduler")):
+            audit_settings_recorded(actor=Actor.system("run_scheduler"))
         self.stdout.write("scheduler running: " + ", ".join(j.name for j in jobs()))
         run_forever(lambda: stopping)
         # A last seal, so that nothing written before shutdown waits for the next start.
