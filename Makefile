@@ -12,7 +12,7 @@ PYTHON3 := $(shell for p in python3.13 python3.12 python3.11 python3; do \
 	command -v $$p >/dev/null 2>&1 && $$p -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null \
 	&& { echo $$p; break; }; done)
 
-.PHONY: run test lint fmt bench venv demo-db clean
+.PHONY: run test lint fmt bench venv demo-db clean reset-demo
 .DEFAULT_GOAL := run
 
 $(STAMP): requirements.lock pyproject.toml
@@ -53,3 +53,7 @@ bench: $(STAMP)
 
 clean:
 	rm -rf $(VENV) var/static var/screenshots
+
+# Start the demo county afresh: the SQLite database and its audit checkpoints go together.
+reset-demo:
+	rm -f var/lyfta.sqlite3 var/lyfta.sqlite3-wal var/lyfta.sqlite3-shm var/audit-checkpoints.jsonl

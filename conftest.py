@@ -97,14 +97,14 @@ def county(db: None) -> County:
         unit_a=UnitFactory(provider=municipality, name="Hemsjukvården Testköping"),
         unit_a2=UnitFactory(
             provider=municipality, name="Testköpings särskilda boenden", kind=Unit.Kind.CARE_HOME
-        ),  # fmt: skip
+        ),
         unit_b=UnitFactory(
             provider=region, name="Vårdcentralen Testby", kind=Unit.Kind.PRIMARY_CARE
         ),
         centre=UnitFactory(provider=region, name="Hjälpmedelsservice test", kind=Unit.Kind.CENTRE),
         region_admin=UnitFactory(
             provider=region, name="Regionkansliet test", kind=Unit.Kind.ADMINISTRATION
-        ),  # fmt: skip
+        ),
     )
 
 
@@ -140,8 +140,9 @@ def bob(county: County) -> Persona:
 @pytest.fixture
 def charlie(county: County) -> Persona:
     """A prescriber in unit B, of another care provider (the region)."""
-    return make_persona(county.unit_b, Role.PRESCRIBER, "charlie", first_name="Charlie",
-                        last_name="Cedersköld")  # fmt: skip
+    return make_persona(
+        county.unit_b, Role.PRESCRIBER, "charlie", first_name="Charlie", last_name="Cedersköld"
+    )
 
 
 @pytest.fixture
@@ -255,7 +256,7 @@ def chromium() -> Iterator[Any]:
                 "--disable-background-networking",
                 "--disable-component-update",
                 "--disable-sync",
-            ],  # fmt: skip
+            ],
         )
         yield browser
         browser.close()
@@ -305,7 +306,15 @@ def browser(
     context = chromium.new_context(locale="sv-SE", viewport={"width": 1280, "height": 900})
     page = context.new_page()
     errors: list[str] = []
-    page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
+
+    def on_console(msg: Any) -> None:
+        # A page that answers 404 on purpose (a test of "not found") is not a script error; a
+        # missing static file or a blocked script is.
+        url = (msg.location or {}).get("url", "")
+        if msg.type == "error" and not ("status of 404" in msg.text and "/static/" not in url):
+            errors.append(f"{msg.text} ({url})")
+
+    page.on("console", on_console)
     session = BrowserSession(page, live_server.url, request.node.name)
     yield session
     context.close()

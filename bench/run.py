@@ -99,9 +99,13 @@ def bench_audit(table: Table, events: int, writes: int, rounds: int = 3) -> None
     )
     unit, _ = Unit.objects.get_or_create(
         customer_number="BENCH1",
-        defaults={"provider": provider, "name": "Benchenhet", "kind": "home_care",
-                  "cost_centre": "1"},
-    )  # fmt: skip
+        defaults={
+            "provider": provider,
+            "name": "Benchenhet",
+            "kind": "home_care",
+            "cost_centre": "1",
+        },
+    )
     actor = Actor.system("bench")
 
     def write_only() -> None:
@@ -111,8 +115,7 @@ def bench_audit(table: Table, events: int, writes: int, rounds: int = 3) -> None
     def write_and_record() -> None:
         with transaction.atomic():
             Unit.objects.filter(pk=unit.pk).update(phone=str(time.perf_counter_ns()))
-            record(action="unit.updated", actor=actor, target=unit,
-                   changes={"phone": ["a", "b"]})  # fmt: skip
+            record(action="unit.updated", actor=actor, target=unit, changes={"phone": ["a", "b"]})
 
     timed(write_only, 200)  # warm up
     timed(write_and_record, 200)
@@ -122,11 +125,15 @@ def bench_audit(table: Table, events: int, writes: int, rounds: int = 3) -> None
         base.extend(timed(write_only, 1))
         audited.extend(timed(write_and_record, 1))
     added_ms = (statistics.median(audited) - statistics.median(base)) * 1000
-    table.add("audit record added to a write (median)", f"{added_ms:.3f} ms", "< 1 ms",
-              added_ms < 1.0)  # fmt: skip
-    table.add("  write alone / write + record (median)",
-              f"{statistics.median(base) * 1000:.3f} / {statistics.median(audited) * 1000:.3f} ms",
-              "", None)  # fmt: skip
+    table.add(
+        "audit record added to a write (median)", f"{added_ms:.3f} ms", "< 1 ms", added_ms < 1.0
+    )
+    table.add(
+        "  write alone / write + record (median)",
+        f"{statistics.median(base) * 1000:.3f} / {statistics.median(audited) * 1000:.3f} ms",
+        "",
+        None,
+    )
     audit_seal()
 
     seal_rates = []
@@ -136,8 +143,12 @@ def bench_audit(table: Table, events: int, writes: int, rounds: int = 3) -> None
         result = audit_seal(batch_size=10_000, checkpoint=True)
         seal_rates.append(result.sealed / (time.perf_counter() - start))
     rate = statistics.median(seal_rates)
-    table.add(f"sealing throughput ({rounds} x {events // rounds:,} events, median)",
-              f"{rate:,.0f} events/s", ">= 20,000/s", rate >= 20_000)  # fmt: skip
+    table.add(
+        f"sealing throughput ({rounds} x {events // rounds:,} events, median)",
+        f"{rate:,.0f} events/s",
+        ">= 20,000/s",
+        rate >= 20_000,
+    )
     verify_rates = []
     for _ in range(rounds):
         start = time.perf_counter()
@@ -145,8 +156,12 @@ def bench_audit(table: Table, events: int, writes: int, rounds: int = 3) -> None
         assert report.ok, report.summary()
         verify_rates.append(report.events / (time.perf_counter() - start))
     rate = statistics.median(verify_rates)
-    table.add(f"verification throughput ({report.events:,} events, median of {rounds})",
-              f"{rate:,.0f} events/s", ">= 50,000/s", rate >= 50_000)  # fmt: skip
+    table.add(
+        f"verification throughput ({report.events:,} events, median of {rounds})",
+        f"{rate:,.0f} events/s",
+        ">= 50,000/s",
+        rate >= 50_000,
+    )
 
 
 def insert_unsealed(provider: Any, unit: Any, count: int) -> None:
@@ -158,18 +173,35 @@ def insert_unsealed(provider: Any, unit: Any, count: int) -> None:
     now = timezone.now()
     batch = [
         AuditEvent(
-            occurred_at=now, action="patient.read", outcome="granted", purpose="care",
-            actor_id=i % 2000, actor_username=f"user{i % 2000}", actor_name="Bench Benchsson",
-            actor_title="Arbetsterapeut", actor_role="prescriber", assignment_id=i % 3000,
-            actor_provider_id=provider.pk, actor_provider_orgno=provider.organisation_number,
-            actor_unit_id=unit.pk, actor_unit_name=unit.name, patient_id=i % 40000,
-            owner_provider_id=provider.pk, owner_unit_id=unit.pk, resource_type="patients.patient",
-            resource_id=str(i % 40000), legal_basis="relationship", source_system="lyfta-web",
-            client_address="10.0.0.1", session_hash="ab" * 32, request_id=f"{i:032x}",
-            changes={}, detail={"route": "holdings"},
+            occurred_at=now,
+            action="patient.read",
+            outcome="granted",
+            purpose="care",
+            actor_id=i % 2000,
+            actor_username=f"user{i % 2000}",
+            actor_name="Bench Benchsson",
+            actor_title="Arbetsterapeut",
+            actor_role="prescriber",
+            assignment_id=i % 3000,
+            actor_provider_id=provider.pk,
+            actor_provider_orgno=provider.organisation_number,
+            actor_unit_id=unit.pk,
+            actor_unit_name=unit.name,
+            patient_id=i % 40000,
+            owner_provider_id=provider.pk,
+            owner_unit_id=unit.pk,
+            resource_type="patients.patient",
+            resource_id=str(i % 40000),
+            legal_basis="relationship",
+            source_system="lyfta-web",
+            client_address="10.0.0.1",
+            session_hash="ab" * 32,
+            request_id=f"{i:032x}",
+            changes={},
+            detail={"route": "holdings"},
         )
         for i in range(count)
-    ]  # fmt: skip
+    ]
     for start in range(0, count, 10_000):
         AuditEvent.objects.bulk_create(batch[start : start + 10_000])
 
@@ -184,16 +216,23 @@ def main() -> None:
     url = os.environ.get("BENCH_DATABASE_URL", DEFAULT_URL)
     ensure_database(url)
     setup(url)
-    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True,
-                            text=True, cwd=ROOT, check=False).stdout.strip()  # fmt: skip
+    commit = subprocess.run(
+        ["git", "rev-parse", "--short", "HEAD"],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        check=False,
+    ).stdout.strip()
     from django.db import connection
 
     with connection.cursor() as cursor:
         cursor.execute("SHOW server_version")
         pg = cursor.fetchone()[0]
-    print(f"Lyfta benchmarks — {time.strftime('%Y-%m-%d %H:%M')}, commit {commit}, "
-          f"PostgreSQL {pg}, Python {platform.python_version()}, {os.cpu_count()} cores, "
-          f"size {args.size}")  # fmt: skip
+    print(
+        f"Lyfta benchmarks — {time.strftime('%Y-%m-%d %H:%M')}, commit {commit}, "
+        f"PostgreSQL {pg}, Python {platform.python_version()}, {os.cpu_count()} cores, "
+        f"size {args.size}"
+    )
     table = Table()
     suites = {"audit": lambda: bench_audit(table, args.events, args.writes)}
     for name in args.only.split(",") if args.only else suites:

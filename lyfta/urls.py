@@ -12,6 +12,9 @@ urlpatterns = [
     path("healthz", core_views.healthz, name="healthz"),
     path("konto/", include("lyfta.accounts.urls")),
     path("organisation/", include("lyfta.organisations.urls")),
+    path("patienter/", include("lyfta.patients.urls")),
+    path("meddelanden/", include("lyfta.messages.urls")),
+    path("granskning/", include("lyfta.audit.urls")),
     path("i18n/setlang/", login_not_required(set_language), name="set_language"),
     path("admin/", admin_site.urls),
 ]

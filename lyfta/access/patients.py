@@ -108,8 +108,20 @@ def grant_for(actor: Actor, patient: Patient, session_ref: str) -> PatientGrant 
         .order_by("-started_at")
         .first()
     )
-    if patient.is_protected and not named and emergency is None:
-        return Denial("protected_identity")
+    if patient.is_protected and not named:
+        # Only an emergency opens a protected patient to someone not named (R54), read only and
+        # without the address (R53), whatever relationships their unit has.
+        if emergency is None:
+            return Denial("protected_identity")
+        return PatientGrant(
+            patient,
+            LegalBasis.EMERGENCY,
+            f"emergency:{emergency.pk}",
+            True,
+            fields,
+            False,
+            emergency.expires_at,
+        )
     relationship = (
         CareRelationship.objects.filter(relationship_active(), unit=actor.unit, patient=patient)
         .order_by("valid_from")

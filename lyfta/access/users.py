@@ -38,9 +38,14 @@ def user_for(actor: Actor, user_id: int) -> User:
         from lyfta.audit.models import Outcome
         from lyfta.audit.services import record
 
-        record(action=Action.ACCESS_DENIED, actor=actor, outcome=Outcome.DENIED,
-               resource_type="accounts.user", resource_id=user_id,
-               detail={"reason": "missing_or_outside_scope"})  # fmt: skip
+        record(
+            action=Action.ACCESS_DENIED,
+            actor=actor,
+            outcome=Outcome.DENIED,
+            resource_type="accounts.user",
+            resource_id=user_id,
+            detail={"reason": "missing_or_outside_scope"},
+        )
         raise Http404
     return user
 

@@ -232,8 +232,9 @@ def user_action(request: LyftaRequest, user_id: int, action: str) -> HttpRespons
             ),
         )
     elif action == "force_password":
-        services.user_force_password_change(actor=request.actor, user=user,
-                                            reason=_("Misstanke om röjt lösenord"))  # fmt: skip
+        services.user_force_password_change(
+            actor=request.actor, user=user, reason=_("Misstanke om röjt lösenord")
+        )
         messages.success(request, _("Personen måste byta lösenord vid nästa inloggning."))
     elif action == "sessions":
         ended = services.sessions_end_for_user(actor=request.actor, user=user)

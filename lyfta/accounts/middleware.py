@@ -212,8 +212,11 @@ class ActorMiddleware:
         if gate == "agreement":
             return not has_accepted_agreement(user)
         if gate in {"mfa_enrol", "mfa_verify"}:
-            if user.is_verified() or not mfa_required(user):  # type: ignore[attr-defined]
+            if user.is_verified():  # type: ignore[attr-defined]
                 return False
             enrolled = has_confirmed_device(user)
-            return not enrolled if gate == "mfa_enrol" else enrolled
+            if gate == "mfa_verify":
+                # Whoever has a device is asked for its code, required or chosen.
+                return enrolled
+            return not enrolled and mfa_required(user)
         return assignment is None

@@ -209,9 +209,13 @@ def user_force_password_change(*, actor: Actor, user: User, reason: str) -> None
     with transaction.atomic():
         User.objects.filter(pk=user.pk).update(must_change_password=True)
         ended = sessions.end_sessions_of(user, UserSession.EndReason.ENDED_BY_ADMIN)
-        record(action=Action.USER_UPDATED, actor=actor, target=user,
-               changes={"must_change_password": [False, True]},
-               detail={"reason": reason[:200], "sessions_ended": ended})  # fmt: skip
+        record(
+            action=Action.USER_UPDATED,
+            actor=actor,
+            target=user,
+            changes={"must_change_password": [False, True]},
+            detail={"reason": reason[:200], "sessions_ended": ended},
+        )
 
 
 # --- Passwords -----------------------------------------------------------------------------------

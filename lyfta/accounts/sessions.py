@@ -52,8 +52,12 @@ def session_started(request: HttpRequest, user: User) -> UserSession:
         from lyfta.audit.actions import Action
         from lyfta.audit.services import record
 
-        record(action=Action.SESSION_ENDED, actor=Actor(user=user), target=old,
-               detail={"reason": "limit", "limit": settings.LYFTA_MAX_SESSIONS})  # fmt: skip
+        record(
+            action=Action.SESSION_ENDED,
+            actor=Actor(user=user),
+            target=old,
+            detail={"reason": "limit", "limit": settings.LYFTA_MAX_SESSIONS},
+        )
     return row
 
 

@@ -21,8 +21,9 @@ from lyfta.audit.middleware import client_address
 
 
 def failed(request: HttpRequest, username: str) -> None:
-    FailedSignIn.objects.create(username=username[:150], client_address=client_address(request),
-                                at=timezone.now())  # fmt: skip
+    FailedSignIn.objects.create(
+        username=username[:150], client_address=client_address(request), at=timezone.now()
+    )
 
 
 def blocked_reason(request: HttpRequest, username: str) -> str | None:

@@ -78,8 +78,9 @@ def login(request: HttpRequest) -> HttpResponse:
         username = form.cleaned_data["username"]
         refused = throttle.blocked_reason(request, username)
         if refused is not None:
-            services.login_failed_recorded(username=username, reason=f"locked_{refused}",
-                                           action=Action.LOCKED_OUT)  # fmt: skip
+            services.login_failed_recorded(
+                username=username, reason=f"locked_{refused}", action=Action.LOCKED_OUT
+            )
             return locked_out(request)
         user = authenticate(request, username=username, password=form.cleaned_data["password"])
         if getattr(request, "axes_locked_out", False):
@@ -211,12 +212,16 @@ def mfa_enrol(request: LyftaRequest) -> HttpResponse:
     """Set up the second factor: scan the QR code (or type the key) and confirm one code (R12)."""
     from django_otp import login as otp_login
 
-    from lyfta.accounts.middleware import has_confirmed_device
+    from lyfta.accounts.middleware import has_confirmed_device, mfa_required
 
-    # Only as a step of sign-in: once a device exists, enrolling another would let whoever holds
-    # an open session add their own second factor (R12, R30).
+    # A step of sign-in, or a voluntary choice right after one: once a device exists, or long after
+    # signing in, whoever holds an open session could add their own second factor (R12, R30).
     if has_confirmed_device(request.user):
         return redirect(safe_next(request))
+    if not mfa_required(request.user) and not sessions.recently_authenticated(request):
+        return redirect(
+            f"{reverse('accounts:reauthenticate')}?{urlencode({'next': request.get_full_path()})}"
+        )
     device = _totp_device(request.user)
     form = CodeForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
@@ -224,8 +229,9 @@ def mfa_enrol(request: LyftaRequest) -> HttpResponse:
             with transaction.atomic():
                 device.confirmed = True
                 device.save(update_fields=["confirmed"])
-                record(action=Action.MFA_ENROLLED, actor=Actor(user=request.user),
-                       target=request.user)  # fmt: skip
+                record(
+                    action=Action.MFA_ENROLLED, actor=Actor(user=request.user), target=request.user
+                )
             otp_login(request, device)
             sessions.cycle(request)
             messages.success(request, _("Tvåfaktorsinloggningen är aktiverad."))
@@ -263,7 +269,9 @@ def mfa_verify(request: LyftaRequest) -> HttpResponse:
     from django_otp import login as otp_login
     from django_otp import match_token
 
-    if request.user.is_verified():  # type: ignore[attr-defined]
+    from lyfta.accounts.middleware import has_confirmed_device
+
+    if request.user.is_verified() or not has_confirmed_device(request.user):  # type: ignore[attr-defined]
         return redirect(safe_next(request))
     form = CodeForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
@@ -379,8 +387,12 @@ def reauthenticate(request: LyftaRequest) -> HttpResponse:
 
 def _signed_out_for_guessing(request: LyftaRequest) -> HttpResponse:
     """Too many wrong passwords inside a session: the session ends (R18)."""
-    record(action=Action.LOCKED_OUT, actor=request.actor, outcome=Outcome.DENIED,
-           detail={"reason": "guessing_in_session"})  # fmt: skip
+    record(
+        action=Action.LOCKED_OUT,
+        actor=request.actor,
+        outcome=Outcome.DENIED,
+        detail={"reason": "guessing_in_session"},
+    )
     row = sessions.current_row(request)
     if row is not None:
         sessions.end_session_row(row, UserSession.EndReason.REFUSED)

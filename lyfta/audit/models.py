@@ -75,17 +75,32 @@ class AuditEvent(models.Model):
         # Partial indexes: every insert pays for each index it enters, and most events have no
         # patient, no signed-in user or no resource; the id (insertion order) serves time ranges.
         indexes = [
-            models.Index(fields=["patient_id", "occurred_at"], name="audit_patient_time",
-                         condition=models.Q(patient_id__isnull=False)),
-            models.Index(fields=["actor_id", "occurred_at"], name="audit_actor_time",
-                         condition=models.Q(actor_id__isnull=False)),
-            models.Index(fields=["actor_unit_id", "occurred_at"], name="audit_unit_time",
-                         condition=models.Q(actor_unit_id__isnull=False)),
-            models.Index(fields=["owner_provider_id", "occurred_at"], name="audit_owner_time",
-                         condition=models.Q(owner_provider_id__isnull=False)),
-            models.Index(fields=["resource_type", "resource_id"], name="audit_resource",
-                         condition=~models.Q(resource_type="")),
-        ]  # fmt: skip
+            models.Index(
+                fields=["patient_id", "occurred_at"],
+                name="audit_patient_time",
+                condition=models.Q(patient_id__isnull=False),
+            ),
+            models.Index(
+                fields=["actor_id", "occurred_at"],
+                name="audit_actor_time",
+                condition=models.Q(actor_id__isnull=False),
+            ),
+            models.Index(
+                fields=["actor_unit_id", "occurred_at"],
+                name="audit_unit_time",
+                condition=models.Q(actor_unit_id__isnull=False),
+            ),
+            models.Index(
+                fields=["owner_provider_id", "occurred_at"],
+                name="audit_owner_time",
+                condition=models.Q(owner_provider_id__isnull=False),
+            ),
+            models.Index(
+                fields=["resource_type", "resource_id"],
+                name="audit_resource",
+                condition=~models.Q(resource_type=""),
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"#{self.pk} {self.action} {self.occurred_at:%Y-%m-%d %H:%M:%S}"

@@ -57,7 +57,7 @@ def audit_prune(*, actor: Actor, before: dt.date, chunk: int = 10_000) -> PruneR
             % {
                 "years": max(LEGAL_MINIMUM_YEARS, settings.LYFTA_AUDIT_RETENTION_YEARS),
                 "limit": limit.isoformat(),
-            }  # fmt: skip
+            }
         )
     cutoff = dt.datetime.combine(before, dt.time.min, tzinfo=timezone.get_current_timezone())
     with transaction.atomic():

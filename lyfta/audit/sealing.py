@@ -40,14 +40,36 @@ FORMAT_VERSION = 1
 # events keep being verified with the version they were sealed with.
 FORMAT_FIELDS: dict[int, tuple[str, ...]] = {
     1: (
-        "id", "occurred_at", "action", "outcome", "purpose",
-        "actor_id", "actor_username", "actor_name", "actor_title", "actor_role",
-        "assignment_id", "actor_provider_id", "actor_provider_orgno", "actor_unit_id",
-        "actor_unit_name", "patient_id", "owner_provider_id", "owner_unit_id",
-        "resource_type", "resource_id", "legal_basis", "legal_basis_ref", "source_system",
-        "client_address", "session_hash", "request_id", "changes", "detail",
+        "id",
+        "occurred_at",
+        "action",
+        "outcome",
+        "purpose",
+        "actor_id",
+        "actor_username",
+        "actor_name",
+        "actor_title",
+        "actor_role",
+        "assignment_id",
+        "actor_provider_id",
+        "actor_provider_orgno",
+        "actor_unit_id",
+        "actor_unit_name",
+        "patient_id",
+        "owner_provider_id",
+        "owner_unit_id",
+        "resource_type",
+        "resource_id",
+        "legal_basis",
+        "legal_basis_ref",
+        "source_system",
+        "client_address",
+        "session_hash",
+        "request_id",
+        "changes",
+        "detail",
     ),
-}  # fmt: skip
+}
 EVENT_FIELDS = FORMAT_FIELDS[FORMAT_VERSION]
 JSON_FIELDS = frozenset({"changes", "detail"})
 # PostgreSQL advisory lock key for "one sealer at a time" (any fixed 64-bit number).
@@ -147,9 +169,14 @@ def seal_mac(key: bytes, seq: int, entry_hash: bytes) -> bytes:
 
 
 def checkpoint_mac(
-    key: bytes, *, kind: str, seal_seq: int, entry_hash: bytes, created_at: dt.datetime,
+    key: bytes,
+    *,
+    kind: str,
+    seal_seq: int,
+    entry_hash: bytes,
+    created_at: dt.datetime,
     from_seq: int | None = None,
-) -> bytes:  # fmt: skip
+) -> bytes:
     content: dict[str, Any] = {
         "kind": kind,
         "seal_seq": seal_seq,
@@ -217,9 +244,13 @@ def _unsealed(
 
 
 def audit_seal(
-    *, batch_size: int = 10_000, max_events: int | None = None, full: bool = False,
-    checkpoint: bool | None = None, backfill: bool = False,
-) -> SealResult:  # fmt: skip
+    *,
+    batch_size: int = 10_000,
+    max_events: int | None = None,
+    full: bool = False,
+    checkpoint: bool | None = None,
+    backfill: bool = False,
+) -> SealResult:
     """Append every committed, unsealed event to the chain, in batches of `batch_size`, each in its
     own transaction. `full` scans the whole table instead of the recent ids. A checkpoint is written
     when `checkpoint` is True, or (None) when the last one is older than the checkpoint interval.
@@ -266,8 +297,13 @@ def audit_seal(
                 prev = entry
             _insert_seals(seals)
             if backfill and seals:
-                write_checkpoint(kind=AuditCheckpoint.Kind.BACKFILL, seal_seq=seq, entry_hash=prev,
-                                 key=key, from_seq=seals[0][0])  # fmt: skip
+                write_checkpoint(
+                    kind=AuditCheckpoint.Kind.BACKFILL,
+                    seal_seq=seq,
+                    entry_hash=prev,
+                    key=key,
+                    from_seq=seals[0][0],
+                )
             sealed += len(seals)
             if rows:
                 scanned_to = rows[-1]["id"]
@@ -323,9 +359,13 @@ def _checkpoint_due(requested: bool | None, sealed: int, now: dt.datetime) -> bo
 
 
 def write_checkpoint(
-    *, kind: str, seal_seq: int, entry_hash: bytes, key: bytes | None = None,
+    *,
+    kind: str,
+    seal_seq: int,
+    entry_hash: bytes,
+    key: bytes | None = None,
     from_seq: int | None = None,
-) -> AuditCheckpoint:  # fmt: skip
+) -> AuditCheckpoint:
     """Store an HMAC'd checkpoint of the chain at `seal_seq` and, once the transaction commits,
     append it to the checkpoint file outside the database. A backfill checkpoint also names the
     first seal of the range it vouches for (`from_seq`)."""

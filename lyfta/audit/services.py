@@ -190,5 +190,9 @@ def audit_settings_recorded(*, actor: Actor) -> AuditEvent | None:
     before = (last or {}).get("settings", {})
     if before == plain(now):
         return None
-    return record(action=Action.AUDIT_SETTINGS_CHANGED, actor=actor,
-                  changes=diff(before, plain(now)), detail={"settings": now})  # fmt: skip
+    return record(
+        action=Action.AUDIT_SETTINGS_CHANGED,
+        actor=actor,
+        changes=diff(before, plain(now)),
+        detail={"settings": now},
+    )

@@ -73,8 +73,15 @@ class VerifyReport:
 
 
 _SEAL_COLUMNS = (
-    "seq", "event_id", "version", "prev_hash", "entry_hash", "mac", "key_id", "sealed_at",
-)  # fmt: skip
+    "seq",
+    "event_id",
+    "version",
+    "prev_hash",
+    "entry_hash",
+    "mac",
+    "key_id",
+    "sealed_at",
+)
 
 
 def _seal_chunks(start: int, end: int | None, size: int) -> Iterator[list[dict[str, Any]]]:
@@ -127,9 +134,14 @@ def _aware(value: Any) -> dt.datetime:
 
 
 def _verify_range(
-    start: int, end: int | None, keys: dict[str, bytes], wanted: set[int], chunk_size: int,
-    grace_seconds: float = 6 * 3600, backfilled: tuple[tuple[int, int], ...] = (),
-) -> RangeResult:  # fmt: skip
+    start: int,
+    end: int | None,
+    keys: dict[str, bytes],
+    wanted: set[int],
+    chunk_size: int,
+    grace_seconds: float = 6 * 3600,
+    backfilled: tuple[tuple[int, int], ...] = (),
+) -> RangeResult:
     """Recompute seals `start`..`end` (inclusive; None: to the newest). Each seal is checked from
     its own stored prev_hash, so stretches verify independently and are joined afterwards. A seal
     made more than `grace_seconds` after its event was recorded, outside every `backfilled` range,
@@ -159,7 +171,7 @@ def _verify_range(
                         f"event {event_id}, sealed at {seq}, is missing: it was deleted",
                         seq,
                         event_id,
-                    )  # fmt: skip
+                    )
                 )
             elif (
                 (_aware(seal["sealed_at"]) - _aware(row["occurred_at"])).total_seconds()
@@ -174,7 +186,7 @@ def _verify_range(
                         "time it claims: it was added to the log later",
                         seq,
                         event_id,
-                    )  # fmt: skip
+                    )
                 )
             elif chain_hash(prev, row, seal["version"]) != entry:
                 out.mismatched.append((seal, row))
@@ -185,7 +197,7 @@ def _verify_range(
                         "it was changed after sealing",
                         seq,
                         event_id,
-                    )  # fmt: skip
+                    )
                 )
             key = keys.get(seal["key_id"])
             if key is None or bytes(seal["mac"]) != seal_mac(key, seq, entry):
@@ -198,7 +210,7 @@ def _verify_range(
                             "recomputed from here after a change",
                             seq,
                             event_id,
-                        )  # fmt: skip
+                        )
                     )
                 unkeyed_run = True
             else:
@@ -212,13 +224,21 @@ def _verify_range(
 
 
 def _gap(expected: int, found: int) -> Finding:
-    return Finding("missing", f"seals {expected}–{found - 1} are missing: the events sealed there "
-                   "were deleted", seq=expected)  # fmt: skip
+    return Finding(
+        "missing",
+        f"seals {expected}–{found - 1} are missing: the events sealed there were deleted",
+        seq=expected,
+    )
 
 
 def _break(seq: int, event_id: int | None) -> Finding:
-    return Finding("reordered", f"the chain breaks at seal {seq} (event {event_id}): an event "
-                   "before it was inserted, removed or moved", seq, event_id)  # fmt: skip
+    return Finding(
+        "reordered",
+        f"the chain breaks at seal {seq} (event {event_id}): an event "
+        "before it was inserted, removed or moved",
+        seq,
+        event_id,
+    )
 
 
 def _ranges(first: int, last: int, workers: int) -> list[tuple[int, int | None]]:
@@ -228,9 +248,12 @@ def _ranges(first: int, last: int, workers: int) -> list[tuple[int, int | None]]
 
 
 def audit_verify(
-    *, checkpoint_file: str | Path | None = None, chunk_size: int = 10_000,
-    grace: dt.timedelta | None = None, workers: int | None = None,
-) -> VerifyReport:  # fmt: skip
+    *,
+    checkpoint_file: str | Path | None = None,
+    chunk_size: int = 10_000,
+    grace: dt.timedelta | None = None,
+    workers: int | None = None,
+) -> VerifyReport:
     """Recompute the chain and check the checkpoints. Reads only; changes nothing. On PostgreSQL a
     long chain is verified in stretches by parallel processes (`workers`, default one per core)."""
     keys = verification_keys()
@@ -241,12 +264,19 @@ def audit_verify(
     backfilled = tuple(
         (cp.from_seq, cp.seal_seq)
         for cp in checkpoints
-        if cp.kind == AuditCheckpoint.Kind.BACKFILL and cp.from_seq is not None
+        if cp.kind == AuditCheckpoint.Kind.BACKFILL
+        and cp.from_seq is not None
         and (key := keys.get(cp.key_id)) is not None
-        and bytes(cp.mac) == checkpoint_mac(key, kind=cp.kind, seal_seq=cp.seal_seq,
-                                            entry_hash=bytes(cp.entry_hash),
-                                            created_at=cp.created_at, from_seq=cp.from_seq)
-    )  # fmt: skip
+        and bytes(cp.mac)
+        == checkpoint_mac(
+            key,
+            kind=cp.kind,
+            seal_seq=cp.seal_seq,
+            entry_hash=bytes(cp.entry_hash),
+            created_at=cp.created_at,
+            from_seq=cp.from_seq,
+        )
+    )
     file_path = (
         checkpoint_file if checkpoint_file is not None else settings.LYFTA_AUDIT_CHECKPOINT_FILE
     )
@@ -266,15 +296,16 @@ def audit_verify(
                     f"seals 1–{first - 1} are missing and no retention boundary "
                     "checkpoint covers them: events were deleted",
                     seq=1,
-                )  # fmt: skip
+                )
             )
             expected_prev = None
         else:
             expected_prev = boundary
             hashes_at[first - 1] = boundary
     if first is not None:
-        parts = _run_ranges(first, last, keys, wanted, chunk_size, workers,
-                            grace.total_seconds(), backfilled)  # fmt: skip
+        parts = _run_ranges(
+            first, last, keys, wanted, chunk_size, workers, grace.total_seconds(), backfilled
+        )
         expected_seq = first
         for part in parts:
             if part.events == 0:
@@ -297,9 +328,15 @@ def audit_verify(
 
 
 def _run_ranges(
-    first: int, last: int, keys: dict[str, bytes], wanted: set[int], chunk_size: int,
-    workers: int | None, grace_seconds: float, backfilled: tuple[tuple[int, int], ...],
-) -> list[RangeResult]:  # fmt: skip
+    first: int,
+    last: int,
+    keys: dict[str, bytes],
+    wanted: set[int],
+    chunk_size: int,
+    workers: int | None,
+    grace_seconds: float,
+    backfilled: tuple[tuple[int, int], ...],
+) -> list[RangeResult]:
     if workers is None:
         parallel_ok = connection.vendor == "postgresql" and last - first >= PARALLEL_FROM
         workers = min(os.cpu_count() or 1, MAX_WORKERS) if parallel_ok else 1
@@ -308,8 +345,11 @@ def _run_ranges(
     from lyfta.audit import parallel
 
     context = multiprocessing.get_context("spawn")
-    database = {k: v for k, v in connection.settings_dict.items() if k in {"NAME", "USER",
-                "PASSWORD", "HOST", "PORT", "OPTIONS"}}  # fmt: skip
+    database = {
+        k: v
+        for k, v in connection.settings_dict.items()
+        if k in {"NAME", "USER", "PASSWORD", "HOST", "PORT", "OPTIONS"}
+    }
     jobs = [
         (lo, hi, keys, wanted, chunk_size, grace_seconds, backfilled)
         for lo, hi in _ranges(first, last, workers)
@@ -351,7 +391,7 @@ def _explain_swaps(
                     f"{seal_a['seq']} and {seal_b['seq']}) were swapped",
                     seal_a["seq"],
                     seal_a["event_id"],
-                )  # fmt: skip
+                )
             )
     findings[:] = [f for f in findings if not (f.kind == "changed" and f.seq in swapped)]
 
@@ -380,16 +420,31 @@ def _check_checkpoints(
     keys: dict[str, bytes],
 ) -> None:
     entries: list[tuple[str, str, int, bytes, dt.datetime, str, bytes, int | None]] = [
-        ("database", cp.kind, cp.seal_seq, bytes(cp.entry_hash), cp.created_at, cp.key_id,
-         bytes(cp.mac), cp.from_seq)
+        (
+            "database",
+            cp.kind,
+            cp.seal_seq,
+            bytes(cp.entry_hash),
+            cp.created_at,
+            cp.key_id,
+            bytes(cp.mac),
+            cp.from_seq,
+        )
         for cp in checkpoints
-    ]  # fmt: skip
+    ]
     for line in file_lines:
         entries.append(
-            ("file", line["kind"], int(line["seal_seq"]), bytes.fromhex(line["entry_hash"]),
-             dt.datetime.fromisoformat(line["created_at"]), line["key_id"],
-             bytes.fromhex(line["mac"]), line.get("from_seq"))
-        )  # fmt: skip
+            (
+                "file",
+                line["kind"],
+                int(line["seal_seq"]),
+                bytes.fromhex(line["entry_hash"]),
+                dt.datetime.fromisoformat(line["created_at"]),
+                line["key_id"],
+                bytes.fromhex(line["mac"]),
+                line.get("from_seq"),
+            )
+        )
     for where, kind, seq, entry, created_at, cp_kid, mac, from_seq in entries:
         key = keys.get(cp_kid)
         if key is None or mac != checkpoint_mac(
@@ -406,7 +461,7 @@ def _check_checkpoints(
                     f"a checkpoint in the {where} for seal {seq} has a wrong MAC: "
                     "it was forged or altered",
                     seq,
-                )  # fmt: skip
+                )
             )
             continue
         if seq > report.last_seq and seq not in hashes_at:
@@ -416,7 +471,7 @@ def _check_checkpoints(
                     f"a checkpoint in the {where} names seal {seq}, but the chain "
                     f"ends at seal {report.last_seq}: the events after it were deleted",
                     report.last_seq + 1,
-                )  # fmt: skip
+                )
             )
         elif seq in hashes_at and hashes_at[seq] != entry:
             report.findings.append(
@@ -425,7 +480,7 @@ def _check_checkpoints(
                     f"the chain at seal {seq} differs from the checkpoint in the "
                     f"{where}: it was rewritten",
                     seq,
-                )  # fmt: skip
+                )
             )
         elif where == "database":
             report.checkpoints += 1
@@ -450,6 +505,6 @@ def _check_unsealed(report: VerifyReport, grace: dt.timedelta) -> None:
                 "than the sealing grace period: it was inserted into the log later",
                 None,
                 event_id,
-            )  # fmt: skip
+            )
         )
     report.pending = AuditEvent.objects.filter(seal__isnull=True, occurred_at__gte=cutoff).count()

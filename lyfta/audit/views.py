@@ -1,6 +1,15 @@
-"""Helpers for pages that show parts of the audit trail."""
+"""Pages that show parts of the audit trail."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
 
 from django.http import HttpRequest
+
+if TYPE_CHECKING:
+    from django.http import HttpResponse
+
+    from lyfta.core.http import LyftaRequest
 
 
 def history_template(request: HttpRequest) -> str:
@@ -10,3 +19,14 @@ def history_template(request: HttpRequest) -> str:
         if request.headers.get("HX-Request")
         else "audit/history_page.html"
     )
+
+
+def cross_provider(request: LyftaRequest) -> HttpResponse:
+    """R43: who from other providers read our data, and whose data our users read."""
+    from django.shortcuts import render
+
+    from lyfta.audit.reports import cross_provider_report
+
+    days = request.GET.get("dagar", "30")
+    report = cross_provider_report(actor=request.actor, days=int(days) if days.isdigit() else 30)
+    return render(request, "audit/cross_provider.html", {"report": report})

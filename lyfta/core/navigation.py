@@ -12,6 +12,10 @@ from lyfta.access.roles import Cap
 # (label, URL name, capability or None for everyone signed in with an assignment)
 NAVIGATION: list[tuple[Promise, str, str | None]] = [
     (_("Start"), "start", None),
+    (_("Patienter"), "patients:search", Cap.PATIENTS_VIEW),
+    (_("Nödåtkomster att granska"), "patients:emergency_queue", Cap.AUDIT_REVIEW),
+    (_("Åtkomst mellan vårdgivare"), "audit:cross_provider", Cap.CROSS_PROVIDER_REPORT),
+    (_("Meddelanden"), "messages:inbox", None),
     (_("Organisation"), "organisations:providers", Cap.ORGANISATIONS_VIEW),
     (_("Användare"), "accounts:admin_users", Cap.USERS_MANAGE),
     (_("Uppföljning av behörigheter"), "accounts:admin_recertification", Cap.RECERTIFY),

@@ -31,6 +31,7 @@ def jobs() -> list[Job]:
         Job("seal_audit_full", 3600, "lyfta.audit.jobs:seal_full"),
         Job("ship_audit", settings.LYFTA_AUDIT_SEAL_INTERVAL, "lyfta.audit.shipping:ship"),
         Job("suspend_dormant_accounts", 24 * 3600, "lyfta.accounts.jobs:suspend_dormant"),
+        Job("end_expired_emergency_access", 60, "lyfta.patients.jobs:end_expired_emergencies"),
     ]
 
 

@@ -27,8 +27,12 @@ def _create(actor: Actor, instance: M, fields: tuple[str, ...], action: str) -> 
     with transaction.atomic():
         instance.full_clean()
         instance.save(force_insert=True)
-        record(action=action, actor=actor, target=instance,
-               changes=diff({}, snapshot(instance, fields)))  # fmt: skip
+        record(
+            action=action,
+            actor=actor,
+            target=instance,
+            changes=diff({}, snapshot(instance, fields)),
+        )
     return instance
 
 

@@ -153,7 +153,9 @@ class PatientView:
     more (R34)."""
 
     pk: int
-    grant: PatientGrant
+    basis: str
+    read_only: bool
+    expires_at: dt.datetime | None
     name: str
     identifier: str = ""
     id_kind: str = ""
@@ -181,7 +183,9 @@ def patient_view(*, actor: Actor, grant: PatientGrant) -> PatientView:
     scope = access.data_scope(actor, grant)
     view = PatientView(
         pk=patient.pk,
-        grant=grant,
+        basis=grant.basis,
+        read_only=grant.read_only,
+        expires_at=grant.expires_at,
         name=str(patient),
         protected=patient.get_protection_display() if patient.is_protected else "",
         deceased=patient.deceased_date,

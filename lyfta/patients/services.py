@@ -817,10 +817,10 @@ def protection_set(
 def protected_staff_add(*, actor: Actor, patient: Patient, user: User) -> ProtectedStaff:
     """The unit manager names someone who may see a protected patient (R54)."""
     require(actor, Cap.PROTECTED_STAFF_MANAGE, patient_id=patient.pk)
-    user, unit, assignment = _acting(actor)
+    manager, _unit, _assignment = _acting(actor)
     with transaction.atomic():
         naming, created = ProtectedStaff.objects.get_or_create(
-            patient=patient, user=user, ended_at=None, defaults={"named_by": user}
+            patient=patient, user=user, ended_at=None, defaults={"named_by": manager}
         )
         if created:
             record(

@@ -15,8 +15,9 @@ from lyfta.audit.models import AuditEvent
 
 def sign_in(client: Client, username: str, password: str = TEST_PASSWORD, **extra: Any) -> Any:
     """POST the sign-in form as a browser would (no redirects followed)."""
-    return client.post(reverse("accounts:login"), {"username": username, "password": password},
-                       **extra)  # fmt: skip
+    return client.post(
+        reverse("accounts:login"), {"username": username, "password": password}, **extra
+    )
 
 
 def code_for(device: TOTPDevice, offset: int = 0) -> str:

@@ -239,9 +239,12 @@ def test_r66_drill_backdated_row_sealed_by_a_backfill_is_vouched_for_only_then(
     """An operator's backfill may seal old events: its checkpoint vouches for exactly that range.
     A backdated row sealed any other way is reported as inserted later."""
     old = AuditEvent.objects.create(
-        occurred_at=timezone.now() - dt.timedelta(days=300), action="patient.read",
-        outcome="granted", actor_username="backfilled", source_system="import",
-    )  # fmt: skip
+        occurred_at=timezone.now() - dt.timedelta(days=300),
+        action="patient.read",
+        outcome="granted",
+        actor_username="backfilled",
+        source_system="import",
+    )
     audit_seal(backfill=True)
     assert audit_verify().ok
     # The same, sealed without the backfill's checkpoint (an attacker holding a sealing process):

@@ -12,6 +12,7 @@ from lyfta.core.commands import SystemCommand
 SEEDERS = [
     "lyfta.organisations.seed",
     "lyfta.accounts.seed",
+    "lyfta.patients.seed",
 ]
 
 

@@ -28,12 +28,25 @@ class Command(BaseCommand):
         python = sys.executable
         bind = f"{options['host']}:{options['port']}"
         commands = {
-            "web": [python, "-m", "gunicorn", "lyfta.wsgi:application", "--bind", bind,
-                    "--workers", str(options["workers"]), "--threads", "4",
-                    "--access-logfile", "-", "--graceful-timeout", "10"],
+            "web": [
+                python,
+                "-m",
+                "gunicorn",
+                "lyfta.wsgi:application",
+                "--bind",
+                bind,
+                "--workers",
+                str(options["workers"]),
+                "--threads",
+                "4",
+                "--access-logfile",
+                "-",
+                "--graceful-timeout",
+                "10",
+            ],
             "scheduler": [python, "manage.py", "run_scheduler"],
             "worker": [python, "manage.py", "db_worker"],
-        }  # fmt: skip
+        }
         children = {
             # Fixed argument lists built above: no shell, no outside input.
             name: subprocess.Popen(cmd, env=os.environ.copy())  # noqa: S603

@@ -1,0 +1,457 @@
+"""Patient pages: search, the documented-need and emergency routes, the patient page and the
+steps on it. Each view parses input, asks the selector or service, and renders."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import Http404, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods, require_POST
+
+from lyfta.access.patients import PatientGrant
+from lyfta.access.policies import can, require
+from lyfta.access.roles import Cap
+from lyfta.accounts.models import User
+from lyfta.accounts.sessions import session_ref
+from lyfta.core.http import LyftaRequest
+from lyfta.patients import selectors, services
+from lyfta.patients.forms import (
+    BlockForm,
+    ConsentForm,
+    CorrectForm,
+    EmergencyForm,
+    LiftForm,
+    LookupForm,
+    NeedForm,
+    ProtectionForm,
+    ReasonForm,
+    RegisterForm,
+    RelationshipForm,
+    SearchForm,
+    StaffForm,
+)
+from lyfta.patients.models import (
+    Block,
+    CareRelationship,
+    Consent,
+    EmergencyAccess,
+    Patient,
+    ProtectedStaff,
+)
+
+PENDING = "lyfta_pending_identifier"
+
+
+def _errors(form: Any, error: ValidationError) -> None:
+    if hasattr(error, "error_dict"):
+        for field, problems in error.message_dict.items():
+            for problem in problems:
+                form.add_error(field if field in form.fields else None, problem)
+    else:
+        for problem in error.messages:
+            form.add_error(None, problem)
+
+
+def _grant(request: LyftaRequest, patient_id: int) -> PatientGrant:
+    return selectors.grant_or_404(
+        actor=request.actor, patient_id=patient_id, session_ref=session_ref(request)
+    )
+
+
+@require_http_methods(["GET", "POST"])
+def search(request: LyftaRequest) -> HttpResponse:
+    """Find the unit's own patients by name or number; a number outside the unit's relationships
+    leads to the documented-need page, never to the patient (R32, R33)."""
+    require(request.actor, Cap.PATIENTS_VIEW)
+    rows = None
+    form = SearchForm(request.GET or None)
+    lookup = LookupForm(request.POST or None)
+    if request.method == "POST" and lookup.is_valid():
+        identifier = lookup.cleaned_data["identifier"]
+        in_scope = selectors.patient_search(actor=request.actor, query=identifier)
+        if in_scope:
+            return redirect("patients:detail", patient_id=in_scope[0].pk)
+        selectors.patient_lookup_outside(actor=request.actor, identifier=identifier)
+        request.session[PENDING] = identifier
+        return redirect("patients:outside")
+    if request.method == "GET" and form.is_valid():
+        rows = selectors.patient_search(actor=request.actor, query=form.cleaned_data["q"])
+    return render(
+        request,
+        "patients/search.html",
+        {"form": form, "lookup": lookup, "rows": rows},
+        status=400 if lookup.errors else 200,
+    )
+
+
+def _pending(request: LyftaRequest) -> str:
+    identifier = request.session.get(PENDING, "")
+    if not identifier:
+        raise Http404
+    return str(identifier)
+
+
+@require_http_methods(["GET", "POST"])
+def outside(request: LyftaRequest) -> HttpResponse:
+    """The patient is not related to the user's unit: nothing is shown until the user documents
+    a need in their work (R32). The page is the same whether or not the number exists."""
+    require(request.actor, Cap.PATIENTS_REGISTER)
+    identifier = _pending(request)
+    form = NeedForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        patient = Patient.objects.filter(identifier=identifier).first()
+        if patient is None:
+            return redirect(f"{reverse('patients:register')}?ny=1")
+        try:
+            services.need_document(
+                actor=request.actor,
+                patient=patient,
+                reason_code=form.cleaned_data["reason_code"],
+                reason_text=form.cleaned_data["reason_text"],
+                session_ref=session_ref(request),
+            )
+        except ValidationError as error:
+            _errors(form, error)
+        except PermissionDenied:
+            # A protected patient: as if not found, for anyone not named (R54).
+            selectors.grant_or_404(
+                actor=request.actor, patient_id=patient.pk, session_ref=session_ref(request)
+            )
+        else:
+            del request.session[PENDING]
+            return redirect("patients:detail", patient_id=patient.pk)
+    return render(
+        request,
+        "patients/outside.html",
+        {"form": form, "shown": f"{identifier[:8]}-{identifier[8:]}"},
+        status=400 if form.errors else 200,
+    )
+
+
+@require_http_methods(["GET", "POST"])
+def emergency(request: LyftaRequest) -> HttpResponse:
+    """Nödåtkomst (R50): read only, for the pending number or an already known patient."""
+    require(request.actor, Cap.PATIENTS_EMERGENCY)
+    patient_id = request.GET.get("patient") or request.POST.get("patient")
+    if patient_id and str(patient_id).isdigit():
+        patient = Patient.objects.filter(pk=int(patient_id)).first()
+    else:
+        patient = Patient.objects.filter(identifier=_pending(request)).first()
+    form = EmergencyForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        if patient is None:
+            form.add_error(None, _("Det finns ingen patient med det numret i Lyfta."))
+        else:
+            try:
+                services.emergency_open(
+                    actor=request.actor,
+                    patient=patient,
+                    **{
+                        k: form.cleaned_data[k]
+                        for k in (
+                            "reason_code",
+                            "reason_text",
+                            "patient_cannot_consent",
+                            "password",
+                            "code",
+                        )
+                    },
+                )
+            except ValidationError as error:
+                _errors(form, error)
+            else:
+                request.session.pop(PENDING, None)
+                messages.warning(request, _("Nödåtkomst är öppnad. Den är loggad och granskas."))
+                return redirect("patients:detail", patient_id=patient.pk)
+    return render(
+        request,
+        "patients/emergency.html",
+        {"form": form, "patient_param": patient.pk if patient and patient_id else ""},
+        status=400 if form.errors else 200,
+    )
+
+
+@require_POST
+def emergency_end(request: LyftaRequest, emergency_id: int) -> HttpResponse:
+    emergency = selectors.emergency_of(actor=request.actor, emergency_id=emergency_id)
+    services.emergency_end(actor=request.actor, emergency=emergency)
+    messages.success(request, _("Nödåtkomsten är avslutad."))
+    return redirect("patients:search")
+
+
+@require_http_methods(["GET", "POST"])
+def register(request: LyftaRequest) -> HttpResponse:
+    """Register a patient new to Lyfta; the unit gets a care relationship with them."""
+    require(request.actor, Cap.PATIENTS_REGISTER)
+    initial = {"identifier": request.session.get(PENDING, "")}
+    form = RegisterForm(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        try:
+            patient = services.patient_register(actor=request.actor, **form.cleaned_data)
+        except ValidationError as error:
+            _errors(form, error)
+        else:
+            request.session.pop(PENDING, None)
+            return redirect("patients:detail", patient_id=patient.pk)
+    return render(
+        request, "patients/register.html", {"form": form}, status=400 if form.errors else 200
+    )
+
+
+@require_http_methods(["GET"])
+def detail(request: LyftaRequest, patient_id: int) -> HttpResponse:
+    """The patient page, recorded as one read (R57) with its legal route (R36)."""
+    grant = _grant(request, patient_id)
+    view = selectors.patient_view(actor=request.actor, grant=grant)
+    return render(
+        request,
+        "patients/detail.html",
+        {
+            "view": view,
+            "relationship_form": RelationshipForm(),
+            "consent_form": ConsentForm(),
+            "block_form": BlockForm(),
+            "lift_form": LiftForm(),
+            "emergency": EmergencyAccess.objects.filter(
+                user=request.user, patient_id=patient_id, end_recorded=False
+            ).first(),
+            "can_protect": can(request.actor, Cap.PROTECTED_STAFF_MANAGE),
+        },
+    )
+
+
+@require_http_methods(["GET", "POST"])
+def correct(request: LyftaRequest, patient_id: int) -> HttpResponse:
+    grant = _grant(request, patient_id)
+    patient = grant.patient
+    form = CorrectForm(request.POST or None, instance=patient)
+    if request.method == "POST" and form.is_valid():
+        data = {name: form.cleaned_data[name] for name in form.changed_data if name != "reason"}
+        try:
+            services.patient_correct(
+                actor=request.actor, grant=grant, reason=form.cleaned_data["reason"], **data
+            )
+        except (ValidationError, PermissionDenied) as error:
+            _errors(
+                form, error if isinstance(error, ValidationError) else ValidationError(str(error))
+            )
+        else:
+            messages.success(request, _("Uppgifterna är rättade. Tidigare värden sparas."))
+            return redirect("patients:detail", patient_id=patient_id)
+    return render(
+        request,
+        "patients/correct.html",
+        {"form": form, "patient_id": patient_id},
+        status=400 if form.errors else 200,
+    )
+
+
+def _post_step(request: LyftaRequest, patient_id: int, step: Any, success: str) -> HttpResponse:
+    """Run one write step of the patient page; problems come back as a message, never a 500."""
+    grant = _grant(request, patient_id)
+    try:
+        step(grant)
+    except ValidationError as error:
+        for problem in error.messages:
+            messages.error(request, problem)
+    except PermissionDenied as error:
+        messages.error(request, str(error) or _("Du kan inte göra det här."))
+    else:
+        messages.success(request, success)
+    return redirect("patients:detail", patient_id=patient_id)
+
+
+def _form_or_error(form: Any) -> dict[str, Any]:
+    if not form.is_valid():
+        raise ValidationError([str(e) for errors in form.errors.values() for e in errors])
+    return dict(form.cleaned_data)
+
+
+@require_POST
+def relationship_add(request: LyftaRequest, patient_id: int) -> HttpResponse:
+    def step(grant: PatientGrant) -> None:
+        services.relationship_register(
+            actor=request.actor, grant=grant, **_form_or_error(RelationshipForm(request.POST))
+        )
+
+    return _post_step(request, patient_id, step, _("Vårdrelationen är registrerad."))
+
+
+@require_POST
+def relationship_end(request: LyftaRequest, patient_id: int, relationship_id: int) -> HttpResponse:
+    def step(grant: PatientGrant) -> None:
+        relationship = get_object_or_404(
+            CareRelationship, pk=relationship_id, patient_id=patient_id
+        )
+        reason = _form_or_error(ReasonForm(request.POST))["reason"]
+        services.relationship_end(
+            actor=request.actor, grant=grant, relationship=relationship, reason=reason
+        )
+
+    return _post_step(request, patient_id, step, _("Vårdrelationen är avslutad."))
+
+
+@require_POST
+def consent_add(request: LyftaRequest, patient_id: int) -> HttpResponse:
+    def step(grant: PatientGrant) -> None:
+        services.consent_register(
+            actor=request.actor, grant=grant, **_form_or_error(ConsentForm(request.POST))
+        )
+
+    return _post_step(request, patient_id, step, _("Samtycket är registrerat."))
+
+
+@require_POST
+def consent_close(
+    request: LyftaRequest, patient_id: int, consent_id: int, how: str
+) -> HttpResponse:
+    def step(grant: PatientGrant) -> None:
+        if how not in {"end", "cancel"}:
+            raise Http404
+        consent = get_object_or_404(Consent, pk=consent_id, patient_id=patient_id)
+        reason = _form_or_error(ReasonForm(request.POST))["reason"]
+        services.consent_close(
+            actor=request.actor, grant=grant, consent=consent, cancel=how == "cancel", reason=reason
+        )
+
+    return _post_step(request, patient_id, step, _("Samtycket är ändrat."))
+
+
+@require_POST
+def block_add(request: LyftaRequest, patient_id: int) -> HttpResponse:
+    def step(grant: PatientGrant) -> None:
+        services.block_register(
+            actor=request.actor, grant=grant, **_form_or_error(BlockForm(request.POST))
+        )
+
+    return _post_step(request, patient_id, step, _("Spärren är registrerad."))
+
+
+@require_POST
+def block_close(request: LyftaRequest, patient_id: int, block_id: int, how: str) -> HttpResponse:
+    def step(grant: PatientGrant) -> None:
+        if how not in {"lift", "cancel"}:
+            raise Http404
+        block = get_object_or_404(Block, pk=block_id, patient_id=patient_id)
+        reason = _form_or_error(ReasonForm(request.POST))["reason"]
+        services.block_close(
+            actor=request.actor, grant=grant, block=block, cancel=how == "cancel", reason=reason
+        )
+
+    return _post_step(request, patient_id, step, _("Spärren är ändrad."))
+
+
+@require_POST
+def block_reveal(request: LyftaRequest, patient_id: int) -> HttpResponse:
+    def step(grant: PatientGrant) -> None:
+        data = _form_or_error(ReasonForm(request.POST))
+        services.block_reveal_providers(
+            actor=request.actor,
+            grant=grant,
+            basis=request.POST.get("basis", ""),
+            reason=data["reason"],
+        )
+
+    return _post_step(request, patient_id, step, _("Vårdgivarna med spärrade uppgifter visas."))
+
+
+@require_POST
+def block_lift(request: LyftaRequest, patient_id: int, block_id: int) -> HttpResponse:
+    def step(grant: PatientGrant) -> None:
+        block = get_object_or_404(Block, pk=block_id, patient_id=patient_id)
+        data = _form_or_error(LiftForm(request.POST))
+        services.block_lift_temporarily(actor=request.actor, grant=grant, block=block, **data)
+
+    return _post_step(request, patient_id, step, _("Spärren är tillfälligt hävd för dig."))
+
+
+@require_http_methods(["GET", "POST"])
+def protection(request: LyftaRequest, patient_id: int) -> HttpResponse:
+    """Protected identity and its named staff (R53–R54), for unit managers."""
+    require(request.actor, Cap.PROTECTED_STAFF_MANAGE)
+    grant = _grant(request, patient_id)
+    patient = grant.patient
+    if request.method == "POST":
+        action = request.POST.get("action")
+        try:
+            if action == "protect":
+                data = _form_or_error(ProtectionForm(request.POST))
+                services.protection_set(actor=request.actor, grant=grant, **data)
+            elif action == "name":
+                username = _form_or_error(StaffForm(request.POST))["username"]
+                user = User.objects.filter(username=username, is_active=True).first()
+                if user is None:
+                    raise ValidationError(
+                        _("Det finns ingen aktiv användare med det användarnamnet.")
+                    )
+                services.protected_staff_add(actor=request.actor, patient=patient, user=user)
+            elif action == "remove":
+                naming = get_object_or_404(
+                    ProtectedStaff,
+                    pk=request.POST.get("naming", 0) or 0,
+                    patient=patient,
+                    ended_at__isnull=True,
+                )
+                services.protected_staff_remove(actor=request.actor, naming=naming)
+            else:
+                raise ValidationError(_("Okänd åtgärd."))
+        except ValidationError as error:
+            for problem in error.messages:
+                messages.error(request, problem)
+        else:
+            messages.success(request, _("Sparat."))
+        return redirect("patients:protection", patient_id=patient_id)
+    form = ProtectionForm(
+        initial={
+            "protection": patient.protection,
+            "approved_delivery_address": patient.approved_delivery_address,
+        }
+    )
+    staff = ProtectedStaff.objects.filter(patient=patient, ended_at__isnull=True).select_related(
+        "user"
+    )
+    return render(
+        request,
+        "patients/protection.html",
+        {
+            "patient_id": patient_id,
+            "name": str(patient),
+            "form": form,
+            "staff_form": StaffForm(),
+            "staff": staff,
+            "protected": patient.is_protected,
+        },
+    )
+
+
+@require_http_methods(["GET", "POST"])
+def emergency_queue(request: LyftaRequest) -> HttpResponse:
+    """Emergency accesses awaiting a log reviewer's verdict (R52)."""
+    queue = selectors.emergency_queue(actor=request.actor)
+    if request.method == "POST":
+        emergency = next((e for e in queue if str(e.pk) == request.POST.get("emergency")), None)
+        if emergency is None:
+            raise Http404
+        try:
+            services.emergency_review(
+                actor=request.actor,
+                emergency=emergency,
+                verdict=request.POST.get("verdict", ""),
+                note=request.POST.get("note", ""),
+            )
+        except ValidationError as error:
+            for problem in error.messages:
+                messages.error(request, problem)
+        else:
+            messages.success(request, _("Bedömningen är sparad."))
+        return redirect("patients:emergency_queue")
+    return render(
+        request,
+        "patients/emergency_queue.html",
+        {"queue": queue, "verdicts": EmergencyAccess.Verdict.choices},
+    )
