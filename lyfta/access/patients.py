@@ -7,9 +7,13 @@ Every patient read starts here:
 - `grant_for(actor, patient, session_ref)`: the legal route to one patient — care relationship,
   documented need, emergency — or None (R32, R50), never for a protected patient unless the actor
   is named staff (R54), never for roles without patient access (R9, R34);
-- `data_scope(actor, patient, grant)`: which providers' and units' data about the patient the
+- `data_scope(actor, grant)`: which providers' and units' data about the patient the
   actor may see — their own provider's, others' only with consent, emergency or open access
   (R39–R41), and never blocked data without a lift (R44–R49).
+
+Alongside them, the finer questions the patient pages ask: which of the patient's fields the
+actor may correct (R34), which consents and blocks the actor's unit may change (R40, R45), who may
+keep the protected-identity page (R54) and who may open an emergency on a protected patient.
 
 Nothing here writes or records; the selectors record what is read (R57, R61)."""
 
@@ -24,7 +28,8 @@ from django.utils import timezone
 
 from lyfta.access.actor import Actor
 from lyfta.access.policies import can
-from lyfta.access.roles import ROLE_PATIENT_FIELDS, Cap, Fields
+from lyfta.access.roles import ROLE_PATIENT_FIELDS, Cap, Fields, Role
+from lyfta.accounts.models import Assignment, User
 from lyfta.audit.models import LegalBasis
 from lyfta.patients.models import (
     Block,
@@ -83,6 +88,9 @@ class PatientGrant:
     fields: frozenset[str]
     show_contact: bool
     expires_at: dt.datetime | None = None
+    # An emergency access in force for the actor and patient, whatever the basis: it is what
+    # lets a unit that already has a relationship break a block in an emergency (R49).
+    emergency_ref: str = ""
 
 
 @dataclass(frozen=True)
@@ -90,6 +98,20 @@ class Denial:
     """Why a patient could not be opened (for the audit log, R38); the user sees a 404."""
 
     reason: str
+
+
+# Only these roles may open an emergency on a protected patient they are not named for (R54):
+# the care roles that may need to act at once; everyone else is denied and reviewed.
+PROTECTED_EMERGENCY_ROLES = frozenset({Role.PRESCRIBER, Role.UNIT_MANAGER})
+
+
+def may_open_emergency(actor: Actor, patient: Patient) -> bool:
+    """Whether an emergency access on `patient` is open to the actor's role (R50, R54)."""
+    if not can(actor, Cap.PATIENTS_EMERGENCY):
+        return False
+    if patient.is_protected and not is_named_staff(actor, patient):
+        return actor.role in PROTECTED_EMERGENCY_ROLES
+    return True
 
 
 def grant_for(actor: Actor, patient: Patient, session_ref: str) -> PatientGrant | Denial:
@@ -108,19 +130,22 @@ def grant_for(actor: Actor, patient: Patient, session_ref: str) -> PatientGrant 
         .order_by("-started_at")
         .first()
     )
+    emergency_ref = f"emergency:{emergency.pk}" if emergency is not None else ""
     if patient.is_protected and not named:
         # Only an emergency opens a protected patient to someone not named (R54), read only and
-        # without the address (R53), whatever relationships their unit has.
-        if emergency is None:
+        # without the address (R53), whatever relationships their unit has, and only for the
+        # care roles that may open one on a protected patient.
+        if emergency is None or actor.role not in PROTECTED_EMERGENCY_ROLES:
             return Denial("protected_identity")
         return PatientGrant(
             patient,
             LegalBasis.EMERGENCY,
-            f"emergency:{emergency.pk}",
+            emergency_ref,
             True,
             fields,
             False,
             emergency.expires_at,
+            emergency_ref,
         )
     relationship = (
         CareRelationship.objects.filter(relationship_active(), unit=actor.unit, patient=patient)
@@ -137,6 +162,7 @@ def grant_for(actor: Actor, patient: Patient, session_ref: str) -> PatientGrant 
             False,
             fields,
             show_contact,
+            emergency_ref=emergency_ref,
         )
     need = (
         DocumentedNeed.objects.filter(
@@ -147,19 +173,93 @@ def grant_for(actor: Actor, patient: Patient, session_ref: str) -> PatientGrant 
     )
     if need is not None:
         return PatientGrant(
-            patient, LegalBasis.NEED, f"need:{need.pk}", False, fields, show_contact
+            patient,
+            LegalBasis.NEED,
+            f"need:{need.pk}",
+            False,
+            fields,
+            show_contact,
+            emergency_ref=emergency_ref,
         )
     if emergency is not None:
         return PatientGrant(
             patient,
             LegalBasis.EMERGENCY,
-            f"emergency:{emergency.pk}",
+            emergency_ref,
             True,
             fields,
             show_contact,
             emergency.expires_at,
+            emergency_ref,
         )
     return Denial("no_relationship")
+
+
+# --- What the actor may change ---------------------------------------------------------------
+
+# The category (R34) each correctable patient field belongs to.
+CORRECTABLE_FIELDS: dict[str, str] = {
+    "first_name": Fields.IDENTITY,
+    "last_name": Fields.IDENTITY,
+    "deceased_date": Fields.IDENTITY,
+    "street": Fields.CONTACT,
+    "postal_code": Fields.CONTACT,
+    "city": Fields.CONTACT,
+    "phone": Fields.CONTACT,
+    "home_municipality": Fields.ADMIN,
+}
+CONTACT_FIELDS = frozenset(n for n, c in CORRECTABLE_FIELDS.items() if c == Fields.CONTACT)
+
+
+def correctable_fields(grant: PatientGrant) -> frozenset[str]:
+    """The patient fields the grant lets its holder correct (R34): none under a read-only grant
+    or for a role without the administrative fields; contact fields only where they are shown."""
+    if grant.read_only or Fields.ADMIN not in grant.fields:
+        return frozenset()
+    return frozenset(
+        name
+        for name, category in CORRECTABLE_FIELDS.items()
+        if category in grant.fields and (category != Fields.CONTACT or grant.show_contact)
+    )
+
+
+def consents_visible(actor: Actor) -> Q:
+    """The consents of a patient the actor's provider may list: its own units' (R40)."""
+    return Q(grantee_unit__provider=actor.provider)
+
+
+def can_close_consent(actor: Actor, consent: Consent) -> bool:
+    """Only the grantee unit ends or cancels a consent given to it (R40)."""
+    return actor.unit is not None and consent.grantee_unit_id == actor.unit.pk
+
+
+def blocks_visible(actor: Actor) -> Q:
+    """The blocks the actor may list and change: the provider's blocks towards other providers,
+    and the internal blocks of the actor's own unit's data. A unit blocked by an internal block
+    sees only that something is blocked, never the block itself (R44, R45)."""
+    return Q(scope=Block.Scope.EXTERNAL, owner_provider=actor.provider) | Q(
+        scope=Block.Scope.INTERNAL, owner_unit=actor.unit
+    )
+
+
+def can_close_block(actor: Actor, block: Block) -> bool:
+    """Only the information-owning provider (for an internal block: the owning unit) lifts or
+    cancels a block (R45)."""
+    if actor.unit is None or block.owner_provider_id != actor.unit.provider_id:
+        return False
+    return block.scope == Block.Scope.EXTERNAL or block.owner_unit_id == actor.unit.pk
+
+
+def protection_denial(actor: Actor, grant: PatientGrant) -> Denial | None:
+    """Why the actor may not keep `grant.patient`'s protected identity and named staff (R53,
+    R54), or None: a unit manager with a writable grant, named if the patient is protected."""
+    if not can(actor, Cap.PROTECTED_STAFF_MANAGE):
+        return Denial("capability")
+    if grant.read_only:
+        return Denial("read_only")
+    if grant.patient.is_protected and not is_named_staff(actor, grant.patient):
+        return Denial("protected_identity")
+    return None
 
 
 # --- Whose data about the patient the actor may see -----------------------------------------
@@ -229,9 +329,13 @@ def data_scope(actor: Actor, grant: PatientGrant) -> DataScope:
     elif grant.basis == LegalBasis.EMERGENCY:
         basis, ref = LegalBasis.EMERGENCY, grant.basis_ref
     else:
+        # Consent first; an emergency in force beside a relationship or need is the fallback
+        # (R39, R41), so the log names the least exceptional route that applies.
         consent = valid_consent(actor, patient)
         if consent is not None:
             basis, ref = LegalBasis.CONSENT, f"consent:{consent.pk}"
+        elif grant.emergency_ref:
+            basis, ref = LegalBasis.EMERGENCY, grant.emergency_ref
     blocks = list(Block.objects.filter(patient=patient, status=Block.Status.ACTIVE))
     lifts = list(
         BlockLift.objects.filter(
@@ -271,3 +375,28 @@ def valid_consent(actor: Actor, patient: Patient) -> Consent | None:
         .order_by("-valid_from")
         .first()
     )
+
+
+# --- Who is told about an emergency access -----------------------------------------------------
+
+# The provider's log reviewers first (R52); when it has none in force, the next group down, so
+# that an emergency access never goes unnoticed: unit managers, user administrators, and last the
+# system administrators (who serve every provider).
+EMERGENCY_RECIPIENT_ROLES = (Role.LOG_REVIEWER, Role.UNIT_MANAGER, Role.USER_ADMIN)
+
+
+def emergency_recipients(provider_id: int) -> tuple[list[User], str]:
+    """The people to tell about an emergency access by the provider's staff, and their role."""
+    active = Assignment.objects.active().filter(user__is_active=True)
+    for role in EMERGENCY_RECIPIENT_ROLES:
+        users = list(
+            User.objects.filter(
+                assignments__in=active.filter(role=role, unit__provider_id=provider_id)
+            ).distinct()
+        )
+        if users:
+            return users, role
+    users = list(
+        User.objects.filter(assignments__in=active.filter(role=Role.SYSTEM_ADMIN)).distinct()
+    )
+    return users, Role.SYSTEM_ADMIN if users else ""

@@ -21,9 +21,12 @@ from lyfta.audit.middleware import client_address
 
 
 def failed(request: HttpRequest, username: str) -> None:
-    FailedSignIn.objects.create(
-        username=username[:150], client_address=client_address(request), at=timezone.now()
-    )
+    failed_at(username, client_address(request))
+
+
+def failed_at(username: str, address: str) -> None:
+    """A wrong password from `address` (for steps that have the audit context, not the request)."""
+    FailedSignIn.objects.create(username=username[:150], client_address=address, at=timezone.now())
 
 
 def blocked_reason(request: HttpRequest, username: str) -> str | None:

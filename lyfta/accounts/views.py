@@ -365,7 +365,7 @@ def reauthenticate(request: LyftaRequest) -> HttpResponse:
     needs_code = any(True for _ in devices_for_user(request.user, confirmed=True))
     form = ReauthForm(request.POST or None)
     if request.method == "POST" and throttle.blocked_reason(request, request.user.username):
-        return _signed_out_for_guessing(request)
+        return signed_out_for_guessing(request)
     if request.method == "POST" and form.is_valid():
         ok = request.user.check_password(form.cleaned_data["password"])
         if ok and needs_code:
@@ -385,7 +385,7 @@ def reauthenticate(request: LyftaRequest) -> HttpResponse:
     )
 
 
-def _signed_out_for_guessing(request: LyftaRequest) -> HttpResponse:
+def signed_out_for_guessing(request: LyftaRequest) -> HttpResponse:
     """Too many wrong passwords inside a session: the session ends (R18)."""
     record(
         action=Action.LOCKED_OUT,
@@ -405,7 +405,7 @@ def password_change(request: LyftaRequest) -> HttpResponse:
     """Change one's own password; the current one is required (R19)."""
     form = PasswordChangeForm(request.POST or None)
     if request.method == "POST" and throttle.blocked_reason(request, request.user.username):
-        return _signed_out_for_guessing(request)
+        return signed_out_for_guessing(request)
     if request.method == "POST" and form.is_valid():
         try:
             services.password_change(

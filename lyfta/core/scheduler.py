@@ -32,6 +32,11 @@ def jobs() -> list[Job]:
         Job("ship_audit", settings.LYFTA_AUDIT_SEAL_INTERVAL, "lyfta.audit.shipping:ship"),
         Job("suspend_dormant_accounts", 24 * 3600, "lyfta.accounts.jobs:suspend_dormant"),
         Job("end_expired_emergency_access", 60, "lyfta.patients.jobs:end_expired_emergencies"),
+        Job(
+            "escalate_overdue_emergency_reviews",
+            3600,
+            "lyfta.patients.jobs:escalate_overdue_emergency_reviews",
+        ),
     ]
 
 

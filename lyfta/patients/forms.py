@@ -96,6 +96,14 @@ class CorrectForm(forms.ModelForm):  # type: ignore[type-arg]
         ]
         widgets = {"deceased_date": forms.DateInput(attrs={"type": "date"})}
 
+    def __init__(self, *args: Any, fields_allowed: frozenset[str], **kwargs: Any) -> None:
+        """Only the fields the actor's grant lets them correct (R34); the rest are not shown, and
+        not taken from the request either."""
+        super().__init__(*args, **kwargs)
+        for name in list(self.fields):
+            if name != "reason" and name not in fields_allowed:
+                del self.fields[name]
+
 
 class RelationshipForm(forms.Form):
     valid_from = forms.DateField(label=_("Från"), widget=forms.DateInput(attrs={"type": "date"}))
@@ -184,3 +192,7 @@ class ProtectionForm(forms.Form):
 
 class StaffForm(forms.Form):
     username = forms.CharField(label=_("Användarnamn"), max_length=150)
+
+
+class NamingForm(forms.Form):
+    naming = forms.IntegerField(min_value=1, max_value=2**63 - 1)

@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 from lyfta.access.actor import Actor
-from lyfta.patients.services import emergencies_expire
+from lyfta.patients.services import emergencies_escalate, emergencies_expire
 
 
 def end_expired_emergencies(*, actor: Actor) -> None:
     """Every minute: record the end of each emergency access whose time is up (R51)."""
     emergencies_expire(actor=actor)
+
+
+def escalate_overdue_emergency_reviews(*, actor: Actor) -> None:
+    """Every hour: escalate emergency accesses still unreviewed after the review period (R52)."""
+    emergencies_escalate(actor=actor)

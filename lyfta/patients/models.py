@@ -229,6 +229,8 @@ class EmergencyAccess(models.Model):
         "accounts.User", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
     reviewed_at = models.DateTimeField(_("granskad"), null=True, blank=True)
+    # When the overdue review was escalated (R52); set once, so the escalation is sent once.
+    escalated_at = models.DateTimeField(_("eskalerad"), null=True, blank=True)
 
     class Meta:
         ordering = ["-started_at"]

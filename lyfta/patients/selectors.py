@@ -7,9 +7,10 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TypeVar
 
 from django.core.exceptions import ValidationError
+from django.db import models
 from django.db.models import Q
 from django.http import Http404
 from django.utils import timezone
@@ -23,7 +24,14 @@ from lyfta.audit.models import LegalBasis, Outcome
 from lyfta.audit.services import record
 from lyfta.organisations.models import CareProvider
 from lyfta.patients import identifiers
-from lyfta.patients.models import Block, CareRelationship, Consent, EmergencyAccess, Patient
+from lyfta.patients.models import (
+    Block,
+    CareRelationship,
+    Consent,
+    EmergencyAccess,
+    Patient,
+    ProtectedStaff,
+)
 
 SEARCH_LIMIT = 50
 
@@ -133,6 +141,67 @@ def grant_or_404(*, actor: Actor, patient_id: int, session_ref: str) -> PatientG
     return grant
 
 
+def _refused(
+    actor: Actor, patient_id: int, reason: str, resource_type: str, resource_id: object
+) -> Http404:
+    """Record a refusal with its patient, resource and reason (R38) and return the 404 to raise:
+    the same answer for "missing" and "not yours"."""
+    record(
+        action=Action.ACCESS_DENIED,
+        actor=actor,
+        outcome=Outcome.DENIED,
+        patient_id=patient_id,
+        resource_type=resource_type,
+        resource_id=resource_id,
+        detail={"reason": reason, "review": reason == "protected_identity"},
+    )
+    return Http404()
+
+
+M = TypeVar("M", bound=models.Model)
+
+
+def _patient_object(
+    actor: Actor, grant: PatientGrant, queryset: models.QuerySet[M], pk: int, reason: str
+) -> M:
+    """The object `pk` of `queryset` if it belongs to the grant's patient, else a recorded 404."""
+    found = queryset.filter(pk=pk, patient=grant.patient).first()
+    if found is None:
+        raise _refused(actor, grant.patient.pk, reason, queryset.model._meta.label_lower, pk)
+    return found
+
+
+def relationship_of(*, actor: Actor, grant: PatientGrant, relationship_id: int) -> CareRelationship:
+    """One of the actor's unit's relationships with the patient, or a recorded 404."""
+    queryset = CareRelationship.objects.filter(unit=actor.unit)
+    return _patient_object(actor, grant, queryset, relationship_id, "not_own_unit")
+
+
+def consent_of(*, actor: Actor, grant: PatientGrant, consent_id: int) -> Consent:
+    """A consent of the patient given to the actor's unit, or a recorded 404 (R40)."""
+    queryset = Consent.objects.filter(grantee_unit=actor.unit)
+    return _patient_object(actor, grant, queryset, consent_id, "not_grantee_unit")
+
+
+def block_of(*, actor: Actor, grant: PatientGrant, block_id: int, owned: bool) -> Block:
+    """A block of the patient, or a recorded 404. `owned`: one the actor's unit may lift or
+    cancel (R45); otherwise any active block, the kind a temporary lift is for (R46)."""
+    queryset = (
+        Block.objects.filter(access.blocks_visible(actor))
+        if owned
+        else Block.objects.filter(status=Block.Status.ACTIVE)
+    )
+    return _patient_object(
+        actor, grant, queryset, block_id, "not_owner" if owned else "not_active_block"
+    )
+
+
+def naming_of(*, actor: Actor, grant: PatientGrant, naming_id: int) -> ProtectedStaff:
+    """A naming in force for the patient (R54), or a recorded 404."""
+    queryset = ProtectedStaff.objects.filter(ended_at__isnull=True)
+    return _patient_object(actor, grant, queryset, naming_id, "not_named")
+
+
 # --- The patient page ----------------------------------------------------------------------
 
 
@@ -145,6 +214,42 @@ class RelationshipRow:
     valid_from: dt.date
     valid_until: dt.date | None
     own_unit: bool
+
+
+@dataclass(frozen=True)
+class ConsentRow:
+    """A consent as the patient page lists it; `closable` for the grantee unit only (R40)."""
+
+    pk: int
+    grantee_unit: str
+    grantee_user: str
+    valid_from: dt.date
+    valid_until: dt.date
+    status: str
+    status_display: str
+    closable: bool
+
+
+@dataclass(frozen=True)
+class BlockRow:
+    """A block the actor's unit owns, as the patient page lists it (R45)."""
+
+    pk: int
+    scope: str
+    owner_unit: str
+    status: str
+    status_display: str
+    requested_at: dt.date
+    closable: bool
+
+
+@dataclass(frozen=True)
+class RevealedBlockRow:
+    """A block towards other providers whose provider has been revealed (R48, step 1)."""
+
+    pk: int
+    provider: str
+    lifted: bool
 
 
 @dataclass
@@ -169,11 +274,13 @@ class PatientView:
     other_providers_have_data: bool = False
     blocked_here: bool = False
     blocked_elsewhere: bool = False
-    revealed_blocks: list[dict[str, Any]] = field(default_factory=list)
-    consents: list[Consent] = field(default_factory=list)
-    own_blocks: list[Block] = field(default_factory=list)
+    revealed_blocks: list[RevealedBlockRow] = field(default_factory=list)
+    consents: list[ConsentRow] = field(default_factory=list)
+    own_blocks: list[BlockRow] = field(default_factory=list)
     cross_provider_basis: str = ""
     admin: bool = False
+    # An emergency access in force: the basis a block may be broken on (R49).
+    emergency_available: bool = False
 
 
 def patient_view(*, actor: Actor, grant: PatientGrant) -> PatientView:
@@ -191,11 +298,14 @@ def patient_view(*, actor: Actor, grant: PatientGrant) -> PatientView:
         deceased=patient.deceased_date,
         cross_provider_basis=scope.cross_provider_basis,
         admin=Fields.ADMIN in fields,
+        emergency_available=bool(grant.emergency_ref),
     )
     if Fields.IDENTITY in fields:
         view.identifier = patient.display_identifier
         view.id_kind = patient.get_id_kind_display()
     if Fields.CONTACT in fields:
+        # The address, phone and approved delivery address of a protected patient are for the
+        # named staff only (R53); `show_contact` is false for everyone else.
         if grant.show_contact:
             view.contact = {
                 "street": patient.street,
@@ -206,7 +316,6 @@ def patient_view(*, actor: Actor, grant: PatientGrant) -> PatientView:
             view.approved_delivery_address = patient.approved_delivery_address
         else:
             view.contact_hidden = True
-            view.approved_delivery_address = patient.approved_delivery_address
     shown_owners: dict[int, set[int]] = {}
     if Fields.ADMIN in fields:
         view.home_municipality = patient.home_municipality.name if patient.home_municipality else ""
@@ -237,16 +346,43 @@ def patient_view(*, actor: Actor, grant: PatientGrant) -> PatientView:
                     view.blocked_elsewhere = True
             else:
                 view.other_providers_have_data = True
-        view.consents = list(
-            Consent.objects.filter(patient=patient)
+        # Consents given to the actor's provider's units (R40), and the blocks the actor's unit
+        # owns: a unit under an internal block learns only that something is blocked (R44).
+        consents = (
+            Consent.objects.filter(access.consents_visible(actor), patient=patient)
             .select_related("grantee_unit", "grantee_user")
             .order_by("-valid_from")[:20]
         )
-        view.own_blocks = list(
-            Block.objects.filter(patient=patient, owner_provider_id=scope.actor_provider_id)
+        view.consents = [
+            ConsentRow(
+                c.pk,
+                c.grantee_unit.name,
+                c.grantee_user.display_name if c.grantee_user else "",
+                c.valid_from,
+                c.valid_until,
+                c.status,
+                c.get_status_display(),
+                c.status == Consent.Status.ACTIVE and access.can_close_consent(actor, c),
+            )
+            for c in consents
+        ]
+        blocks = (
+            Block.objects.filter(access.blocks_visible(actor), patient=patient)
             .select_related("owner_unit")
             .order_by("-created_at")[:20]
         )
+        view.own_blocks = [
+            BlockRow(
+                b.pk,
+                b.get_scope_display(),
+                b.owner_unit.name if b.owner_unit else "",
+                b.status,
+                b.get_status_display(),
+                b.requested_at,
+                b.status == Block.Status.ACTIVE and access.can_close_block(actor, b),
+            )
+            for b in blocks
+        ]
         view.blocked_elsewhere = view.blocked_elsewhere or any(
             b.owner_provider_id != scope.actor_provider_id and b.pk not in scope.lifted_blocks
             for b in scope.external_blocks
@@ -255,11 +391,7 @@ def patient_view(*, actor: Actor, grant: PatientGrant) -> PatientView:
             CareProvider.objects.filter(pk__in=scope.revealed_providers).values_list("pk", "name")
         )
         view.revealed_blocks = [
-            {
-                "block": b,
-                "provider": names.get(b.owner_provider_id, ""),
-                "lifted": b.pk in scope.lifted_blocks,
-            }
+            RevealedBlockRow(b.pk, names.get(b.owner_provider_id, ""), b.pk in scope.lifted_blocks)
             for b in scope.external_blocks
             if b.owner_provider_id in scope.revealed_providers
             and b.owner_provider_id != scope.actor_provider_id
@@ -299,6 +431,85 @@ def _record_read(
             legal_basis_ref=scope.cross_provider_ref,
             detail={"units": sorted(unit_ids)},
         )
+
+
+# --- The correction and protection pages ----------------------------------------------------
+
+
+def _record_page_read(actor: Actor, grant: PatientGrant, page: str, shown: list[str]) -> None:
+    record(
+        action=Action.PATIENT_READ,
+        actor=actor,
+        patient_id=grant.patient.pk,
+        resource_type="patients.patient",
+        resource_id=grant.patient.pk,
+        legal_basis=grant.basis,
+        legal_basis_ref=grant.basis_ref,
+        owner_provider_id=actor.provider.pk if actor.provider else None,
+        detail={"page": page, "fields": shown},
+    )
+
+
+def correction_fields(*, actor: Actor, grant: PatientGrant) -> frozenset[str]:
+    """The fields the actor may correct on `grant.patient` (R34), or a recorded 404 when there are
+    none (a read-only grant, a role without the administrative fields)."""
+    fields = access.correctable_fields(grant)
+    if not fields:
+        reason = "read_only" if grant.read_only else "role"
+        raise _refused(actor, grant.patient.pk, reason, "patients.patient", grant.patient.pk)
+    return fields
+
+
+def correction_form_read(*, actor: Actor, grant: PatientGrant, fields: frozenset[str]) -> None:
+    """The correction form shows the current values of `fields`: recorded as a read before it is
+    rendered (R57, R61)."""
+    _record_page_read(actor, grant, "correct", sorted(fields))
+
+
+@dataclass(frozen=True)
+class NamedStaffRow:
+    pk: int
+    name: str
+    username: str
+
+
+@dataclass(frozen=True)
+class ProtectionView:
+    """The protected-identity page (R53, R54): only for a unit manager with a writable grant who,
+    for a protected patient, is on its named staff."""
+
+    pk: int
+    name: str
+    protection: str
+    approved_delivery_address: str
+    staff: list[NamedStaffRow]
+
+
+def protection_check(*, actor: Actor, grant: PatientGrant) -> None:
+    """Refuse, recorded, with a 404 unless the actor may keep the patient's protection (R54)."""
+    denial = access.protection_denial(actor, grant)
+    if denial is not None:
+        raise _refused(actor, grant.patient.pk, denial.reason, "patients.patient", grant.patient.pk)
+
+
+def protection_view(*, actor: Actor, grant: PatientGrant) -> ProtectionView:
+    """The protection page's data, recorded as a read before it is returned (R57, R61)."""
+    protection_check(actor=actor, grant=grant)
+    patient = grant.patient
+    staff = (
+        ProtectedStaff.objects.filter(patient=patient, ended_at__isnull=True)
+        .select_related("user")
+        .order_by("user__last_name", "user__first_name")
+    )
+    view = ProtectionView(
+        patient.pk,
+        str(patient),
+        patient.protection,
+        patient.approved_delivery_address,
+        [NamedStaffRow(n.pk, n.user.display_name, n.user.username) for n in staff],
+    )
+    _record_page_read(actor, grant, "protection", ["protection", "named_staff"])
+    return view
 
 
 def emergency_of(*, actor: Actor, emergency_id: int) -> EmergencyAccess:

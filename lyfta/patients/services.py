@@ -1,5 +1,5 @@
-"""Writes about patients and the grounds for seeing them. Every one is audited (R8, R57); none
-runs for a grant that is read only (emergency access, R50)."""
+"""Writes about patients and the grounds for seeing them. Every one is audited (R8, R57), and so
+is every refusal (R38); none runs for a grant that is read only (emergency access, R50)."""
 
 from __future__ import annotations
 
@@ -8,18 +8,21 @@ from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from lyfta.access import patients as access
 from lyfta.access.actor import Actor
 from lyfta.access.patients import PatientGrant
-from lyfta.access.policies import require
-from lyfta.access.roles import Cap, Role
+from lyfta.access.policies import can, require
+from lyfta.access.roles import Cap
 from lyfta.accounts.models import Assignment, User
 from lyfta.audit.actions import Action
-from lyfta.audit.models import LegalBasis
+from lyfta.audit.models import LegalBasis, Outcome
 from lyfta.audit.services import diff, record, snapshot
+from lyfta.core.dates import add_months
+from lyfta.core.workdays import add_working_days
 from lyfta.messages.models import Message
 from lyfta.messages.services import messages_send
 from lyfta.organisations.models import CareProvider, Unit
@@ -36,16 +39,23 @@ from lyfta.patients.models import (
     ProtectedStaff,
 )
 
-CORRECTABLE = (
-    "first_name",
-    "last_name",
-    "street",
-    "postal_code",
-    "city",
-    "phone",
-    "home_municipality",
-    "deceased_date",
-)
+CORRECTABLE = tuple(access.CORRECTABLE_FIELDS)
+# What the log holds instead of a protected patient's address or phone (R53).
+MASKED = "***"
+# An unreviewed emergency access escalates this many working days after it started (R52).
+EMERGENCY_REVIEW_WORKING_DAYS = 3
+# A consent is given for at most this long; a longer one is registered anew (R40).
+CONSENT_MAX_MONTHS = 12
+
+
+class Refused(PermissionDenied):
+    """A refused step, already recorded (R38). `user_message` is safe to show: Swedish, and
+    saying no more than the user may know."""
+
+    def __init__(self, reason: str, user_message: str = "") -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.user_message = user_message or _("Du har inte behörighet att göra det här.")
 
 
 def _acting(actor: Actor) -> tuple[User, Unit, Assignment]:
@@ -55,9 +65,44 @@ def _acting(actor: Actor) -> tuple[User, Unit, Assignment]:
     return actor.user, actor.assignment.unit, actor.assignment
 
 
-def _writable(grant: PatientGrant) -> None:
+def refuse(
+    *,
+    actor: Actor,
+    step: str,
+    reason: str,
+    patient_id: int | None,
+    target: Any = None,
+    resource_type: str = "",
+    resource_id: object = "",
+    user_message: str = "",
+) -> Refused:
+    """Record a refused step with its patient, resource and reason (R38) and return the error to
+    raise. Called outside any transaction the refusal would roll back."""
+    record(
+        action=Action.ACCESS_DENIED,
+        actor=actor,
+        outcome=Outcome.DENIED,
+        target=target,
+        resource_type=resource_type,
+        resource_id=resource_id,
+        patient_id=patient_id,
+        # Any attempt on a protected patient goes to targeted review (R54).
+        detail={"step": step, "reason": reason, "review": reason == "protected_identity"},
+    )
+    return Refused(reason, user_message)
+
+
+def _writable(actor: Actor, grant: PatientGrant, step: str) -> None:
+    """Writes need a grant that is not read only (emergency access, R50)."""
     if grant.read_only:
-        raise PermissionDenied(_("Nödåtkomst ger bara läsbehörighet."))
+        raise refuse(
+            actor=actor,
+            step=step,
+            reason="read_only",
+            patient_id=grant.patient.pk,
+            target=grant.patient,
+            user_message=_("Nödåtkomst ger bara läsbehörighet."),
+        )
 
 
 def _owner(actor: Actor) -> dict[str, Any]:
@@ -101,7 +146,12 @@ def patient_register(
             home_municipality=home_municipality,
         )
         patient.full_clean()
-        patient.save(force_insert=True)
+        try:
+            with transaction.atomic():
+                patient.save(force_insert=True)
+        except IntegrityError as error:
+            # Someone registered the same number a moment ago.
+            raise ValidationError({"identifier": _("Patienten finns redan i Lyfta.")}) from error
         record(
             action=Action.PATIENT_CREATED,
             actor=actor,
@@ -123,11 +173,21 @@ def patient_register(
 
 
 def patient_correct(*, actor: Actor, grant: PatientGrant, reason: str, **data: Any) -> Patient:
-    """Correct patient details; each earlier value is kept with who changed it and why."""
-    _writable(grant)
+    """Correct patient details; each earlier value is kept with who changed it and why. Only the
+    fields the actor's role may see can be corrected (R34); a protected patient's address and
+    phone never reach the log (R53)."""
+    _writable(actor, grant, "patient_correct")
     unknown = set(data) - set(CORRECTABLE)
     if unknown:
         raise TypeError(f"not correctable here: {sorted(unknown)}")
+    if not set(data) <= access.correctable_fields(grant):
+        raise refuse(
+            actor=actor,
+            step="patient_correct",
+            reason="fields",
+            patient_id=grant.patient.pk,
+            target=grant.patient,
+        )
     if not reason.strip():
         raise ValidationError({"reason": _("Ange varför uppgiften rättas.")})
     with transaction.atomic():
@@ -140,6 +200,12 @@ def patient_correct(*, actor: Actor, grant: PatientGrant, reason: str, **data: A
         changes = diff(before, after)
         if not changes:
             return patient
+        logged = changes
+        if patient.is_protected or grant.patient.is_protected:
+            logged = {
+                name: [MASKED, MASKED] if name in access.CONTACT_FIELDS else values
+                for name, values in changes.items()
+            }
         patient.save(update_fields=[*data.keys(), "updated_at"])
         now = timezone.now()
         PatientCorrection.objects.bulk_create(
@@ -161,8 +227,9 @@ def patient_correct(*, actor: Actor, grant: PatientGrant, reason: str, **data: A
             actor=actor,
             target=patient,
             patient_id=patient.pk,
-            changes=changes,
-            detail={"reason": reason[:200]},
+            changes=logged,
+            # The reason is kept with each correction; the log says only that one was given (R60).
+            detail={"reason_given": True},
             legal_basis=grant.basis,
             legal_basis_ref=grant.basis_ref,
             **_owner(actor),
@@ -217,9 +284,10 @@ def relationship_register(
     valid_until: dt.date | None,
     reason: str,
 ) -> CareRelationship:
-    """Register a care relationship explicitly, with start, end and reason."""
-    _writable(grant)
-    require(actor, Cap.PATIENTS_REGISTER)
+    """Register a care relationship explicitly, with start, end and reason. Registered on the
+    strength of a documented need, it is flagged for review (R32)."""
+    _writable(actor, grant, "relationship_register")
+    require(actor, Cap.PATIENTS_REGISTER, patient_id=grant.patient.pk)
     if not reason.strip():
         raise ValidationError({"reason": _("Ange skälet till vårdrelationen.")})
     if valid_until is not None and valid_until < valid_from:
@@ -244,7 +312,7 @@ def relationship_register(
             patient_id=grant.patient.pk,
             legal_basis=grant.basis,
             legal_basis_ref=grant.basis_ref,
-            detail={"origin": "registered"},
+            detail={"origin": "registered", "review": grant.basis == LegalBasis.NEED},
             changes={"valid_from": [None, valid_from], "valid_until": [None, valid_until]},
             **_owner(actor),
         )
@@ -255,12 +323,18 @@ def relationship_end(
     *, actor: Actor, grant: PatientGrant, relationship: CareRelationship, reason: str
 ) -> None:
     """End one's own unit's relationship with the patient; it takes effect at once (R37)."""
-    _writable(grant)
+    _writable(actor, grant, "relationship_end")
     if (
         relationship.unit_id != getattr(actor.unit, "pk", None)
         or relationship.patient_id != grant.patient.pk
     ):
-        raise PermissionDenied("not your unit's relationship")
+        raise refuse(
+            actor=actor,
+            step="relationship_end",
+            reason="not_own_unit",
+            patient_id=grant.patient.pk,
+            target=relationship,
+        )
     with transaction.atomic():
         updated = CareRelationship.objects.filter(pk=relationship.pk, ended_at__isnull=True).update(
             ended_at=timezone.now(), ended_by=actor.user, end_reason=reason[:200]
@@ -271,7 +345,8 @@ def relationship_end(
                 actor=actor,
                 target=relationship,
                 patient_id=grant.patient.pk,
-                detail={"reason": reason[:200]},
+                # The reason is kept on the relationship, not copied into the log (R60).
+                detail={"reason_given": bool(reason.strip())},
                 **_owner(actor),
             )
 
@@ -289,11 +364,14 @@ def need_document(
         raise ValidationError({"reason_code": _("Välj ett skäl.")})
     if len(reason_text.strip()) < 5:
         raise ValidationError({"reason_text": _("Beskriv behovet med några ord.")})
-    if patient.is_protected:
-        from lyfta.access.patients import is_named_staff
-
-        if not is_named_staff(actor, patient):
-            raise PermissionDenied("protected identity")
+    if patient.is_protected and not access.is_named_staff(actor, patient):
+        raise refuse(
+            actor=actor,
+            step="need_document",
+            reason="protected_identity",
+            patient_id=patient.pk,
+            target=patient,
+        )
     user, unit, assignment = _acting(actor)
     with transaction.atomic():
         need = DocumentedNeed.objects.create(
@@ -329,9 +407,18 @@ def emergency_open(
 ) -> EmergencyAccess:
     """Nödåtkomst (R50–R52): the password (and code) again, a reason, confirmation that the
     patient cannot consent; read only, one patient, LYFTA_EMERGENCY_MINUTES; the provider's log
-    reviewers are told at once and the access waits in their queue for a verdict."""
+    reviewers are told at once and the access waits in their queue for a verdict. A wrong password
+    is recorded and counts towards the account's lockout like any other (R18, R22)."""
     require(actor, Cap.PATIENTS_EMERGENCY, patient_id=patient.pk)
     user, _unit, _assignment = _acting(actor)
+    if not access.may_open_emergency(actor, patient):
+        raise refuse(
+            actor=actor,
+            step="emergency_open",
+            reason="protected_identity",
+            patient_id=patient.pk,
+            target=patient,
+        )
     errors: dict[str, str] = {}
     if reason_code not in EmergencyAccess.Reason.values:
         errors["reason_code"] = _("Välj ett skäl.")
@@ -342,7 +429,7 @@ def emergency_open(
             "Nödåtkomst får bara användas när patienten inte kan ta ställning. Annars: fråga "
             "patienten om samtycke."
         )
-    if not _reauthenticated(user, password, code):
+    if not _reauthenticated(actor, user, password, code):
         errors["password"] = _("Lösenordet eller engångskoden stämmer inte.")
     if errors:
         raise ValidationError(errors)
@@ -358,6 +445,8 @@ def emergency_open(
             started_at=now,
             expires_at=now + dt.timedelta(minutes=settings.LYFTA_EMERGENCY_MINUTES),
         )
+        # The provider's log reviewers, or whoever stands in when it has none (R52).
+        recipients, recipient_role = access.emergency_recipients(_unit.provider_id)
         # DICOM 110113 "Security Alert" / 110127 "Emergency Override Started" (FHIR break-glass).
         record(
             action=Action.EMERGENCY_STARTED,
@@ -371,32 +460,41 @@ def emergency_open(
                 "expires_at": emergency.expires_at,
                 "dicom": ["110113", "110127"],
                 "review": True,
+                "notified": sorted(u.pk for u in recipients),
+                "notified_role": recipient_role,
             },
         )
-        reviewers = User.objects.filter(
-            assignments__in=Assignment.objects.active().filter(
-                role=Role.LOG_REVIEWER, unit__provider=actor.provider
-            )
-        )
         messages_send(
-            recipients=reviewers,
+            recipients=recipients,
             kind=Message.Kind.EMERGENCY_ACCESS,
             subject=_("Nödåtkomst öppnad av %(name)s, %(unit)s")
-            % {"name": user.display_name, "unit": _unit.name if _unit else ""},
+            % {"name": user.display_name, "unit": _unit.name},
             body=_("Nödåtkomsten väntar på din bedömning i granskningskön."),
             link="/patienter/nodatkomst/granska/",
         )
     return emergency
 
 
-def _reauthenticated(user: User, password: str, code: str) -> bool:
+def _reauthenticated(actor: Actor, user: User, password: str, code: str) -> bool:
+    """The password (and the second factor, where the user has one) again (R30). A failure is
+    recorded and counted towards the lockout (R18, R22)."""
     from django_otp import devices_for_user, match_token
 
-    if not user.check_password(password):
-        return False
-    if any(True for _ in devices_for_user(user, confirmed=True)):
-        return match_token(user, code.strip()) is not None
-    return True
+    from lyfta.accounts import throttle
+    from lyfta.audit import context
+
+    ok = user.check_password(password)
+    if ok and any(True for _ in devices_for_user(user, confirmed=True)):
+        ok = match_token(user, code.strip()) is not None
+    if not ok:
+        throttle.failed_at(user.username, context.current().client_address)
+        record(
+            action=Action.REAUTH_FAILED,
+            actor=actor,
+            outcome=Outcome.DENIED,
+            detail={"step": "emergency_open"},
+        )
+    return ok
 
 
 def emergency_end(*, actor: Actor, emergency: EmergencyAccess, reason: str = "ended") -> None:
@@ -430,22 +528,95 @@ def emergencies_expire(*, actor: Actor) -> int:
     return count
 
 
+def emergency_review_due(emergency: EmergencyAccess) -> dt.date:
+    """The day an unreviewed emergency access escalates (R52)."""
+    started = timezone.localdate(emergency.started_at)
+    return add_working_days(started, EMERGENCY_REVIEW_WORKING_DAYS)
+
+
+def emergencies_escalate(*, actor: Actor) -> int:
+    """Escalate every emergency access still without a verdict EMERGENCY_REVIEW_WORKING_DAYS
+    working days after it started (R52): its provider's log reviewers are told again, or whoever
+    stands in when there are none; each escalation is recorded and sent once."""
+    today = timezone.localdate()
+    # Working days are never fewer than calendar days: older ones are the only candidates.
+    candidates = EmergencyAccess.objects.filter(
+        verdict="",
+        escalated_at__isnull=True,
+        started_at__lt=timezone.now() - dt.timedelta(days=EMERGENCY_REVIEW_WORKING_DAYS),
+    ).select_related("assignment__unit")
+    count = 0
+    for candidate in candidates:
+        due = emergency_review_due(candidate)
+        if today < due:
+            continue
+        with transaction.atomic():
+            emergency = (
+                EmergencyAccess.objects.select_for_update()
+                .filter(pk=candidate.pk, verdict="", escalated_at__isnull=True)
+                .first()
+            )
+            if emergency is None:
+                continue
+            emergency.escalated_at = timezone.now()
+            emergency.save(update_fields=["escalated_at"])
+            provider_id = candidate.assignment.unit.provider_id
+            recipients, recipient_role = access.emergency_recipients(provider_id)
+            messages_send(
+                recipients=recipients,
+                kind=Message.Kind.EMERGENCY_ACCESS,
+                subject=_("Nödåtkomst ogranskad sedan %(day)s")
+                % {"day": timezone.localdate(emergency.started_at).isoformat()},
+                body=_(
+                    "En nödåtkomst har väntat på bedömning i mer än %(days)d arbetsdagar. "
+                    "Granska den i granskningskön."
+                )
+                % {"days": EMERGENCY_REVIEW_WORKING_DAYS},
+                link="/patienter/nodatkomst/granska/",
+            )
+            record(
+                action=Action.EMERGENCY_ESCALATED,
+                actor=actor,
+                patient_id=emergency.patient_id,
+                target=emergency,
+                legal_basis=LegalBasis.EMERGENCY,
+                legal_basis_ref=f"emergency:{emergency.pk}",
+                owner_provider_id=provider_id,
+                detail={
+                    "due": due,
+                    "notified": sorted(u.pk for u in recipients),
+                    "notified_role": recipient_role,
+                },
+            )
+            count += 1
+    return count
+
+
 def emergency_review(
     *, actor: Actor, emergency: EmergencyAccess, verdict: str, note: str = ""
 ) -> None:
-    """A log reviewer's verdict on an emergency access (R52)."""
-    require(actor, Cap.AUDIT_REVIEW)
+    """A log reviewer's verdict on an emergency access (R52). The first verdict stands: a second
+    reviewer cannot overwrite it."""
+    require(actor, Cap.AUDIT_REVIEW, patient_id=emergency.patient_id)
     if verdict not in EmergencyAccess.Verdict.values:
         raise ValidationError({"verdict": _("Välj en bedömning.")})
     if emergency.assignment.unit.provider_id != getattr(actor.provider, "pk", None):
-        raise PermissionDenied("another provider's emergency access")
+        raise refuse(
+            actor=actor,
+            step="emergency_review",
+            reason="other_provider",
+            patient_id=emergency.patient_id,
+            target=emergency,
+        )
     with transaction.atomic():
-        EmergencyAccess.objects.filter(pk=emergency.pk).update(
+        updated = EmergencyAccess.objects.filter(pk=emergency.pk, verdict="").update(
             verdict=verdict,
             verdict_note=note[:300],
             reviewed_by=actor.user,
             reviewed_at=timezone.now(),
         )
+        if not updated:
+            raise ValidationError({"verdict": _("Nödåtkomsten har redan bedömts.")})
         record(
             action=Action.EMERGENCY_REVIEWED,
             actor=actor,
@@ -468,14 +639,18 @@ def consent_register(
     representative: str = "",
 ) -> Consent:
     """Record the patient's consent that the actor's unit (or the actor alone) may see data
-    documented by other care providers (R40)."""
-    _writable(grant)
+    documented by other care providers (R40), for at most CONSENT_MAX_MONTHS."""
+    _writable(actor, grant, "consent_register")
     require(actor, Cap.CONSENTS_MANAGE, patient_id=grant.patient.pk)
     user, unit, assignment = _acting(actor)
     if valid_until < valid_from:
         raise ValidationError({"valid_until": _("Slutdatum kan inte vara före startdatum.")})
     if valid_until < timezone.localdate():
         raise ValidationError({"valid_until": _("Slutdatum har redan passerat.")})
+    if valid_until > add_months(valid_from, CONSENT_MAX_MONTHS):
+        raise ValidationError(
+            {"valid_until": _("Ett samtycke gäller högst ett år. Registrera ett nytt därefter.")}
+        )
     with transaction.atomic():
         consent = Consent.objects.create(
             patient=grant.patient,
@@ -507,11 +682,18 @@ def consent_register(
 def consent_close(
     *, actor: Actor, grant: PatientGrant, consent: Consent, cancel: bool, reason: str
 ) -> None:
-    """End a consent at the patient's request, or cancel an erroneous one; the record stays."""
-    _writable(grant)
+    """End a consent at the patient's request, or cancel an erroneous one; the record stays. Only
+    the unit the consent was given to changes it (R40)."""
+    _writable(actor, grant, "consent_close")
     require(actor, Cap.CONSENTS_MANAGE, patient_id=grant.patient.pk)
-    if consent.patient_id != grant.patient.pk:
-        raise PermissionDenied("another patient's consent")
+    if consent.patient_id != grant.patient.pk or not access.can_close_consent(actor, consent):
+        raise refuse(
+            actor=actor,
+            step="consent_close",
+            reason="not_grantee_unit",
+            patient_id=grant.patient.pk,
+            target=consent,
+        )
     status = Consent.Status.CANCELLED if cancel else Consent.Status.ENDED
     with transaction.atomic():
         updated = Consent.objects.filter(pk=consent.pk, status=Consent.Status.ACTIVE).update(
@@ -524,7 +706,7 @@ def consent_close(
                 target=consent,
                 patient_id=grant.patient.pk,
                 changes={"status": [Consent.Status.ACTIVE, status]},
-                detail={"reason": reason[:200]},
+                detail={"reason_given": bool(reason.strip())},
             )
 
 
@@ -552,7 +734,7 @@ def block_register(
 ) -> Block:
     """Register the patient's block of their information (R44–R45). A guardian cannot block a
     child's information (R47); the refusal is recorded."""
-    _writable(grant)
+    _writable(actor, grant, "block_register")
     require(actor, Cap.BLOCKS_MANAGE, patient_id=grant.patient.pk)
     user, unit, assignment = _acting(actor)
     if requester_kind == Requester.GUARDIAN:
@@ -576,7 +758,13 @@ def block_register(
             {"scope": _("Välj om spärren gäller inom vårdgivaren eller mot andra.")}
         )
     if owner_unit is not None and owner_unit.provider_id != unit.provider_id:
-        raise PermissionDenied("a block is registered by the information-owning provider")
+        raise refuse(
+            actor=actor,
+            step="block_register",
+            reason="not_owning_provider",
+            patient_id=grant.patient.pk,
+            target=owner_unit,
+        )
     if info_from and info_until and info_until < info_from:
         raise ValidationError({"info_until": _("Slutdatum kan inte vara före startdatum.")})
     if not requested_by.strip():
@@ -615,13 +803,19 @@ def block_register(
 def block_close(
     *, actor: Actor, grant: PatientGrant, block: Block, cancel: bool, reason: str
 ) -> None:
-    """Lift a block permanently at the patient's request, or cancel an erroneous one (R45)."""
-    _writable(grant)
+    """Lift a block permanently at the patient's request, or cancel an erroneous one (R45). Only
+    the information-owning provider does it, and for an internal block only the owning unit: the
+    unit a block is against never lifts it itself."""
+    _writable(actor, grant, "block_close")
     require(actor, Cap.BLOCKS_MANAGE, patient_id=grant.patient.pk)
-    if block.patient_id != grant.patient.pk or block.owner_provider_id != getattr(
-        actor.provider, "pk", None
-    ):
-        raise PermissionDenied("a block is changed by the information-owning provider")
+    if block.patient_id != grant.patient.pk or not access.can_close_block(actor, block):
+        raise refuse(
+            actor=actor,
+            step="block_close",
+            reason="not_owner",
+            patient_id=grant.patient.pk,
+            target=block,
+        )
     status = Block.Status.CANCELLED if cancel else Block.Status.LIFTED
     with transaction.atomic():
         updated = Block.objects.filter(pk=block.pk, status=Block.Status.ACTIVE).update(
@@ -639,7 +833,8 @@ def block_close(
                 owner_provider_id=block.owner_provider_id,
                 owner_unit_id=block.owner_unit_id,
                 changes={"status": [Block.Status.ACTIVE, status]},
-                detail={"reason": reason[:300]},
+                # The reason is kept on the block, not copied into the log (R60).
+                detail={"reason_given": bool(reason.strip())},
             )
 
 
@@ -655,12 +850,17 @@ def _lift_window(hours: int) -> tuple[dt.datetime, dt.datetime]:
     return now, now + dt.timedelta(hours=hours)
 
 
-def _lift_basis(grant: PatientGrant, basis: str, reason: str) -> None:
+def _lift_basis(actor: Actor, grant: PatientGrant, basis: str, reason: str) -> None:
+    """A reveal or temporary lift needs a role that handles consents or blocks, and the patient's
+    consent or an emergency access in force (R46, R48, R49); the emergency may stand beside the
+    unit's own relationship."""
+    if not can(actor, Cap.CONSENTS_MANAGE):
+        require(actor, Cap.BLOCKS_MANAGE, patient_id=grant.patient.pk)
     if basis not in BlockLift.Basis.values:
         raise ValidationError(
             {"basis": _("Ange om patienten samtycker eller om det är en nödsituation.")}
         )
-    if basis == BlockLift.Basis.EMERGENCY and grant.basis != LegalBasis.EMERGENCY:
+    if basis == BlockLift.Basis.EMERGENCY and not grant.emergency_ref:
         raise ValidationError(
             {"basis": _("Öppna nödåtkomst först för att bryta en spärr i en nödsituation.")}
         )
@@ -673,7 +873,7 @@ def block_reveal_providers(*, actor: Actor, grant: PatientGrant, basis: str, rea
     information. Recorded; nothing of the content is shown yet."""
     from lyfta.access.patients import data_scope
 
-    _lift_basis(grant, basis, reason)
+    _lift_basis(actor, grant, basis, reason)
     user, unit, assignment = _acting(actor)
     scope = data_scope(actor, grant)
     blocks = [b for b in scope.external_blocks if b.owner_provider_id != unit.provider_id]
@@ -697,7 +897,7 @@ def block_reveal_providers(*, actor: Actor, grant: PatientGrant, basis: str, rea
             actor=actor,
             patient_id=grant.patient.pk,
             legal_basis=basis,
-            legal_basis_ref=grant.basis_ref,
+            legal_basis_ref=grant.emergency_ref if basis == "emergency" else grant.basis_ref,
             detail={
                 "blocks": [b.pk for b in blocks],
                 "providers": sorted({b.owner_provider_id for b in blocks}),
@@ -720,10 +920,16 @@ def block_lift_temporarily(
     in an emergency; it expires by itself (R46). Breaking a block inside the provider in an
     emergency is an emergency access (R49); for blocks towards other providers this is the second
     step of the reveal, and the first must have been taken (R48)."""
-    _lift_basis(grant, basis, reason)
+    _lift_basis(actor, grant, basis, reason)
     user, unit, assignment = _acting(actor)
     if block.patient_id != grant.patient.pk or block.status != Block.Status.ACTIVE:
-        raise PermissionDenied("not an active block of this patient")
+        raise refuse(
+            actor=actor,
+            step="block_lift",
+            reason="not_active_block_of_patient",
+            patient_id=grant.patient.pk,
+            target=block,
+        )
     now = timezone.now()
     if (
         block.scope == Block.Scope.EXTERNAL
@@ -761,7 +967,7 @@ def block_lift_temporarily(
             owner_provider_id=block.owner_provider_id,
             owner_unit_id=block.owner_unit_id,
             legal_basis=basis,
-            legal_basis_ref=grant.basis_ref if basis == "emergency" else f"lift:{lift.pk}",
+            legal_basis_ref=grant.emergency_ref if basis == "emergency" else f"lift:{lift.pk}",
             detail={"block": block.pk, "until": end, "reason_given": True},
         )
     return lift
@@ -779,10 +985,11 @@ def protection_set(
     approved_delivery_address: str = "",
 ) -> Patient:
     """Flag (or unflag) a patient's protected identity (R53) and the approved delivery address."""
-    _writable(grant)
+    _writable(actor, grant, "protection_set")
     require(actor, Cap.PROTECTED_STAFF_MANAGE, patient_id=grant.patient.pk)
     if protection not in Patient.Protection.values:
         raise ValidationError({"protection": _("Välj typ av skydd.")})
+    manager, _unit, _assignment = _acting(actor)
     with transaction.atomic():
         patient = Patient.objects.select_for_update().get(pk=grant.patient.pk)
         before = snapshot(patient, ("protection", "protection_source", "approved_delivery_address"))
@@ -808,20 +1015,22 @@ def protection_set(
             changes=changes,
             **_owner(actor),
         )
-        if protection and actor.user is not None:
-            # Whoever flags the patient is named first, so someone can still care for them.
-            protected_staff_add(actor=actor, patient=patient, user=actor.user)
+        if protection:
+            # Whoever flags the patient is named first, so someone can still care for them. This
+            # is the one way a manager comes to be named by themselves: through a writable grant.
+            _name(actor=actor, patient=patient, user=manager, manager=manager)
     return patient
 
 
-def protected_staff_add(*, actor: Actor, patient: Patient, user: User) -> ProtectedStaff:
-    """The unit manager names someone who may see a protected patient (R54)."""
-    require(actor, Cap.PROTECTED_STAFF_MANAGE, patient_id=patient.pk)
-    manager, _unit, _assignment = _acting(actor)
+def _name(*, actor: Actor, patient: Patient, user: User, manager: User) -> ProtectedStaff:
     with transaction.atomic():
-        naming, created = ProtectedStaff.objects.get_or_create(
-            patient=patient, user=user, ended_at=None, defaults={"named_by": manager}
-        )
+        try:
+            naming, created = ProtectedStaff.objects.get_or_create(
+                patient=patient, user=user, ended_at=None, defaults={"named_by": manager}
+            )
+        except IntegrityError as error:
+            # Another manager named the same person at the same moment.
+            raise ValidationError(_("Personen är redan namngiven. Ladda om sidan.")) from error
         if created:
             record(
                 action=Action.PROTECTED_STAFF_NAMED,
@@ -833,8 +1042,36 @@ def protected_staff_add(*, actor: Actor, patient: Patient, user: User) -> Protec
     return naming
 
 
-def protected_staff_remove(*, actor: Actor, naming: ProtectedStaff) -> None:
-    require(actor, Cap.PROTECTED_STAFF_MANAGE, patient_id=naming.patient_id)
+def protected_staff_add(*, actor: Actor, grant: PatientGrant, user: User) -> ProtectedStaff:
+    """The unit manager names someone who may see a protected patient (R54). Never under a
+    read-only grant, and never the manager themselves: nobody widens their own access."""
+    _writable(actor, grant, "protected_staff_add")
+    require(actor, Cap.PROTECTED_STAFF_MANAGE, patient_id=grant.patient.pk)
+    manager, _unit, _assignment = _acting(actor)
+    if user.pk == manager.pk:
+        raise refuse(
+            actor=actor,
+            step="protected_staff_add",
+            reason="self_naming",
+            patient_id=grant.patient.pk,
+            target=grant.patient,
+            user_message=_("Du kan inte namnge dig själv. Be en annan enhetschef."),
+        )
+    return _name(actor=actor, patient=grant.patient, user=user, manager=manager)
+
+
+def protected_staff_remove(*, actor: Actor, grant: PatientGrant, naming: ProtectedStaff) -> None:
+    """End a naming (R54); the patient is closed to that person at their next request (R37)."""
+    _writable(actor, grant, "protected_staff_remove")
+    require(actor, Cap.PROTECTED_STAFF_MANAGE, patient_id=grant.patient.pk)
+    if naming.patient_id != grant.patient.pk:
+        raise refuse(
+            actor=actor,
+            step="protected_staff_remove",
+            reason="other_patient",
+            patient_id=grant.patient.pk,
+            target=naming,
+        )
     with transaction.atomic():
         if ProtectedStaff.objects.filter(pk=naming.pk, ended_at__isnull=True).update(
             ended_at=timezone.now()

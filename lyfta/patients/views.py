@@ -8,7 +8,7 @@ from typing import Any
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
@@ -16,8 +16,10 @@ from django.views.decorators.http import require_http_methods, require_POST
 from lyfta.access.patients import PatientGrant
 from lyfta.access.policies import can, require
 from lyfta.access.roles import Cap
+from lyfta.accounts import throttle
 from lyfta.accounts.models import User
 from lyfta.accounts.sessions import session_ref
+from lyfta.accounts.views import signed_out_for_guessing
 from lyfta.core.http import LyftaRequest
 from lyfta.patients import selectors, services
 from lyfta.patients.forms import (
@@ -27,6 +29,7 @@ from lyfta.patients.forms import (
     EmergencyForm,
     LiftForm,
     LookupForm,
+    NamingForm,
     NeedForm,
     ProtectionForm,
     ReasonForm,
@@ -35,16 +38,25 @@ from lyfta.patients.forms import (
     SearchForm,
     StaffForm,
 )
-from lyfta.patients.models import (
-    Block,
-    CareRelationship,
-    Consent,
-    EmergencyAccess,
-    Patient,
-    ProtectedStaff,
-)
+from lyfta.patients.models import EmergencyAccess, Patient
 
 PENDING = "lyfta_pending_identifier"
+# Longer digit strings are no id of ours (and int() refuses over 4,300 digits).
+MAX_ID_DIGITS = 18
+
+
+def _id(value: str | None) -> int | None:
+    """A database id from a query or form value, or None for anything else (never a 500)."""
+    if value and len(value) <= MAX_ID_DIGITS and value.isascii() and value.isdecimal():
+        return int(value)
+    return None
+
+
+def _refusal_message(error: PermissionDenied) -> str:
+    """What a refused user is told: a prepared Swedish sentence, never the internal reason."""
+    if isinstance(error, services.Refused):
+        return error.user_message
+    return _("Du har inte behörighet att göra det här.")
 
 
 def _errors(form: Any, error: ValidationError) -> None:
@@ -118,10 +130,9 @@ def outside(request: LyftaRequest) -> HttpResponse:
         except ValidationError as error:
             _errors(form, error)
         except PermissionDenied:
-            # A protected patient: as if not found, for anyone not named (R54).
-            selectors.grant_or_404(
-                actor=request.actor, patient_id=patient.pk, session_ref=session_ref(request)
-            )
+            # A protected patient: as if not found, for anyone not named (R54); the service has
+            # recorded the refusal for review.
+            raise Http404 from None
         else:
             del request.session[PENDING]
             return redirect("patients:detail", patient_id=patient.pk)
@@ -137,11 +148,14 @@ def outside(request: LyftaRequest) -> HttpResponse:
 def emergency(request: LyftaRequest) -> HttpResponse:
     """Nödåtkomst (R50): read only, for the pending number or an already known patient."""
     require(request.actor, Cap.PATIENTS_EMERGENCY)
-    patient_id = request.GET.get("patient") or request.POST.get("patient")
-    if patient_id and str(patient_id).isdigit():
-        patient = Patient.objects.filter(pk=int(patient_id)).first()
+    patient_id = _id(request.GET.get("patient") or request.POST.get("patient"))
+    if patient_id is not None:
+        patient = Patient.objects.filter(pk=patient_id).first()
     else:
         patient = Patient.objects.filter(identifier=_pending(request)).first()
+    if request.method == "POST" and throttle.blocked_reason(request, request.user.username):
+        # Too many wrong passwords: re-authentication here counts like any other (R18).
+        return signed_out_for_guessing(request)
     form = EmergencyForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         if patient is None:
@@ -164,6 +178,9 @@ def emergency(request: LyftaRequest) -> HttpResponse:
                 )
             except ValidationError as error:
                 _errors(form, error)
+            except PermissionDenied:
+                # Not for this role on a protected patient (R54): as if not found, recorded.
+                raise Http404 from None
             else:
                 request.session.pop(PENDING, None)
                 messages.warning(request, _("Nödåtkomst är öppnad. Den är loggad och granskas."))
@@ -171,7 +188,7 @@ def emergency(request: LyftaRequest) -> HttpResponse:
     return render(
         request,
         "patients/emergency.html",
-        {"form": form, "patient_param": patient.pk if patient and patient_id else ""},
+        {"form": form, "patient_param": patient.pk if patient and patient_id is not None else ""},
         status=400 if form.errors else 200,
     )
 
@@ -227,22 +244,25 @@ def detail(request: LyftaRequest, patient_id: int) -> HttpResponse:
 
 @require_http_methods(["GET", "POST"])
 def correct(request: LyftaRequest, patient_id: int) -> HttpResponse:
+    """Correct the patient's details: only the fields the role may see (R34), never under a
+    read-only grant; the form with its current values is recorded as a read (R57)."""
     grant = _grant(request, patient_id)
-    patient = grant.patient
-    form = CorrectForm(request.POST or None, instance=patient)
+    fields = selectors.correction_fields(actor=request.actor, grant=grant)
+    form = CorrectForm(request.POST or None, instance=grant.patient, fields_allowed=fields)
     if request.method == "POST" and form.is_valid():
         data = {name: form.cleaned_data[name] for name in form.changed_data if name != "reason"}
         try:
             services.patient_correct(
                 actor=request.actor, grant=grant, reason=form.cleaned_data["reason"], **data
             )
-        except (ValidationError, PermissionDenied) as error:
-            _errors(
-                form, error if isinstance(error, ValidationError) else ValidationError(str(error))
-            )
+        except ValidationError as error:
+            _errors(form, error)
+        except PermissionDenied as error:
+            form.add_error(None, _refusal_message(error))
         else:
             messages.success(request, _("Uppgifterna är rättade. Tidigare värden sparas."))
             return redirect("patients:detail", patient_id=patient_id)
+    selectors.correction_form_read(actor=request.actor, grant=grant, fields=fields)
     return render(
         request,
         "patients/correct.html",
@@ -252,7 +272,9 @@ def correct(request: LyftaRequest, patient_id: int) -> HttpResponse:
 
 
 def _post_step(request: LyftaRequest, patient_id: int, step: Any, success: str) -> HttpResponse:
-    """Run one write step of the patient page; problems come back as a message, never a 500."""
+    """Run one write step of the patient page. Bad input and refusals come back as a Swedish
+    message, never a 500; another patient's or another unit's object is the same recorded 404 as
+    a missing one (R35, R38)."""
     grant = _grant(request, patient_id)
     try:
         step(grant)
@@ -260,7 +282,7 @@ def _post_step(request: LyftaRequest, patient_id: int, step: Any, success: str) 
         for problem in error.messages:
             messages.error(request, problem)
     except PermissionDenied as error:
-        messages.error(request, str(error) or _("Du kan inte göra det här."))
+        messages.error(request, _refusal_message(error))
     else:
         messages.success(request, success)
     return redirect("patients:detail", patient_id=patient_id)
@@ -285,8 +307,8 @@ def relationship_add(request: LyftaRequest, patient_id: int) -> HttpResponse:
 @require_POST
 def relationship_end(request: LyftaRequest, patient_id: int, relationship_id: int) -> HttpResponse:
     def step(grant: PatientGrant) -> None:
-        relationship = get_object_or_404(
-            CareRelationship, pk=relationship_id, patient_id=patient_id
+        relationship = selectors.relationship_of(
+            actor=request.actor, grant=grant, relationship_id=relationship_id
         )
         reason = _form_or_error(ReasonForm(request.POST))["reason"]
         services.relationship_end(
@@ -310,10 +332,11 @@ def consent_add(request: LyftaRequest, patient_id: int) -> HttpResponse:
 def consent_close(
     request: LyftaRequest, patient_id: int, consent_id: int, how: str
 ) -> HttpResponse:
+    if how not in {"end", "cancel"}:
+        raise Http404
+
     def step(grant: PatientGrant) -> None:
-        if how not in {"end", "cancel"}:
-            raise Http404
-        consent = get_object_or_404(Consent, pk=consent_id, patient_id=patient_id)
+        consent = selectors.consent_of(actor=request.actor, grant=grant, consent_id=consent_id)
         reason = _form_or_error(ReasonForm(request.POST))["reason"]
         services.consent_close(
             actor=request.actor, grant=grant, consent=consent, cancel=how == "cancel", reason=reason
@@ -334,10 +357,11 @@ def block_add(request: LyftaRequest, patient_id: int) -> HttpResponse:
 
 @require_POST
 def block_close(request: LyftaRequest, patient_id: int, block_id: int, how: str) -> HttpResponse:
+    if how not in {"lift", "cancel"}:
+        raise Http404
+
     def step(grant: PatientGrant) -> None:
-        if how not in {"lift", "cancel"}:
-            raise Http404
-        block = get_object_or_404(Block, pk=block_id, patient_id=patient_id)
+        block = selectors.block_of(actor=request.actor, grant=grant, block_id=block_id, owned=True)
         reason = _form_or_error(ReasonForm(request.POST))["reason"]
         services.block_close(
             actor=request.actor, grant=grant, block=block, cancel=how == "cancel", reason=reason
@@ -363,68 +387,68 @@ def block_reveal(request: LyftaRequest, patient_id: int) -> HttpResponse:
 @require_POST
 def block_lift(request: LyftaRequest, patient_id: int, block_id: int) -> HttpResponse:
     def step(grant: PatientGrant) -> None:
-        block = get_object_or_404(Block, pk=block_id, patient_id=patient_id)
+        block = selectors.block_of(actor=request.actor, grant=grant, block_id=block_id, owned=False)
         data = _form_or_error(LiftForm(request.POST))
         services.block_lift_temporarily(actor=request.actor, grant=grant, block=block, **data)
 
     return _post_step(request, patient_id, step, _("Spärren är tillfälligt hävd för dig."))
 
 
+def _protection_step(request: LyftaRequest, grant: PatientGrant) -> None:
+    """One action of the protection page's forms (R53, R54)."""
+    action = request.POST.get("action")
+    if action == "protect":
+        data = _form_or_error(ProtectionForm(request.POST))
+        services.protection_set(actor=request.actor, grant=grant, **data)
+    elif action == "name":
+        username = _form_or_error(StaffForm(request.POST))["username"]
+        user = User.objects.filter(username=username, is_active=True).first()
+        if user is None:
+            raise ValidationError(_("Det finns ingen aktiv användare med det användarnamnet."))
+        services.protected_staff_add(actor=request.actor, grant=grant, user=user)
+    elif action == "remove":
+        naming_id = _form_or_error(NamingForm(request.POST))["naming"]
+        naming = selectors.naming_of(actor=request.actor, grant=grant, naming_id=naming_id)
+        services.protected_staff_remove(actor=request.actor, grant=grant, naming=naming)
+    else:
+        raise ValidationError(_("Okänd åtgärd."))
+
+
 @require_http_methods(["GET", "POST"])
 def protection(request: LyftaRequest, patient_id: int) -> HttpResponse:
-    """Protected identity and its named staff (R53–R54), for unit managers."""
+    """Protected identity and its named staff (R53–R54): for a unit manager with a writable
+    grant, and for a protected patient only one on its named staff; the page is a recorded read."""
     require(request.actor, Cap.PROTECTED_STAFF_MANAGE)
     grant = _grant(request, patient_id)
-    patient = grant.patient
+    selectors.protection_check(actor=request.actor, grant=grant)
     if request.method == "POST":
-        action = request.POST.get("action")
         try:
-            if action == "protect":
-                data = _form_or_error(ProtectionForm(request.POST))
-                services.protection_set(actor=request.actor, grant=grant, **data)
-            elif action == "name":
-                username = _form_or_error(StaffForm(request.POST))["username"]
-                user = User.objects.filter(username=username, is_active=True).first()
-                if user is None:
-                    raise ValidationError(
-                        _("Det finns ingen aktiv användare med det användarnamnet.")
-                    )
-                services.protected_staff_add(actor=request.actor, patient=patient, user=user)
-            elif action == "remove":
-                naming = get_object_or_404(
-                    ProtectedStaff,
-                    pk=request.POST.get("naming", 0) or 0,
-                    patient=patient,
-                    ended_at__isnull=True,
-                )
-                services.protected_staff_remove(actor=request.actor, naming=naming)
-            else:
-                raise ValidationError(_("Okänd åtgärd."))
+            _protection_step(request, grant)
         except ValidationError as error:
             for problem in error.messages:
                 messages.error(request, problem)
+        except PermissionDenied as error:
+            messages.error(request, _refusal_message(error))
         else:
             messages.success(request, _("Sparat."))
         return redirect("patients:protection", patient_id=patient_id)
+    view = selectors.protection_view(actor=request.actor, grant=grant)
     form = ProtectionForm(
         initial={
-            "protection": patient.protection,
-            "approved_delivery_address": patient.approved_delivery_address,
+            "protection": view.protection,
+            "approved_delivery_address": view.approved_delivery_address,
         }
-    )
-    staff = ProtectedStaff.objects.filter(patient=patient, ended_at__isnull=True).select_related(
-        "user"
     )
     return render(
         request,
         "patients/protection.html",
         {
             "patient_id": patient_id,
-            "name": str(patient),
+            "name": view.name,
             "form": form,
             "staff_form": StaffForm(),
-            "staff": staff,
-            "protected": patient.is_protected,
+            "staff": view.staff,
+            "protected": bool(view.protection),
         },
     )
 
@@ -447,6 +471,8 @@ def emergency_queue(request: LyftaRequest) -> HttpResponse:
         except ValidationError as error:
             for problem in error.messages:
                 messages.error(request, problem)
+        except PermissionDenied as error:
+            messages.error(request, _refusal_message(error))
         else:
             messages.success(request, _("Bedömningen är sparad."))
         return redirect("patients:emergency_queue")

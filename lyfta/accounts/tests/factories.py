@@ -26,7 +26,7 @@ class UserFactory(factory.django.DjangoModelFactory):
     title = "Arbetsterapeut"
     personnummer = factory.Sequence(
         lambda n: synthetic_personnummer(
-            (dt.date(1940, 1, 1) + dt.timedelta(days=n)).strftime("%Y%m%d"), n
+            (dt.date(1930, 1, 1) + dt.timedelta(days=n)).strftime("%Y%m%d"), n
         )
     )
     valid_from = factory.LazyFunction(lambda: timezone.localdate() - dt.timedelta(days=10))
