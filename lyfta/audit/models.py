@@ -112,6 +112,13 @@ class AuditEvent(models.Model):
         except ValueError:
             return self.action
 
+    @property
+    def legal_basis_label(self) -> str:
+        try:
+            return str(LegalBasis(self.legal_basis).label) if self.legal_basis else ""
+        except ValueError:
+            return self.legal_basis
+
 
 class AuditSeal(models.Model):
     """The place of one event in the hash chain: `entry_hash = SHA-256(prev_hash || canonical
@@ -205,3 +212,129 @@ class AuditShipCursor(models.Model):
 
     def __str__(self) -> str:
         return f"{self.destination} @ seal {self.last_seq}"
+
+
+# --- Log review (R75–R82) -----------------------------------------------------------------------
+
+
+class Verdict(models.TextChoices):
+    JUSTIFIED = "justified", _("Befogad")
+    UNJUSTIFIED = "unjustified", _("Inte befogad")
+    UNCLEAR = "unclear", _("Oklar")
+
+
+class ReviewCheck(models.Model):
+    """One documented check of the log (R78): a random sample per unit and period (R75), a
+    targeted check (R76) or a check on suspicion (R77), with its reviewer, criteria, the entries
+    drawn and, when closed, the conclusion. Kept as long as the logs."""
+
+    class Kind(models.TextChoices):
+        SAMPLE = "sample", _("Stickprov")
+        TARGETED = "targeted", _("Riktad kontroll")
+        SUSPICION = "suspicion", _("Kontroll vid misstanke")
+
+    provider = models.ForeignKey(
+        "organisations.CareProvider", on_delete=models.PROTECT, related_name="+"
+    )
+    unit = models.ForeignKey(
+        "organisations.Unit",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="review_checks",
+    )
+    kind = models.CharField(_("typ"), max_length=10, choices=Kind.choices)
+    criteria = models.JSONField(_("urval"), default=dict)
+    period_from = models.DateField(_("period från"))
+    period_until = models.DateField(_("period till och med"))
+    reviewer = models.ForeignKey("accounts.User", on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(_("påbörjad"))
+    closed_at = models.DateTimeField(_("avslutad"), null=True, blank=True)
+    conclusion = models.TextField(_("slutsats och uppföljning"), blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = _("loggkontroll")
+        verbose_name_plural = _("loggkontroller")
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.period_from}–{self.period_until}"
+
+
+class ReviewItem(models.Model):
+    """An audit event taken into a check, why it was taken, and the reviewer's verdict."""
+
+    review = models.ForeignKey(ReviewCheck, on_delete=models.PROTECT, related_name="items")
+    event_id = models.BigIntegerField(_("logghändelse"))
+    reason = models.CharField(_("varför i urvalet"), max_length=40)
+    verdict = models.CharField(_("bedömning"), max_length=12, choices=Verdict.choices, blank=True)
+    follow_up = models.CharField(_("uppföljning"), max_length=300, blank=True)
+    decided_by = models.ForeignKey(
+        "accounts.User", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    decided_at = models.DateTimeField(_("bedömd"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["event_id"]
+        verbose_name = _("granskad logghändelse")
+        verbose_name_plural = _("granskade logghändelser")
+        constraints = [
+            models.UniqueConstraint(fields=["review", "event_id"], name="one_item_per_event")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.review_id}:{self.event_id}"
+
+
+class ReviewSchedule(models.Model):
+    """How often each unit's log is checked (R79); a check is due `interval_days` after the last
+    closed sample check of the unit."""
+
+    unit = models.OneToOneField(
+        "organisations.Unit", on_delete=models.PROTECT, related_name="review_schedule"
+    )
+    interval_days = models.PositiveIntegerField(_("intervall (dagar)"), default=90)
+    updated_by = models.ForeignKey("accounts.User", on_delete=models.PROTECT, related_name="+")
+    updated_at = models.DateTimeField(_("ändrad"))
+
+    class Meta:
+        verbose_name = _("granskningsschema")
+        verbose_name_plural = _("granskningsscheman")
+
+    def __str__(self) -> str:
+        return f"{self.unit_id} every {self.interval_days} days"
+
+
+class LogExtractRequest(models.Model):
+    """A patient's request for a log extract (R80–R82): who asked, when (the one-month deadline of
+    GDPR Art. 12(3) runs from then), what kind of request, and who produced and delivered it."""
+
+    class Kind(models.TextChoices):
+        PATIENT_REQUEST = "patient", _("Patientens begäran (loggutdrag)")
+        OFFICIAL_DOCUMENT = "official", _("Begäran om allmän handling")
+
+    provider = models.ForeignKey(
+        "organisations.CareProvider", on_delete=models.PROTECT, related_name="+"
+    )
+    patient = models.ForeignKey("patients.Patient", on_delete=models.PROTECT, related_name="+")
+    kind = models.CharField(_("typ av begäran"), max_length=10, choices=Kind.choices)
+    requested_at = models.DateField(_("begärd"))
+    due_at = models.DateField(_("ska lämnas senast"))
+    requester = models.CharField(_("begärd av"), max_length=200)
+    period_from = models.DateField(_("period från"))
+    period_until = models.DateField(_("period till och med"))
+    secrecy_reviewed = models.BooleanField(_("sekretessprövning gjord"), default=False)
+    received_by = models.ForeignKey("accounts.User", on_delete=models.PROTECT, related_name="+")
+    produced_at = models.DateTimeField(_("framtaget"), null=True, blank=True)
+    produced_by = models.ForeignKey(
+        "accounts.User", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    delivered_at = models.DateField(_("lämnat"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["due_at"]
+        verbose_name = _("begäran om loggutdrag")
+        verbose_name_plural = _("begäranden om loggutdrag")
+
+    def __str__(self) -> str:
+        return f"extract {self.patient_id} due {self.due_at}"

@@ -27,6 +27,8 @@ def cross_provider(request: LyftaRequest) -> HttpResponse:
 
     from lyfta.audit.reports import cross_provider_report
 
-    days = request.GET.get("dagar", "30")
-    report = cross_provider_report(actor=request.actor, days=int(days) if days.isdigit() else 30)
+    # Only plain digits, and few of them: "²" passes isdigit() but not int() (never a 500).
+    days = request.GET.get("dagar", "")
+    valid = days.isascii() and days.isdecimal() and len(days) <= 4
+    report = cross_provider_report(actor=request.actor, days=int(days) if valid else 30)
     return render(request, "audit/cross_provider.html", {"report": report})

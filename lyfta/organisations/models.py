@@ -43,6 +43,11 @@ class CareProvider(TimestampedModel):
     )
     kind = models.CharField(_("typ"), max_length=16, choices=Kind.choices)
     active = models.BooleanField(_("aktiv"), default=True)
+    # Whether staff names appear in log extracts answering a request for an official document,
+    # after a secrecy review (R81); a patient's ordinary request shows unit and time only.
+    extract_staff_names = models.BooleanField(
+        _("personalens namn i loggutdrag (allmän handling)"), default=False
+    )
 
     class Meta:
         ordering = ["kind", "name"]

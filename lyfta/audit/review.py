@@ -1,0 +1,798 @@
+"""Log review (R63, R70, R75–R82): searching the log of one's own care provider, targeted checks
+as saved queries, random sample checks with verdicts, review schedules, and patient log extracts.
+
+A reviewer sees the events of their own provider: those its users made and those that touched
+its data, whoever made them (R43). Every search, every opened entry and every extract is itself
+recorded (R70, R82)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.db.models import Count, Max, Q, QuerySet
+from django.db.models.functions import TruncDate
+from django.http import Http404
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from lyfta.access.actor import Actor
+from lyfta.access.policies import require
+from lyfta.access.roles import Cap
+from lyfta.accounts.models import User
+from lyfta.audit.actions import Action
+from lyfta.audit.models import (
+    AuditEvent,
+    LegalBasis,
+    LogExtractRequest,
+    Outcome,
+    ReviewCheck,
+    ReviewItem,
+    ReviewSchedule,
+    Verdict,
+)
+from lyfta.audit.services import record
+from lyfta.core.dates import add_months
+from lyfta.core.workdays import is_working_day
+from lyfta.organisations.models import CareProvider, Unit
+from lyfta.patients.models import Patient
+
+# Events that are an access to patient data: what checks and extracts are about.
+ACCESS_ACTIONS = (
+    Action.PATIENT_READ,
+    Action.PATIENT_LISTED,
+    Action.PATIENT_CROSS_PROVIDER_READ,
+    Action.PATIENT_SEARCH_OUTSIDE,
+    Action.PATIENT_ACCESS_DENIED,
+    Action.NEED_DOCUMENTED,
+    Action.EMERGENCY_STARTED,
+    Action.PATIENT_CORRECTED,
+    Action.PATIENT_CREATED,
+    Action.RELATIONSHIP_CREATED,
+    Action.CONSENT_REGISTERED,
+    Action.BLOCK_REGISTERED,
+    Action.BLOCK_TEMPORARILY_LIFTED,
+    Action.BLOCK_PROVIDERS_REVEALED,
+)
+SEARCH_LIMIT = 500
+SAVE_LIMIT = 200  # entries of one saved check: a reviewer's afternoon, not a dump
+
+
+def _provider(actor: Actor) -> CareProvider:
+    require(actor, Cap.AUDIT_REVIEW)
+    if actor.provider is None:
+        raise PermissionDenied("a reviewer reviews for a care provider")
+    return actor.provider
+
+
+def scope(actor: Actor) -> QuerySet[AuditEvent]:
+    """The events a reviewer may read: made by their provider's users, or touching its data."""
+    provider = _provider(actor)
+    return AuditEvent.objects.filter(
+        Q(actor_provider_id=provider.pk) | Q(owner_provider_id=provider.pk)
+    )
+
+
+def _window(period_from: dt.date, period_until: dt.date) -> tuple[dt.datetime, dt.datetime]:
+    if period_until < period_from:
+        raise ValidationError(_("Periodens slut kan inte vara före dess början."))
+    tz = timezone.get_current_timezone()
+    return (
+        dt.datetime.combine(period_from, dt.time.min, tz),
+        dt.datetime.combine(period_until + dt.timedelta(days=1), dt.time.min, tz),
+    )
+
+
+# --- Search (R77) and single entries (R70) --------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SearchParams:
+    period_from: dt.date
+    period_until: dt.date
+    patient: Patient | None = None
+    user: User | None = None
+    unit: Unit | None = None
+    action: str = ""
+    outcome: str = ""
+
+    def audit_detail(self) -> dict[str, Any]:
+        return {
+            "from": self.period_from,
+            "until": self.period_until,
+            "patient": self.patient.pk if self.patient else None,
+            "user": self.user.pk if self.user else None,
+            "unit": self.unit.pk if self.unit else None,
+            "action": self.action,
+            "outcome": self.outcome,
+        }
+
+
+def _filtered(actor: Actor, params: SearchParams) -> QuerySet[AuditEvent]:
+    start, end = _window(params.period_from, params.period_until)
+    events = scope(actor).filter(occurred_at__gte=start, occurred_at__lt=end)
+    if params.patient is not None:
+        events = events.filter(patient_id=params.patient.pk)
+    if params.user is not None:
+        events = events.filter(actor_id=params.user.pk)
+    if params.unit is not None:
+        events = events.filter(actor_unit_id=params.unit.pk)
+    if params.action:
+        events = events.filter(action=params.action)
+    if params.outcome:
+        events = events.filter(outcome=params.outcome)
+    return events
+
+
+def review_search(*, actor: Actor, params: SearchParams) -> list[AuditEvent]:
+    """All accesses by one user or to one patient over any period, or any combination (R77).
+    The search itself is recorded with its parameters, never its results (R60, R70)."""
+    events = list(_filtered(actor, params).order_by("-occurred_at", "-id")[:SEARCH_LIMIT])
+    record(
+        action=Action.AUDIT_SEARCHED,
+        actor=actor,
+        patient_id=params.patient.pk if params.patient else None,
+        detail={**params.audit_detail(), "shown": len(events)},
+    )
+    return events
+
+
+def review_entry(*, actor: Actor, event_id: int) -> AuditEvent:
+    """One entry of the log, if the reviewer's provider is concerned by it (else a 404)."""
+    event = scope(actor).filter(pk=event_id).first()
+    if event is None:
+        raise Http404
+    record(
+        action=Action.AUDIT_ENTRY_VIEWED,
+        actor=actor,
+        patient_id=event.patient_id,
+        resource_type="audit.auditevent",
+        resource_id=event.pk,
+    )
+    return event
+
+
+# --- Targeted checks (R76) ------------------------------------------------------------------
+
+
+def _need_or_no_relationship(events: QuerySet[AuditEvent]) -> QuerySet[AuditEvent]:
+    return events.filter(
+        Q(legal_basis=LegalBasis.NEED)
+        | Q(action=Action.NEED_DOCUMENTED)
+        | Q(action__in=[Action.PATIENT_ACCESS_DENIED, Action.PATIENT_SEARCH_OUTSIDE])
+    )
+
+
+def _emergency(events: QuerySet[AuditEvent]) -> QuerySet[AuditEvent]:
+    return events.filter(Q(legal_basis=LegalBasis.EMERGENCY) | Q(action=Action.EMERGENCY_STARTED))
+
+
+def _protected(events: QuerySet[AuditEvent]) -> QuerySet[AuditEvent]:
+    protected = Patient.objects.exclude(protection="").values("pk")
+    return events.filter(Q(patient_id__in=protected) | Q(detail__reason="protected_identity"))
+
+
+def _own_record(events: QuerySet[AuditEvent]) -> QuerySet[AuditEvent]:
+    pairs = Patient.objects.filter(
+        identifier__in=User.objects.exclude(personnummer=None).values("personnummer")
+    ).values_list("pk", "identifier")
+    people = dict(User.objects.exclude(personnummer=None).values_list("personnummer", "pk"))
+    condition = Q(pk__in=[])
+    for patient_id, identifier in pairs:
+        condition |= Q(patient_id=patient_id, actor_id=people[identifier])
+    return events.filter(condition)
+
+
+def _same_surname(events: QuerySet[AuditEvent]) -> QuerySet[AuditEvent]:
+    # Relatives and namesakes: the patient's surname equals the user's (R76).
+    read = events.filter(patient_id__isnull=False, actor_id__isnull=False)
+    pairs = read.values_list("patient_id", "actor_id").distinct()[:5000]
+    patient_ids = {p for p, _ in pairs}
+    actor_ids = {a for _, a in pairs}
+    surnames = dict(Patient.objects.filter(pk__in=patient_ids).values_list("pk", "last_name"))
+    users = dict(User.objects.filter(pk__in=actor_ids).values_list("pk", "last_name"))
+    matches = [
+        (p, a)
+        for p, a in pairs
+        if surnames.get(p or 0)
+        and surnames.get(p or 0, "").casefold() == (users.get(a or 0) or "").casefold()
+    ]
+    condition = Q(pk__in=[])
+    for patient_id, actor_id in matches:
+        condition |= Q(patient_id=patient_id, actor_id=actor_id)
+    return read.filter(condition)
+
+
+def _cross_provider(events: QuerySet[AuditEvent]) -> QuerySet[AuditEvent]:
+    return events.filter(action=Action.PATIENT_CROSS_PROVIDER_READ)
+
+
+def off_hours(moment: dt.datetime) -> bool:
+    """Outside 07–18 on a working day, or on a weekend or holiday (R76)."""
+    local = timezone.localtime(moment)
+    return not is_working_day(local.date()) or not 7 <= local.hour < 18
+
+
+def _off_hours(events: QuerySet[AuditEvent]) -> QuerySet[AuditEvent]:
+    ids = [
+        pk
+        for pk, at in events.filter(patient_id__isnull=False).values_list("pk", "occurred_at")[
+            :20000
+        ]
+        if off_hours(at)
+    ]
+    return events.filter(pk__in=ids)
+
+
+def _unusual_volume(events: QuerySet[AuditEvent]) -> QuerySet[AuditEvent]:
+    """Users who opened markedly more patients per day than in their own preceding 90 days."""
+    reads = events.filter(action=Action.PATIENT_READ, actor_id__isnull=False)
+    first = reads.order_by("occurred_at").values_list("occurred_at", flat=True).first()
+    if first is None:
+        return events.none()
+    per_user_day = (
+        reads.annotate(day=TruncDate("occurred_at"))
+        .values("actor_id", "day")
+        .annotate(n=Count("id"))
+    )
+    history = (
+        AuditEvent.objects.filter(
+            action=Action.PATIENT_READ,
+            occurred_at__lt=first,
+            occurred_at__gte=first - dt.timedelta(days=90),
+        )
+        .values("actor_id")
+        .annotate(n=Count("id"), days=Count(TruncDate("occurred_at"), distinct=True))
+    )
+    usual = {row["actor_id"]: row["n"] / max(row["days"], 1) for row in history}
+    flagged = Q(pk__in=[])
+    for row in per_user_day:
+        baseline = usual.get(row["actor_id"], 0.0)
+        if row["n"] >= max(10, 3 * baseline):
+            flagged |= Q(actor_id=row["actor_id"], occurred_at__date=row["day"])
+    return reads.filter(flagged)
+
+
+@dataclass(frozen=True)
+class TargetedCheck:
+    name: str
+    label: Any
+    select: Callable[[QuerySet[AuditEvent]], QuerySet[AuditEvent]]
+
+
+TARGETED = {
+    targeted.name: targeted
+    for targeted in (
+        TargetedCheck(
+            "need",
+            gettext_lazy("Åtkomst med annat behov eller utan vårdrelation"),
+            _need_or_no_relationship,
+        ),
+        TargetedCheck("emergency", gettext_lazy("Nödåtkomst"), _emergency),
+        TargetedCheck("protected", gettext_lazy("Patienter med skyddad identitet"), _protected),
+        TargetedCheck("own_record", gettext_lazy("Egen journal (eget personnummer)"), _own_record),
+        TargetedCheck(
+            "same_surname", gettext_lazy("Samma efternamn som användaren"), _same_surname
+        ),
+        TargetedCheck("cross_provider", gettext_lazy("Åtkomst mellan vårdgivare"), _cross_provider),
+        TargetedCheck("off_hours", gettext_lazy("Utanför kontorstid (07–18 vardagar)"), _off_hours),
+        TargetedCheck(
+            "volume",
+            gettext_lazy("Ovanligt många patienter jämfört med egen historik"),
+            _unusual_volume,
+        ),
+    )
+}
+
+
+def targeted_check(
+    *,
+    actor: Actor,
+    name: str,
+    period_from: dt.date,
+    period_until: dt.date,
+    unit: Unit | None = None,
+) -> list[AuditEvent]:
+    """Run one saved targeted check over the reviewer's provider (and unit) for a period."""
+    targeted = TARGETED.get(name)
+    if targeted is None:
+        raise Http404
+    params = SearchParams(period_from, period_until, unit=unit)
+    events = list(targeted.select(_filtered(actor, params)).order_by("-occurred_at")[:SEARCH_LIMIT])
+    record(
+        action=Action.AUDIT_SEARCHED,
+        actor=actor,
+        detail={**params.audit_detail(), "targeted": name, "shown": len(events)},
+    )
+    return events
+
+
+def reason_labels() -> dict[str, str]:
+    """Why an entry is in a check, as the check's page says it."""
+    return {
+        "user": _("Minst en per användare"),
+        "random": _("Slumpvis"),
+        "search": _("Sökning vid misstanke"),
+        **{name: str(t.label) for name, t in TARGETED.items()},
+    }
+
+
+# --- Sample checks (R75, R78) ---------------------------------------------------------------
+
+# A system RNG: nobody, not even with the source and the log, can predict which entries a sample
+# will hold (R75).
+_random = secrets.SystemRandom()
+
+
+def sample_draw(
+    *, actor: Actor, unit: Unit, period_from: dt.date, period_until: dt.date, size: int = 25
+) -> ReviewCheck:
+    """Draw a sample of one unit's accesses in a period: entries that meet each targeted criterion
+    (a few of each, chosen at random), at least one random entry per user who accessed patients,
+    and random entries over the rest, up to `size` (R75). Stored as an open check (R78)."""
+    provider = _provider(actor)
+    if unit.provider_id != provider.pk:
+        raise Http404
+    if not 5 <= size <= 200:
+        raise ValidationError(_("Ett stickprov har 5–200 logghändelser."))
+    accesses = _filtered(actor, SearchParams(period_from, period_until, unit=unit)).filter(
+        action__in=ACCESS_ACTIONS
+    )
+    chosen: dict[int, str] = {}
+    for name, targeted in TARGETED.items():
+        ids = list(targeted.select(accesses).values_list("pk", flat=True)[:2000])
+        for pk in _random.sample(ids, min(len(ids), max(1, size // 10))):
+            chosen.setdefault(pk, name)
+    by_user: dict[int | None, list[int]] = {}
+    for pk, user_id in accesses.exclude(actor_id=None).values_list("pk", "actor_id")[:50000]:
+        by_user.setdefault(user_id, []).append(pk)
+    for ids in by_user.values():
+        if len(chosen) >= size:
+            break
+        chosen.setdefault(_random.choice(ids), "user")
+    rest = [pk for pk in accesses.values_list("pk", flat=True)[:50000] if pk not in chosen]
+    for pk in _random.sample(rest, min(len(rest), max(0, size - len(chosen)))):
+        chosen[pk] = "random"
+    if len(chosen) > size:
+        kept = _random.sample(sorted(chosen), size)
+        chosen = {pk: chosen[pk] for pk in kept}
+    assert actor.user is not None  # noqa: S101 - _provider() admits only a reviewer in a unit
+    with transaction.atomic():
+        check = ReviewCheck.objects.create(
+            provider=provider,
+            unit=unit,
+            kind=ReviewCheck.Kind.SAMPLE,
+            criteria={"size": size, "criteria": sorted(TARGETED), "drawn": len(chosen)},
+            period_from=period_from,
+            period_until=period_until,
+            reviewer=actor.user,
+            created_at=timezone.now(),
+        )
+        ReviewItem.objects.bulk_create(
+            [ReviewItem(review=check, event_id=pk, reason=reason) for pk, reason in chosen.items()]
+        )
+        record(
+            action=Action.REVIEW_STARTED,
+            actor=actor,
+            target=check,
+            detail={
+                "unit": unit.pk,
+                "from": period_from,
+                "until": period_until,
+                "drawn": len(chosen),
+            },
+        )
+    return check
+
+
+def review_check(*, actor: Actor, check_id: int) -> ReviewCheck:
+    check = (
+        ReviewCheck.objects.filter(pk=check_id, provider=_provider(actor))
+        .select_related("unit")
+        .first()
+    )
+    if check is None:
+        raise Http404
+    return check
+
+
+def review_items(*, actor: Actor, check: ReviewCheck) -> list[tuple[ReviewItem, AuditEvent | None]]:
+    """The check's entries with their events; opening a check is a read of the log (R70)."""
+    items = list(check.items.all())
+    events = AuditEvent.objects.in_bulk([item.event_id for item in items])
+    record(
+        action=Action.AUDIT_SEARCHED,
+        actor=actor,
+        target=check,
+        detail={"check": check.pk, "shown": len(items)},
+    )
+    return [(item, events.get(item.event_id)) for item in items]
+
+
+def review_verdict(*, actor: Actor, item: ReviewItem, verdict: str, follow_up: str = "") -> None:
+    """The reviewer's verdict on one entry, and what follows from it (R78)."""
+    check = review_check(actor=actor, check_id=item.review_id)
+    if check.closed_at is not None:
+        raise ValidationError(_("Kontrollen är avslutad."))
+    if verdict not in Verdict.values:
+        raise ValidationError(_("Välj befogad, inte befogad eller oklar."))
+    if verdict != Verdict.JUSTIFIED and not follow_up.strip():
+        raise ValidationError(
+            _("Skriv vad som ska följas upp när åtkomsten inte är befogad eller oklar.")
+        )
+    with transaction.atomic():
+        ReviewItem.objects.filter(pk=item.pk).update(
+            verdict=verdict,
+            follow_up=follow_up.strip()[:300],
+            decided_by=actor.user,
+            decided_at=timezone.now(),
+        )
+        record(
+            action=Action.REVIEW_VERDICT,
+            actor=actor,
+            target=item,
+            changes={"verdict": [item.verdict or None, verdict]},
+            detail={"event": item.event_id, "check": check.pk},
+        )
+
+
+def review_close(*, actor: Actor, check: ReviewCheck, conclusion: str) -> ReviewCheck:
+    """Close a check once every entry has a verdict; its record is kept with the logs (R78)."""
+    if check.items.filter(verdict="").exists():
+        raise ValidationError(
+            _("Alla logghändelser behöver en bedömning innan kontrollen avslutas.")
+        )
+    if not conclusion.strip():
+        raise ValidationError(_("Skriv en slutsats."))
+    with transaction.atomic():
+        ReviewCheck.objects.filter(pk=check.pk, closed_at__isnull=True).update(
+            closed_at=timezone.now(), conclusion=conclusion.strip()
+        )
+        record(
+            action=Action.REVIEW_CLOSED,
+            actor=actor,
+            target=check,
+            detail={
+                "items": check.items.count(),
+                "unjustified": check.items.filter(verdict=Verdict.UNJUSTIFIED).count(),
+            },
+        )
+    check.refresh_from_db()
+    return check
+
+
+def check_save(*, actor: Actor, params: SearchParams, targeted: str = "") -> ReviewCheck:
+    """Keep a search on suspicion (R77) or a targeted check's result (R76) as a check whose
+    entries get verdicts like a sample's (R78). The query runs again here: the entries are what
+    the criteria select, never a list the browser sends."""
+    provider = _provider(actor)
+    events = _filtered(actor, params)
+    if targeted:
+        found = TARGETED.get(targeted)
+        if found is None:
+            raise Http404
+        events = found.select(events)
+    ids = list(events.order_by("-occurred_at", "-id").values_list("pk", flat=True)[:SAVE_LIMIT])
+    if not ids:
+        raise ValidationError(_("Sökningen gav inga logghändelser att granska."))
+    assert actor.user is not None  # noqa: S101
+    kind = ReviewCheck.Kind.TARGETED if targeted else ReviewCheck.Kind.SUSPICION
+    criteria = {**params.audit_detail(), "targeted": targeted, "drawn": len(ids)}
+    with transaction.atomic():
+        saved = ReviewCheck.objects.create(
+            provider=provider,
+            unit=params.unit,
+            kind=kind,
+            criteria=json_safe(criteria),
+            period_from=params.period_from,
+            period_until=params.period_until,
+            reviewer=actor.user,
+            created_at=timezone.now(),
+        )
+        reason = targeted or "search"
+        ReviewItem.objects.bulk_create(
+            [ReviewItem(review=saved, event_id=pk, reason=reason) for pk in ids]
+        )
+        record(
+            action=Action.REVIEW_STARTED,
+            actor=actor,
+            target=saved,
+            detail=criteria,
+        )
+    return saved
+
+
+def json_safe(data: dict[str, Any]) -> dict[str, Any]:
+    return {k: v.isoformat() if isinstance(v, dt.date) else v for k, v in data.items()}
+
+
+def patient_labels(events: list[AuditEvent]) -> dict[int, str]:
+    """How the review pages name the patients of `events`: name and number, except a protected
+    patient's, who is shown by internal id only (R53)."""
+    ids = {e.patient_id for e in events if e.patient_id}
+    labels = {}
+    for patient in Patient.objects.filter(pk__in=ids):
+        labels[patient.pk] = (
+            _("Skyddad identitet (nr %(id)s)") % {"id": patient.pk}
+            if patient.protection
+            else f"{patient.last_name}, {patient.first_name} ({patient.display_identifier})"
+        )
+    return labels
+
+
+# --- Schedules (R79) -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ScheduleRow:
+    unit: Unit
+    interval_days: int
+    last_closed: dt.date | None
+    due: dt.date
+    overdue: bool
+
+
+def schedules(*, actor: Actor) -> list[ScheduleRow]:
+    """Each unit of the provider with its interval, last closed sample check and due date."""
+    provider = _provider(actor)
+    today = timezone.localdate()
+    configured = {
+        s.unit_id: s.interval_days for s in ReviewSchedule.objects.filter(unit__provider=provider)
+    }
+    last = dict(
+        ReviewCheck.objects.filter(
+            provider=provider, kind=ReviewCheck.Kind.SAMPLE, closed_at__isnull=False
+        )
+        .values("unit_id")
+        .annotate(last=Max("closed_at"))
+        .values_list("unit_id", "last")
+    )
+    rows = []
+    for unit in Unit.objects.filter(provider=provider, active=True).order_by("name"):
+        interval = configured.get(unit.pk, 90)
+        closed = timezone.localtime(last[unit.pk]).date() if unit.pk in last else None
+        due = (closed or unit.created_at.date()) + dt.timedelta(days=interval)
+        rows.append(ScheduleRow(unit, interval, closed, due, due < today))
+    return rows
+
+
+def schedule_set(*, actor: Actor, unit: Unit, interval_days: int) -> ReviewSchedule:
+    provider = _provider(actor)
+    if unit.provider_id != provider.pk:
+        raise Http404
+    if not 7 <= interval_days <= 366:
+        raise ValidationError(_("Intervallet ska vara 7–366 dagar."))
+    assert actor.user is not None  # noqa: S101
+    before = ReviewSchedule.objects.filter(unit=unit).values_list("interval_days", flat=True)
+    with transaction.atomic():
+        previous = before.first()
+        schedule, _created = ReviewSchedule.objects.update_or_create(
+            unit=unit,
+            defaults={
+                "interval_days": interval_days,
+                "updated_by": actor.user,
+                "updated_at": timezone.now(),
+            },
+        )
+        record(
+            action=Action.REVIEW_SCHEDULE_SET,
+            actor=actor,
+            target=schedule,
+            changes={"interval_days": [previous, interval_days]},
+            detail={"unit": unit.pk},
+        )
+    return schedule
+
+
+# --- Patient log extracts (R80–R82) ----------------------------------------------------------
+
+
+def extract_register(
+    *,
+    actor: Actor,
+    patient: Patient,
+    kind: str,
+    requested_at: dt.date,
+    requester: str,
+    period_from: dt.date,
+    period_until: dt.date,
+    secrecy_reviewed: bool = False,
+) -> LogExtractRequest:
+    """Register a request; the answer is due one month after it was received (GDPR Art. 12(3))."""
+    provider = _provider(actor)
+    if kind not in LogExtractRequest.Kind.values:
+        raise ValidationError(_("Välj typ av begäran."))
+    if period_until < period_from:
+        raise ValidationError(_("Periodens slut kan inte vara före dess början."))
+    if requested_at > timezone.localdate():
+        raise ValidationError(_("Datumet för begäran kan inte ligga i framtiden."))
+    assert actor.user is not None  # noqa: S101
+    with transaction.atomic():
+        request = LogExtractRequest.objects.create(
+            provider=provider,
+            patient=patient,
+            kind=kind,
+            requested_at=requested_at,
+            due_at=add_months(requested_at, 1),
+            requester=requester.strip()[:200] or _("Patienten"),
+            period_from=period_from,
+            period_until=period_until,
+            secrecy_reviewed=secrecy_reviewed and kind == LogExtractRequest.Kind.OFFICIAL_DOCUMENT,
+            received_by=actor.user,
+        )
+        record(
+            action=Action.EXTRACT_REQUESTED,
+            actor=actor,
+            target=request,
+            patient_id=patient.pk,
+            detail={"kind": kind, "requested_at": requested_at, "due_at": request.due_at},
+        )
+    return request
+
+
+def extract_requests(*, actor: Actor) -> QuerySet[LogExtractRequest]:
+    return LogExtractRequest.objects.filter(provider=_provider(actor)).select_related("patient")
+
+
+def extract_request(*, actor: Actor, request_id: int) -> LogExtractRequest:
+    found = extract_requests(actor=actor).filter(pk=request_id).first()
+    if found is None:
+        raise Http404
+    return found
+
+
+@dataclass(frozen=True)
+class ExtractRow:
+    when: dt.datetime
+    unit: str
+    provider: str
+    kind: str
+    staff: str
+
+
+def extract_rows(request: LogExtractRequest) -> list[ExtractRow]:
+    """Every access to the patient's data in the period, by anyone of any provider (R80), with
+    unit and provider in plain names; staff names only for an official-document request after a
+    secrecy review at a provider that shows them (R81)."""
+    start, end = _window(request.period_from, request.period_until)
+    events = (
+        AuditEvent.objects.filter(
+            patient_id=request.patient_id,
+            action__in=ACCESS_ACTIONS,
+            occurred_at__gte=start,
+            occurred_at__lt=end,
+        )
+        .exclude(outcome=Outcome.DENIED)
+        .order_by("occurred_at", "id")
+    )
+    units = dict(Unit.objects.values_list("pk", "name"))
+    providers = dict(CareProvider.objects.values_list("pk", "name"))
+    names = (
+        request.kind == LogExtractRequest.Kind.OFFICIAL_DOCUMENT
+        and request.secrecy_reviewed
+        and request.provider.extract_staff_names
+    )
+    rows = []
+    for event in events:
+        rows.append(
+            ExtractRow(
+                when=timezone.localtime(event.occurred_at),
+                unit=units.get(event.actor_unit_id or 0, event.actor_unit_name or _("System")),
+                provider=providers.get(event.actor_provider_id or 0, ""),
+                kind=PLAIN_KIND.get(event.action, event.action_label),
+                staff=(event.actor_name or event.actor_username) if names else "",
+            )
+        )
+    return rows
+
+
+# What each access means to a patient, in plain Swedish (R80).
+PLAIN_KIND: dict[str, Any] = {
+    Action.PATIENT_READ: gettext_lazy("Läste dina uppgifter"),
+    Action.PATIENT_LISTED: gettext_lazy("Du syntes i en sökträfflista"),
+    Action.PATIENT_CROSS_PROVIDER_READ: gettext_lazy(
+        "Läste uppgifter som en annan vårdgivare har registrerat"
+    ),
+    Action.PATIENT_SEARCH_OUTSIDE: gettext_lazy("Sökte på ditt personnummer"),
+    Action.NEED_DOCUMENTED: gettext_lazy("Öppnade dina uppgifter med angivet behov i arbetet"),
+    Action.EMERGENCY_STARTED: gettext_lazy("Öppnade dina uppgifter i en nödsituation"),
+    Action.PATIENT_CORRECTED: gettext_lazy("Rättade dina uppgifter"),
+    Action.PATIENT_CREATED: gettext_lazy("Registrerade dig som patient"),
+    Action.RELATIONSHIP_CREATED: gettext_lazy("Registrerade en vårdrelation med dig"),
+    Action.CONSENT_REGISTERED: gettext_lazy("Registrerade ditt samtycke"),
+    Action.BLOCK_REGISTERED: gettext_lazy("Registrerade din spärr"),
+    Action.BLOCK_TEMPORARILY_LIFTED: gettext_lazy("Hävde din spärr tillfälligt"),
+    Action.BLOCK_PROVIDERS_REVEALED: gettext_lazy("Fick veta var spärrade uppgifter finns"),
+}
+
+
+def extract_produce(*, actor: Actor, request: LogExtractRequest, fmt: str) -> tuple[bytes, str]:
+    """The extract as a PDF or CSV; producing it is recorded and stamps the request (R82)."""
+    if fmt not in {"pdf", "csv"}:
+        raise Http404
+    rows = extract_rows(request)
+    from lyfta.audit import extract_render
+
+    assert actor.user is not None  # noqa: S101
+    content = (
+        extract_render.pdf(request, rows, produced_by=actor.user.display_name)
+        if fmt == "pdf"
+        else extract_render.csv_bytes(request, rows)
+    )
+    with transaction.atomic():
+        LogExtractRequest.objects.filter(pk=request.pk).update(
+            produced_at=timezone.now(), produced_by=actor.user
+        )
+        record(
+            action=Action.EXTRACT_PRODUCED,
+            actor=actor,
+            target=request,
+            patient_id=request.patient_id,
+            detail={"format": fmt, "rows": len(rows), "names": any(r.staff for r in rows)},
+        )
+    return content, "application/pdf" if fmt == "pdf" else "text/csv; charset=utf-8"
+
+
+def extract_delivered(*, actor: Actor, request: LogExtractRequest, delivered_at: dt.date) -> None:
+    if request.produced_at is None:
+        raise ValidationError(_("Ta fram utdraget innan det markeras som lämnat."))
+    if delivered_at > timezone.localdate():
+        raise ValidationError(_("Datumet då utdraget lämnades kan inte ligga i framtiden."))
+    if delivered_at < request.requested_at:
+        raise ValidationError(_("Utdraget kan inte ha lämnats före begäran."))
+    with transaction.atomic():
+        LogExtractRequest.objects.filter(pk=request.pk).update(delivered_at=delivered_at)
+        record(
+            action=Action.EXTRACT_DELIVERED,
+            actor=actor,
+            target=request,
+            patient_id=request.patient_id,
+            detail={"delivered_at": delivered_at, "late": delivered_at > request.due_at},
+        )
+
+
+# --- The chart on the review pages ------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DayCount:
+    day: dt.date
+    accesses: int
+    flagged: int
+
+
+def accesses_per_day(
+    *, actor: Actor, unit: Unit | None, period_from: dt.date, period_until: dt.date
+) -> list[DayCount]:
+    """Accesses per day for a unit (or the whole provider) and how many a targeted check flags."""
+    events = _filtered(actor, SearchParams(period_from, period_until, unit=unit)).filter(
+        action__in=ACCESS_ACTIONS
+    )
+    totals = dict(
+        events.annotate(day=TruncDate("occurred_at"))
+        .values("day")
+        .annotate(n=Count("id"))
+        .values_list("day", "n")
+    )
+    flagged_ids: set[int] = set()
+    for name in ("need", "emergency", "protected", "cross_provider"):
+        flagged_ids.update(TARGETED[name].select(events).values_list("pk", flat=True)[:20000])
+    flagged = dict(
+        events.filter(pk__in=flagged_ids)
+        .annotate(day=TruncDate("occurred_at"))
+        .values("day")
+        .annotate(n=Count("id"))
+        .values_list("day", "n")
+    )
+    days = []
+    day = period_from
+    while day <= period_until:
+        days.append(DayCount(day, totals.get(day, 0), flagged.get(day, 0)))
+        day += dt.timedelta(days=1)
+    return days

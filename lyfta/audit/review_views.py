@@ -1,0 +1,336 @@
+"""The log reviewer's pages (R63, R70, R75–R82, R52 queue on the overview)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from typing import Any
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.http import Http404, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods, require_POST
+
+from lyfta.access.policies import require
+from lyfta.access.roles import Cap
+from lyfta.audit import review
+from lyfta.audit.actions import Action
+from lyfta.audit.chart import chart
+from lyfta.audit.forms import (
+    CloseForm,
+    ExtractForm,
+    SampleForm,
+    ScheduleForm,
+    SearchForm,
+    VerdictForm,
+)
+from lyfta.audit.models import ReviewCheck, ReviewItem, Verdict
+from lyfta.audit.services import record
+from lyfta.core.http import LyftaRequest
+from lyfta.organisations.models import Unit
+from lyfta.patients.selectors import emergency_queue
+
+
+def _units(request: LyftaRequest) -> Any:
+    return Unit.objects.filter(provider=request.actor.provider, active=True).order_by("name")
+
+
+@require_http_methods(["GET"])
+def overview(request: LyftaRequest) -> HttpResponse:
+    """Schedules with overdue checks (R79), the emergency queue (R52), open checks, extracts due."""
+    rows = review.schedules(actor=request.actor)
+    return render(
+        request,
+        "audit/review/overview.html",
+        {
+            "schedules": rows,
+            "overdue": [r for r in rows if r.overdue],
+            "emergencies": emergency_queue(actor=request.actor),
+            "open_checks": ReviewCheck.objects.filter(
+                provider=request.actor.provider, closed_at__isnull=True
+            ),
+            "closed_checks": ReviewCheck.objects.filter(
+                provider=request.actor.provider, closed_at__isnull=False
+            )[:20],
+            "extracts": review.extract_requests(actor=request.actor).filter(
+                delivered_at__isnull=True
+            ),
+            "targeted": review.TARGETED.values(),
+            "today": timezone.localdate(),
+        },
+    )
+
+
+def _params(data: dict[str, Any]) -> review.SearchParams:
+    return review.SearchParams(
+        data["period_from"],
+        data["period_until"],
+        data.get("patient"),
+        data.get("user"),
+        data.get("unit"),
+        data.get("action") or "",
+        data.get("outcome") or "",
+    )
+
+
+@require_http_methods(["GET"])
+def search(request: LyftaRequest) -> HttpResponse:
+    require(request.actor, Cap.AUDIT_REVIEW)
+    form = SearchForm(request.GET or None, units=_units(request))
+    events = None
+    graph = None
+    if request.GET and form.is_valid():
+        data = form.cleaned_data
+        params = _params(data)
+        events = review.review_search(actor=request.actor, params=params)
+        graph = chart(
+            review.accesses_per_day(
+                actor=request.actor,
+                unit=data["unit"],
+                period_from=data["period_from"],
+                period_until=data["period_until"],
+            )
+        )
+    return render(
+        request,
+        "audit/review/search.html",
+        {
+            "form": form,
+            "events": events,
+            "labels": review.patient_labels(events or []),
+            "chart": graph,
+            "save_kind": "search",
+            "limit": review.SEARCH_LIMIT,
+        },
+        status=400 if form.errors else 200,
+    )
+
+
+@require_http_methods(["GET"])
+def fhir_export(request: LyftaRequest) -> HttpResponse:
+    """The search's events as a FHIR R5 Bundle of AuditEvents (R63); the export is recorded."""
+    from lyfta.audit.fhir import bundle
+
+    require(request.actor, Cap.AUDIT_REVIEW)
+    form = SearchForm(request.GET or None, units=_units(request))
+    if not form.is_valid():
+        return render(request, "audit/review/search.html", {"form": form}, status=400)
+    params = _params(form.cleaned_data)
+    events = review.review_search(actor=request.actor, params=params)
+    record(
+        action=Action.AUDIT_EXPORTED,
+        actor=request.actor,
+        detail={**params.audit_detail(), "format": "fhir-r5", "events": len(events)},
+    )
+    response = HttpResponse(
+        json.dumps(bundle(events), ensure_ascii=False, indent=1),
+        content_type="application/fhir+json; charset=utf-8",
+    )
+    response["Content-Disposition"] = 'attachment; filename="lyfta-auditevents.json"'
+    return response
+
+
+@require_http_methods(["GET"])
+def entry(request: LyftaRequest, event_id: int) -> HttpResponse:
+    event = review.review_entry(actor=request.actor, event_id=event_id)
+    return render(
+        request,
+        "audit/review/entry.html",
+        {"event": event, "labels": review.patient_labels([event])},
+    )
+
+
+@require_http_methods(["GET"])
+def targeted(request: LyftaRequest, name: str) -> HttpResponse:
+    require(request.actor, Cap.AUDIT_REVIEW)
+    check = review.TARGETED.get(name)
+    if check is None:
+        raise Http404
+    form = SearchForm(request.GET or None, units=_units(request))
+    events = None
+    if request.GET and form.is_valid():
+        events = review.targeted_check(
+            actor=request.actor,
+            name=name,
+            period_from=form.cleaned_data["period_from"],
+            period_until=form.cleaned_data["period_until"],
+            unit=form.cleaned_data["unit"],
+        )
+    return render(
+        request,
+        "audit/review/targeted.html",
+        {
+            "check": check,
+            "form": form,
+            "events": events,
+            "labels": review.patient_labels(events or []),
+            "save_kind": check.name,
+            "limit": review.SEARCH_LIMIT,
+        },
+        status=400 if form.errors else 200,
+    )
+
+
+@require_POST
+def check_save(request: LyftaRequest) -> HttpResponse:
+    """Keep a search's or a targeted check's result as a check to give verdicts on (R77, R78)."""
+    require(request.actor, Cap.AUDIT_REVIEW)
+    kind = request.POST.get("kind", "")
+    if kind != "search" and kind not in review.TARGETED:
+        raise Http404
+    form = SearchForm(request.POST, units=_units(request))
+    if not form.is_valid():
+        messages.error(request, _("Sökningen kunde inte sparas: kontrollera fälten."))
+        return redirect("review:search")
+    try:
+        saved = review.check_save(
+            actor=request.actor,
+            params=_params(form.cleaned_data),
+            targeted="" if kind == "search" else kind,
+        )
+    except ValidationError as error:
+        for problem in error.messages:
+            messages.error(request, problem)
+        return redirect("review:overview")
+    messages.success(request, _("Kontrollen är sparad. Bedöm varje logghändelse."))
+    return redirect("review:check", check_id=saved.pk)
+
+
+@require_http_methods(["GET", "POST"])
+def sample_new(request: LyftaRequest) -> HttpResponse:
+    require(request.actor, Cap.AUDIT_REVIEW)
+    form = SampleForm(request.POST or None, units=_units(request))
+    if request.method == "POST" and form.is_valid():
+        try:
+            check = review.sample_draw(
+                actor=request.actor,
+                unit=form.cleaned_data["unit"],
+                period_from=form.cleaned_data["period_from"],
+                period_until=form.cleaned_data["period_until"],
+                size=form.cleaned_data["size"],
+            )
+        except ValidationError as error:
+            form.add_error(None, error)
+        else:
+            return redirect("review:check", check_id=check.pk)
+    return render(
+        request, "audit/review/sample_new.html", {"form": form}, status=400 if form.errors else 200
+    )
+
+
+@require_http_methods(["GET", "POST"])
+def check(request: LyftaRequest, check_id: int) -> HttpResponse:
+    review_check = review.review_check(actor=request.actor, check_id=check_id)
+    if request.method == "POST":
+        try:
+            if "close" in request.POST:
+                form = CloseForm(request.POST)
+                if not form.is_valid():
+                    raise ValidationError(_("Skriv en slutsats."))
+                review.review_close(
+                    actor=request.actor,
+                    check=review_check,
+                    conclusion=form.cleaned_data["conclusion"],
+                )
+                messages.success(request, _("Kontrollen är avslutad och sparad."))
+            else:
+                item = get_object_or_404(
+                    ReviewItem, pk=request.POST.get("item") or 0, review=review_check
+                )
+                verdict_form = VerdictForm(request.POST)
+                if not verdict_form.is_valid():
+                    raise ValidationError(_("Välj befogad, inte befogad eller oklar."))
+                review.review_verdict(actor=request.actor, item=item, **verdict_form.cleaned_data)
+        except ValidationError as error:
+            for problem in error.messages:
+                messages.error(request, problem)
+        return redirect("review:check", check_id=check_id)
+    items = review.review_items(actor=request.actor, check=review_check)
+    return render(
+        request,
+        "audit/review/check.html",
+        {
+            "check": review_check,
+            "items": items,
+            "labels": review.patient_labels([e for _item, e in items if e is not None]),
+            "verdicts": Verdict.choices,
+            "reasons": review.reason_labels(),
+            "close_form": CloseForm(),
+            "remaining": sum(1 for item, _e in items if not item.verdict),
+        },
+    )
+
+
+@require_http_methods(["GET", "POST"])
+def schedule(request: LyftaRequest, unit_id: int) -> HttpResponse:
+    require(request.actor, Cap.AUDIT_REVIEW)
+    unit = get_object_or_404(Unit, pk=unit_id, provider=request.actor.provider)
+    form = ScheduleForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            review.schedule_set(
+                actor=request.actor, unit=unit, interval_days=form.cleaned_data["interval_days"]
+            )
+        except ValidationError as error:
+            form.add_error(None, error)
+        else:
+            messages.success(request, _("Schemat är sparat."))
+            return redirect("review:overview")
+    return render(
+        request,
+        "audit/review/schedule.html",
+        {"unit": unit, "form": form},
+        status=400 if form.errors else 200,
+    )
+
+
+@require_http_methods(["GET", "POST"])
+def extract_new(request: LyftaRequest) -> HttpResponse:
+    require(request.actor, Cap.AUDIT_REVIEW)
+    form = ExtractForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            extract = review.extract_register(actor=request.actor, **form.cleaned_data)
+        except ValidationError as error:
+            form.add_error(None, error)
+        else:
+            return redirect("review:extract", request_id=extract.pk)
+    return render(
+        request, "audit/review/extract_new.html", {"form": form}, status=400 if form.errors else 200
+    )
+
+
+@require_http_methods(["GET"])
+def extract(request: LyftaRequest, request_id: int) -> HttpResponse:
+    found = review.extract_request(actor=request.actor, request_id=request_id)
+    return render(
+        request, "audit/review/extract.html", {"extract": found, "today": timezone.localdate()}
+    )
+
+
+@require_http_methods(["GET"])
+def extract_file(request: LyftaRequest, request_id: int, fmt: str) -> HttpResponse:
+    found = review.extract_request(actor=request.actor, request_id=request_id)
+    content, content_type = review.extract_produce(actor=request.actor, request=found, fmt=fmt)
+    response = HttpResponse(content, content_type=content_type)
+    response["Content-Disposition"] = f'attachment; filename="loggutdrag-{found.pk}.{fmt}"'
+    return response
+
+
+@require_POST
+def extract_delivered(request: LyftaRequest, request_id: int) -> HttpResponse:
+    found = review.extract_request(actor=request.actor, request_id=request_id)
+    try:
+        day = dt.date.fromisoformat(request.POST.get("delivered_at", ""))
+        review.extract_delivered(actor=request.actor, request=found, delivered_at=day)
+    except ValueError:
+        messages.error(request, _("Ange datum som ÅÅÅÅ-MM-DD."))
+    except ValidationError as error:
+        for problem in error.messages:
+            messages.error(request, problem)
+    else:
+        messages.success(request, _("Utdraget är markerat som lämnat."))
+    return redirect("review:extract", request_id=request_id)
