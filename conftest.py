@@ -20,6 +20,7 @@ from lyfta.access.roles import Role
 from lyfta.accounts.models import Assignment, User
 from lyfta.accounts.tests.factories import AssignmentFactory, UserFactory
 from lyfta.audit import triggers
+from lyfta.inventory import triggers as ledger_triggers
 from lyfta.organisations.models import CareProvider, Unit
 from lyfta.organisations.tests.factories import ProviderFactory, UnitFactory
 
@@ -56,7 +57,8 @@ def _checkpoint_file(tmp_path: Path, settings: Any) -> Path:
 
 @pytest.fixture(autouse=True)
 def _audit_triggers_around_flush(request: pytest.FixtureRequest) -> Iterator[None]:
-    """Django empties every table after a transactional test; the append-only triggers (R65)
+    """Django empties every table after a transactional test; the append-only triggers (R65, and
+    the stock ledger's)
     would refuse that. They are dropped just before the flush and put back before the next test."""
     marker = request.node.get_closest_marker("django_db")
     transactional = bool(marker and marker.kwargs.get("transaction")) or any(
@@ -67,8 +69,10 @@ def _audit_triggers_around_flush(request: pytest.FixtureRequest) -> Iterator[Non
         return
     request.getfixturevalue("transactional_db")
     triggers.install(connection)
+    ledger_triggers.install(connection)
     yield
     triggers.uninstall(connection)
+    ledger_triggers.uninstall(connection)
 
 
 # --- Personas (STYLE.md #8) ----------------------------------------------------------------------

@@ -93,22 +93,50 @@ class Cap:
     BLOCKS_MANAGE = "patients.blocks"
     PROTECTED_STAFF_MANAGE = "patients.protected_staff"
     CROSS_PROVIDER_REPORT = "audit.cross_provider_report"
+    # The assortment: seen by everyone who orders or handles devices, kept by the catalogue manager.
+    CATALOGUE_VIEW = "catalogue.view"
+    CATALOGUE_MANAGE = "catalogue.manage"
+    # Devices for patients: ordering (prescribing), the unit's buffer store, pick-ups, losses.
+    ORDERS_PRESCRIBE = "orders.prescribe"
+    ORDERS_PLACE = "orders.place"  # order to the unit's store, pick-ups, withdrawals, losses
+    # The centre: every order, pick lists, deliveries, returns, stock, reconditioning, recalls.
+    ORDERS_HANDLE = "orders.handle"
+    STOCK_VIEW = "stock.view"
+    STOCK_MANAGE = "stock.manage"
+    RECALL = "stock.recall"
 
 
 _CARE = frozenset(
-    {Cap.ORGANISATIONS_VIEW, Cap.PATIENTS_VIEW, Cap.PATIENTS_REGISTER, Cap.PATIENTS_EMERGENCY}
+    {
+        Cap.ORGANISATIONS_VIEW,
+        Cap.PATIENTS_VIEW,
+        Cap.PATIENTS_REGISTER,
+        Cap.PATIENTS_EMERGENCY,
+        Cap.CATALOGUE_VIEW,
+    }
 )
+_ORDERING = frozenset({Cap.ORDERS_PRESCRIBE, Cap.ORDERS_PLACE})
+_CENTRE = frozenset({Cap.ORDERS_HANDLE, Cap.STOCK_VIEW})
 ROLE_CAPABILITIES: dict[str, frozenset[str]] = {
-    Role.PRESCRIBER: _CARE | {Cap.CONSENTS_MANAGE, Cap.BLOCKS_MANAGE},
-    Role.ORDERER: _CARE,
+    Role.PRESCRIBER: _CARE | _ORDERING | {Cap.CONSENTS_MANAGE, Cap.BLOCKS_MANAGE},
+    Role.ORDERER: _CARE | {Cap.ORDERS_PLACE},
     Role.UNIT_MANAGER: _CARE
+    | _ORDERING
     | {Cap.CONSENTS_MANAGE, Cap.BLOCKS_MANAGE, Cap.PROTECTED_STAFF_MANAGE, Cap.RECERTIFY},
-    Role.CONSULTANT: _CARE | {Cap.CONSENTS_MANAGE},
-    Role.TECHNICIAN: _CARE,
-    Role.LOGISTICS: _CARE,
-    Role.CUSTOMER_SERVICE: _CARE,
-    Role.CATALOGUE_MANAGER: frozenset({Cap.ORGANISATIONS_VIEW}),
-    Role.BILLING: frozenset({Cap.ORGANISATIONS_VIEW}),
+    Role.CONSULTANT: _CARE | _ORDERING | {Cap.CONSENTS_MANAGE},
+    Role.TECHNICIAN: _CARE | {Cap.STOCK_VIEW},
+    Role.LOGISTICS: _CARE | _CENTRE | {Cap.STOCK_MANAGE, Cap.RECALL},
+    Role.CUSTOMER_SERVICE: _CARE | _CENTRE | {Cap.RECALL},
+    Role.CATALOGUE_MANAGER: frozenset(
+        {
+            Cap.ORGANISATIONS_VIEW,
+            Cap.CATALOGUE_VIEW,
+            Cap.CATALOGUE_MANAGE,
+            Cap.STOCK_VIEW,
+            Cap.RECALL,
+        }
+    ),
+    Role.BILLING: frozenset({Cap.ORGANISATIONS_VIEW, Cap.CATALOGUE_VIEW}),
     Role.USER_ADMIN: frozenset({Cap.ORGANISATIONS_VIEW, Cap.USERS_MANAGE, Cap.RECERTIFY}),
     Role.LOG_REVIEWER: frozenset(
         {Cap.ORGANISATIONS_VIEW, Cap.AUDIT_REVIEW, Cap.HISTORY_VIEW, Cap.CROSS_PROVIDER_REPORT}

@@ -18,7 +18,17 @@ from django.utils import timezone
 from conftest import County, Persona, make_persona, signed_in
 from lyfta.access.roles import Role
 from lyfta.accounts.models import UserSession
+from lyfta.audit.actions import Action
+from lyfta.audit.models import AuditEvent, LogExtractRequest, ReviewCheck
+from lyfta.audit.services import record
+from lyfta.catalogue.tests.factories import (
+    ArticleFactory,
+    IsoClassFactory,
+    SubstitutionGroupFactory,
+    SupplierFactory,
+)
 from lyfta.messages.models import Message
+from lyfta.orders.models import Order
 from lyfta.patients.models import Block, CareRelationship, Consent, EmergencyAccess, Patient
 
 PERSONAS = [
@@ -49,6 +59,13 @@ class World:
     emergency_alice: EmergencyAccess
     session_alice: UserSession
     message_lena: Message
+    event_municipal: AuditEvent  # alice read patient A: the municipality's reviewer's concern
+    event_region: AuditEvent  # charlie read patient B: only the region's
+    check_municipal: ReviewCheck
+    check_region: ReviewCheck
+    extract_municipal: LogExtractRequest
+    extract_region: LogExtractRequest
+    order_a: Order  # alice's unit's order for patient A
 
 
 @pytest.fixture
@@ -115,8 +132,62 @@ def world(
     message = Message.objects.create(
         recipient=lena.user, kind="notice", subject="Test", created_at=now, link="/"
     )
+    event_municipal = record(action=Action.PATIENT_READ, actor=alice.actor, patient_id=patient_a.pk)
+    event_region = record(action=Action.PATIENT_READ, actor=charlie.actor, patient_id=patient_b.pk)
+    checks = [
+        ReviewCheck.objects.create(
+            provider=unit.provider,
+            unit=unit,
+            kind=ReviewCheck.Kind.SAMPLE,
+            period_from=today,
+            period_until=today,
+            reviewer=alice.user,
+            created_at=now,
+        )
+        for unit in (county.unit_a, county.unit_b)
+    ]
+    extracts = [
+        LogExtractRequest.objects.create(
+            provider=provider,
+            patient=patient,
+            kind=LogExtractRequest.Kind.PATIENT_REQUEST,
+            requested_at=today,
+            due_at=today + dt.timedelta(days=30),
+            requester="Patienten",
+            period_from=today,
+            period_until=today,
+            received_by=alice.user,
+        )
+        for provider, patient in ((county.municipality, patient_a), (county.region, patient_b))
+    ]
     return World(
-        county, people, patient_a, patient_b, rel_a, consent, block, emergency, session, message
+        county,
+        people,
+        patient_a,
+        patient_b,
+        rel_a,
+        consent,
+        block,
+        emergency,
+        session,
+        message,
+        event_municipal,
+        event_region,
+        checks[0],
+        checks[1],
+        extracts[0],
+        extracts[1],
+        Order.objects.create(
+            number="KO-TEST-1",
+            patient=patient_a,
+            unit=county.unit_a,
+            payer=county.unit_a,
+            orderer=alice.user,
+            delivery=Order.Delivery.PATIENT,
+            status=Order.Status.REGISTERED,
+            registered_at=now,
+            expected_on=today,
+        ),
     )
 
 
@@ -140,6 +211,103 @@ CARE = ("alice", "bob", "charlie", "tekla", "logan")  # roles with patient acces
 NO_PATIENTS = ("lena", "billie", "ulla", "sigge")
 PA = lambda w: {"patient_id": w.patient_a.pk}  # noqa: E731
 PB = lambda w: {"patient_id": w.patient_b.pk}  # noqa: E731
+REVIEWER_ONLY = everyone(DENIED, lena=OK)
+RX = ("alice", "bob", "charlie")  # prescribers: they order devices
+PERIOD = {"period_from": "2021-01-01", "period_until": "2030-12-31"}
+
+# The assortment: seen by everyone who orders or handles devices; kept by the catalogue manager,
+# whom no persona here is (their pages are tested in lyfta/catalogue/tests).
+CATALOGUE_VIEW = everyone(
+    DENIED, **dict.fromkeys(("alice", "bob", "charlie", "tekla", "logan", "billie"), OK)
+)
+CATALOGUE_MISSING = everyone(
+    DENIED, **dict.fromkeys(("alice", "bob", "charlie", "tekla", "logan", "billie"), MISSING)
+)
+
+
+# The centre's device pages (logistics:*, stock:*) need stock; it is made on first use, so that
+# the World stays as small as the other routes need.
+CENTRE_STOCK = everyone(DENIED, logan=OK, tekla=OK)
+LOGAN = everyone(DENIED, logan=OK)
+
+
+def _devices(w: World) -> dict[str, int]:
+    """A central warehouse, unit A's buffer store and reconditioning; an item reserved on a line
+    of order A, one in reconditioning and one (T0003) lent to patient A; a pick-up to collect."""
+    from lyfta.inventory.models import Item, StockLocation
+    from lyfta.orders.models import Loan, OrderLine, PickupOrder
+
+    if not StockLocation.objects.filter(code="T-HMC").exists():
+        centre, unit_a = w.county.centre, w.county.unit_a
+        today = timezone.localdate()
+        central = StockLocation.objects.create(
+            code="T-HMC", name="Centrallager", kind="central", unit=centre
+        )
+        recon = StockLocation.objects.create(
+            code="T-REK", name="Rekond", kind="reconditioning", unit=centre
+        )
+        StockLocation.objects.create(code="T-BUF", name="Förråd A", kind="buffer", unit=unit_a)
+        article = ArticleFactory(article_number="T-LYFT")
+
+        def item(number: str, **fields: Any) -> Item:
+            return Item.objects.create(
+                individual_number=number,
+                article=article,
+                acquired_on=today,
+                acquisition_value=1000,
+                **fields,
+            )
+
+        OrderLine.objects.create(
+            order=w.order_a,
+            article=article,
+            quantity=1,
+            status="reserved",
+            item=item("T0001", status="reserved", location=central),
+            source=central,
+        )
+        item("T0002", status="reconditioning", location=recon)
+        Loan.objects.create(
+            patient=w.patient_a,
+            article=article,
+            item=item("T0003", status="on_loan", holder=w.patient_a),
+            unit=unit_a,
+            payer=unit_a,
+            billing_type="rent",
+            started_on=today,
+        )
+        PickupOrder.objects.create(
+            number="HO-TEST-1",
+            patient=w.patient_a,
+            unit=unit_a,
+            registered_by=w.people["alice"].user,
+            registered_at=timezone.now(),
+            rent_stop_on=today,
+            collect_by=today,
+            status="registered",
+        )
+    return {
+        "central": StockLocation.objects.get(code="T-HMC").pk,
+        "buffer": StockLocation.objects.get(code="T-BUF").pk,
+        "line": OrderLine.objects.get(item__individual_number="T0001").pk,
+        "recon_item": Item.objects.get(individual_number="T0002").pk,
+        "pickup": PickupOrder.objects.get(number="HO-TEST-1").pk,
+    }
+
+
+def _on_order_a(w: World) -> dict[str, int]:
+    return {"order_id": w.order_a.pk, "line_id": _devices(w)["line"]}
+
+
+def _lent_item(w: World) -> dict[str, str]:
+    _devices(w)
+    return {"individual_number": "T0003"}
+
+
+def _with_stock(w: World) -> dict[str, Any]:
+    _devices(w)
+    return {}
+
 
 ROUTES: dict[str, list[Route]] = {
     "start": [Route(expect=everyone(OK))],
@@ -342,6 +510,344 @@ ROUTES: dict[str, list[Route]] = {
         )
     ],
     "audit:cross_provider": [Route(expect=everyone(DENIED, lena=OK))],
+    # Devices for patients: the prescriber's pages (orders:*). Patient routes follow the
+    # patient's grant; the unit's orders are its own; the centre (logan) sees every order.
+    "orders:holdings": [Route(kwargs=PA, expect=everyone(MISSING, alice=OK, bob=OK))],
+    "orders:order_new": [
+        Route(kwargs=PA, expect=everyone(DENIED, alice=OK, bob=OK, charlie=MISSING))
+    ],
+    "orders:articles": [Route(kwargs=PA, expect=everyone(DENIED, **dict.fromkeys(RX, OK)))],
+    "orders:cart_add": [
+        Route(
+            method="post",
+            kwargs=PA,
+            expect=everyone(DENIED, alice=FOUND, bob=FOUND, charlie=MISSING),
+        )
+    ],
+    "orders:cart_remove": [
+        Route(
+            method="post",
+            kwargs=lambda w: {"patient_id": w.patient_a.pk, "index": 0},
+            expect=everyone(DENIED, **dict.fromkeys(RX, FOUND)),
+        )
+    ],
+    "orders:template_save": [
+        Route(method="post", kwargs=PA, expect=everyone(DENIED, **dict.fromkeys(RX, FOUND)))
+    ],
+    "orders:template_use": [
+        Route(
+            method="post",
+            kwargs=lambda w: {"patient_id": w.patient_a.pk, "template_id": 999999},
+            expect=everyone(DENIED, **dict.fromkeys(RX, MISSING)),
+        )
+    ],
+    "orders:pickup_new": [
+        Route(kwargs=PA, expect=everyone(DENIED, alice=OK, bob=OK, charlie=MISSING))
+    ],
+    "orders:loss_new": [
+        Route(
+            kwargs=lambda w: {"patient_id": w.patient_a.pk, "loan_id": 999999},
+            expect=everyone(DENIED, **dict.fromkeys(RX, MISSING)),
+        )
+    ],
+    "orders:withdraw": [
+        Route(kwargs=PA, expect=everyone(DENIED, alice=OK, bob=OK, charlie=MISSING))
+    ],
+    "orders:orders": [Route(expect=everyone(DENIED, logan=OK, **dict.fromkeys(RX, OK)))],
+    "orders:order": [
+        Route(
+            kwargs=lambda w: {"order_id": w.order_a.pk},
+            expect=everyone(DENIED, alice=OK, bob=OK, charlie=MISSING, logan=OK),
+        ),
+        Route(
+            kwargs=lambda w: {"order_id": 999999},
+            expect=everyone(DENIED, logan=MISSING, **dict.fromkeys(RX, MISSING)),
+        ),
+    ],
+    "orders:order_cancel": [
+        Route(
+            method="post",
+            kwargs=lambda w: {"order_id": w.order_a.pk},
+            expect=everyone(DENIED, alice=FOUND, bob=FOUND, charlie=MISSING, logan=FOUND),
+        )
+    ],
+    "orders:line_cancel": [
+        Route(
+            method="post",
+            kwargs=lambda w: {"order_id": w.order_a.pk, "line_id": 999999},
+            expect=everyone(DENIED, alice=MISSING, bob=MISSING, charlie=MISSING, logan=MISSING),
+        )
+    ],
+    "orders:pickup_cancel": [
+        Route(method="post", kwargs=lambda w: {"pickup_id": 999999}, expect=everyone(MISSING))
+    ],
+    "orders:loss_found": [
+        Route(method="post", kwargs=lambda w: {"report_id": 999999}, expect=everyone(MISSING))
+    ],
+    # Log review: lena reviews for the municipality; the region's objects are 404 for her.
+    "review:overview": [Route(expect=REVIEWER_ONLY)],
+    "review:search": [Route(expect=REVIEWER_ONLY), Route(data=PERIOD, expect=REVIEWER_ONLY)],
+    "review:fhir": [
+        Route(data=PERIOD, expect=REVIEWER_ONLY),
+        Route(expect=everyone(DENIED, lena=BAD)),
+    ],
+    "review:entry": [
+        Route(kwargs=lambda w: {"event_id": w.event_municipal.pk}, expect=REVIEWER_ONLY),
+        Route(
+            kwargs=lambda w: {"event_id": w.event_region.pk},
+            expect=everyone(DENIED, lena=MISSING),
+        ),
+    ],
+    "review:targeted": [
+        Route(kwargs=lambda w: {"name": "need"}, data=PERIOD, expect=REVIEWER_ONLY),
+        Route(kwargs=lambda w: {"name": "finns-inte"}, expect=everyone(DENIED, lena=MISSING)),
+    ],
+    "review:check_save": [
+        Route(method="post", data={**PERIOD, "kind": "search"}, expect=everyone(DENIED, lena=FOUND))
+    ],
+    "review:sample_new": [Route(expect=REVIEWER_ONLY)],
+    "review:check": [
+        Route(kwargs=lambda w: {"check_id": w.check_municipal.pk}, expect=REVIEWER_ONLY),
+        Route(
+            kwargs=lambda w: {"check_id": w.check_region.pk}, expect=everyone(DENIED, lena=MISSING)
+        ),
+    ],
+    "review:schedule": [
+        Route(kwargs=lambda w: {"unit_id": w.county.unit_a.pk}, expect=REVIEWER_ONLY),
+        Route(
+            kwargs=lambda w: {"unit_id": w.county.unit_b.pk}, expect=everyone(DENIED, lena=MISSING)
+        ),
+    ],
+    "review:extract_new": [Route(expect=REVIEWER_ONLY)],
+    "review:extract": [
+        Route(kwargs=lambda w: {"request_id": w.extract_municipal.pk}, expect=REVIEWER_ONLY),
+        Route(
+            kwargs=lambda w: {"request_id": w.extract_region.pk},
+            expect=everyone(DENIED, lena=MISSING),
+        ),
+    ],
+    "review:extract_file": [
+        Route(
+            kwargs=lambda w: {"request_id": w.extract_municipal.pk, "fmt": "csv"},
+            expect=REVIEWER_ONLY,
+        ),
+        Route(
+            kwargs=lambda w: {"request_id": w.extract_municipal.pk, "fmt": "exe"},
+            expect=everyone(DENIED, lena=MISSING),
+        ),
+        Route(
+            kwargs=lambda w: {"request_id": w.extract_region.pk, "fmt": "csv"},
+            expect=everyone(DENIED, lena=MISSING),
+        ),
+    ],
+    "review:extract_delivered": [
+        Route(
+            method="post",
+            kwargs=lambda w: {"request_id": w.extract_region.pk},
+            expect=everyone(DENIED, lena=MISSING),
+        )
+    ],
+    "catalogue:articles": [
+        Route(expect=CATALOGUE_VIEW),
+        Route(data={"q": "rollator", "iso": "12 06"}, expect=CATALOGUE_VIEW),
+    ],
+    "catalogue:article": [
+        Route(kwargs=lambda w: {"article_id": ArticleFactory().pk}, expect=CATALOGUE_VIEW),
+        Route(kwargs=lambda w: {"article_id": 999999}, expect=CATALOGUE_MISSING),
+    ],
+    "catalogue:article_create": [
+        Route(expect=everyone(DENIED)),
+        Route(method="post", expect=everyone(DENIED)),
+    ],
+    "catalogue:article_edit": [
+        Route(kwargs=lambda w: {"article_id": ArticleFactory().pk}, expect=everyone(DENIED)),
+        Route(
+            method="post",
+            kwargs=lambda w: {"article_id": ArticleFactory().pk},
+            expect=everyone(DENIED),
+        ),
+    ],
+    "catalogue:article_assortment": [
+        Route(
+            method="post",
+            kwargs=lambda w: {"article_id": ArticleFactory().pk},
+            data={"in_assortment": "0"},
+            expect=everyone(DENIED),
+        )
+    ],
+    "catalogue:article_history": [
+        Route(kwargs=lambda w: {"article_id": ArticleFactory().pk}, expect=everyone(DENIED))
+    ],
+    "catalogue:article_import": [
+        Route(expect=everyone(DENIED)),
+        Route(method="post", expect=everyone(DENIED)),
+    ],
+    "catalogue:import_template": [Route(expect=everyone(DENIED))],
+    "catalogue:suppliers": [Route(expect=CATALOGUE_VIEW)],
+    "catalogue:supplier": [
+        Route(kwargs=lambda w: {"supplier_id": SupplierFactory().pk}, expect=CATALOGUE_VIEW),
+        Route(kwargs=lambda w: {"supplier_id": 999999}, expect=CATALOGUE_MISSING),
+    ],
+    "catalogue:supplier_create": [Route(expect=everyone(DENIED))],
+    "catalogue:supplier_edit": [
+        Route(kwargs=lambda w: {"supplier_id": SupplierFactory().pk}, expect=everyone(DENIED))
+    ],
+    "catalogue:groups": [Route(expect=CATALOGUE_VIEW)],
+    "catalogue:group": [
+        Route(kwargs=lambda w: {"group_id": SubstitutionGroupFactory().pk}, expect=CATALOGUE_VIEW),
+        Route(kwargs=lambda w: {"group_id": 999999}, expect=CATALOGUE_MISSING),
+    ],
+    "catalogue:group_create": [Route(expect=everyone(DENIED))],
+    "catalogue:group_edit": [
+        Route(kwargs=lambda w: {"group_id": SubstitutionGroupFactory().pk}, expect=everyone(DENIED))
+    ],
+    "catalogue:iso_classes": [Route(expect=CATALOGUE_VIEW)],
+    "catalogue:iso_class": [
+        Route(kwargs=lambda w: {"iso_id": IsoClassFactory().pk}, expect=CATALOGUE_VIEW),
+        Route(kwargs=lambda w: {"iso_id": 999999}, expect=CATALOGUE_MISSING),
+    ],
+    "catalogue:iso_class_create": [Route(expect=everyone(DENIED))],
+    "catalogue:iso_class_edit": [
+        Route(kwargs=lambda w: {"iso_id": IsoClassFactory().pk}, expect=everyone(DENIED))
+    ],
+    # The centre's logistics pages: orders to pick and deliver, pick-ups, returns, reconditioning.
+    "logistics:picklist": [
+        Route(expect=LOGAN),
+        Route(data={"dag": "garbage"}, expect=everyone(DENIED, logan=BAD)),
+    ],
+    "logistics:order": [
+        Route(kwargs=lambda w: {"order_id": w.order_a.pk}, expect=LOGAN),
+        Route(kwargs=lambda w: {"order_id": 999999}, expect=everyone(DENIED, logan=MISSING)),
+    ],
+    "logistics:line_pick": [
+        Route(method="post", kwargs=_on_order_a, expect=everyone(DENIED, logan=FOUND)),
+        Route(
+            method="post",
+            kwargs=lambda w: {"order_id": w.order_a.pk, "line_id": 999999},
+            expect=everyone(DENIED, logan=MISSING),
+        ),
+    ],
+    "logistics:line_cancel": [
+        Route(
+            method="post",
+            kwargs=_on_order_a,
+            data={"reason": "Fel artikel"},
+            expect=everyone(DENIED, logan=FOUND),
+        )
+    ],
+    "logistics:deliver": [
+        Route(
+            method="post",
+            kwargs=lambda w: {"order_id": w.order_a.pk},
+            expect=everyone(DENIED, logan=BAD),
+        )
+    ],
+    "logistics:delivery_failed": [
+        Route(
+            method="post",
+            kwargs=lambda w: {"order_id": w.order_a.pk},
+            expect=everyone(DENIED, logan=BAD),
+        )
+    ],
+    "logistics:pickups": [Route(expect=LOGAN)],
+    "logistics:pickup_collect": [
+        Route(
+            method="post",
+            kwargs=lambda w: {"pickup_id": _devices(w)["pickup"]},
+            expect=everyone(DENIED, logan=FOUND),
+        ),
+        Route(
+            method="post",
+            kwargs=lambda w: {"pickup_id": 999999},
+            expect=everyone(DENIED, logan=MISSING),
+        ),
+    ],
+    "logistics:returns": [Route(expect=LOGAN)],
+    "logistics:return_receive": [
+        Route(
+            method="post",
+            kwargs=lambda w: {"line_id": 999999},
+            expect=everyone(DENIED, logan=MISSING),
+        )
+    ],
+    "logistics:reconditioning": [Route(expect=CENTRE_STOCK)],
+    "logistics:recondition_done": [
+        Route(
+            method="post",
+            kwargs=lambda w: {"item_id": _devices(w)["recon_item"]},
+            data={"to": "T-HMC"},
+            expect=everyone(DENIED, logan=BAD),
+        ),
+        Route(
+            method="post",
+            kwargs=lambda w: {"item_id": 999999},
+            expect=everyone(DENIED, logan=MISSING),
+        ),
+    ],
+    "logistics:scrap": [
+        Route(
+            method="post",
+            kwargs=lambda w: {"item_id": _devices(w)["recon_item"]},
+            data={"reason": "Sprucken ram"},
+            expect=everyone(DENIED, logan=FOUND),
+        )
+    ],
+    # Stock: seen by the centre's stock roles (logan, tekla), kept by logistics (logan).
+    "stock:overview": [Route(expect=CENTRE_STOCK)],
+    "stock:receive": [
+        Route(expect=LOGAN),
+        Route(method="post", expect=everyone(DENIED, logan=BAD)),
+    ],
+    "stock:stocktakes": [Route(expect=CENTRE_STOCK)],
+    "stock:stocktake": [
+        Route(kwargs=lambda w: {"location_id": _devices(w)["central"]}, expect=LOGAN),
+        Route(kwargs=lambda w: {"location_id": 999999}, expect=everyone(DENIED, logan=MISSING)),
+    ],
+    "stock:stores": [Route(expect=CENTRE_STOCK)],
+    "stock:store": [
+        Route(kwargs=lambda w: {"store_id": _devices(w)["buffer"]}, expect=CENTRE_STOCK),
+        # The central warehouse is no buffer store.
+        Route(
+            kwargs=lambda w: {"store_id": _devices(w)["central"]},
+            expect=everyone(DENIED, logan=MISSING, tekla=MISSING),
+        ),
+    ],
+    "stock:store_level": [
+        Route(
+            method="post",
+            kwargs=lambda w: {"store_id": _devices(w)["buffer"]},
+            expect=everyone(DENIED, logan=BAD),
+        )
+    ],
+    "stock:store_refill": [
+        Route(
+            method="post",
+            kwargs=lambda w: {"store_id": _devices(w)["buffer"]},
+            expect=everyone(DENIED, logan=BAD),
+        )
+    ],
+    "stock:item_find": [
+        Route(data={"nummer": "x y"}, expect=everyone(DENIED, logan=BAD, tekla=BAD))
+    ],
+    # The item card: the centre's stock roles, and care roles whose patients have had the item.
+    "stock:item": [
+        Route(
+            kwargs=_lent_item,
+            expect=everyone(DENIED, logan=OK, tekla=OK, alice=OK, bob=OK, charlie=MISSING),
+        ),
+        Route(
+            kwargs=lambda w: {"individual_number": "0000000"},
+            expect=everyone(DENIED, **dict.fromkeys(CARE, MISSING)),
+        ),
+    ],
+    "stock:recall": [
+        Route(expect=LOGAN),
+        Route(data={"artikel": "T-LYFT"}, kwargs=_with_stock, expect=LOGAN),
+    ],
+    "stock:recall_csv": [
+        Route(data={"artikel": "T-LYFT"}, kwargs=_with_stock, expect=LOGAN),
+        Route(expect=everyone(DENIED, logan=BAD)),
+    ],
 }
 
 

@@ -11,8 +11,11 @@ from lyfta.core.commands import SystemCommand
 # Each app's seed, in dependency order. Later issues add theirs here.
 SEEDERS = [
     "lyfta.organisations.seed",
+    "lyfta.catalogue.seed",
     "lyfta.accounts.seed",
     "lyfta.patients.seed",
+    "lyfta.inventory.seed",
+    "lyfta.audit.seed",
 ]
 
 

@@ -1,0 +1,224 @@
+"""Forms of the stock pages. They parse and check input; the services hold the rules."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from django import forms
+from django.db.models import QuerySet
+from django.utils.translation import gettext_lazy as _
+
+from lyfta.catalogue.models import Article
+from lyfta.inventory.models import StockLocation
+from lyfta.inventory.services import ReceivedItem
+
+MAX_SERIALS = 500
+MAX_ITEMS_SEEN = 5000
+
+
+def _lines(text: str) -> list[str]:
+    return [line.strip() for line in text.splitlines() if line.strip()]
+
+
+class ArticleNumberField(forms.CharField):
+    """An article number that must exist; cleans to the Article."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("label", _("Artikelnummer"))
+        kwargs.setdefault("max_length", 20)
+        super().__init__(**kwargs)
+
+    def clean(self, value: Any) -> Article | None:
+        number = super().clean(value)
+        if not number:
+            return None
+        article = Article.objects.filter(article_number=number).first()
+        if article is None:
+            raise forms.ValidationError(
+                _("Det finns ingen artikel med nummer %(number)s."), params={"number": number}
+            )
+        return article
+
+
+class LocationForm(forms.Form):
+    plats = forms.ModelChoiceField(
+        label=_("Lagerplats"),
+        queryset=StockLocation.objects.none(),
+        required=False,
+        error_messages={"invalid_choice": _("Välj en lagerplats i listan.")},
+    )
+
+    def __init__(self, *args: Any, locations: QuerySet[StockLocation], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        field = self.fields["plats"]
+        assert isinstance(field, forms.ModelChoiceField)  # noqa: S101 - declared above
+        field.queryset = locations
+
+
+class ReceiveForm(forms.Form):
+    """Goods receipt: serial numbers one per line for tracked articles, a quantity for others."""
+
+    location = forms.ModelChoiceField(
+        label=_("Till lagerplats"),
+        queryset=StockLocation.objects.none(),
+        error_messages={"invalid_choice": _("Välj centrallagret eller ett buffertförråd.")},
+    )
+    article = ArticleNumberField()
+    quantity = forms.IntegerField(
+        label=_("Antal"),
+        min_value=1,
+        max_value=10000,
+        required=False,
+        help_text=_("För individmärkta artiklar räcker serienumren."),
+    )
+    serials = forms.CharField(
+        label=_("Serienummer, ett per rad"),
+        required=False,
+        max_length=MAX_SERIALS * 62,
+        widget=forms.Textarea(attrs={"rows": 5}),
+    )
+    batch = forms.CharField(label=_("Batch/lot"), max_length=60, required=False)
+    value = forms.DecimalField(
+        label=_("Anskaffningsvärde per styck (kr)"),
+        max_digits=10,
+        decimal_places=2,
+        min_value=Decimal("0"),
+        required=False,
+        help_text=_("Tomt: artikelns pris."),
+    )
+    acquired_on = forms.DateField(
+        label=_("Anskaffningsdatum"),
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}),
+        help_text=_("Tomt: i dag."),
+    )
+    reference = forms.CharField(label=_("Följesedel eller referens"), max_length=40, required=False)
+
+    def __init__(self, *args: Any, locations: QuerySet[StockLocation], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        field = self.fields["location"]
+        assert isinstance(field, forms.ModelChoiceField)  # noqa: S101 - declared above
+        field.queryset = locations
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        article: Article | None = data.get("article")
+        quantity: int | None = data.get("quantity")
+        serials = _lines(data.get("serials") or "")
+        if article is None:
+            return data
+        if len(serials) > MAX_SERIALS:
+            self.add_error("serials", _("Högst %(n)s serienummer åt gången.") % {"n": MAX_SERIALS})
+        elif len(set(serials)) != len(serials):
+            self.add_error("serials", _("Samma serienummer står flera gånger."))
+        if article.tracked:
+            if serials and quantity is not None and quantity != len(serials):
+                self.add_error(
+                    "quantity",
+                    _("Antalet stämmer inte med antalet serienummer. Rätta något av dem."),
+                )
+            elif not serials and quantity is None:
+                self.add_error("quantity", _("Ange serienummer eller ett antal."))
+        else:
+            if serials:
+                self.add_error("serials", _("Artikeln är inte individmärkt. Ange bara antalet."))
+            if quantity is None:
+                self.add_error("quantity", _("Ange antalet."))
+        data["serial_list"] = serials
+        return data
+
+    def received_items(self) -> list[ReceivedItem] | None:
+        article: Article = self.cleaned_data["article"]
+        if not article.tracked:
+            return None
+        batch = self.cleaned_data.get("batch") or ""
+        serials: list[str] = self.cleaned_data["serial_list"]
+        if serials:
+            return [ReceivedItem(serial, batch) for serial in serials]
+        return [ReceivedItem("", batch) for _n in range(self.cleaned_data["quantity"])]
+
+    def total(self) -> int:
+        items = self.received_items()
+        return len(items) if items is not None else int(self.cleaned_data["quantity"])
+
+
+class StocktakeForm(forms.Form):
+    """Counted quantities per non-tracked article and the individual numbers seen."""
+
+    items_counted = forms.BooleanField(
+        label=_("Individmärkta hjälpmedel är räknade"),
+        required=False,
+        initial=True,
+        help_text=_("Individer som finns i böckerna men inte står nedan listas som differenser."),
+    )
+    items_seen = forms.CharField(
+        label=_("Individnummer som finns på platsen, ett per rad"),
+        required=False,
+        max_length=MAX_ITEMS_SEEN * 22,
+        widget=forms.Textarea(attrs={"rows": 6}),
+    )
+
+    def __init__(self, *args: Any, articles: list[Article], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.articles = articles
+        for article in articles:
+            self.fields[f"count_{article.pk}"] = forms.IntegerField(
+                label=str(article),
+                min_value=0,
+                max_value=1_000_000,
+                required=False,
+                error_messages={"min_value": _("Ett räknat antal kan inte vara negativt.")},
+            )
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if not self.counts() and not data.get("items_counted"):
+            raise forms.ValidationError(_("Ange minst ett räknat antal eller räkna individerna."))
+        return data
+
+    def counts(self) -> dict[int, int]:
+        data = getattr(self, "cleaned_data", {})
+        return {
+            article.pk: int(data[f"count_{article.pk}"])
+            for article in self.articles
+            if data.get(f"count_{article.pk}") is not None
+        }
+
+    def count_fields(self) -> list[forms.BoundField]:
+        return [self[f"count_{article.pk}"] for article in self.articles]
+
+    def items(self) -> list[str] | None:
+        if not self.cleaned_data.get("items_counted"):
+            return None
+        return _lines(self.cleaned_data.get("items_seen") or "")
+
+
+class BufferLevelForm(forms.Form):
+    article = ArticleNumberField()
+    safety_level = forms.IntegerField(label=_("Säkerhetsnivå"), min_value=0, max_value=1000)
+
+
+class ItemFindForm(forms.Form):
+    nummer = forms.RegexField(
+        label=_("Individnummer"),
+        regex=r"^[0-9A-Za-z-]{1,20}$",
+        max_length=20,
+        error_messages={"invalid": _("Ett individnummer är siffror, till exempel 0001234.")},
+    )
+
+
+class RecallForm(forms.Form):
+    """Which units a recall concerns: an article, optionally one batch or a serial range."""
+
+    artikel = ArticleNumberField()
+    batch = forms.CharField(label=_("Batch/lot"), max_length=60, required=False)
+    serie_fran = forms.CharField(label=_("Serienummer från"), max_length=60, required=False)
+    serie_till = forms.CharField(label=_("Serienummer till"), max_length=60, required=False)
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        low, high = data.get("serie_fran") or "", data.get("serie_till") or ""
+        if low and high and low > high:
+            self.add_error("serie_till", _("Intervallet ska sluta på ett högre serienummer."))
+        return data

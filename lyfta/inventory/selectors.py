@@ -1,0 +1,58 @@
+"""Reads of stock for the centre's pages: locations, stock-takes and what a stock-take counts.
+No patient data here: the item card, refill needs and recall lists are in `orders.selectors`."""
+
+from __future__ import annotations
+
+from django.db.models import Q, QuerySet
+from django.http import Http404
+
+from lyfta.access.actor import Actor
+from lyfta.access.policies import require
+from lyfta.access.roles import Cap
+from lyfta.catalogue.models import Article
+from lyfta.inventory.models import BufferLevel, StockLevel, StockLocation, StockTake
+
+RECEIVING = (StockLocation.Kind.CENTRAL, StockLocation.Kind.BUFFER)
+
+
+def locations_visible(actor: Actor) -> QuerySet[StockLocation]:
+    """Every active stock location, for the roles that see stock."""
+    require(actor, Cap.STOCK_VIEW)
+    return StockLocation.objects.filter(active=True).select_related("unit")
+
+
+def location_for(*, actor: Actor, location_id: int) -> StockLocation:
+    """One active location, or 404."""
+    location = locations_visible(actor).filter(pk=location_id).first()
+    if location is None:
+        raise Http404
+    return location
+
+
+def receiving_locations(actor: Actor) -> QuerySet[StockLocation]:
+    """Where goods from a supplier may be received: the central warehouse and buffer stores."""
+    return locations_visible(actor).filter(kind__in=RECEIVING)
+
+
+def central_locations(actor: Actor) -> QuerySet[StockLocation]:
+    return locations_visible(actor).filter(kind=StockLocation.Kind.CENTRAL)
+
+
+def stocktakes_recent(*, actor: Actor, limit: int = 50) -> list[StockTake]:
+    """The latest stock-takes with their differences, newest first."""
+    require(actor, Cap.STOCK_VIEW)
+    return list(
+        StockTake.objects.select_related("location", "counted_by").order_by("-counted_at")[:limit]
+    )
+
+
+def countable_articles(location: StockLocation) -> list[Article]:
+    """The non-tracked articles a stock-take of `location` asks about: those on its books and,
+    for a buffer store, those with a safety level."""
+    booked = StockLevel.objects.filter(location=location).values("article")
+    levelled = BufferLevel.objects.filter(location=location).values("article")
+    return list(
+        Article.objects.filter(tracked=False)
+        .filter(Q(pk__in=booked) | Q(pk__in=levelled))
+        .order_by("article_number")
+    )

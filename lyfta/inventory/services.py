@@ -1,0 +1,445 @@
+"""Writes to stock: goods receipt, moves between places and to and from patients, reservations,
+reconditioning, scrapping and stock-takes. Every quantity change is a ledger row written in the
+same transaction (DOMAIN.md §5); every state change is audited.
+
+The functions prefixed with `move_`/`reserve_`/`release_` are building blocks for the order and
+loan services: they assume the caller holds the transaction and has checked access."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.db.models import F, Q
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from lyfta.access.actor import Actor
+from lyfta.access.policies import require
+from lyfta.access.roles import Cap
+from lyfta.audit.actions import Action
+from lyfta.audit.services import record
+from lyfta.catalogue.models import Article
+from lyfta.inventory import locks
+from lyfta.inventory.models import (
+    BufferLevel,
+    Item,
+    StockLevel,
+    StockLocation,
+    StockMovement,
+    StockTake,
+)
+from lyfta.patients.models import Patient
+
+# Straight-line depreciation of a device's value for residual value (DOMAIN.md §3.7).
+DEPRECIATION_MONTHS = 60
+
+
+class OutOfStock(ValidationError):
+    """Nothing of the article is free to reserve or pick (a concurrent order may have won)."""
+
+
+def _user(actor: Actor) -> object:
+    return actor.user
+
+
+def ledger(
+    *,
+    actor: Actor,
+    kind: str,
+    article: Article,
+    quantity: int = 1,
+    item: Item | None = None,
+    source: StockLocation | None = None,
+    target: StockLocation | None = None,
+    patient: Patient | None = None,
+    reference: str = "",
+    note: str = "",
+) -> StockMovement:
+    """Write one ledger row and apply it to the stock level of a non-tracked article."""
+    movement = StockMovement.objects.create(
+        occurred_at=timezone.now(),
+        kind=kind,
+        article=article,
+        item=item,
+        quantity=quantity,
+        from_location=source,
+        to_location=target,
+        patient=patient,
+        reference=reference[:40],
+        actor=actor.user,
+        note=note[:200],
+    )
+    if not article.tracked:
+        if source is not None:
+            changed = StockLevel.objects.filter(
+                location=source, article=article, quantity__gte=F("reserved") + quantity
+            ).update(quantity=F("quantity") - quantity)
+            if changed != 1:
+                raise OutOfStock(
+                    _("Det finns inte %(n)s st av %(article)s i %(place)s.")
+                    % {"n": quantity, "article": article, "place": source}
+                )
+        if target is not None:
+            StockLevel.objects.get_or_create(location=target, article=article)
+            StockLevel.objects.filter(location=target, article=article).update(
+                quantity=F("quantity") + quantity
+            )
+    return movement
+
+
+def available(article: Article, location: StockLocation) -> int:
+    """What of `article` at `location` is free for a new order."""
+    if article.tracked:
+        return Item.objects.filter(
+            article=article, location=location, status=Item.Status.IN_STOCK
+        ).count()
+    level = StockLevel.objects.filter(article=article, location=location).first()
+    return level.available if level else 0
+
+
+def reserve_item(article: Article, location: StockLocation) -> Item:
+    """Reserve one free item of a tracked article: reconditioned units first (they have been
+    lent before), then the oldest. A conditional update: of two concurrent reservations of the
+    last unit exactly one succeeds; the other gets OutOfStock."""
+    candidates = Item.objects.filter(
+        article=article, location=location, status=Item.Status.IN_STOCK
+    ).order_by(F("times_lent").desc(), "acquired_on", "pk")
+    for pk in candidates.values_list("pk", flat=True)[:20]:
+        if Item.objects.filter(pk=pk, status=Item.Status.IN_STOCK).update(
+            status=Item.Status.RESERVED
+        ):
+            return Item.objects.get(pk=pk)
+    raise OutOfStock(_("%(article)s finns inte i lager.") % {"article": article})
+
+
+def reserve_quantity(article: Article, location: StockLocation, quantity: int) -> None:
+    changed = StockLevel.objects.filter(
+        article=article, location=location, quantity__gte=F("reserved") + quantity
+    ).update(reserved=F("reserved") + quantity)
+    if changed != 1:
+        raise OutOfStock(
+            _("Det finns inte %(n)s st av %(article)s i lager.")
+            % {"n": quantity, "article": article}
+        )
+
+
+def release_quantity(article: Article, location: StockLocation, quantity: int) -> None:
+    StockLevel.objects.filter(article=article, location=location, reserved__gte=quantity).update(
+        reserved=F("reserved") - quantity
+    )
+
+
+def release_item(item: Item) -> None:
+    """A reserved or picked item goes back to free stock where it is."""
+    Item.objects.filter(
+        pk=item.pk, status__in=[Item.Status.RESERVED, Item.Status.IN_TRANSIT]
+    ).update(status=Item.Status.IN_STOCK)
+
+
+# --- Goods receipt --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ReceivedItem:
+    serial_number: str = ""
+    batch: str = ""
+
+
+def goods_receive(
+    *,
+    actor: Actor,
+    location: StockLocation,
+    article: Article,
+    quantity: int = 1,
+    items: list[ReceivedItem] | None = None,
+    acquired_on: dt.date | None = None,
+    value: Decimal | None = None,
+    reference: str = "",
+) -> list[Item]:
+    """Receive goods from a supplier into a location: tracked articles become items with new
+    individual numbers (one per `items` entry), others add to the stock level."""
+    require(actor, Cap.STOCK_MANAGE)
+    if location.kind not in (StockLocation.Kind.CENTRAL, StockLocation.Kind.BUFFER):
+        raise ValidationError(_("Inleverans sker till centrallagret eller ett buffertförråd."))
+    if not 1 <= quantity <= 10000:
+        raise ValidationError(_("Antalet ska vara 1–10 000."))
+    acquired_on = acquired_on or timezone.localdate()
+    if acquired_on > timezone.localdate():
+        raise ValidationError(_("Anskaffningsdatum kan inte ligga i framtiden."))
+    unit_value = value if value is not None else (article.price or Decimal("0"))
+    if unit_value < 0:
+        raise ValidationError(_("Värdet kan inte vara negativt."))
+    created: list[Item] = []
+    with transaction.atomic():
+        if article.tracked:
+            entries = items or [ReceivedItem() for _ in range(quantity)]
+            first = locks.counter_next("item", len(entries))
+            for offset, entry in enumerate(entries):
+                item = Item.objects.create(
+                    individual_number=f"{first + offset:07d}",
+                    article=article,
+                    serial_number=entry.serial_number.strip()[:60],
+                    batch=entry.batch.strip()[:60],
+                    status=Item.Status.IN_STOCK,
+                    location=location,
+                    acquired_on=acquired_on,
+                    acquisition_value=unit_value,
+                )
+                ledger(
+                    actor=actor,
+                    kind=StockMovement.Kind.RECEIPT,
+                    article=article,
+                    item=item,
+                    target=location,
+                    reference=reference,
+                )
+                created.append(item)
+            quantity = len(entries)
+        else:
+            ledger(
+                actor=actor,
+                kind=StockMovement.Kind.RECEIPT,
+                article=article,
+                quantity=quantity,
+                target=location,
+                reference=reference,
+            )
+        record(
+            action=Action.STOCK_RECEIVED,
+            actor=actor,
+            target=location,
+            detail={
+                "article": article.article_number,
+                "quantity": quantity,
+                "items": [i.individual_number for i in created][:100],
+            },
+        )
+        # Backordered lines waiting for this article get their reservation now.
+        from lyfta.orders.services import backorders_fill
+
+        backorders_fill(actor=actor, article=article)
+    return created
+
+
+# --- Reconditioning and scrapping ------------------------------------------------------------
+
+
+def item_recondition_done(*, actor: Actor, item: Item, to: StockLocation) -> Item:
+    """A cleaned and checked item goes back to stock as available (DOMAIN.md §3.6)."""
+    require(actor, Cap.STOCK_MANAGE)
+    if to.kind not in (StockLocation.Kind.CENTRAL, StockLocation.Kind.BUFFER):
+        raise ValidationError(_("Välj ett lager att ställa in individen i."))
+    with transaction.atomic():
+        locked = locks.items_locked([item.pk]).get(item.pk)
+        if locked is None or locked.status != Item.Status.RECONDITIONING:
+            raise ValidationError(_("Individen är inte under rekonditionering."))
+        source = locked.location
+        locked.status = Item.Status.IN_STOCK
+        locked.location = to
+        locked.save(update_fields=["status", "location"])
+        ledger(
+            actor=actor,
+            kind=StockMovement.Kind.RECONDITIONED,
+            article=locked.article,
+            item=locked,
+            source=source,
+            target=to,
+        )
+        record(
+            action=Action.ITEM_RECONDITIONED,
+            actor=actor,
+            target=locked,
+            changes={"status": [Item.Status.RECONDITIONING, Item.Status.IN_STOCK]},
+            detail={"to": to.code},
+        )
+        from lyfta.orders.services import backorders_fill
+
+        backorders_fill(actor=actor, article=locked.article)
+    return locked
+
+
+def item_scrap(*, actor: Actor, item: Item, reason: str) -> Item:
+    """Scrap an item that cannot be lent again, with a reason."""
+    require(actor, Cap.STOCK_MANAGE)
+    reason = reason.strip()
+    if not reason:
+        raise ValidationError(_("Ange skälet till att individen skrotas."))
+    with transaction.atomic():
+        locked = locks.items_locked([item.pk]).get(item.pk)
+        allowed = (Item.Status.RECONDITIONING, Item.Status.IN_STOCK, Item.Status.IN_REPAIR)
+        if locked is None or locked.status not in allowed:
+            raise ValidationError(
+                _("Bara en individ i lager eller under rekonditionering kan skrotas.")
+            )
+        before, source = locked.status, locked.location
+        locked.status = Item.Status.SCRAPPED
+        locked.location = None
+        locked.scrap_reason = reason[:200]
+        locked.save(update_fields=["status", "location", "scrap_reason"])
+        ledger(
+            actor=actor,
+            kind=StockMovement.Kind.SCRAPPED,
+            article=locked.article,
+            item=locked,
+            source=source,
+            note=reason,
+        )
+        record(
+            action=Action.ITEM_SCRAPPED,
+            actor=actor,
+            target=locked,
+            changes={"status": [before, Item.Status.SCRAPPED]},
+            detail={"reason": reason[:200]},
+        )
+    return locked
+
+
+def residual_value(item: Item, on: dt.date) -> Decimal:
+    """Straight-line residual value of an item on a day: nothing after five years."""
+    months = (on.year - item.acquired_on.year) * 12 + on.month - item.acquired_on.month
+    left = max(0, DEPRECIATION_MONTHS - max(0, months))
+    return (item.acquisition_value * left / DEPRECIATION_MONTHS).quantize(Decimal("0.01"))
+
+
+# --- Buffer stores and stock-takes -------------------------------------------------------------
+
+
+def buffer_level_set(
+    *, actor: Actor, location: StockLocation, article: Article, safety_level: int
+) -> BufferLevel:
+    require(actor, Cap.STOCK_MANAGE)
+    if location.kind != StockLocation.Kind.BUFFER:
+        raise ValidationError(_("Säkerhetsnivåer gäller buffertförråd."))
+    if not 0 <= safety_level <= 1000:
+        raise ValidationError(_("Säkerhetsnivån ska vara 0–1 000."))
+    with transaction.atomic():
+        before = (
+            BufferLevel.objects.filter(location=location, article=article)
+            .values_list("safety_level", flat=True)
+            .first()
+        )
+        level, _created = BufferLevel.objects.update_or_create(
+            location=location, article=article, defaults={"safety_level": safety_level}
+        )
+        record(
+            action=Action.BUFFER_LEVEL_SET,
+            actor=actor,
+            target=level,
+            changes={"safety_level": [before, safety_level]},
+        )
+    return level
+
+
+@dataclass(frozen=True)
+class RefillNeed:
+    article: Article
+    safety_level: int
+    on_hand: int
+    on_the_way: int
+
+    @property
+    def need(self) -> int:
+        return max(0, self.safety_level - self.on_hand - self.on_the_way)
+
+
+def stocktake_register(
+    *,
+    actor: Actor,
+    location: StockLocation,
+    counts: dict[int, int],
+    items_seen: list[str] | None = None,
+) -> StockTake:
+    """Record a count of a location. `counts` maps non-tracked article ids to the counted
+    quantity; `items_seen` lists the individual numbers found there. Differences become ledger
+    rows (STOCKTAKE) so that the books match what is on the shelf; tracked items on the books
+    but not seen are listed as differences for follow-up, not moved."""
+    require(actor, Cap.STOCK_MANAGE)
+    if actor.user is None:
+        raise PermissionDenied("a person counts stock")
+    counter = actor.user
+    if any(n < 0 for n in counts.values()):
+        raise ValidationError(_("Ett räknat antal kan inte vara negativt."))
+    differences: list[dict[str, object]] = []
+    with transaction.atomic():
+        levels = locks.levels_locked(
+            StockLevel.objects.filter(location=location, article_id__in=list(counts))
+        )
+        by_article = {level.article_id: level for level in levels}
+        articles = Article.objects.in_bulk(list(counts))
+        for article_id, counted in sorted(counts.items()):
+            article = articles.get(article_id)
+            if article is None or article.tracked:
+                raise ValidationError(_("Räkna individmärkta artiklar per individ."))
+            level = by_article.get(article_id)
+            booked = level.quantity if level else 0
+            reserved = level.reserved if level else 0
+            if counted < reserved:
+                raise ValidationError(
+                    _("%(article)s: %(n)s st är reserverade för ordrar; räkna igen.")
+                    % {"article": article, "n": reserved}
+                )
+            if counted == booked:
+                continue
+            ledger(
+                actor=actor,
+                kind=StockMovement.Kind.STOCKTAKE,
+                article=article,
+                quantity=abs(counted - booked),
+                source=location if counted < booked else None,
+                target=location if counted > booked else None,
+                note="inventering",
+            )
+            differences.append(
+                {"article": article.article_number, "booked": booked, "counted": counted}
+            )
+        if items_seen is not None:
+            seen = {n.strip() for n in items_seen if n.strip()}
+            booked_items = set(
+                Item.objects.filter(
+                    location=location,
+                    status__in=[Item.Status.IN_STOCK, Item.Status.RESERVED],
+                ).values_list("individual_number", flat=True)
+            )
+            for number in sorted(booked_items - seen):
+                differences.append({"item": number, "booked": 1, "counted": 0})
+            for number in sorted(seen - booked_items):
+                differences.append({"item": number, "booked": 0, "counted": 1})
+        take = StockTake.objects.create(
+            location=location,
+            counted_at=timezone.now(),
+            counted_by=counter,
+            differences=differences,
+        )
+        record(
+            action=Action.STOCK_COUNTED,
+            actor=actor,
+            target=take,
+            detail={"location": location.code, "differences": len(differences)},
+        )
+    return take
+
+
+def ledger_balance(article: Article, location: StockLocation) -> int:
+    """The quantity the ledger says is at `location`: everything moved in minus everything out."""
+    from django.db.models import Sum
+
+    rows = StockMovement.objects.filter(article=article)
+    inflow = rows.filter(to_location=location).aggregate(n=Sum("quantity"))["n"] or 0
+    outflow = rows.filter(from_location=location).aggregate(n=Sum("quantity"))["n"] or 0
+    return int(inflow - outflow)
+
+
+def books_at(article: Article, location: StockLocation) -> int:
+    """What the books say is physically at `location` (items there, or the stock level)."""
+    if article.tracked:
+        return (
+            Item.objects.filter(article=article, location=location)
+            .exclude(Q(status=Item.Status.SCRAPPED))
+            .count()
+        )
+    level = StockLevel.objects.filter(article=article, location=location).first()
+    return level.quantity if level else 0

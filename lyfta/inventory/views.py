@@ -1,0 +1,403 @@
+"""The centre's stock pages: stock per location, goods receipt, stock-takes, buffer stores and
+their refills, the item card and recalls. Each view parses input, calls one service or selector
+and renders; bad input gets a Swedish message and a 400, never a 500."""
+
+from __future__ import annotations
+
+import csv
+import io
+from typing import Any
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.http import Http404, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from lyfta.access.policies import can, require
+from lyfta.access.roles import Cap
+from lyfta.core.http import LyftaRequest
+from lyfta.inventory import selectors as stock_selectors
+from lyfta.inventory import services
+from lyfta.inventory.forms import (
+    BufferLevelForm,
+    ItemFindForm,
+    LocationForm,
+    RecallForm,
+    ReceiveForm,
+    StocktakeForm,
+)
+from lyfta.inventory.models import StockLocation
+from lyfta.orders import selectors
+from lyfta.orders import services as order_services
+from lyfta.orders.selectors import RecallRow
+
+HIDDEN_PATIENT = gettext_lazy("Patient (visas inte för dig)")
+# Cells a spreadsheet would read as a formula are written as text (CSV injection).
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _errors(form: Any, error: ValidationError) -> None:
+    """A service's validation errors on the form, by field where the form has it."""
+    if hasattr(error, "error_dict"):
+        for field, problems in error.message_dict.items():
+            for problem in problems:
+                form.add_error(field if field in form.fields else None, problem)
+    else:
+        for problem in error.messages:
+            form.add_error(None, problem)
+
+
+def _page(request: LyftaRequest, template: str, context: dict[str, Any]) -> HttpResponse:
+    form = context.get("form")
+    return render(request, template, context, status=400 if form and form.errors else 200)
+
+
+# --- Stock per location ---------------------------------------------------------------------
+
+
+def _overview(request: LyftaRequest, find_form: ItemFindForm) -> HttpResponse:
+    locations = stock_selectors.locations_visible(request.actor)
+    default = locations.filter(kind=StockLocation.Kind.CENTRAL).first() or locations.first()
+    form = LocationForm(
+        request.GET if "plats" in request.GET else None,
+        locations=locations,
+        initial={"plats": default},
+    )
+    location: StockLocation | None = None
+    if form.is_bound and form.is_valid():
+        location = form.cleaned_data["plats"]
+    if location is None and not form.errors:
+        location = default
+    rows = [
+        (article, on_hand, reserved, on_hand - reserved)
+        for article, on_hand, reserved in (
+            selectors.stock_overview(actor=request.actor, location=location) if location else []
+        )
+    ]
+    return render(
+        request,
+        "stock/overview.html",
+        {
+            "form": form,
+            "location": location,
+            "rows": rows,
+            "find_form": find_form,
+            "manager": can(request.actor, Cap.STOCK_MANAGE),
+        },
+        status=400 if form.errors or find_form.errors else 200,
+    )
+
+
+@require_GET
+def overview(request: LyftaRequest) -> HttpResponse:
+    """What is on hand and reserved at a location (the central warehouse unless one is chosen)."""
+    return _overview(request, ItemFindForm())
+
+
+@require_http_methods(["GET", "POST"])
+def receive(request: LyftaRequest) -> HttpResponse:
+    """Goods receipt from a supplier (inleverans)."""
+    require(request.actor, Cap.STOCK_MANAGE)
+    locations = stock_selectors.receiving_locations(request.actor)
+    form = ReceiveForm(
+        request.POST if request.method == "POST" else None,
+        locations=locations,
+        initial={"location": locations.filter(kind=StockLocation.Kind.CENTRAL).first()},
+    )
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            items = services.goods_receive(
+                actor=request.actor,
+                location=data["location"],
+                article=data["article"],
+                quantity=form.total(),
+                items=form.received_items(),
+                acquired_on=data["acquired_on"],
+                value=data["value"],
+                reference=data["reference"],
+            )
+        except ValidationError as error:
+            _errors(form, error)
+        else:
+            numbers = [item.individual_number for item in items]
+            messages.success(
+                request,
+                _("Inlevererat: %(n)s st %(article)s till %(place)s.")
+                % {"n": form.total(), "article": data["article"], "place": data["location"]}
+                + (
+                    " "
+                    + _("Individnummer %(first)s–%(last)s.")
+                    % {"first": numbers[0], "last": numbers[-1]}
+                    if numbers
+                    else ""
+                ),
+            )
+            return redirect(f"{reverse('stock:overview')}?plats={data['location'].pk}")
+    return _page(request, "stock/receive.html", {"form": form})
+
+
+# --- Stock-takes ------------------------------------------------------------------------------
+
+
+@require_GET
+def stocktakes(request: LyftaRequest) -> HttpResponse:
+    """Past stock-takes with their differences, and where to count next."""
+    return render(
+        request,
+        "stock/stocktakes.html",
+        {
+            "takes": stock_selectors.stocktakes_recent(actor=request.actor),
+            "locations": stock_selectors.locations_visible(request.actor),
+            "manager": can(request.actor, Cap.STOCK_MANAGE),
+        },
+    )
+
+
+@require_http_methods(["GET", "POST"])
+def stocktake(request: LyftaRequest, location_id: int) -> HttpResponse:
+    """Count one location: quantities of non-tracked articles, individual numbers seen."""
+    require(request.actor, Cap.STOCK_MANAGE)
+    location = stock_selectors.location_for(actor=request.actor, location_id=location_id)
+    form = StocktakeForm(
+        request.POST if request.method == "POST" else None,
+        articles=stock_selectors.countable_articles(location),
+    )
+    if request.method == "POST" and form.is_valid():
+        try:
+            take = services.stocktake_register(
+                actor=request.actor,
+                location=location,
+                counts=form.counts(),
+                items_seen=form.items(),
+            )
+        except ValidationError as error:
+            _errors(form, error)
+        else:
+            messages.success(
+                request,
+                _("Inventeringen är registrerad med %(n)s differenser.")
+                % {"n": len(take.differences)},
+            )
+            return redirect("stock:stocktakes")
+    return _page(request, "stock/stocktake.html", {"form": form, "location": location})
+
+
+# --- Buffer stores ----------------------------------------------------------------------------
+
+
+def _store(request: LyftaRequest, store_id: int) -> StockLocation:
+    store = selectors.stores_visible(request.actor).filter(pk=store_id).first()
+    if store is None:
+        raise Http404
+    return store
+
+
+@require_GET
+def stores(request: LyftaRequest) -> HttpResponse:
+    """Every buffer store with its total refill need."""
+    require(request.actor, Cap.STOCK_VIEW)
+    rows = [
+        (store, sum(need.need for need in selectors.refill_needs(store)))
+        for store in selectors.stores_visible(request.actor).order_by("name")
+    ]
+    return render(request, "stock/stores.html", {"rows": rows})
+
+
+def _store_page(
+    request: LyftaRequest, store: StockLocation, form: BufferLevelForm, *, failed: bool = False
+) -> HttpResponse:
+    return render(
+        request,
+        "stock/store.html",
+        {
+            "store": store,
+            "needs": selectors.refill_needs(store),
+            "form": form,
+            "manager": can(request.actor, Cap.STOCK_MANAGE),
+            "can_refill": can(request.actor, Cap.ORDERS_HANDLE),
+        },
+        status=400 if failed or form.errors else 200,
+    )
+
+
+@require_GET
+def store(request: LyftaRequest, store_id: int) -> HttpResponse:
+    """One buffer store: safety levels, what is there, what is on its way, what to send."""
+    require(request.actor, Cap.STOCK_VIEW)
+    return _store_page(request, _store(request, store_id), BufferLevelForm())
+
+
+@require_POST
+def store_level(request: LyftaRequest, store_id: int) -> HttpResponse:
+    require(request.actor, Cap.STOCK_MANAGE)
+    store = _store(request, store_id)
+    form = BufferLevelForm(request.POST)
+    if form.is_valid():
+        try:
+            services.buffer_level_set(
+                actor=request.actor,
+                location=store,
+                article=form.cleaned_data["article"],
+                safety_level=form.cleaned_data["safety_level"],
+            )
+        except ValidationError as error:
+            _errors(form, error)
+        else:
+            messages.success(request, _("Säkerhetsnivån är sparad."))
+            return redirect("stock:store", store_id=store.pk)
+    return _store_page(request, store, form)
+
+
+@require_POST
+def store_refill(request: LyftaRequest, store_id: int) -> HttpResponse:
+    """Order what the store needs up to its safety levels, from the central warehouse."""
+    require(request.actor, Cap.ORDERS_HANDLE)
+    store = _store(request, store_id)
+    # One line may ask for at most the service's maximum; the rest shows as a need afterwards.
+    lines = [
+        order_services.LineInput(need.article, min(need.need, order_services.MAX_QUANTITY))
+        for need in selectors.refill_needs(store)
+        if need.need > 0
+    ]
+    if not lines:
+        messages.error(request, _("Förrådet behöver ingen påfyllning just nu."))
+        return _store_page(request, store, BufferLevelForm(), failed=True)
+    try:
+        order = order_services.order_store_place(actor=request.actor, store=store, lines=lines)
+    except ValidationError as error:
+        for problem in error.messages:
+            messages.error(request, problem)
+        return _store_page(request, store, BufferLevelForm(), failed=True)
+    messages.success(request, _("Påfyllningsorder %(number)s är lagd.") % {"number": order.number})
+    return redirect("logistics:order", order_id=order.pk)
+
+
+# --- The item card --------------------------------------------------------------------------
+
+
+@require_GET
+def item_find(request: LyftaRequest) -> HttpResponse:
+    require(request.actor, Cap.STOCK_VIEW)
+    form = ItemFindForm(request.GET)
+    if form.is_valid():
+        return redirect("stock:item", individual_number=form.cleaned_data["nummer"])
+    return _overview(request, form)
+
+
+@require_GET
+def item(request: LyftaRequest, individual_number: str) -> HttpResponse:
+    """An item's card (individkort): where it has been and who has had it, patients named only
+    where the viewer may open them."""
+    card = selectors.item_card(actor=request.actor, individual_number=individual_number)
+    return render(request, "stock/item.html", {"card": card, "hidden": HIDDEN_PATIENT})
+
+
+# --- Recall -----------------------------------------------------------------------------------
+
+
+def _recall(request: LyftaRequest, *, required: bool) -> tuple[RecallForm, list[RecallRow] | None]:
+    require(request.actor, Cap.RECALL)
+    form = RecallForm(request.GET if required or request.GET else None)
+    if not form.is_valid():
+        return form, None
+    data = form.cleaned_data
+    rows = selectors.recall_list(
+        actor=request.actor,
+        article=data["artikel"],
+        batch=data["batch"],
+        serial_from=data["serie_fran"],
+        serial_to=data["serie_till"],
+    )
+    return form, rows
+
+
+@require_GET
+def recall(request: LyftaRequest) -> HttpResponse:
+    """Every unit of an article (a batch or a serial range) and who has it now (a field safety
+    notice): the holding unit always, the patient only where the viewer may see them."""
+    form, rows = _recall(request, required=False)
+    return render(
+        request,
+        "stock/recall.html",
+        {
+            "form": form,
+            "rows": rows,
+            "hidden": HIDDEN_PATIENT,
+            "query": request.GET.urlencode(),
+        },
+        status=400 if form.errors else 200,
+    )
+
+
+@require_GET
+def recall_csv(request: LyftaRequest) -> HttpResponse:
+    """The recall list as CSV for a spreadsheet (UTF-8 with BOM, semicolons): the same rows as
+    the page, from the same audited call; it names who produced it and when (R87)."""
+    form, rows = _recall(request, required=True)
+    if rows is None:
+        return render(
+            request,
+            "stock/recall.html",
+            {"form": form, "rows": None, "hidden": HIDDEN_PATIENT, "query": ""},
+            status=400,
+        )
+    article = form.cleaned_data["artikel"]
+    now = timezone.localtime()
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, delimiter=";")
+    writer.writerow(
+        _text_cells(
+            [
+                _("Återkallelselista för %(article)s") % {"article": article},
+                _("Framtagen av %(name)s") % {"name": request.actor.display_name},
+                now.strftime("%Y-%m-%d %H:%M"),
+            ]
+        )
+    )
+    writer.writerow(
+        [
+            _("Individnummer"),
+            _("Serienummer"),
+            _("Batch/lot"),
+            _("Status"),
+            _("Enhet eller lagerplats"),
+            _("Patient"),
+            _("Utlånad sedan"),
+        ]
+    )
+    for row in rows:
+        writer.writerow(_recall_cells(row))
+    response = HttpResponse(
+        ("\ufeff" + buffer.getvalue()).encode("utf-8"), content_type="text/csv; charset=utf-8"
+    )
+    number = article.article_number.replace("/", "-")
+    filename = f"aterkallelse-{number}-{now:%Y%m%d-%H%M}.csv"
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
+
+
+def _recall_cells(row: RecallRow) -> list[str]:
+    patient = ""
+    if row.loan is not None:
+        patient = row.patient_label or str(HIDDEN_PATIENT)
+    return _text_cells(
+        [
+            row.item.individual_number,
+            row.item.serial_number,
+            row.item.batch,
+            str(row.item.get_status_display()),
+            row.unit_name,
+            patient,
+            row.loan.started_on.isoformat() if row.loan is not None else "",
+        ]
+    )
+
+
+def _text_cells(cells: list[str]) -> list[str]:
+    return [f"'{cell}" if cell.startswith(FORMULA_START) else cell for cell in cells]

@@ -1,0 +1,100 @@
+"""Forms of the centre's logistics pages. They parse input; the services hold the rules."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.db.models import QuerySet
+from django.utils.translation import gettext_lazy as _
+
+from lyfta.inventory.models import StockLocation
+from lyfta.orders.models import PickupLine
+
+
+class PicklistForm(forms.Form):
+    dag = forms.DateField(
+        label=_("Leveransdag"),
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}),
+        error_messages={"invalid": _("Ange dagen som åååå-mm-dd, till exempel 2026-03-02.")},
+    )
+    omrade = forms.RegexField(
+        label=_("Område (postnummerns tre första siffror)"),
+        regex=r"^\d{3}$",
+        max_length=3,
+        required=False,
+        error_messages={
+            "invalid": _("Ange området som postnumrets tre första siffror, till exempel 652.")
+        },
+    )
+
+
+class DayForm(forms.Form):
+    dag = forms.DateField(
+        label=_("Hämtas senast"),
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}),
+        error_messages={"invalid": _("Ange dagen som åååå-mm-dd, till exempel 2026-03-02.")},
+    )
+
+
+class PickForm(forms.Form):
+    individual_number = forms.CharField(
+        label=_("Skannat individnummer"),
+        max_length=20,
+        required=False,
+        help_text=_("Tomt: den reserverade individen."),
+    )
+
+
+class ReasonForm(forms.Form):
+    reason = forms.CharField(
+        label=_("Skäl"),
+        max_length=200,
+        error_messages={"required": _("Ange ett skäl.")},
+    )
+
+
+class CollectForm(forms.Form):
+    """The driver's report of a pick-up: each line collected unless marked missing, with why."""
+
+    def __init__(self, *args: Any, lines: list[PickupLine], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.lines = lines
+        for line in lines:
+            self.fields[f"missing_{line.pk}"] = forms.BooleanField(
+                label=_("Saknades"), required=False
+            )
+            self.fields[f"reason_{line.pk}"] = forms.CharField(
+                label=_("Skäl"), max_length=200, required=False
+            )
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        for line in self.lines:
+            if data.get(f"missing_{line.pk}") and not data.get(f"reason_{line.pk}"):
+                self.add_error(f"reason_{line.pk}", _("Ange varför hjälpmedlet saknades."))
+        return data
+
+    def missing(self) -> dict[int, str]:
+        return {
+            line.pk: self.cleaned_data[f"reason_{line.pk}"]
+            for line in self.lines
+            if self.cleaned_data.get(f"missing_{line.pk}")
+        }
+
+
+class ReconditionedForm(forms.Form):
+    to = forms.ModelChoiceField(
+        label=_("Till lager"),
+        queryset=StockLocation.objects.none(),
+        empty_label=None,
+        error_messages={"invalid_choice": _("Välj ett lager i listan.")},
+    )
+
+    def __init__(self, *args: Any, locations: QuerySet[StockLocation], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        field = self.fields["to"]
+        assert isinstance(field, forms.ModelChoiceField)  # noqa: S101 - declared above
+        field.queryset = locations

@@ -1,0 +1,386 @@
+"""The centre's logistics pages: the day's pick list, an order to pick and deliver, pick-ups to
+collect, returns to receive and the reconditioning queue (DOMAIN.md §3.2 points 5–6, §3.6).
+
+Each view parses input, calls one service or selector and renders or redirects. A refused step
+gets its Swedish message and a 400 on the page it came from; a protected patient's name and
+address are never shown here (R55)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.db.models import Prefetch, prefetch_related_objects
+from django.http import Http404, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_POST
+
+from lyfta.access.policies import can, require
+from lyfta.access.roles import Cap
+from lyfta.core.http import LyftaRequest
+from lyfta.core.workdays import next_working_day
+from lyfta.inventory import selectors as stock_selectors
+from lyfta.inventory import services as stock
+from lyfta.inventory.models import Item
+from lyfta.orders import selectors, services
+from lyfta.orders.logistics_forms import (
+    CollectForm,
+    DayForm,
+    PickForm,
+    PicklistForm,
+    ReasonForm,
+    ReconditionedForm,
+)
+from lyfta.orders.models import Order, OrderLine, PickupLine, PickupOrder
+
+
+@dataclass(frozen=True)
+class Shown:
+    """What of a recipient the centre's pages show. A protected patient's name is never shown,
+    nor an address that is or may be theirs (R55): a confidential address, or the patient's own
+    or another address of a patient protected since the order was placed. A unit's address and
+    pick-up at the centre are not the patient's and stay visible."""
+
+    name: bool
+    address: bool
+
+
+def shown_order(order: Order) -> Shown:
+    protected = order.patient is not None and order.patient.is_protected
+    theirs = order.delivery in (Order.Delivery.PATIENT, Order.Delivery.OTHER)
+    return Shown(
+        name=not (protected or order.confidential_address),
+        address=not (order.confidential_address or (protected and theirs)),
+    )
+
+
+def shown_pickup(pickup: PickupOrder) -> Shown:
+    hidden = pickup.confidential_address or pickup.patient.is_protected
+    return Shown(name=not hidden, address=not hidden)
+
+
+def _refused(request: LyftaRequest, error: ValidationError) -> None:
+    for problem in error.messages:
+        messages.error(request, problem)
+
+
+def _invalid(request: LyftaRequest, form: Any) -> None:
+    for problems in form.errors.values():
+        for problem in problems:
+            messages.error(request, problem)
+
+
+# --- The pick list ----------------------------------------------------------------------------
+
+
+@require_GET
+def picklist(request: LyftaRequest) -> HttpResponse:
+    """The orders to pick for a delivery day (the next working day unless chosen) and area,
+    printable. A protected patient's address is never on it (R55)."""
+    require(request.actor, Cap.ORDERS_HANDLE)
+    default_day = next_working_day(timezone.localdate())
+    form = PicklistForm(request.GET or None, initial={"dag": default_day})
+    if form.is_bound and not form.is_valid():
+        return render(request, "logistics/picklist.html", {"form": form}, status=400)
+    data = form.cleaned_data if form.is_bound else {}
+    day, area = data.get("dag") or default_day, data.get("omrade") or ""
+    stops = selectors.picklist(actor=request.actor, day=day, area=area)
+    return render(
+        request,
+        "logistics/picklist.html",
+        {
+            "form": form,
+            "rows": [(stop, shown_order(stop.order)) for stop in stops],
+            "day": day,
+            "area": area,
+            "now": timezone.localtime(),
+        },
+    )
+
+
+# --- One order --------------------------------------------------------------------------------
+
+
+def _order_page(request: LyftaRequest, order_id: int, *, status: int = 200) -> HttpResponse:
+    order = selectors.order_for(actor=request.actor, order_id=order_id)
+    return render(
+        request,
+        "logistics/order.html",
+        {
+            "order": order,
+            "lines": selectors.order_lines(order),
+            "open": order.status in Order.OPEN,
+            "shown": shown_order(order),
+            "address": ", ".join(
+                part for part in (order.street, f"{order.postal_code} {order.city}".strip()) if part
+            ),
+        },
+        status=status,
+    )
+
+
+def _order(request: LyftaRequest, order_id: int) -> Order:
+    """An order to act on, without recording a read: nothing of the patient is shown."""
+    require(request.actor, Cap.ORDERS_HANDLE)
+    order = selectors.orders_visible(request.actor).filter(pk=order_id).first()
+    if order is None:
+        raise Http404
+    return order
+
+
+def _line(request: LyftaRequest, order_id: int, line_id: int) -> OrderLine:
+    order = _order(request, order_id)
+    line = (
+        OrderLine.objects.filter(pk=line_id, order=order)
+        .select_related("order__unit", "order__orderer", "article", "item", "source")
+        .first()
+    )
+    if line is None:
+        raise Http404
+    return line
+
+
+@require_GET
+def order(request: LyftaRequest, order_id: int) -> HttpResponse:
+    """An order as the centre handles it: pick each line, deliver, or report a failed delivery."""
+    require(request.actor, Cap.ORDERS_HANDLE)
+    return _order_page(request, order_id)
+
+
+@require_POST
+def line_pick(request: LyftaRequest, order_id: int, line_id: int) -> HttpResponse:
+    """Pick a line; for a tracked article the picker scans the individual taken."""
+    line = _line(request, order_id, line_id)
+    form = PickForm(request.POST)
+    if not form.is_valid():
+        _invalid(request, form)
+        return _order_page(request, order_id, status=400)
+    try:
+        picked = services.line_pick(
+            actor=request.actor,
+            line=line,
+            individual_number=form.cleaned_data["individual_number"],
+        )
+    except ValidationError as error:  # OutOfStock included
+        _refused(request, error)
+        return _order_page(request, order_id, status=400)
+    messages.success(
+        request,
+        _("Plockad: %(article)s%(item)s.")
+        % {
+            "article": picked.article,
+            "item": f", {picked.item.individual_number}" if picked.item else "",
+        },
+    )
+    return redirect("logistics:order", order_id=order_id)
+
+
+@require_POST
+def line_cancel(request: LyftaRequest, order_id: int, line_id: int) -> HttpResponse:
+    """Cancel one line with a reason; the orderer is told."""
+    line = _line(request, order_id, line_id)
+    form = ReasonForm(request.POST)
+    if not form.is_valid():
+        _invalid(request, form)
+        return _order_page(request, order_id, status=400)
+    try:
+        services.order_line_cancel(
+            actor=request.actor, line=line, reason=form.cleaned_data["reason"]
+        )
+    except ValidationError as error:
+        _refused(request, error)
+        return _order_page(request, order_id, status=400)
+    messages.success(request, _("Raden är makulerad."))
+    return redirect("logistics:order", order_id=order_id)
+
+
+@require_POST
+def deliver(request: LyftaRequest, order_id: int) -> HttpResponse:
+    """Confirm delivery of the picked lines: loans start on the patient (or stock arrives in the
+    unit's buffer store)."""
+    order = _order(request, order_id)
+    try:
+        loans = services.order_deliver(actor=request.actor, order=order)
+    except ValidationError as error:
+        _refused(request, error)
+        return _order_page(request, order_id, status=400)
+    if order.store_id is not None:
+        messages.success(request, _("Leveransen till buffertförrådet är registrerad."))
+    else:
+        messages.success(
+            request,
+            _("Leveransen är registrerad: %(n)s hjälpmedel utlånade.") % {"n": len(loans)},
+        )
+    return redirect("logistics:order", order_id=order_id)
+
+
+@require_POST
+def delivery_failed(request: LyftaRequest, order_id: int) -> HttpResponse:
+    """Nobody home (bomkörning): the order is cancelled with the reason and a fee."""
+    order = _order(request, order_id)
+    form = ReasonForm(request.POST)
+    if not form.is_valid():
+        _invalid(request, form)
+        return _order_page(request, order_id, status=400)
+    try:
+        services.order_delivery_failed(
+            actor=request.actor, order=order, reason=form.cleaned_data["reason"]
+        )
+    except ValidationError as error:
+        _refused(request, error)
+        return _order_page(request, order_id, status=400)
+    messages.success(request, _("Bomkörningen är registrerad och förskrivaren underrättad."))
+    return redirect("logistics:order", order_id=order_id)
+
+
+# --- Pick-ups and returns ---------------------------------------------------------------------
+
+
+def _pickups_page(request: LyftaRequest, *, status: int = 200) -> HttpResponse:
+    form = DayForm(request.GET or None)
+    if form.is_bound and not form.is_valid():
+        return render(request, "logistics/pickups.html", {"form": form}, status=400)
+    day = form.cleaned_data.get("dag") if form.is_bound else None
+    pickups = selectors.pickups_open(actor=request.actor, day=day)
+    prefetch_related_objects(
+        pickups,
+        Prefetch(
+            "lines",
+            queryset=PickupLine.objects.filter(status=PickupLine.Status.WAITING).select_related(
+                "loan__article", "loan__item"
+            ),
+            to_attr="waiting",
+        ),
+    )
+    return render(
+        request,
+        "logistics/pickups.html",
+        {
+            "form": form,
+            "rows": [(pickup, shown_pickup(pickup)) for pickup in pickups],
+            "now": timezone.localtime(),
+        },
+        status=status,
+    )
+
+
+@require_GET
+def pickups(request: LyftaRequest) -> HttpResponse:
+    """Pick-up orders to collect, by the day they must be collected."""
+    require(request.actor, Cap.ORDERS_HANDLE)
+    return _pickups_page(request)
+
+
+@require_POST
+def pickup_collect(request: LyftaRequest, pickup_id: int) -> HttpResponse:
+    """The driver's report: all collected, except lines marked missing with a reason."""
+    require(request.actor, Cap.ORDERS_HANDLE)
+    pickup = get_object_or_404(PickupOrder, pk=pickup_id)
+    form = CollectForm(
+        request.POST, lines=list(pickup.lines.filter(status=PickupLine.Status.WAITING))
+    )
+    if not form.is_valid():
+        _invalid(request, form)
+        return _pickups_page(request, status=400)
+    try:
+        services.pickup_collect(actor=request.actor, pickup=pickup, missing=form.missing())
+    except ValidationError as error:
+        _refused(request, error)
+        return _pickups_page(request, status=400)
+    messages.success(request, _("Hämtorder %(number)s är hämtad.") % {"number": pickup.number})
+    return redirect("logistics:pickups")
+
+
+def _returns_page(request: LyftaRequest, *, status: int = 200) -> HttpResponse:
+    lines = selectors.returns_to_receive(actor=request.actor)
+    return render(request, "logistics/returns.html", {"lines": lines}, status=status)
+
+
+@require_GET
+def returns(request: LyftaRequest) -> HttpResponse:
+    """Collected devices to receive at the centre."""
+    return _returns_page(request)
+
+
+@require_POST
+def return_receive(request: LyftaRequest, line_id: int) -> HttpResponse:
+    """A collected device arrives: the loan ends and it goes to reconditioning."""
+    require(request.actor, Cap.STOCK_MANAGE)
+    line = get_object_or_404(PickupLine, pk=line_id)
+    try:
+        loan = services.pickup_receive(actor=request.actor, line=line)
+    except ValidationError as error:
+        _refused(request, error)
+        return _returns_page(request, status=400)
+    messages.success(request, _("Mottagen: %(article)s.") % {"article": loan.article})
+    return redirect("logistics:returns")
+
+
+# --- Reconditioning ---------------------------------------------------------------------------
+
+
+def _reconditioning_page(request: LyftaRequest, *, status: int = 200) -> HttpResponse:
+    items = selectors.reconditioning_queue(actor=request.actor)
+    manager = can(request.actor, Cap.STOCK_MANAGE)
+    form = (
+        ReconditionedForm(locations=stock_selectors.central_locations(request.actor))
+        if manager
+        else None
+    )
+    return render(
+        request,
+        "logistics/reconditioning.html",
+        {"items": items, "manager": manager, "form": form},
+        status=status,
+    )
+
+
+@require_GET
+def reconditioning(request: LyftaRequest) -> HttpResponse:
+    """Items being cleaned and checked: back to stock, or scrapped with a reason."""
+    return _reconditioning_page(request)
+
+
+@require_POST
+def recondition_done(request: LyftaRequest, item_id: int) -> HttpResponse:
+    require(request.actor, Cap.STOCK_MANAGE)
+    item = get_object_or_404(Item, pk=item_id)
+    form = ReconditionedForm(
+        request.POST, locations=stock_selectors.central_locations(request.actor)
+    )
+    if not form.is_valid():
+        _invalid(request, form)
+        return _reconditioning_page(request, status=400)
+    try:
+        stock.item_recondition_done(actor=request.actor, item=item, to=form.cleaned_data["to"])
+    except ValidationError as error:
+        _refused(request, error)
+        return _reconditioning_page(request, status=400)
+    messages.success(
+        request,
+        _("Individ %(number)s är tillbaka i lager.") % {"number": item.individual_number},
+    )
+    return redirect("logistics:reconditioning")
+
+
+@require_POST
+def scrap(request: LyftaRequest, item_id: int) -> HttpResponse:
+    require(request.actor, Cap.STOCK_MANAGE)
+    item = get_object_or_404(Item, pk=item_id)
+    form = ReasonForm(request.POST)
+    if not form.is_valid():
+        _invalid(request, form)
+        return _reconditioning_page(request, status=400)
+    try:
+        stock.item_scrap(actor=request.actor, item=item, reason=form.cleaned_data["reason"])
+    except ValidationError as error:
+        _refused(request, error)
+        return _reconditioning_page(request, status=400)
+    messages.success(
+        request, _("Individ %(number)s är skrotad.") % {"number": item.individual_number}
+    )
+    return redirect("logistics:reconditioning")

@@ -1,0 +1,1249 @@
+"""Writes of the device flow: prescribing and ordering, picking and delivering, buffer-store
+withdrawals, pick-ups and returns, losses (DOMAIN.md §3.1–3.3, 3.6, 3.7).
+
+Each service checks access, runs in one transaction, writes its ledger rows through
+`inventory.services` and records its audit event before it returns. Items and stock are changed by
+conditional updates ("… WHERE status = 'in_stock'"), so that of two users after the same item or
+the last unit exactly one succeeds and the other gets a clear message."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass, field
+from typing import TypedDict
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from lyfta.access.actor import Actor
+from lyfta.access.patients import PatientGrant
+from lyfta.access.policies import can, require
+from lyfta.access.roles import Cap
+from lyfta.accounts.models import User
+from lyfta.audit.actions import Action
+from lyfta.audit.services import record
+from lyfta.catalogue.models import Article, BillingType, DeliveryClass
+from lyfta.core.dates import add_months
+from lyfta.core.workdays import add_working_days
+from lyfta.inventory import locks
+from lyfta.inventory import services as stock
+from lyfta.inventory.models import Item, StockLocation, StockMovement
+from lyfta.messages.models import Message
+from lyfta.messages.services import messages_send
+from lyfta.orders.models import (
+    Loan,
+    LossReport,
+    Order,
+    OrderLine,
+    PickupLine,
+    PickupOrder,
+    Prescription,
+)
+from lyfta.organisations.models import DeliveryAddress, Unit
+from lyfta.patients.services import refuse, relationship_ensure
+
+MAX_LINES = 50
+MAX_QUANTITY = 100
+RENT_STOP_WORKING_DAYS = 3  # DOMAIN.md §3.6
+COLLECT_WORKING_DAYS = 7
+FOUND_WITHIN_MONTHS = 3  # DOMAIN.md §3.7
+POSTAL_CODE = re.compile(r"^\d{3} ?\d{2}$")
+
+
+@dataclass(frozen=True)
+class LineInput:
+    article: Article
+    quantity: int = 1
+
+
+@dataclass(frozen=True)
+class DeliveryInput:
+    kind: str = Order.Delivery.PATIENT
+    street: str = ""
+    postal_code: str = ""
+    city: str = ""
+    contact_name: str = ""
+    contact_phone: str = ""
+    note: str = ""
+    urgent: bool = False
+
+
+@dataclass(frozen=True)
+class PrescriptionInput:
+    goal: str = ""
+    follow_up_on: dt.date | None = None
+    short_term_until: dt.date | None = None
+
+
+# --- Helpers -------------------------------------------------------------------------------------
+
+
+def central() -> StockLocation:
+    """The centre's central warehouse, from which orders are picked."""
+    location = (
+        StockLocation.objects.filter(kind=StockLocation.Kind.CENTRAL, active=True)
+        .order_by("pk")
+        .first()
+    )
+    if location is None:
+        raise ValidationError(_("Det finns inget centrallager upplagt."))
+    return location
+
+
+def place_of(kind: str) -> StockLocation:
+    location = StockLocation.objects.filter(kind=kind, active=True).order_by("pk").first()
+    if location is None:
+        raise ValidationError(
+            _("Det finns ingen lagerplats av typen %(kind)s.")
+            % {"kind": StockLocation.Kind(kind).label}
+        )
+    return location
+
+
+def _person(actor: Actor) -> tuple[User, Unit]:
+    if actor.user is None or actor.unit is None:
+        raise PermissionDenied("a person in an assignment acts here")
+    return actor.user, actor.unit
+
+
+def _writable(actor: Actor, grant: PatientGrant, step: str) -> None:
+    if grant.read_only:
+        raise refuse(
+            actor=actor,
+            step=step,
+            reason="read_only",
+            patient_id=grant.patient.pk,
+            target=grant.patient,
+            user_message=_("Nödåtkomst ger bara läsbehörighet."),
+        )
+
+
+def _own_unit(actor: Actor, unit_id: int, step: str, *, patient_id: int | None) -> None:
+    """Units act on their own orders, stores and pick-ups; the centre on everyone's."""
+    if can(actor, Cap.ORDERS_HANDLE):
+        return
+    if actor.unit is None or actor.unit.pk != unit_id:
+        raise refuse(
+            actor=actor,
+            step=step,
+            reason="other_unit",
+            patient_id=patient_id,
+            user_message=_("Det här hör till en annan enhet."),
+        )
+
+
+class Owner(TypedDict):
+    owner_provider_id: int
+    owner_unit_id: int
+
+
+def _owner(unit: Unit) -> Owner:
+    """Whose information a record is: the unit that ordered, and its provider (R42)."""
+    return {"owner_provider_id": unit.provider_id, "owner_unit_id": unit.pk}
+
+
+def expected_delivery(articles: list[Article], *, urgent: bool, today: dt.date) -> dt.date:
+    """The day an order is expected at the patient: urgent within a working day, otherwise after
+    the longest lead time of its articles, in Swedish working days (DOMAIN.md §3.2)."""
+    if urgent:
+        return add_working_days(today, 1)
+    return add_working_days(today, max((a.lead_time_days for a in articles), default=1))
+
+
+def _address(
+    actor: Actor, grant: PatientGrant, delivery: DeliveryInput
+) -> tuple[str, str, str, bool]:
+    """Street, postal code, city and whether the address is confidential (R55)."""
+    patient = grant.patient
+    if delivery.kind == Order.Delivery.PATIENT:
+        if patient.is_protected:
+            if not patient.approved_delivery_address:
+                raise ValidationError(
+                    _(
+                        "Patienten har skyddad identitet och ingen godkänd leveransadress. "
+                        "Välj leverans till enheten eller hämtning."
+                    )
+                )
+            return patient.approved_delivery_address, "", "", True
+        if not (patient.street and patient.postal_code and patient.city):
+            raise ValidationError(_("Patienten saknar fullständig adress. Ange en annan adress."))
+        return patient.street, patient.postal_code, patient.city, False
+    if delivery.kind == Order.Delivery.OTHER:
+        if not (delivery.street.strip() and delivery.city.strip()):
+            raise ValidationError(_("Ange gatuadress, postnummer och postort."))
+        if not POSTAL_CODE.match(delivery.postal_code.strip()):
+            raise ValidationError(_("Postnumret ska ha fem siffror, till exempel 652 25."))
+        return (
+            delivery.street.strip()[:200],
+            delivery.postal_code.strip(),
+            delivery.city.strip()[:100],
+            patient.is_protected,
+        )
+    if delivery.kind == Order.Delivery.UNIT:
+        _user, unit = _person(actor)
+        return (*_unit_address(unit), False)
+    if delivery.kind == Order.Delivery.CENTRE:
+        return "", "", "", False
+    raise ValidationError(_("Välj vart leveransen ska gå."))
+
+
+def _unit_address(unit: Unit) -> tuple[str, str, str]:
+    address = DeliveryAddress.objects.filter(unit=unit).order_by("-is_default", "pk").first()
+    if address is None:
+        raise ValidationError(_("Enheten har ingen leveransadress upplagd."))
+    return address.street, address.postal_code, address.city
+
+
+def _check_lines(lines: list[LineInput]) -> None:
+    if not lines:
+        raise ValidationError(_("Lägg till minst en artikel."))
+    if len(lines) > MAX_LINES:
+        raise ValidationError(_("En order kan ha högst %(n)s rader.") % {"n": MAX_LINES})
+    for line in lines:
+        if not 1 <= line.quantity <= MAX_QUANTITY:
+            raise ValidationError(
+                _("Antalet ska vara 1–%(max)s (%(article)s).")
+                % {"max": MAX_QUANTITY, "article": line.article}
+            )
+        if not line.article.in_assortment:
+            raise ValidationError(
+                _("%(article)s ingår inte längre i sortimentet.") % {"article": line.article}
+            )
+
+
+def _number(prefix: str, series: str) -> str:
+    year = timezone.localdate().year
+    return f"{prefix}{year}-{locks.counter_next(f'{series}{year}'):06d}"
+
+
+def _reserve_line(order: Order, article: Article, quantity: int, source: StockLocation) -> None:
+    """Create the order lines for one article: reserved when in stock, otherwise backordered.
+    A fixed substitution group swaps in an equivalent article that is in stock."""
+    chosen, original = article, None
+    if stock.available(article, source) < (1 if article.tracked else quantity):
+        group = article.substitution_group
+        if group is not None and group.fixed:
+            for other in (
+                Article.objects.filter(substitution_group=group, in_assortment=True)
+                .exclude(pk=article.pk)
+                .order_by("article_number")
+            ):
+                if stock.available(other, source) >= (1 if other.tracked else quantity):
+                    chosen, original = other, article
+                    break
+    if chosen.tracked:
+        for _n in range(quantity):
+            try:
+                item: Item | None = stock.reserve_item(chosen, source)
+                status = OrderLine.Status.RESERVED
+            except stock.OutOfStock:
+                item, status = None, OrderLine.Status.BACKORDERED
+            OrderLine.objects.create(
+                order=order,
+                article=chosen,
+                quantity=1,
+                substitute_for=original,
+                status=status,
+                item=item,
+                source=source,
+            )
+        return
+    try:
+        stock.reserve_quantity(chosen, source, quantity)
+        status = OrderLine.Status.RESERVED
+    except stock.OutOfStock:
+        status = OrderLine.Status.BACKORDERED
+    OrderLine.objects.create(
+        order=order,
+        article=chosen,
+        quantity=quantity,
+        substitute_for=original,
+        status=status,
+        source=source,
+    )
+
+
+def _summary(order: Order) -> dict[str, object]:
+    return {
+        "number": order.number,
+        "lines": [
+            {
+                "article": line.article.article_number,
+                "quantity": line.quantity,
+                "status": line.status,
+                "item": line.item.individual_number if line.item else None,
+                "substitute_for": line.substitute_for.article_number
+                if line.substitute_for
+                else None,
+            }
+            for line in order.lines.select_related("article", "item", "substitute_for")
+        ],
+        "urgent": order.urgent,
+        "expected_on": order.expected_on,
+        "delivery": order.delivery,
+    }
+
+
+# --- Prescribing and ordering (DOMAIN.md §3.1, §3.2) ---------------------------------------------
+
+
+def order_place(
+    *,
+    actor: Actor,
+    grant: PatientGrant,
+    lines: list[LineInput],
+    delivery: DeliveryInput,
+    prescription: PrescriptionInput | None = None,
+) -> Order:
+    """Prescribe and order devices for a patient from the actor's unit. The unit's care
+    relationship is created if there is none; lines reserve stock (or are backordered)."""
+    require(actor, Cap.ORDERS_PRESCRIBE)
+    _writable(actor, grant, "order_place")
+    user, unit = _person(actor)
+    patient = grant.patient
+    if patient.deceased_date is not None:
+        raise ValidationError(_("Patienten är avliden. Ingen order kan läggas."))
+    _check_lines(lines)
+    today = timezone.localdate()
+    rx = prescription or PrescriptionInput()
+    if rx.follow_up_on is not None and rx.follow_up_on < today:
+        raise ValidationError(_("Uppföljningsdatum kan inte ligga i det förflutna."))
+    if rx.short_term_until is not None and not (
+        today <= rx.short_term_until <= add_months(today, 6)
+    ):
+        raise ValidationError(_("Ett korttidslån gäller längst sex månader från i dag."))
+    street, postal_code, city, confidential = _address(actor, grant, delivery)
+    source = central()
+    with transaction.atomic():
+        relationship_ensure(actor=actor, patient=patient, origin="order")
+        written = Prescription.objects.create(
+            patient=patient,
+            unit=unit,
+            prescriber=user,
+            goal=rx.goal.strip()[:500],
+            follow_up_on=rx.follow_up_on,
+            short_term_until=rx.short_term_until,
+            created_at=timezone.now(),
+        )
+        order = Order.objects.create(
+            number=_number("KO", "order"),
+            patient=patient,
+            prescription=written,
+            unit=unit,
+            payer=unit,
+            orderer=user,
+            delivery=delivery.kind,
+            street=street,
+            postal_code=postal_code,
+            city=city,
+            confidential_address=confidential,
+            contact_name=delivery.contact_name.strip()[:120],
+            contact_phone=delivery.contact_phone.strip()[:30],
+            note=delivery.note.strip()[:300],
+            urgent=delivery.urgent,
+            urgent_fee=delivery.urgent,
+            status=Order.Status.REGISTERED,
+            registered_at=timezone.now(),
+            expected_on=expected_delivery(
+                [line.article for line in lines], urgent=delivery.urgent, today=today
+            ),
+        )
+        for line in lines:
+            _reserve_line(order, line.article, line.quantity, source)
+        record(
+            action=Action.ORDER_PLACED,
+            actor=actor,
+            target=order,
+            patient_id=patient.pk,
+            legal_basis=grant.basis,
+            legal_basis_ref=grant.basis_ref,
+            changes={"status": [None, order.status]},
+            detail=_summary(order),
+            **_owner(unit),
+        )
+    return order
+
+
+def order_store_place(*, actor: Actor, store: StockLocation, lines: list[LineInput]) -> Order:
+    """An order to refill a unit's buffer store: by the unit itself or by the centre."""
+    if not (can(actor, Cap.ORDERS_PLACE) or can(actor, Cap.ORDERS_HANDLE)):
+        require(actor, Cap.ORDERS_PLACE)
+    user, _unit = _person(actor)
+    if store.kind != StockLocation.Kind.BUFFER or not store.active:
+        raise ValidationError(_("Välj ett buffertförråd."))
+    _own_unit(actor, store.unit_id, "order_store_place", patient_id=None)
+    _check_lines(lines)
+    street, postal_code, city = _unit_address(store.unit)
+    source = central()
+    with transaction.atomic():
+        order = Order.objects.create(
+            number=_number("KO", "order"),
+            store=store,
+            unit=store.unit,
+            payer=store.unit,
+            orderer=user,
+            delivery=Order.Delivery.UNIT,
+            street=street,
+            postal_code=postal_code,
+            city=city,
+            status=Order.Status.REGISTERED,
+            registered_at=timezone.now(),
+            expected_on=expected_delivery(
+                [line.article for line in lines], urgent=False, today=timezone.localdate()
+            ),
+        )
+        for line in lines:
+            _reserve_line(order, line.article, line.quantity, source)
+        record(
+            action=Action.ORDER_PLACED,
+            actor=actor,
+            target=order,
+            changes={"status": [None, order.status]},
+            detail={**_summary(order), "store": store.code},
+            **_owner(store.unit),
+        )
+    return order
+
+
+def backorders_fill(*, actor: Actor, article: Article) -> int:
+    """Reserve stock for backordered lines of `article`, oldest order first, while it lasts."""
+    filled = 0
+    waiting = (
+        OrderLine.objects.filter(article=article, status=OrderLine.Status.BACKORDERED)
+        .select_related("order", "source")
+        .order_by("order__registered_at", "pk")
+    )
+    for line in waiting:
+        try:
+            if article.tracked:
+                item = stock.reserve_item(article, line.source)
+                done = OrderLine.objects.filter(
+                    pk=line.pk, status=OrderLine.Status.BACKORDERED
+                ).update(status=OrderLine.Status.RESERVED, item=item)
+                if not done:
+                    stock.release_item(item)
+                    continue
+            else:
+                stock.reserve_quantity(article, line.source, line.quantity)
+                OrderLine.objects.filter(pk=line.pk).update(status=OrderLine.Status.RESERVED)
+        except stock.OutOfStock:
+            break
+        filled += 1
+        record(
+            action=Action.BACKORDER_FILLED,
+            actor=actor,
+            target=line.order,
+            patient_id=line.order.patient_id,
+            detail={"line": line.pk, "article": article.article_number},
+            **_owner(line.order.unit),
+        )
+    return filled
+
+
+def _lock_order(order_id: int) -> None:
+    """Lock the order's row before any of its lines or items, as delivery and failed delivery
+    do: a picker and a canceller of the same line then queue instead of deadlocking (one holding
+    the item and waiting for the line, the other the other way round)."""
+    list(Order.objects.select_for_update().filter(pk=order_id).values_list("pk", flat=True))
+
+
+def _release(line: OrderLine) -> None:
+    if line.status in (OrderLine.Status.RESERVED, OrderLine.Status.PICKED):
+        if line.item_id is not None:
+            assert line.item is not None  # noqa: S101 - item_id set
+            stock.release_item(line.item)
+        elif not line.article.tracked:
+            stock.release_quantity(line.article, line.source, line.quantity)
+
+
+def _notify_orderer(order: Order, subject: str, body: str = "") -> None:
+    messages_send(
+        recipients=[order.orderer],
+        kind=Message.Kind.NOTICE,
+        subject=subject,
+        body=body,
+        link=f"/ordrar/{order.pk}/",
+    )
+
+
+def order_line_cancel(*, actor: Actor, line: OrderLine, reason: str) -> OrderLine:
+    """Cancel one line with a reason; its reservation is freed. A line the centre cancels is
+    reported to the orderer."""
+    reason = reason.strip()
+    if not reason:
+        raise ValidationError(_("Ange skälet till att raden makuleras."))
+    order = line.order
+    _own_unit(actor, order.unit_id, "order_line_cancel", patient_id=order.patient_id)
+    if not (can(actor, Cap.ORDERS_PLACE) or can(actor, Cap.ORDERS_HANDLE)):
+        require(actor, Cap.ORDERS_PLACE)
+    with transaction.atomic():
+        open_states = [
+            OrderLine.Status.RESERVED,
+            OrderLine.Status.BACKORDERED,
+            OrderLine.Status.PICKED,
+        ]
+        _lock_order(order.pk)
+        # Free what the line holds now, not what it held when the caller read it: a backorder
+        # filled or a pick of another individual since then changes that.
+        current = (
+            OrderLine.objects.select_for_update(of=("self",))
+            .filter(pk=line.pk, status__in=open_states)
+            .first()
+        )
+        if current is None:
+            raise ValidationError(_("Raden är redan levererad eller makulerad."))
+        before = current.status
+        OrderLine.objects.filter(pk=line.pk).update(
+            status=OrderLine.Status.CANCELLED, cancel_reason=reason[:200]
+        )
+        _release(current)
+        line.refresh_from_db()
+        if not order.lines.exclude(
+            status__in=[OrderLine.Status.CANCELLED, OrderLine.Status.DELIVERED]
+        ).exists():
+            delivered = order.lines.filter(status=OrderLine.Status.DELIVERED).exists()
+            Order.objects.filter(pk=order.pk).update(
+                status=Order.Status.DELIVERED if delivered else Order.Status.CANCELLED,
+                cancelled_at=None if delivered else timezone.now(),
+                cancel_reason="" if delivered else reason[:200],
+            )
+        record(
+            action=Action.ORDER_LINE_CANCELLED,
+            actor=actor,
+            target=order,
+            patient_id=order.patient_id,
+            changes={"status": [before, OrderLine.Status.CANCELLED]},
+            detail={"line": line.pk, "article": line.article.article_number, "reason": reason},
+            **_owner(order.unit),
+        )
+        if actor.user != order.orderer:
+            _notify_orderer(
+                order,
+                _("Orderrad makulerad: %(number)s") % {"number": order.number},
+                _("%(article)s: %(reason)s") % {"article": line.article, "reason": reason},
+            )
+    return line
+
+
+def order_cancel(*, actor: Actor, order: Order, reason: str) -> Order:
+    """Cancel every open line of an order (makulering); nothing is deleted."""
+    _own_unit(actor, order.unit_id, "order_cancel", patient_id=order.patient_id)
+    lines = list(
+        order.lines.filter(
+            status__in=[
+                OrderLine.Status.RESERVED,
+                OrderLine.Status.BACKORDERED,
+                OrderLine.Status.PICKED,
+            ]
+        ).select_related("article", "item", "source", "order")
+    )
+    if not lines:
+        raise ValidationError(_("Ordern har inga öppna rader att makulera."))
+    with transaction.atomic():
+        for line in lines:
+            order_line_cancel(actor=actor, line=line, reason=reason)
+        record(
+            action=Action.ORDER_CANCELLED,
+            actor=actor,
+            target=order,
+            patient_id=order.patient_id,
+            detail={"reason": reason.strip()[:200], "lines": len(lines)},
+            **_owner(order.unit),
+        )
+    order.refresh_from_db()
+    return order
+
+
+# --- Picking and delivery (DOMAIN.md §3.2 points 5–6) --------------------------------------------
+
+
+def line_pick(*, actor: Actor, line: OrderLine, individual_number: str = "") -> OrderLine:
+    """Pick a reserved line. For a tracked article the picker scans the individual taken from
+    the shelf: the reserved one, or another free one of the same article, which then takes its
+    place. Of two pickers after the same item or line, exactly one succeeds."""
+    require(actor, Cap.ORDERS_HANDLE)
+    number = individual_number.strip()
+    with transaction.atomic():
+        _lock_order(line.order_id)
+        if line.status != OrderLine.Status.RESERVED:
+            raise ValidationError(_("Raden är inte reserverad och kan inte plockas."))
+        item = line.item
+        if line.article.tracked:
+            assert item is not None  # noqa: S101 - a reserved tracked line has its item
+            if number and number != item.individual_number:
+                other = Item.objects.filter(
+                    individual_number=number, article=line.article, location=line.source
+                ).first()
+                if other is None:
+                    raise ValidationError(
+                        _("Individ %(number)s är inte %(article)s i %(place)s.")
+                        % {"number": number, "article": line.article, "place": line.source}
+                    )
+                if not Item.objects.filter(pk=other.pk, status=Item.Status.IN_STOCK).update(
+                    status=Item.Status.IN_TRANSIT
+                ):
+                    raise stock.OutOfStock(
+                        _("Individ %(number)s är redan plockad eller reserverad.")
+                        % {"number": number}
+                    )
+                stock.release_item(item)
+                item = other
+            elif not Item.objects.filter(pk=item.pk, status=Item.Status.RESERVED).update(
+                status=Item.Status.IN_TRANSIT
+            ):
+                raise stock.OutOfStock(_("Individen är redan plockad."))
+        if not OrderLine.objects.filter(pk=line.pk, status=OrderLine.Status.RESERVED).update(
+            status=OrderLine.Status.PICKED, item=item
+        ):
+            raise stock.OutOfStock(_("Raden har redan plockats eller makulerats av någon annan."))
+        order = line.order
+        reserved_left = order.lines.filter(status=OrderLine.Status.RESERVED).exists()
+        Order.objects.filter(pk=order.pk, status__in=Order.OPEN).update(
+            status=Order.Status.PICKING if reserved_left else Order.Status.IN_TRANSIT
+        )
+        record(
+            action=Action.ORDER_PICKED,
+            actor=actor,
+            target=order,
+            patient_id=order.patient_id,
+            detail={
+                "line": line.pk,
+                "article": line.article.article_number,
+                "item": item.individual_number if item else None,
+            },
+            **_owner(order.unit),
+        )
+    line.refresh_from_db()
+    return line
+
+
+def order_deliver(*, actor: Actor, order: Order) -> list[Loan]:
+    """Confirm delivery of an order's picked lines: each becomes a loan on the patient and rent
+    starts today (or stock in the unit's buffer store). Backordered lines stay open."""
+    require(actor, Cap.ORDERS_HANDLE)
+    today = timezone.localdate()
+    loans: list[Loan] = []
+    with transaction.atomic():
+        locked = Order.objects.select_for_update().get(pk=order.pk)
+        if locked.status not in Order.OPEN:
+            raise ValidationError(_("Ordern är redan levererad eller makulerad."))
+        picked = list(
+            locked.lines.filter(status=OrderLine.Status.PICKED).select_related(
+                "article", "item", "source"
+            )
+        )
+        if not picked:
+            raise ValidationError(_("Inget är plockat på ordern ännu."))
+        prescription = locked.prescription
+        for line in picked:
+            article = line.article
+            if not OrderLine.objects.filter(pk=line.pk, status=OrderLine.Status.PICKED).update(
+                status=OrderLine.Status.DELIVERED
+            ):
+                raise stock.OutOfStock(_("Raden har redan levererats."))
+            if locked.store is not None:
+                _deliver_to_store(actor, locked, line)
+                continue
+            assert locked.patient is not None  # noqa: S101 - an order is for a patient or a store
+            if article.tracked:
+                assert line.item is not None  # noqa: S101 - a picked tracked line has its item
+                item = line.item
+                if not Item.objects.filter(pk=item.pk, status=Item.Status.IN_TRANSIT).update(
+                    status=Item.Status.ON_LOAN,
+                    holder=locked.patient,
+                    location=None,
+                    times_lent=item.times_lent + 1,
+                ):
+                    raise stock.OutOfStock(_("Individen är inte på väg till patienten."))
+            else:
+                stock.release_quantity(article, line.source, line.quantity)
+            stock.ledger(
+                actor=actor,
+                kind=StockMovement.Kind.DELIVERY,
+                article=article,
+                quantity=line.quantity,
+                item=line.item,
+                source=line.source,
+                patient=locked.patient,
+                reference=f"order:{locked.number}",
+            )
+            loans.append(
+                Loan.objects.create(
+                    patient=locked.patient,
+                    article=article,
+                    item=line.item,
+                    quantity=line.quantity,
+                    order_line=line,
+                    unit=locked.unit,
+                    payer=locked.payer,
+                    prescriber=locked.orderer,
+                    billing_type=article.billing_type,
+                    started_on=today,
+                    expected_end=prescription.short_term_until if prescription else None,
+                )
+            )
+        still_open = locked.lines.filter(
+            status__in=[OrderLine.Status.RESERVED, OrderLine.Status.BACKORDERED]
+        ).exists()
+        Order.objects.filter(pk=locked.pk).update(
+            status=Order.Status.REGISTERED if still_open else Order.Status.DELIVERED,
+            delivered_at=timezone.now(),
+        )
+        record(
+            action=Action.ORDER_DELIVERED,
+            actor=actor,
+            target=locked,
+            patient_id=locked.patient_id,
+            changes={"status": [locked.status, Order.Status.DELIVERED]},
+            detail={"lines": [line.pk for line in picked], "partial": still_open},
+            **_owner(locked.unit),
+        )
+        for loan in loans:
+            _loan_started(actor, loan)
+    return loans
+
+
+def _deliver_to_store(actor: Actor, order: Order, line: OrderLine) -> None:
+    assert order.store is not None  # noqa: S101 - a store order
+    if line.article.tracked:
+        assert line.item is not None  # noqa: S101 - a picked tracked line has its item
+        Item.objects.filter(pk=line.item.pk).update(
+            status=Item.Status.IN_STOCK, location=order.store
+        )
+    else:
+        stock.release_quantity(line.article, line.source, line.quantity)
+    stock.ledger(
+        actor=actor,
+        kind=StockMovement.Kind.STORE_DELIVERY,
+        article=line.article,
+        quantity=line.quantity,
+        item=line.item,
+        source=line.source,
+        target=order.store,
+        reference=f"order:{order.number}",
+    )
+
+
+def _loan_started(actor: Actor, loan: Loan) -> None:
+    record(
+        action=Action.LOAN_STARTED,
+        actor=actor,
+        target=loan,
+        patient_id=loan.patient_id,
+        detail={
+            "article": loan.article.article_number,
+            "item": loan.item.individual_number if loan.item else None,
+            "quantity": loan.quantity,
+            "billing_type": loan.billing_type,
+        },
+        **_owner(loan.unit),
+    )
+
+
+def order_delivery_failed(*, actor: Actor, order: Order, reason: str) -> Order:
+    """Nobody home (bomkörning): the order is cancelled with the reason, a fee is marked and the
+    orderer gets a message (DOMAIN.md §3.2 point 6)."""
+    require(actor, Cap.ORDERS_HANDLE)
+    reason = reason.strip()
+    if not reason:
+        raise ValidationError(_("Ange varför leveransen misslyckades."))
+    with transaction.atomic():
+        locked = Order.objects.select_for_update().get(pk=order.pk)
+        if locked.status not in Order.OPEN:
+            raise ValidationError(_("Ordern är redan levererad eller makulerad."))
+        lines = list(
+            locked.lines.filter(
+                status__in=[
+                    OrderLine.Status.RESERVED,
+                    OrderLine.Status.BACKORDERED,
+                    OrderLine.Status.PICKED,
+                ]
+            ).select_related("article", "item", "source")
+        )
+        for line in lines:
+            _release(line)
+        locked.lines.filter(pk__in=[line.pk for line in lines]).update(
+            status=OrderLine.Status.CANCELLED, cancel_reason=reason[:200]
+        )
+        # What an earlier delivery brought stays delivered; the rest of the order is cancelled.
+        delivered = locked.lines.filter(status=OrderLine.Status.DELIVERED).exists()
+        new_status = Order.Status.DELIVERED if delivered else Order.Status.CANCELLED
+        Order.objects.filter(pk=locked.pk).update(
+            status=new_status,
+            cancelled_at=timezone.now(),
+            cancel_reason=reason[:200],
+            failed_delivery=True,
+            failed_fee=True,
+        )
+        record(
+            action=Action.ORDER_DELIVERY_FAILED,
+            actor=actor,
+            target=locked,
+            patient_id=locked.patient_id,
+            changes={"status": [locked.status, new_status]},
+            detail={"reason": reason[:200], "fee": True},
+            **_owner(locked.unit),
+        )
+        _notify_orderer(
+            locked,
+            _("Leveransen misslyckades: %(number)s") % {"number": locked.number},
+            _("Ordern är makulerad och en avgift för bomkörning debiteras. Skäl: %(reason)s")
+            % {"reason": reason},
+        )
+    locked.refresh_from_db()
+    return locked
+
+
+# --- Buffer stores (DOMAIN.md §3.3) ------------------------------------------------------
+
+
+def buffer_withdraw(
+    *,
+    actor: Actor,
+    grant: PatientGrant,
+    store: StockLocation,
+    article: Article,
+    individual_number: str = "",
+    quantity: int = 1,
+    taken_on: dt.date | None = None,
+) -> Loan:
+    """Register a device taken from the unit's buffer store on a patient: the loan and rent
+    start on the day it was taken, which must be within the last 24 hours."""
+    require(actor, Cap.ORDERS_PLACE)
+    _writable(actor, grant, "buffer_withdraw")
+    user, unit = _person(actor)
+    patient = grant.patient
+    if store.kind != StockLocation.Kind.BUFFER or store.unit_id != unit.pk:
+        raise refuse(
+            actor=actor,
+            step="buffer_withdraw",
+            reason="other_unit",
+            patient_id=patient.pk,
+            user_message=_("Du kan bara registrera uttag ur din egen enhets buffertförråd."),
+        )
+    today = timezone.localdate()
+    taken_on = taken_on or today
+    if not today - dt.timedelta(days=1) <= taken_on <= today:
+        raise ValidationError(_("Ett uttag registreras senast dagen efter att det gjordes."))
+    if not 1 <= quantity <= MAX_QUANTITY:
+        raise ValidationError(_("Antalet ska vara 1–%(max)s.") % {"max": MAX_QUANTITY})
+    with transaction.atomic():
+        relationship_ensure(actor=actor, patient=patient, origin="order")
+        item = None
+        if article.tracked:
+            number = individual_number.strip()
+            item = Item.objects.filter(
+                individual_number=number, article=article, location=store
+            ).first()
+            if item is None:
+                raise ValidationError(
+                    _("Individ %(number)s av %(article)s finns inte i förrådet.")
+                    % {"number": number or "–", "article": article}
+                )
+            if not Item.objects.filter(pk=item.pk, status=Item.Status.IN_STOCK).update(
+                status=Item.Status.ON_LOAN,
+                holder=patient,
+                location=None,
+                times_lent=item.times_lent + 1,
+            ):
+                raise stock.OutOfStock(
+                    _("Individ %(number)s är redan uttagen eller reserverad.") % {"number": number}
+                )
+            quantity = 1
+        stock.ledger(
+            actor=actor,
+            kind=StockMovement.Kind.WITHDRAWAL,
+            article=article,
+            quantity=quantity,
+            item=item,
+            source=store,
+            patient=patient,
+            reference=f"store:{store.code}",
+        )
+        loan = Loan.objects.create(
+            patient=patient,
+            article=article,
+            item=item,
+            quantity=quantity,
+            unit=unit,
+            payer=unit,
+            prescriber=user,
+            billing_type=article.billing_type,
+            started_on=taken_on,
+        )
+        _loan_started(actor, loan)
+    return loan
+
+
+# --- Pick-ups and returns (DOMAIN.md §3.6) ----------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PickupInput:
+    street: str = ""
+    postal_code: str = ""
+    city: str = ""
+    contact_phone: str = ""
+    loans: list[Loan] = field(default_factory=list)
+
+
+def pickup_register(*, actor: Actor, grant: PatientGrant, pickup: PickupInput) -> PickupOrder:
+    """Order devices picked up from a patient. Rent stops three working days after today; the
+    centre collects within seven. Sold devices are not picked up."""
+    require(actor, Cap.ORDERS_PLACE)
+    _writable(actor, grant, "pickup_register")
+    user, unit = _person(actor)
+    patient = grant.patient
+    if not pickup.loans:
+        raise ValidationError(_("Välj minst ett hjälpmedel att hämta."))
+    for loan in pickup.loans:
+        if loan.patient_id != patient.pk or loan.ended_on is not None:
+            raise ValidationError(_("Ett valt hjälpmedel är inte utlånat till patienten."))
+        if loan.unit.provider_id != unit.provider_id:
+            raise refuse(
+                actor=actor,
+                step="pickup_register",
+                reason="other_provider",
+                patient_id=patient.pk,
+                user_message=_("Hjälpmedel från en annan vårdgivare hämtas på dess begäran."),
+            )
+        if loan.billing_type == BillingType.SALE:
+            raise ValidationError(
+                _("%(article)s är sålt och hämtas inte.") % {"article": loan.article}
+            )
+    today = timezone.localdate()
+    if pickup.street.strip():
+        if not POSTAL_CODE.match(pickup.postal_code.strip()) or not pickup.city.strip():
+            raise ValidationError(_("Ange gatuadress, postnummer (fem siffror) och postort."))
+        street, postal_code, city = (
+            pickup.street.strip()[:200],
+            pickup.postal_code.strip(),
+            pickup.city.strip()[:100],
+        )
+        confidential = patient.is_protected
+    elif patient.is_protected:
+        street, postal_code, city, confidential = patient.approved_delivery_address, "", "", True
+    else:
+        street, postal_code, city, confidential = (
+            patient.street,
+            patient.postal_code,
+            patient.city,
+            False,
+        )
+    with transaction.atomic():
+        order = PickupOrder.objects.create(
+            number=_number("HO", "pickup"),
+            patient=patient,
+            unit=unit,
+            registered_by=user,
+            registered_at=timezone.now(),
+            rent_stop_on=add_working_days(today, RENT_STOP_WORKING_DAYS),
+            collect_by=add_working_days(today, COLLECT_WORKING_DAYS),
+            street=street,
+            postal_code=postal_code,
+            city=city,
+            confidential_address=confidential,
+            contact_phone=pickup.contact_phone.strip()[:30],
+            status=PickupOrder.Status.REGISTERED,
+        )
+        for loan in pickup.loans:
+            if PickupLine.objects.filter(
+                loan=loan, status__in=[PickupLine.Status.WAITING, PickupLine.Status.COLLECTED]
+            ).exists():
+                raise ValidationError(
+                    _("%(article)s finns redan på en hämtorder.") % {"article": loan.article}
+                )
+            PickupLine.objects.create(pickup=order, loan=loan, status=PickupLine.Status.WAITING)
+            Loan.objects.filter(pk=loan.pk).update(rent_stop_on=order.rent_stop_on)
+            if loan.item_id is not None:
+                Item.objects.filter(pk=loan.item_id, status=Item.Status.ON_LOAN).update(
+                    status=Item.Status.AWAITING_PICKUP
+                )
+        record(
+            action=Action.PICKUP_REGISTERED,
+            actor=actor,
+            target=order,
+            patient_id=patient.pk,
+            detail={
+                "number": order.number,
+                "loans": [loan.pk for loan in pickup.loans],
+                "rent_stop_on": order.rent_stop_on,
+                "collect_by": order.collect_by,
+            },
+            **_owner(unit),
+        )
+    return order
+
+
+def pickup_collect(
+    *, actor: Actor, pickup: PickupOrder, missing: dict[int, str] | None = None
+) -> PickupOrder:
+    """The driver's report: every line collected except those missing, which are cancelled with
+    the reason; their loans go on, rent restarts and the prescriber gets a message."""
+    require(actor, Cap.ORDERS_HANDLE)
+    missing = {k: v.strip() for k, v in (missing or {}).items()}
+    if any(not reason for reason in missing.values()):
+        raise ValidationError(_("Ange varför hjälpmedlet saknades."))
+    with transaction.atomic():
+        locked = PickupOrder.objects.select_for_update().get(pk=pickup.pk)
+        if locked.status != PickupOrder.Status.REGISTERED:
+            raise ValidationError(_("Hämtordern är redan hämtad eller makulerad."))
+        lines = list(
+            locked.lines.filter(status=PickupLine.Status.WAITING).select_related(
+                "loan__article", "loan__item", "loan__prescriber"
+            )
+        )
+        unknown = set(missing) - {line.pk for line in lines}
+        if unknown:
+            raise ValidationError(_("En rad hör inte till hämtordern."))
+        for line in lines:
+            if line.pk in missing:
+                PickupLine.objects.filter(pk=line.pk).update(
+                    status=PickupLine.Status.MISSING, cancel_reason=missing[line.pk][:200]
+                )
+                Loan.objects.filter(pk=line.loan_id).update(rent_stop_on=None)
+                if line.loan.item_id is not None:
+                    Item.objects.filter(
+                        pk=line.loan.item_id, status=Item.Status.AWAITING_PICKUP
+                    ).update(status=Item.Status.ON_LOAN)
+                recipient = line.loan.prescriber or locked.registered_by
+                messages_send(
+                    recipients=[recipient],
+                    kind=Message.Kind.NOTICE,
+                    subject=_("Hjälpmedel saknades vid hämtning: %(number)s")
+                    % {"number": locked.number},
+                    body=_("%(article)s fanns inte på plats (%(reason)s). Lånet fortsätter.")
+                    % {"article": line.loan.article, "reason": missing[line.pk]},
+                    link=f"/innehav/{locked.patient_id}/",
+                )
+            else:
+                PickupLine.objects.filter(pk=line.pk).update(status=PickupLine.Status.COLLECTED)
+        PickupOrder.objects.filter(pk=locked.pk).update(
+            status=PickupOrder.Status.COLLECTED, collected_at=timezone.now()
+        )
+        record(
+            action=Action.PICKUP_COLLECTED,
+            actor=actor,
+            target=locked,
+            patient_id=locked.patient_id,
+            detail={"collected": len(lines) - len(missing), "missing": sorted(missing)},
+            **_owner(locked.unit),
+        )
+    locked.refresh_from_db()
+    return locked
+
+
+def pickup_receive(*, actor: Actor, line: PickupLine) -> Loan:
+    """A collected device arrives at the centre: the loan ends, the item leaves the patient and
+    goes to reconditioning (a non-tracked quantity goes back to central stock)."""
+    require(actor, Cap.STOCK_MANAGE)
+    today = timezone.localdate()
+    with transaction.atomic():
+        if not PickupLine.objects.filter(pk=line.pk, status=PickupLine.Status.COLLECTED).update(
+            status=PickupLine.Status.RECEIVED
+        ):
+            raise ValidationError(_("Raden är inte hämtad eller redan mottagen."))
+        loan = Loan.objects.select_related("article", "item", "unit").get(pk=line.loan_id)
+        target = place_of(StockLocation.Kind.RECONDITIONING) if loan.article.tracked else central()
+        if loan.item is not None and not Item.objects.filter(
+            pk=loan.item.pk, status=Item.Status.AWAITING_PICKUP, holder=loan.patient_id
+        ).update(status=Item.Status.RECONDITIONING, holder=None, location=target):
+            raise ValidationError(_("Individen väntar inte på hämtning hos patienten."))
+        stock.ledger(
+            actor=actor,
+            kind=StockMovement.Kind.RETURN,
+            article=loan.article,
+            quantity=loan.quantity,
+            item=loan.item,
+            target=target,
+            patient=loan.patient,
+            reference=f"pickup:{line.pickup_id}",
+        )
+        Loan.objects.filter(pk=loan.pk).update(ended_on=today, end_reason=Loan.End.RETURNED)
+        record(
+            action=Action.PICKUP_RECEIVED,
+            actor=actor,
+            target=loan,
+            patient_id=loan.patient_id,
+            changes={"ended_on": [None, today]},
+            detail={
+                "item": loan.item.individual_number if loan.item else None,
+                "to": target.code,
+            },
+            **_owner(loan.unit),
+        )
+    loan.refresh_from_db()
+    return loan
+
+
+def pickup_cancel(*, actor: Actor, pickup: PickupOrder, reason: str) -> PickupOrder:
+    """Cancel a pick-up order not yet collected: rent goes on as before."""
+    reason = reason.strip()
+    if not reason:
+        raise ValidationError(_("Ange skälet till att hämtordern makuleras."))
+    if not (can(actor, Cap.ORDERS_PLACE) or can(actor, Cap.ORDERS_HANDLE)):
+        require(actor, Cap.ORDERS_PLACE)
+    _own_unit(actor, pickup.unit_id, "pickup_cancel", patient_id=pickup.patient_id)
+    with transaction.atomic():
+        if not PickupOrder.objects.filter(
+            pk=pickup.pk, status=PickupOrder.Status.REGISTERED
+        ).update(status=PickupOrder.Status.CANCELLED):
+            raise ValidationError(_("Hämtordern är redan hämtad eller makulerad."))
+        for line in pickup.lines.filter(status=PickupLine.Status.WAITING).select_related("loan"):
+            PickupLine.objects.filter(pk=line.pk).update(
+                status=PickupLine.Status.CANCELLED, cancel_reason=reason[:200]
+            )
+            Loan.objects.filter(pk=line.loan_id).update(rent_stop_on=None)
+            if line.loan.item_id is not None:
+                Item.objects.filter(
+                    pk=line.loan.item_id, status=Item.Status.AWAITING_PICKUP
+                ).update(status=Item.Status.ON_LOAN)
+        record(
+            action=Action.PICKUP_CANCELLED,
+            actor=actor,
+            target=pickup,
+            patient_id=pickup.patient_id,
+            detail={"reason": reason[:200]},
+            **_owner(pickup.unit),
+        )
+    pickup.refresh_from_db()
+    return pickup
+
+
+# --- Loss (DOMAIN.md §3.7) ---------------------------------------------------------------------
+
+
+def loss_report(
+    *,
+    actor: Actor,
+    grant: PatientGrant,
+    loan: Loan,
+    lost_on: dt.date,
+    circumstances: str,
+    negligence: bool = False,
+    charge: str = LossReport.Charge.NONE,
+) -> LossReport:
+    """Report a lent device as lost: the loan ends, the item moves to shrinkage and its residual
+    value is noted (charged to the unit or patient only with negligence)."""
+    require(actor, Cap.ORDERS_PLACE)
+    _writable(actor, grant, "loss_report")
+    user, unit = _person(actor)
+    circumstances = circumstances.strip()
+    if loan.patient_id != grant.patient.pk or loan.ended_on is not None:
+        raise ValidationError(_("Hjälpmedlet är inte utlånat till patienten."))
+    if loan.item is None:
+        raise ValidationError(_("Förlust anmäls för individmärkta hjälpmedel."))
+    if not circumstances:
+        raise ValidationError(_("Beskriv kort vad som hände."))
+    today = timezone.localdate()
+    if not loan.started_on <= lost_on <= today:
+        raise ValidationError(_("Datumet ska ligga mellan lånets start och i dag."))
+    if charge not in LossReport.Charge.values:
+        raise ValidationError(_("Välj vem restvärdet debiteras."))
+    if charge != LossReport.Charge.NONE and not negligence:
+        raise ValidationError(_("Restvärdet debiteras bara vid vårdslöshet."))
+    shrinkage = place_of(StockLocation.Kind.SHRINKAGE)
+    with transaction.atomic():
+        item = locks.items_locked([loan.item.pk])[loan.item.pk]
+        if item.status not in Item.WITH_PATIENT or item.holder_id != loan.patient_id:
+            raise ValidationError(_("Individen är inte hos patienten."))
+        # Collected by the driver: on its way to the centre, not lost at the patient's (its
+        # pick-up line would otherwise never be received).
+        if PickupLine.objects.filter(loan=loan, status=PickupLine.Status.COLLECTED).exists():
+            raise ValidationError(_("Individen är inte hos patienten."))
+        value = stock.residual_value(item, lost_on)
+        # A waiting pick-up of the device is cancelled: a lost device is not collected.
+        PickupLine.objects.filter(loan=loan, status=PickupLine.Status.WAITING).update(
+            status=PickupLine.Status.CANCELLED, cancel_reason="förkommen"
+        )
+        before = item.status
+        item.status = Item.Status.LOST
+        item.holder = None
+        item.location = shrinkage
+        item.lost_on = lost_on
+        item.residual_value = value
+        item.save(update_fields=["status", "holder", "location", "lost_on", "residual_value"])
+        stock.ledger(
+            actor=actor,
+            kind=StockMovement.Kind.LOST,
+            article=loan.article,
+            item=item,
+            target=shrinkage,
+            patient=loan.patient,
+            reference=f"loan:{loan.pk}",
+        )
+        Loan.objects.filter(pk=loan.pk).update(ended_on=lost_on, end_reason=Loan.End.LOST)
+        report = LossReport.objects.create(
+            loan=loan,
+            item=item,
+            reported_by=user,
+            reported_at=timezone.now(),
+            lost_on=lost_on,
+            circumstances=circumstances[:300],
+            negligence=negligence,
+            charge=charge,
+            residual_value=value,
+        )
+        record(
+            action=Action.LOSS_REPORTED,
+            actor=actor,
+            target=report,
+            patient_id=loan.patient_id,
+            changes={"status": [before, Item.Status.LOST]},
+            detail={
+                "item": item.individual_number,
+                "residual_value": str(value),
+                "negligence": negligence,
+                "charge": charge,
+            },
+            **_owner(unit),
+        )
+    return report
+
+
+def loss_found(*, actor: Actor, report: LossReport) -> LossReport:
+    """A lost device found within three months is re-registered: it goes to reconditioning.
+    After that it is written off and stays in shrinkage."""
+    if not (can(actor, Cap.ORDERS_PLACE) or can(actor, Cap.STOCK_MANAGE)):
+        require(actor, Cap.STOCK_MANAGE)
+    if report.found_at is not None:
+        raise ValidationError(_("Hjälpmedlet är redan återfunnet."))
+    today = timezone.localdate()
+    if today > add_months(report.lost_on, FOUND_WITHIN_MONTHS):
+        raise ValidationError(_("Mer än tre månader har gått: hjälpmedlet är avskrivet som svinn."))
+    recon = place_of(StockLocation.Kind.RECONDITIONING)
+    with transaction.atomic():
+        item = locks.items_locked([report.item_id])[report.item_id]
+        if item.status != Item.Status.LOST:
+            raise ValidationError(_("Individen är inte anmäld som förkommen."))
+        shrinkage = item.location
+        item.status = Item.Status.RECONDITIONING
+        item.location = recon
+        item.save(update_fields=["status", "location"])
+        stock.ledger(
+            actor=actor,
+            kind=StockMovement.Kind.FOUND,
+            article=item.article,
+            item=item,
+            source=shrinkage,
+            target=recon,
+            reference=f"loss:{report.pk}",
+        )
+        LossReport.objects.filter(pk=report.pk).update(found_at=timezone.now())
+        record(
+            action=Action.LOSS_FOUND,
+            actor=actor,
+            target=report,
+            patient_id=report.loan.patient_id,
+            changes={"status": [Item.Status.LOST, Item.Status.RECONDITIONING]},
+            detail={"item": item.individual_number},
+        )
+    report.refresh_from_db()
+    return report
+
+
+def delivery_class_label(article: Article) -> str:
+    return str(DeliveryClass(article.delivery_class).label)

@@ -1,0 +1,518 @@
+"""The prescriber's device pages: the patient's holdings, ordering (with article search, stock,
+substitutes and templates), pick-up orders, loss reports, buffer-store withdrawals, and the
+unit's orders. Each view parses input, calls one selector or service and renders."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import Http404, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from lyfta.access.patients import PatientGrant
+from lyfta.access.policies import can, require
+from lyfta.access.roles import Cap
+from lyfta.accounts.sessions import session_ref
+from lyfta.audit.actions import Action
+from lyfta.audit.services import record
+from lyfta.catalogue.models import Article
+from lyfta.catalogue.selectors import article_search, substitutes
+from lyfta.core.http import LyftaRequest
+from lyfta.inventory import services as stock
+from lyfta.orders import selectors, services
+from lyfta.orders.forms import (
+    AddLineForm,
+    ArticleSearchForm,
+    LossForm,
+    OrderForm,
+    PickupForm,
+    ReasonForm,
+    TemplateForm,
+    WithdrawForm,
+)
+from lyfta.orders.models import LossReport, Order, OrderLine, OrderTemplate, PickupOrder
+from lyfta.patients import selectors as patient_selectors
+from lyfta.patients.services import Refused
+
+CART = "lyfta_cart_{}"
+MAX_CART = services.MAX_LINES
+
+
+def _grant(request: LyftaRequest, patient_id: int) -> PatientGrant:
+    return patient_selectors.grant_or_404(
+        actor=request.actor, patient_id=patient_id, session_ref=session_ref(request)
+    )
+
+
+def _problems(error: ValidationError | PermissionDenied) -> list[str]:
+    if isinstance(error, Refused):
+        return [error.user_message]
+    if isinstance(error, PermissionDenied):
+        return [_("Du har inte behörighet att göra det här.")]
+    return list(error.messages)
+
+
+def _fail(request: LyftaRequest, error: ValidationError | PermissionDenied) -> None:
+    for problem in _problems(error):
+        messages.error(request, problem)
+
+
+# --- The holdings (hjälpmedelsinnehav) ---------------------------------------------------------
+
+
+@require_GET
+def holdings(request: LyftaRequest, patient_id: int) -> HttpResponse:
+    grant = _grant(request, patient_id)
+    view = selectors.holdings(actor=request.actor, grant=grant)
+    return render(
+        request,
+        "orders/holdings.html",
+        {
+            "grant": grant,
+            "patient": grant.patient,
+            "view": view,
+            "may_order": can(request.actor, Cap.ORDERS_PRESCRIBE) and not grant.read_only,
+            "may_place": can(request.actor, Cap.ORDERS_PLACE) and not grant.read_only,
+            "losses": LossReport.objects.filter(
+                loan__patient=grant.patient, found_at__isnull=True
+            ).select_related("item__article"),
+        },
+    )
+
+
+# --- Ordering (DOMAIN.md §3.2) -----------------------------------------------------------------
+
+
+def _cart(request: LyftaRequest, patient_id: int) -> list[dict[str, int]]:
+    raw = request.session.get(CART.format(patient_id), [])
+    return [row for row in raw if isinstance(row, dict)][:MAX_CART]
+
+
+def _save_cart(request: LyftaRequest, patient_id: int, cart: list[dict[str, int]]) -> None:
+    request.session[CART.format(patient_id)] = cart[:MAX_CART]
+
+
+def _cart_rows(cart: list[dict[str, int]]) -> list[tuple[int, Article, int, int]]:
+    """(index, article, quantity, free in central stock) for each line of the cart."""
+    articles = Article.objects.in_bulk([row["a"] for row in cart])
+    try:
+        central = services.central()
+    except ValidationError:
+        central = None
+    rows = []
+    for index, row in enumerate(cart):
+        article = articles.get(row["a"])
+        if article is not None:
+            free = stock.available(article, central) if central else 0
+            rows.append((index, article, row["n"], free))
+    return rows
+
+
+def _article_rows(articles: Any) -> list[dict[str, Any]]:
+    """Search results with delivery class, expected date, free stock and in-stock substitutes."""
+    try:
+        central = services.central()
+    except ValidationError:
+        return []
+    today = timezone.localdate()
+    rows = []
+    for article in articles:
+        free = stock.available(article, central)
+        offers = []
+        if free == 0:
+            offers = [s for s in substitutes(article)[:5] if stock.available(s, central) > 0]
+        rows.append(
+            {
+                "article": article,
+                "free": free,
+                "expected": services.expected_delivery([article], urgent=False, today=today),
+                "substitutes": offers,
+            }
+        )
+    return rows
+
+
+@require_http_methods(["GET", "POST"])
+def order_new(request: LyftaRequest, patient_id: int) -> HttpResponse:
+    """The order page: the holdings, the cart, article search and the delivery details."""
+    require(request.actor, Cap.ORDERS_PRESCRIBE)
+    grant = _grant(request, patient_id)
+    cart = _cart(request, patient_id)
+    form = OrderForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            order = services.order_place(
+                actor=request.actor,
+                grant=grant,
+                lines=[
+                    services.LineInput(article, quantity)
+                    for _i, article, quantity, _free in _cart_rows(cart)
+                ],
+                delivery=services.DeliveryInput(
+                    kind=data["delivery"],
+                    street=data["street"],
+                    postal_code=data["postal_code"],
+                    city=data["city"],
+                    contact_name=data["contact_name"],
+                    contact_phone=data["contact_phone"],
+                    note=data["note"],
+                    urgent=data["urgent"],
+                ),
+                prescription=services.PrescriptionInput(
+                    goal=data["goal"],
+                    follow_up_on=data["follow_up_on"],
+                    short_term_until=data["short_term_until"],
+                ),
+            )
+        except (ValidationError, PermissionDenied) as error:
+            for problem in _problems(error):
+                form.add_error(None, problem)
+        else:
+            _save_cart(request, patient_id, [])
+            messages.success(
+                request, _("Ordern %(number)s är registrerad.") % {"number": order.number}
+            )
+            return redirect("orders:order", order_id=order.pk)
+    view = selectors.holdings(actor=request.actor, grant=grant)
+    unit = request.actor.unit
+    return render(
+        request,
+        "orders/order_new.html",
+        {
+            "patient": grant.patient,
+            "grant": grant,
+            "view": view,
+            "form": form,
+            "search": ArticleSearchForm(),
+            "cart": _cart_rows(cart),
+            "templates": OrderTemplate.objects.filter(unit=unit) if unit else [],
+            "template_form": TemplateForm(),
+            "today": timezone.localdate(),
+        },
+        status=400 if form.errors else 200,
+    )
+
+
+@require_GET
+def article_results(request: LyftaRequest, patient_id: int) -> HttpResponse:
+    """The article search's results (htmx partial, or a page without JavaScript)."""
+    require(request.actor, Cap.ORDERS_PRESCRIBE)
+    form = ArticleSearchForm(request.GET)
+    rows: list[dict[str, Any]] = []
+    if form.is_valid() and (form.cleaned_data["q"] or form.cleaned_data["iso"]):
+        rows = _article_rows(
+            article_search(
+                query=form.cleaned_data["q"], iso_code=form.cleaned_data["iso"], limit=25
+            )
+        )
+    return render(
+        request,
+        "orders/_article_results.html",
+        {"rows": rows, "patient_id": patient_id, "searched": form.is_valid()},
+    )
+
+
+@require_POST
+def cart_add(request: LyftaRequest, patient_id: int) -> HttpResponse:
+    require(request.actor, Cap.ORDERS_PRESCRIBE)
+    _grant(request, patient_id)
+    form = AddLineForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, _("Ange ett antal mellan 1 och 100."))
+        return redirect("orders:order_new", patient_id=patient_id)
+    article = Article.objects.filter(pk=form.cleaned_data["article"], in_assortment=True).first()
+    if article is None:
+        raise Http404
+    cart = _cart(request, patient_id)
+    if len(cart) >= MAX_CART:
+        messages.error(request, _("En order kan ha högst %(n)s rader.") % {"n": MAX_CART})
+    else:
+        cart.append({"a": article.pk, "n": form.cleaned_data["quantity"]})
+        _save_cart(request, patient_id, cart)
+        messages.success(request, _("%(article)s är tillagd.") % {"article": article})
+    return redirect("orders:order_new", patient_id=patient_id)
+
+
+@require_POST
+def cart_remove(request: LyftaRequest, patient_id: int, index: int) -> HttpResponse:
+    require(request.actor, Cap.ORDERS_PRESCRIBE)
+    cart = _cart(request, patient_id)
+    if index < len(cart):
+        cart.pop(index)
+        _save_cart(request, patient_id, cart)
+    return redirect("orders:order_new", patient_id=patient_id)
+
+
+@require_POST
+def template_save(request: LyftaRequest, patient_id: int) -> HttpResponse:
+    """Save the cart as the unit's order template (beställningsmall)."""
+    require(request.actor, Cap.ORDERS_PRESCRIBE)
+    cart = _cart(request, patient_id)
+    form = TemplateForm(request.POST)
+    unit, user = request.actor.unit, request.actor.user
+    if not form.is_valid() or not cart or unit is None or user is None:
+        messages.error(request, _("Ge mallen ett namn och lägg till minst en artikel."))
+    elif OrderTemplate.objects.filter(unit=unit, name=form.cleaned_data["name"]).exists():
+        messages.error(request, _("Enheten har redan en mall med det namnet."))
+    else:
+        template = OrderTemplate.objects.create(
+            unit=unit,
+            name=form.cleaned_data["name"],
+            lines=[{"article": row["a"], "quantity": row["n"]} for row in cart],
+            created_by=user,
+        )
+        record(action=Action.ORDER_TEMPLATE_SAVED, actor=request.actor, target=template)
+        messages.success(request, _("Mallen är sparad."))
+    return redirect("orders:order_new", patient_id=patient_id)
+
+
+@require_POST
+def template_use(request: LyftaRequest, patient_id: int, template_id: int) -> HttpResponse:
+    require(request.actor, Cap.ORDERS_PRESCRIBE)
+    template = OrderTemplate.objects.filter(pk=template_id, unit=request.actor.unit).first()
+    if template is None:
+        raise Http404
+    cart = _cart(request, patient_id)
+    for line in template.lines:
+        if isinstance(line, dict) and len(cart) < MAX_CART:
+            cart.append({"a": int(line["article"]), "n": int(line["quantity"])})
+    _save_cart(request, patient_id, cart)
+    messages.success(request, _("Mallens artiklar är tillagda."))
+    return redirect("orders:order_new", patient_id=patient_id)
+
+
+# --- The unit's orders ---------------------------------------------------------------------------
+
+
+@require_GET
+def order_list(request: LyftaRequest) -> HttpResponse:
+    orders = selectors.orders_visible(request.actor)
+    status = request.GET.get("status", "")
+    if status in Order.Status.values:
+        orders = orders.filter(status=status)
+    return render(
+        request,
+        "orders/order_list.html",
+        {
+            "orders": orders.order_by("-registered_at")[:200],
+            "status": status,
+            "statuses": Order.Status.choices,
+        },
+    )
+
+
+@require_GET
+def order_detail(request: LyftaRequest, order_id: int) -> HttpResponse:
+    order = selectors.order_for(actor=request.actor, order_id=order_id)
+    return render(
+        request,
+        "orders/order_detail.html",
+        {"order": order, "lines": selectors.order_lines(order), "reason_form": ReasonForm()},
+    )
+
+
+@require_POST
+def order_cancel(request: LyftaRequest, order_id: int) -> HttpResponse:
+    order = selectors.order_for(actor=request.actor, order_id=order_id)
+    form = ReasonForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, _("Ange skälet till att ordern makuleras."))
+    else:
+        try:
+            services.order_cancel(
+                actor=request.actor, order=order, reason=form.cleaned_data["reason"]
+            )
+        except (ValidationError, PermissionDenied) as error:
+            _fail(request, error)
+        else:
+            messages.success(request, _("Ordern är makulerad."))
+    return redirect("orders:order", order_id=order.pk)
+
+
+@require_POST
+def line_cancel(request: LyftaRequest, order_id: int, line_id: int) -> HttpResponse:
+    order = selectors.order_for(actor=request.actor, order_id=order_id)
+    line = (
+        OrderLine.objects.filter(pk=line_id, order=order)
+        .select_related("order", "article", "item", "source")
+        .first()
+    )
+    if line is None:
+        raise Http404
+    form = ReasonForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, _("Ange skälet till att raden makuleras."))
+    else:
+        try:
+            services.order_line_cancel(
+                actor=request.actor, line=line, reason=form.cleaned_data["reason"]
+            )
+        except (ValidationError, PermissionDenied) as error:
+            _fail(request, error)
+        else:
+            messages.success(request, _("Raden är makulerad."))
+    return redirect("orders:order", order_id=order.pk)
+
+
+# --- Pick-ups, losses and withdrawals -------------------------------------------------------
+
+
+@require_http_methods(["GET", "POST"])
+def pickup_new(request: LyftaRequest, patient_id: int) -> HttpResponse:
+    require(request.actor, Cap.ORDERS_PLACE)
+    grant = _grant(request, patient_id)
+    loans = list(selectors.loans_for_pickup(actor=request.actor, grant=grant))
+    by_id = {str(loan.pk): loan for loan in loans}
+    choices = [
+        (
+            str(loan.pk),
+            f"{loan.article}" + (f" – {loan.item}" if loan.item else f" × {loan.quantity}"),
+        )
+        for loan in loans
+    ]
+    form = PickupForm(request.POST or None, choices=choices)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            pickup = services.pickup_register(
+                actor=request.actor,
+                grant=grant,
+                pickup=services.PickupInput(
+                    street=data["street"],
+                    postal_code=data["postal_code"],
+                    city=data["city"],
+                    contact_phone=data["contact_phone"],
+                    loans=[by_id[key] for key in data["loans"]],
+                ),
+            )
+        except (ValidationError, PermissionDenied) as error:
+            for problem in _problems(error):
+                form.add_error(None, problem)
+        else:
+            messages.success(
+                request,
+                _("Hämtorder %(number)s är registrerad. Hyran upphör %(day)s.")
+                % {"number": pickup.number, "day": pickup.rent_stop_on.isoformat()},
+            )
+            return redirect("orders:holdings", patient_id=patient_id)
+    record(
+        action=Action.PATIENT_READ,
+        actor=request.actor,
+        patient_id=grant.patient.pk,
+        resource_type="orders.pickup_form",
+        legal_basis=grant.basis,
+        legal_basis_ref=grant.basis_ref,
+    )
+    return render(
+        request,
+        "orders/pickup_new.html",
+        {"patient": grant.patient, "form": form, "has_loans": bool(loans)},
+        status=400 if form.errors else 200,
+    )
+
+
+@require_POST
+def pickup_cancel(request: LyftaRequest, pickup_id: int) -> HttpResponse:
+    pickup = PickupOrder.objects.filter(pk=pickup_id).first()
+    if pickup is None or not (
+        can(request.actor, Cap.ORDERS_HANDLE)
+        or (request.actor.unit is not None and pickup.unit_id == request.actor.unit.pk)
+    ):
+        raise Http404
+    form = ReasonForm(request.POST)
+    try:
+        if not form.is_valid():
+            raise ValidationError(_("Ange skälet till att hämtordern makuleras."))
+        services.pickup_cancel(
+            actor=request.actor, pickup=pickup, reason=form.cleaned_data["reason"]
+        )
+    except (ValidationError, PermissionDenied) as error:
+        _fail(request, error)
+    else:
+        messages.success(request, _("Hämtordern är makulerad."))
+    return redirect("orders:holdings", patient_id=pickup.patient_id)
+
+
+@require_http_methods(["GET", "POST"])
+def loss_new(request: LyftaRequest, patient_id: int, loan_id: int) -> HttpResponse:
+    require(request.actor, Cap.ORDERS_PLACE)
+    grant = _grant(request, patient_id)
+    loan = selectors.loan_of(actor=request.actor, grant=grant, loan_id=loan_id)
+    form = LossForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.loss_report(actor=request.actor, grant=grant, loan=loan, **form.cleaned_data)
+        except (ValidationError, PermissionDenied) as error:
+            for problem in _problems(error):
+                form.add_error(None, problem)
+        else:
+            messages.success(request, _("Förlusten är anmäld."))
+            return redirect("orders:holdings", patient_id=patient_id)
+    return render(
+        request,
+        "orders/loss_new.html",
+        {"patient": grant.patient, "loan": loan, "form": form},
+        status=400 if form.errors else 200,
+    )
+
+
+@require_POST
+def loss_found(request: LyftaRequest, report_id: int) -> HttpResponse:
+    report = LossReport.objects.filter(pk=report_id).select_related("loan", "item").first()
+    if report is None or not (
+        can(request.actor, Cap.STOCK_MANAGE)
+        or (request.actor.unit is not None and report.loan.unit_id == request.actor.unit.pk)
+    ):
+        raise Http404
+    try:
+        services.loss_found(actor=request.actor, report=report)
+    except (ValidationError, PermissionDenied) as error:
+        _fail(request, error)
+    else:
+        messages.success(
+            request, _("Hjälpmedlet är återregistrerat och går till rekonditionering.")
+        )
+    return redirect("orders:holdings", patient_id=report.loan.patient_id)
+
+
+@require_http_methods(["GET", "POST"])
+def withdraw(request: LyftaRequest, patient_id: int) -> HttpResponse:
+    """Register a device taken from the unit's buffer store on the patient (DOMAIN.md §3.3)."""
+    require(request.actor, Cap.ORDERS_PLACE)
+    grant = _grant(request, patient_id)
+    stores = selectors.stores_visible(request.actor).filter(unit=request.actor.unit)
+    form = WithdrawForm(request.POST or None, stores=stores)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        article = Article.objects.filter(article_number=data["article"].strip()).first()
+        if article is None:
+            form.add_error("article", _("Det finns ingen artikel med det numret."))
+        else:
+            try:
+                services.buffer_withdraw(
+                    actor=request.actor,
+                    grant=grant,
+                    store=data["store"],
+                    article=article,
+                    individual_number=data["individual_number"],
+                    quantity=data["quantity"],
+                    taken_on=data["taken_on"],
+                )
+            except (ValidationError, PermissionDenied) as error:
+                for problem in _problems(error):
+                    form.add_error(None, problem)
+            else:
+                messages.success(request, _("Uttaget är registrerat och lånet har startat."))
+                return redirect("orders:holdings", patient_id=patient_id)
+    return render(
+        request,
+        "orders/withdraw.html",
+        {"patient": grant.patient, "form": form, "has_store": stores.exists()},
+        status=400 if form.errors else 200,
+    )
