@@ -206,16 +206,105 @@ def insert_unsealed(provider: Any, unit: Any, count: int) -> None:
         AuditEvent.objects.bulk_create(batch[start : start + 10_000])
 
 
+TARGETS_MS = {
+    # operation: (p95 target in ms at national size, read path with a bare-SQL ratio target)
+    "patient search by personnummer": (20.0, True),
+    "holdings page (HTTP)": (50.0, True),
+    "item card": (None, True),
+    "order create (HTTP)": (60.0, False),
+    "audit search, one patient, whole log": (100.0, True),
+    "log extract rows, one patient-year": (None, True),
+}
+
+
+def bench_scale(table: Table, size: str, repeat: int) -> None:
+    """Generate (once) and measure the key operations on `size` data."""
+    import json
+    import random
+
+    from django.db import connection
+
+    sys.path.insert(0, str(ROOT))
+    from bench import ops, scale
+
+    generated = scale.generate(size)
+    if not generated.get("skipped"):
+        table.add(f"generator ({size})", f"{generated['seconds']:.0f} s", "", None)
+    rows = scale.counts()
+    table.add(
+        "data",
+        ", ".join(f"{k.split('.')[-1]} {v:,}" for k, v in rows.items()),
+        "",
+        None,
+    )
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_size_pretty(pg_database_size(current_database()))")
+        table.add("database size", cursor.fetchone()[0], "", None)
+    fx = ops.Fixture(random.Random(7))
+    results = ops.run_all(fx, repeat=repeat)
+    saved = {}
+    for result in results:
+        target, read_path = TARGETS_MS.get(result.name, (None, False))
+        value = f"{result.median_ms:.1f} / {result.p95_ms:.1f} ms, {result.queries} q"
+        verdict = None if target is None else result.p95_ms <= target
+        table.add(
+            result.name + " (median / p95)",
+            value,
+            f"p95 <= {target:.0f} ms" if target else "",
+            verdict if size == "national" or target is None else verdict,
+        )
+        if result.ratio is not None:
+            table.add(
+                "  app time / bare SQL (median)",
+                f"{result.ratio:.1f}x",
+                "<= 3x" if read_path else "",
+                result.ratio <= 3.0 if read_path else None,
+            )
+        saved[result.name] = {"median": result.median_ms, "p95": result.p95_ms}
+    out = ROOT / "var" / f"bench-{size}.json"
+    out.parent.mkdir(exist_ok=True)
+    out.write_text(json.dumps(saved, indent=1))
+    other = ROOT / "var" / "bench-regional.json"
+    if size == "national" and other.exists():
+        regional = json.loads(other.read_text())
+        for name, values in saved.items():
+            if name in regional and regional[name]["median"] > 0:
+                ratio = values["median"] / regional[name]["median"]
+                table.add(
+                    f"  national / regional: {name}", f"{ratio:.2f}x", "<= 1.5x", ratio <= 1.5
+                )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--size", choices=["regional", "national"], default="regional")
-    parser.add_argument("--only", default="", help="comma-separated suites (audit)")
+    parser.add_argument("--size", choices=["small", "regional", "national"], default="regional")
+    parser.add_argument("--only", default="", help="one suite: audit or scale (default: both)")
     parser.add_argument("--events", type=int, default=300_000, help="events for audit throughput")
     parser.add_argument("--writes", type=int, default=2000, help="writes for the record overhead")
+    parser.add_argument("--repeat", type=int, default=60, help="runs of each scale operation")
     args = parser.parse_args()
-    url = os.environ.get("BENCH_DATABASE_URL", DEFAULT_URL)
+    if not args.only:
+        # Each suite in a process of its own: each has a database of its own.
+        for suite in ("audit", "scale"):
+            subprocess.run(
+                [sys.executable, __file__, "--only", suite, "--size", args.size,
+                 "--events", str(args.events), "--writes", str(args.writes),
+                 "--repeat", str(args.repeat)],
+                check=True,
+            )  # fmt: skip
+        return
+    base = os.environ.get("BENCH_DATABASE_URL", DEFAULT_URL)
+    url = base if args.only == "audit" else f"{base}_{args.size}"
     ensure_database(url)
+    os.environ.setdefault("LYFTA_HTTPS", "false")
+    os.environ.setdefault("LYFTA_REQUIRE_MFA", "false")
+    os.environ.setdefault("LYFTA_ALLOWED_HOSTS", "testserver,127.0.0.1,localhost")
     setup(url)
+    if args.only == "scale":
+        from django.core.management import call_command
+
+        call_command("collectstatic", interactive=False, verbosity=0)
+        call_command("seed_demo", stdout=open(os.devnull, "w"))  # noqa: SIM115
     commit = subprocess.run(
         ["git", "rev-parse", "--short", "HEAD"],
         capture_output=True,
@@ -234,10 +323,12 @@ def main() -> None:
         f"size {args.size}"
     )
     table = Table()
-    suites = {"audit": lambda: bench_audit(table, args.events, args.writes)}
-    for name in args.only.split(",") if args.only else suites:
-        print(f"[{name}]")
-        suites[name]()
+    suites = {
+        "audit": lambda: bench_audit(table, args.events, args.writes),
+        "scale": lambda: bench_scale(table, args.size, args.repeat),
+    }
+    print(f"[{args.only}]")
+    suites[args.only]()
 
 
 if __name__ == "__main__":
