@@ -137,7 +137,8 @@ def test_nobody_home_after_a_partial_delivery_keeps_what_was_delivered(
 ) -> None:
     """The lift came on the first round; the bed was to follow and nobody was home. The order used
     to be marked cancelled although the lift is on loan; now it ends as delivered, the bed's line is
-    cancelled with the reason and its reservation freed, and the audit event names the real status."""
+    cancelled with the reason and its reservation freed, and the audit event names the real
+    status."""
     order = place(alice, shop.patient, LineInput(shop.lift), LineInput(shop.bed))
     lift_line = order.lines.get(article=shop.lift)
     bed_line = order.lines.get(article=shop.bed)
