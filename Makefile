@@ -12,7 +12,7 @@ PYTHON3 := $(shell for p in python3.13 python3.12 python3.11 python3; do \
 	command -v $$p >/dev/null 2>&1 && $$p -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null \
 	&& { echo $$p; break; }; done)
 
-.PHONY: run test lint fmt bench venv demo-db clean reset-demo
+.PHONY: run test lint fmt bench load drills venv demo-db clean reset-demo
 .DEFAULT_GOAL := run
 
 $(STAMP): requirements.lock pyproject.toml
@@ -50,6 +50,15 @@ test: lint
 
 bench: $(STAMP)
 	$(PY) bench/run.py --size $(SIZE)
+
+# Load and fault drills against PostgreSQL on 127.0.0.1 (bench/drills.py says what each checks).
+load: $(STAMP)
+	$(PY) bench/drills.py load
+
+drills: $(STAMP)
+	$(PY) bench/drills.py kill-worker
+	$(PY) bench/drills.py pg-restart
+	$(PY) bench/drills.py backup-restore
 
 clean:
 	rm -rf $(VENV) var/static var/screenshots

@@ -1,0 +1,507 @@
+#!/usr/bin/env python
+"""Load test and fault drills (issue "Scale and faults", items 5 and 6). Never run by `make test`.
+
+    bench/drills.py load            two gunicorn workers on PostgreSQL, holdings page and order
+                                    create from several clients against 127.0.0.1 only
+    bench/drills.py kill-worker     the same load; a worker is killed with SIGKILL twice mid-run
+    bench/drills.py pg-restart      the same load; PostgreSQL is restarted mid-run
+    bench/drills.py backup-restore  pg_dump, restore into a new database, verify_audit and counts
+
+Each runs against a database of its own (BENCH_DATABASE_URL + "_drill", default
+postgres://postgres@127.0.0.1:5432/lyfta_bench_drill), made once: migrated, the demo county seeded
+and the "small" scale data generated. After a drill the checks are: no order without lines or
+without its audit event, no order line left half-reserved, the stock ledger agrees with the books at
+every location, the audit chain seals and `verify_audit` passes, and the server answers again
+without anyone restarting it. Exit status 0 when every check holds.
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import os
+import re
+import secrets
+import signal
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode, urlsplit
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/lyfta_bench"
+HOST = "127.0.0.1"
+PORT = int(os.environ.get("DRILL_PORT", "8765"))
+
+
+def drill_url() -> str:
+    return os.environ.get("BENCH_DATABASE_URL", DEFAULT_URL) + "_drill"
+
+
+def server_env(url: str) -> dict[str, str]:
+    env = os.environ.copy()
+    env.update(
+        DATABASE_URL=url,
+        DJANGO_SETTINGS_MODULE="lyfta.settings",
+        LYFTA_HTTPS="false",
+        LYFTA_REQUIRE_MFA="false",
+        LYFTA_ALLOWED_HOSTS=f"{HOST},localhost,testserver",
+        LYFTA_AUDIT_CHECKPOINT_FILE="",
+        LYFTA_DEBUG="false",
+    )
+    return env
+
+
+def setup(url: str) -> None:
+    from bench.run import ensure_database
+
+    ensure_database(url)
+    os.environ.update(server_env(url))
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0, interactive=False)
+    call_command("collectstatic", interactive=False, verbosity=0)
+    call_command("seed_demo", stdout=open(os.devnull, "w"))  # noqa: SIM115
+    from bench import scale
+
+    scale.generate("small")
+
+
+def log(message: str) -> None:
+    print(f"  [{time.strftime('%H:%M:%S')}] {message}", flush=True)
+
+
+# --- The server -------------------------------------------------------------------------------
+
+
+class Server:
+    """gunicorn with two sync workers, as `manage.py serve` runs it, on the drill database."""
+
+    def __init__(self, url: str, workers: int = 2) -> None:
+        self.url = url
+        self.workers = workers
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        command = [
+            sys.executable, "-m", "gunicorn", "lyfta.wsgi:application",
+            "--bind", f"{HOST}:{PORT}", "--workers", str(self.workers),
+            "--graceful-timeout", "5", "--timeout", "30", "--log-level", "warning",
+        ]  # fmt: skip
+        self.process = subprocess.Popen(command, cwd=ROOT, env=server_env(self.url))  # noqa: S603
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            if get_status("/healthz") == 200:
+                return
+            time.sleep(0.2)
+        raise SystemExit("gunicorn did not answer within 30 s")
+
+    def worker_pids(self) -> list[int]:
+        assert self.process is not None
+        out = subprocess.run(
+            ["pgrep", "-P", str(self.process.pid)], capture_output=True, text=True, check=False
+        ).stdout
+        return [int(pid) for pid in out.split()]
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+
+
+def get_status(path: str) -> int:
+    try:
+        conn = http.client.HTTPConnection(HOST, PORT, timeout=5)
+        conn.request("GET", path)
+        status = conn.getresponse().status
+        conn.close()
+        return status
+    except OSError:
+        return 0
+
+
+# --- The clients ------------------------------------------------------------------------------
+
+
+@dataclass
+class Tally:
+    started: float = field(default_factory=time.monotonic)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    outcomes: Counter[tuple[str, str]] = field(default_factory=Counter)
+    latencies: dict[str, list[float]] = field(default_factory=dict)
+    orders: list[str] = field(default_factory=list)
+
+    def add(self, kind: str, outcome: str, seconds: float) -> None:
+        with self.lock:
+            self.outcomes[(kind, outcome)] += 1
+            if outcome == "ok":
+                self.latencies.setdefault(kind, []).append(seconds)
+
+
+class Client:
+    """One signed-in prescriber's browser: a session cookie, a CSRF cookie, one connection."""
+
+    def __init__(self, cookie: str, patients: list[int], articles: list[int]) -> None:
+        self.csrf = secrets.token_hex(16)  # 32 characters: Django accepts the unmasked secret
+        self.cookie = f"lyfta_session={cookie}; csrftoken={self.csrf}"
+        self.patients = patients
+        self.articles = articles
+        self.conn = http.client.HTTPConnection(HOST, PORT, timeout=30)
+
+    def request(self, method: str, path: str, form: dict[str, Any] | None = None) -> Any:
+        headers = {"Cookie": self.cookie, "Host": HOST}
+        body = None
+        if form is not None:
+            body = urlencode({**form, "csrfmiddlewaretoken": self.csrf})
+            headers["Content-Type"] = "application/x-www-form-urlencoded"
+        try:
+            self.conn.request(method, path, body=body, headers=headers)
+            response = self.conn.getresponse()
+            response.read()
+        except (OSError, http.client.HTTPException):
+            self.conn.close()
+            self.conn = http.client.HTTPConnection(HOST, PORT, timeout=30)
+            raise
+        if response.getheader("Connection", "").lower() == "close":
+            self.conn.close()
+        return response
+
+    def holdings(self, i: int) -> tuple[bool, str]:
+        response = self.request("GET", f"/innehav/{self.patients[i % len(self.patients)]}/")
+        return response.status == 200, str(response.status)
+
+    def order(self, i: int) -> tuple[bool, str]:
+        patient = self.patients[i % len(self.patients)]
+        added = self.request(
+            "POST",
+            f"/innehav/{patient}/bestall/rad/",
+            {"article": self.articles[i % len(self.articles)], "quantity": 1},
+        )
+        if added.status != 302:
+            return False, f"cart {added.status}"
+        placed = self.request("POST", f"/innehav/{patient}/bestall/", {"delivery": "patient"})
+        location = placed.getheader("Location", "")
+        if placed.status != 302 or not re.search(r"/ordrar/\d+/", location):
+            return False, f"order {placed.status}"
+        return True, location
+
+
+def make_clients(count: int) -> list[Client]:
+    """`count` sessions of generated prescribers of the busiest unit, made as a sign-in makes
+    them (the bench's own helper), each with patients it has a care relationship with."""
+    import random
+
+    from django.test import Client as DjangoClient
+
+    from bench import ops
+    from lyfta.accounts.models import Assignment
+    from lyfta.catalogue.models import Article
+
+    fx = ops.Fixture(random.Random(11))
+    assignments = list(
+        Assignment.objects.filter(
+            role=fx.prescriber.assignment.role,
+            unit=fx.unit,
+            user__username__regex=r"^s[0-9]{6}$",
+        ).order_by("pk")
+    )
+    articles = list(
+        Article.objects.filter(items__status="in_stock", items__location__kind="central")
+        .distinct()
+        .values_list("pk", flat=True)[:40]
+    )
+    clients = []
+    for n in range(count):
+        browser = DjangoClient()
+        ops._sign_in(browser, assignments[n % len(assignments)])
+        cookie = browser.cookies["lyfta_session"].value
+        share = fx.patients[n::count] or fx.patients
+        clients.append(Client(cookie, share, articles))
+    return clients
+
+
+def run_load(clients: list[Client], seconds: float, order_share: float, tally: Tally) -> None:
+    """Each client in a thread of its own: holdings views and orders, back to back."""
+    stop_at = time.monotonic() + seconds
+
+    def loop(client: Client, offset: int) -> None:
+        i = offset
+        while time.monotonic() < stop_at:
+            kind = "order create" if (i % 100) < order_share * 100 else "holdings page"
+            start = time.perf_counter()
+            try:
+                ok, detail = client.order(i) if kind == "order create" else client.holdings(i)
+            except (OSError, http.client.HTTPException) as error:
+                ok, detail = False, type(error).__name__
+            tally.add(kind, "ok" if ok else detail, time.perf_counter() - start)
+            if ok and kind == "order create":
+                with tally.lock:
+                    tally.orders.append(detail)
+            i += 7
+
+    threads = [
+        threading.Thread(target=loop, args=(client, n * 13)) for n, client in enumerate(clients)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+
+def report(tally: Tally, seconds: float) -> dict[str, Any]:
+    summary: dict[str, Any] = {}
+    for kind in ("holdings page", "order create"):
+        ok = tally.outcomes[(kind, "ok")]
+        failed = sum(n for (k, o), n in tally.outcomes.items() if k == kind and o != "ok")
+        total = ok + failed
+        if not total:
+            continue
+        lat = sorted(tally.latencies.get(kind, [0.0]))
+        p95 = lat[min(len(lat) - 1, int(len(lat) * 0.95))] * 1000
+        errors = {o: n for (k, o), n in tally.outcomes.items() if k == kind and o != "ok"}
+        print(
+            f"  {kind:<14} {ok / seconds:6.1f} req/s ok, {total:5d} requests, "
+            f"error rate {failed / total:6.2%}, median {statistics.median(lat) * 1000:.0f} ms, "
+            f"p95 {p95:.0f} ms" + (f", failures {errors}" if errors else ""),
+            flush=True,
+        )
+        summary[kind] = {"ok": ok, "failed": failed, "rps": ok / seconds, "p95_ms": p95}
+    return summary
+
+
+# --- The checks after a drill ------------------------------------------------------------------
+
+
+def checks(since_order_id: int) -> list[str]:
+    """What must hold after any drill. Returns the problems found (none: passed)."""
+    from django.db import connection
+
+    from lyfta.audit.sealing import audit_seal
+    from lyfta.audit.verify import audit_verify
+
+    connection.close()  # a fresh connection: the server may have been restarted
+    problems = []
+
+    def one(query: str, params: list[Any] | None = None) -> int:
+        with connection.cursor() as cursor:
+            cursor.execute(query, params or [])
+            return int(cursor.fetchone()[0])
+
+    orphans = one(
+        "SELECT COUNT(*) FROM orders_order o WHERE o.id > %s AND NOT EXISTS "
+        "(SELECT 1 FROM orders_orderline l WHERE l.order_id = o.id)",
+        [since_order_id],
+    )
+    if orphans:
+        problems.append(f"{orphans} orders without lines")
+    unaudited = one(
+        "SELECT COUNT(*) FROM orders_order o WHERE o.id > %s AND NOT EXISTS "
+        "(SELECT 1 FROM audit_auditevent e WHERE e.action = 'order.created' "
+        "AND e.resource_type = 'orders.order' AND e.resource_id = o.id::text)",
+        [since_order_id],
+    )
+    if unaudited:
+        problems.append(f"{unaudited} orders without their audit event")
+    half = one(
+        "SELECT COUNT(*) FROM orders_orderline l JOIN inventory_item i ON i.id = l.item_id "
+        "WHERE l.status = 'reserved' AND i.status <> 'reserved'"
+    )
+    if half:
+        problems.append(f"{half} reserved order lines whose item is not reserved")
+    # The ledger agrees with the books at every location, for every article.
+    disagree = one(
+        """
+        WITH ledger AS (
+            SELECT article_id, loc, SUM(q) AS n FROM (
+                SELECT article_id, to_location_id AS loc, quantity AS q FROM inventory_stockmovement
+                 WHERE to_location_id IS NOT NULL
+                UNION ALL
+                SELECT article_id, from_location_id, -quantity FROM inventory_stockmovement
+                 WHERE from_location_id IS NOT NULL
+            ) m GROUP BY article_id, loc
+        ), books AS (
+            SELECT article_id, location_id AS loc, COUNT(*) AS n FROM inventory_item
+             WHERE location_id IS NOT NULL AND status <> 'scrapped' GROUP BY article_id, location_id
+            UNION ALL
+            SELECT article_id, location_id, quantity FROM inventory_stocklevel
+        )
+        SELECT COUNT(*) FROM ledger FULL JOIN books
+          ON ledger.article_id = books.article_id AND ledger.loc = books.loc
+         WHERE COALESCE(ledger.n, 0) <> COALESCE(books.n, 0)
+        """
+    )
+    if disagree:
+        problems.append(f"{disagree} (article, location) pairs where ledger and books disagree")
+    sealed = audit_seal(batch_size=50_000, checkpoint=True)
+    verdict = audit_verify(checkpoint_file="")
+    log(f"sealed {sealed.sealed:,} new events; verify_audit: {verdict.summary()}")
+    if not verdict.ok:
+        problems.append("verify_audit failed: " + verdict.summary())
+    return problems
+
+
+def max_order_id() -> int:
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT COALESCE(MAX(id), 0) FROM orders_order")
+        return int(cursor.fetchone()[0])
+
+
+def serves_again(clients: list[Client]) -> list[str]:
+    """The server answers without a restart: health, and a signed-in page and an order."""
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and get_status("/healthz") != 200:
+        time.sleep(0.5)
+    problems = []
+    if get_status("/healthz") != 200:
+        problems.append("the server does not answer /healthz")
+    client = clients[0]
+    client.conn = http.client.HTTPConnection(HOST, PORT, timeout=30)
+    ok_holdings, detail = client.holdings(1)
+    ok_order, order_detail = client.order(2)
+    if not (ok_holdings and ok_order):
+        problems.append(f"the server does not serve again: {detail}, {order_detail}")
+    return problems
+
+
+# --- The drills -------------------------------------------------------------------------------
+
+
+def drill_under_load(url: str, name: str, seconds: float, fault: Any) -> int:
+    from django.db import connection
+
+    server = Server(url)
+    server.start()
+    clients = make_clients(8)
+    connection.close()
+    since = max_order_id()
+    tally = Tally()
+    injector = threading.Thread(target=fault, args=(server,))
+    injector.start()
+    start = time.monotonic()
+    run_load(clients, seconds, order_share=0.5 if name != "load" else 0.3, tally=tally)
+    elapsed = time.monotonic() - start
+    injector.join()
+    print(f"[{name}] {seconds:.0f} s of load from {len(clients)} clients, 2 gunicorn workers:")
+    report(tally, elapsed)
+    problems = serves_again(clients)
+    server.stop()
+    problems += checks(since)
+    created = max_order_id() - since
+    log(f"{created} orders created during the drill; {len(tally.orders)} confirmed to clients")
+    if len(tally.orders) > created:
+        problems.append("a client was told an order was registered that is not in the database")
+    for problem in problems:
+        print(f"  FAILED: {problem}")
+    print(f"[{name}] {'passed' if not problems else 'FAILED'}", flush=True)
+    return 1 if problems else 0
+
+
+def no_fault(server: Server) -> None:
+    return None
+
+
+def kill_worker(server: Server) -> None:
+    for pause in (4.0, 6.0):
+        time.sleep(pause)
+        pids = server.worker_pids()
+        if pids:
+            log(f"kill -9 worker {pids[0]}")
+            os.kill(pids[0], signal.SIGKILL)
+
+
+def pg_restart(server: Server) -> None:
+    time.sleep(5)
+    version = next(iter(os.listdir("/etc/postgresql")))
+    log("restarting PostgreSQL")
+    t0 = time.monotonic()
+    subprocess.run(
+        ["pg_ctlcluster", "--skip-systemctl-redirect", version, "main", "restart", "-m", "fast"],
+        check=True,
+    )
+    log(f"PostgreSQL back after {time.monotonic() - t0:.1f} s")
+
+
+def backup_restore(url: str) -> int:
+    """pg_dump the drill database, restore it into a new one, verify its audit chain and compare
+    the row counts of the big tables."""
+    from django.db import connection
+
+    from bench import scale
+
+    parts = urlsplit(url)
+    source = parts.path.lstrip("/")
+    target = f"{source}_restored"
+    dump = ROOT / "var" / f"{source}.dump"
+    dump.parent.mkdir(exist_ok=True)
+    pg = ["-h", parts.hostname or HOST, "-p", str(parts.port or 5432), "-U", parts.username or ""]
+    before = scale.counts()
+    connection.close()
+    t0 = time.monotonic()
+    subprocess.run(["pg_dump", *pg, "-Fc", "-f", str(dump), source], check=True)
+    log(f"pg_dump: {time.monotonic() - t0:.1f} s, {dump.stat().st_size / 1e6:.1f} MB")
+    subprocess.run(["dropdb", *pg, "--if-exists", target], check=True)
+    subprocess.run(["createdb", *pg, target], check=True)
+    t0 = time.monotonic()
+    subprocess.run(["pg_restore", *pg, "-d", target, "--no-owner", str(dump)], check=True)
+    log(f"pg_restore: {time.monotonic() - t0:.1f} s")
+    restored_url = parts._replace(path=f"/{target}").geturl()
+    verify = subprocess.run(
+        [sys.executable, "manage.py", "verify_audit"],
+        cwd=ROOT,
+        env=server_env(restored_url),
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    log(f"verify_audit on the restored database: exit {verify.returncode}: {verify.stdout.strip()}")
+    counter = subprocess.run(
+        [sys.executable, "-c", "import django; django.setup(); from bench import scale; "
+         "print(repr(scale.counts()))"],
+        cwd=ROOT, env=server_env(restored_url), capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    after = eval(counter.stdout.strip()) if counter.returncode == 0 else {}  # noqa: S307
+    problems = []
+    if verify.returncode != 0:
+        problems.append("verify_audit failed on the restored database")
+    for table, n in before.items():
+        print(f"  {table:<28} {n:>12,} -> {after.get(table, -1):>12,}")
+        if after.get(table) != n:
+            problems.append(f"{table}: {n} rows before, {after.get(table)} restored")
+    subprocess.run(["dropdb", *pg, "--if-exists", target], check=True)
+    dump.unlink()
+    for problem in problems:
+        print(f"  FAILED: {problem}")
+    print(f"[backup-restore] {'passed' if not problems else 'FAILED'}", flush=True)
+    return 1 if problems else 0
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("drill", choices=["load", "kill-worker", "pg-restart", "backup-restore"])
+    parser.add_argument("--seconds", type=float, default=20.0)
+    args = parser.parse_args()
+    url = drill_url()
+    setup(url)
+    if args.drill == "backup-restore":
+        sys.exit(backup_restore(url))
+    fault = {"load": no_fault, "kill-worker": kill_worker, "pg-restart": pg_restart}[args.drill]
+    sys.exit(drill_under_load(url, args.drill, args.seconds, fault))
+
+
+if __name__ == "__main__":
+    main()
