@@ -28,6 +28,7 @@ class Result:
     samples: list[float]
     queries: int
     bare: list[float] | None = None
+    replay: list[float] | None = None
 
     @property
     def median_ms(self) -> float:
@@ -44,6 +45,12 @@ class Result:
             return None
         return statistics.median(self.samples) / max(statistics.median(self.bare), 1e-6)
 
+    @property
+    def replay_ratio(self) -> float | None:
+        if not self.replay:
+            return None
+        return statistics.median(self.samples) / max(statistics.median(self.replay), 1e-6)
+
 
 def measure(
     name: str,
@@ -58,7 +65,7 @@ def measure(
         if prepare:
             prepare(10_000 + i)
         run(10_000 + i)
-    samples, bare_samples = [], []
+    samples, bare_samples, replay_samples = [], [], []
     queries = 0
     for i in range(repeat):
         if prepare:
@@ -72,7 +79,37 @@ def measure(
             start = time.perf_counter()
             bare(i)
             bare_samples.append(time.perf_counter() - start)
-    return Result(name, samples, queries, bare_samples or None)
+            replay_samples.append(replayed([q["sql"] for q in captured.captured_queries]))
+    return Result(name, samples, queries, bare_samples or None, replay_samples or None)
+
+
+class _Undo(Exception):
+    pass
+
+
+def replayed(statements: list[str]) -> float:
+    """The time the database needs for exactly the statements one run issued (as the driver sent
+    them, parameters bound), sent as raw SQL with no ORM, template or middleware around them. In a
+    transaction rolled back afterwards, so that replayed writes leave nothing behind."""
+    from django.db import transaction
+
+    statements = [
+        sql
+        for sql in statements
+        if not sql.startswith(("SAVEPOINT", "RELEASE SAVEPOINT", "ROLLBACK TO", "BEGIN", "COMMIT"))
+    ]
+    elapsed = 0.0
+    try:
+        with transaction.atomic():
+            raw = connection.cursor().cursor
+            start = time.perf_counter()
+            for statement in statements:
+                raw.execute(statement.encode())
+            elapsed = time.perf_counter() - start
+            raise _Undo
+    except _Undo:
+        pass
+    return elapsed
 
 
 def sql(query: str, params: list[Any]) -> list[tuple[Any, ...]]:

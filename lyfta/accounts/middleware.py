@@ -214,7 +214,11 @@ class ActorMiddleware:
         if gate in {"mfa_enrol", "mfa_verify"}:
             if user.is_verified():  # type: ignore[attr-defined]
                 return False
-            enrolled = has_confirmed_device(user)
+            # Both gates ask; one query per request answers them.
+            enrolled = getattr(request, "_lyfta_has_device", None)
+            if enrolled is None:
+                enrolled = has_confirmed_device(user)
+                request._lyfta_has_device = enrolled  # type: ignore[attr-defined]
             if gate == "mfa_verify":
                 # Whoever has a device is asked for its code, required or chosen.
                 return enrolled

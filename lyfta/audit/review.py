@@ -16,7 +16,7 @@ from typing import Any
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.db.models import Count, Max, Q, QuerySet
-from django.db.models.functions import TruncDate
+from django.db.models.functions import ExtractHour, ExtractIsoWeekDay, TruncDate
 from django.http import Http404
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -39,7 +39,7 @@ from lyfta.audit.models import (
 )
 from lyfta.audit.services import record
 from lyfta.core.dates import add_months
-from lyfta.core.workdays import is_working_day
+from lyfta.core.workdays import is_working_day, weekday_holidays
 from lyfta.organisations.models import CareProvider, Unit
 from lyfta.patients.models import Patient
 
@@ -219,15 +219,30 @@ def off_hours(moment: dt.datetime) -> bool:
     return not is_working_day(local.date()) or not 7 <= local.hour < 18
 
 
+# No audit event predates Lyfta (imports of older logs included).
+OLDEST_LOG_YEAR = 2000
+
+
 def _off_hours(events: QuerySet[AuditEvent]) -> QuerySet[AuditEvent]:
-    ids = [
-        pk
-        for pk, at in events.filter(patient_id__isnull=False).values_list("pk", "occurred_at")[
-            :20000
-        ]
-        if off_hours(at)
-    ]
-    return events.filter(pk__in=ids)
+    """Patient accesses outside 07–18 local time on working days (the same rule as `off_hours`),
+    decided by the database over every event in the period, however many there are."""
+    local = timezone.get_current_timezone()
+    # Every weekday holiday the log can hold (some ten a year): a short list for the database.
+    holidays = weekday_holidays(OLDEST_LOG_YEAR, timezone.localdate().year + 1)
+    return (
+        events.filter(patient_id__isnull=False)
+        .annotate(
+            local_hour=ExtractHour("occurred_at", tzinfo=local),
+            local_weekday=ExtractIsoWeekDay("occurred_at", tzinfo=local),
+            local_day=TruncDate("occurred_at", tzinfo=local),
+        )
+        .filter(
+            Q(local_hour__lt=7)
+            | Q(local_hour__gte=18)
+            | Q(local_weekday__gte=6)
+            | Q(local_day__in=holidays)
+        )
+    )
 
 
 def _unusual_volume(events: QuerySet[AuditEvent]) -> QuerySet[AuditEvent]:

@@ -131,6 +131,17 @@ def de_facto_holidays(year: int) -> dict[dt.date, str]:
     }
 
 
+def weekday_holidays(first_year: int, last_year: int) -> list[dt.date]:
+    """The public and de facto holidays from `first_year` to `last_year` that fall on a Monday to
+    Friday: with the weekends, exactly the days on which `is_working_day` is false."""
+    return sorted(
+        day
+        for year in range(max(first_year, MIN_YEAR), last_year + 1)
+        for day in _non_working_days(year)
+        if day.weekday() < _SATURDAY
+    )
+
+
 def is_working_day(day: dt.date) -> bool:
     """Whether `day` is a weekday that is neither a public nor a de facto holiday."""
     return day.weekday() < _SATURDAY and day not in _non_working_days(day.year)

@@ -346,6 +346,40 @@ def test_r76_off_hours_knows_swedish_holidays_and_evenings() -> None:
     assert not review.off_hours(at(TUESDAY, 17, 59))
 
 
+def test_r76_the_off_hours_check_in_the_database_follows_the_same_rule(
+    lena: Persona, alice: Persona, other: Patient
+) -> None:
+    """The check is decided by the database (it used to look at the first 20,000 events of a
+    period only); hour by hour over working days, weekends, holidays, an eve and both clock
+    changes, it flags exactly what `off_hours` does."""
+    days = [
+        TUESDAY,
+        dt.date(2026, 3, 14),  # a Saturday
+        dt.date(2026, 3, 29),  # summer time begins at 02:00
+        dt.date(2026, 4, 3),  # långfredagen
+        dt.date(2026, 6, 19),  # midsommarafton
+        dt.date(2026, 10, 26),  # the Monday after winter time began
+        dt.date(2026, 12, 24),  # julafton
+    ]
+    events = [
+        read(alice, other, dt.datetime.combine(day, dt.time(0, 30), dt.UTC) + dt.timedelta(hours=h))
+        for day in days
+        for h in range(24)
+    ]
+    expected = {e.pk for e in events if review.off_hours(e.occurred_at)}
+    assert 0 < len(expected) < len(events)
+    found = {
+        e.pk
+        for e in review.targeted_check(
+            actor=lena.actor,
+            name="off_hours",
+            period_from=dt.date(2026, 3, 1),
+            period_until=dt.date(2026, 12, 31),
+        )
+    }
+    assert found == expected
+
+
 def test_r76_targeted_pages_run_and_unknown_checks_are_404(
     client: Client, lena: Persona, alice: Persona, other: Patient
 ) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import sqlite3
 import subprocess
@@ -83,8 +84,8 @@ def test_yes_no_settings_refuse_anything_unclear(monkeypatch: pytest.MonkeyPatch
         lyfta_settings.env_bool("LYFTA_X", False)
 
 
-def test_production_settings_pass_the_deploy_check(tmp_path: Path) -> None:
-    """LYFTA_DEBUG=false, a secret key and allowed hosts: `check --deploy` reports nothing."""
+def _production_env(tmp_path: Path) -> dict[str, str]:
+    """A production-like environment: no LYFTA_HTTPS or LYFTA_DEBUG override, a real secret key."""
     env = {
         **os.environ,
         "LYFTA_DEBUG": "false",
@@ -93,8 +94,39 @@ def test_production_settings_pass_the_deploy_check(tmp_path: Path) -> None:
         "LYFTA_VAR_DIR": str(tmp_path),
         "DJANGO_SETTINGS_MODULE": "lyfta.settings",
     }
-    for name in ("LYFTA_HTTPS", "DJANGO_ALLOW_ASYNC_UNSAFE"):  # set by other tests' harness
-        env.pop(name, None)
+    for name in (
+        "LYFTA_HTTPS",
+        "LYFTA_SSL_REDIRECT",
+        "LYFTA_HSTS_SECONDS",
+        "DJANGO_ALLOW_ASYNC_UNSAFE",
+    ):
+        env.pop(name, None)  # set by a developer's shell or other tests' harness
+    return env
+
+
+def test_r88_production_settings_force_tls_and_pass_the_deploy_check(tmp_path: Path) -> None:
+    """With the production defaults, plain HTTP is redirected to HTTPS, browsers are told to use
+    HTTPS only for a year (HSTS, subdomains too) and the session and CSRF cookies are never sent
+    unencrypted; `check --deploy` (whose security warnings cover exactly these) reports nothing."""
+    env = _production_env(tmp_path)
+    probe = (
+        "import json, django; django.setup(); from django.conf import settings as s; print(json."
+        "dumps([s.SECURE_SSL_REDIRECT, s.SECURE_HSTS_SECONDS, s.SECURE_HSTS_INCLUDE_SUBDOMAINS,"
+        " s.SESSION_COOKIE_SECURE, s.CSRF_COOKIE_SECURE, s.SILENCED_SYSTEM_CHECKS]))"
+    )
+    shown = subprocess.run(  # noqa: S603 - fixed argument list
+        [sys.executable, "-c", probe],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=Path(lyfta_settings.BASE_DIR),
+        check=True,
+    )
+    redirect, hsts, subdomains, session_secure, csrf_secure, silenced = json.loads(shown.stdout)
+    assert redirect is True
+    assert hsts >= 365 * 24 * 3600 and subdomains is True
+    assert session_secure is True and csrf_secure is True
+    assert silenced == [], "no deploy check may be silenced"
     result = subprocess.run(  # noqa: S603 - fixed argument list
         [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
         capture_output=True,

@@ -41,6 +41,9 @@ class Command(BaseCommand):
                 "4",
                 "--access-logfile",
                 "-",
+                # The path only: a query string can hold a personnummer (a reviewer's search).
+                "--access-logformat",
+                '%(h)s %(t)s "%(m)s %(U)s %(H)s" %(s)s %(b)s %(L)ss',
                 "--graceful-timeout",
                 "10",
             ],
