@@ -91,12 +91,12 @@ def ledger(
     return movement
 
 
-def available(article: Article, location: StockLocation) -> int:
-    """What of `article` at `location` is free for a new order."""
+def available(article: Article, location: StockLocation, *, at_most: int | None = None) -> int:
+    """What of `article` at `location` is free for a new order; with `at_most`, counting stops
+    there (enough to know whether an order can be filled, without counting a whole warehouse)."""
     if article.tracked:
-        return Item.objects.filter(
-            article=article, location=location, status=Item.Status.IN_STOCK
-        ).count()
+        free = Item.objects.filter(article=article, location=location, status=Item.Status.IN_STOCK)
+        return (free[:at_most] if at_most is not None else free).count()
     level = StockLevel.objects.filter(article=article, location=location).first()
     return level.available if level else 0
 

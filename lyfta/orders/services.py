@@ -223,7 +223,8 @@ def _reserve_line(order: Order, article: Article, quantity: int, source: StockLo
     """Create the order lines for one article: reserved when in stock, otherwise backordered.
     A fixed substitution group swaps in an equivalent article that is in stock."""
     chosen, original = article, None
-    if stock.available(article, source) < (1 if article.tracked else quantity):
+    needed = 1 if article.tracked else quantity
+    if stock.available(article, source, at_most=needed) < needed:
         group = article.substitution_group
         if group is not None and group.fixed:
             for other in (
@@ -231,7 +232,8 @@ def _reserve_line(order: Order, article: Article, quantity: int, source: StockLo
                 .exclude(pk=article.pk)
                 .order_by("article_number")
             ):
-                if stock.available(other, source) >= (1 if other.tracked else quantity):
+                enough = 1 if other.tracked else quantity
+                if stock.available(other, source, at_most=enough) >= enough:
                     chosen, original = other, article
                     break
     if chosen.tracked:

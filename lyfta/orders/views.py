@@ -97,11 +97,14 @@ def _save_cart(request: LyftaRequest, patient_id: int, cart: list[dict[str, int]
     request.session[CART.format(patient_id)] = cart[:MAX_CART]
 
 
-def _cart_rows(cart: list[dict[str, int]]) -> list[tuple[int, Article, int, int]]:
-    """(index, article, quantity, free in central stock) for each line of the cart."""
+def _cart_rows(
+    cart: list[dict[str, int]], *, with_free: bool = True
+) -> list[tuple[int, Article, int, int]]:
+    """(index, article, quantity, free in central stock) for each line of the cart; the free
+    count only `with_free` (the page shows it; placing the order does not need it)."""
     articles = Article.objects.in_bulk([row["a"] for row in cart])
     try:
-        central = services.central()
+        central = services.central() if with_free else None
     except ValidationError:
         central = None
     rows = []
@@ -152,7 +155,7 @@ def order_new(request: LyftaRequest, patient_id: int) -> HttpResponse:
                 grant=grant,
                 lines=[
                     services.LineInput(article, quantity)
-                    for _i, article, quantity, _free in _cart_rows(cart)
+                    for _i, article, quantity, _free in _cart_rows(cart, with_free=False)
                 ],
                 delivery=services.DeliveryInput(
                     kind=data["delivery"],

@@ -158,3 +158,16 @@ def test_nobody_home_after_a_partial_delivery_keeps_what_was_delivered(
     assert loan.end_reason == ""
     event = AuditEvent.objects.filter(action=Action.ORDER_DELIVERY_FAILED).get()
     assert event.changes["status"][1] == Order.Status.DELIVERED
+
+
+def test_availability_stops_counting_at_what_an_order_needs(shop: Shop) -> None:
+    """Placing an order asks whether enough is free, not how much: at national size a count of a
+    whole warehouse's lifts cost more than the rest of the order."""
+    everything = stock.available(shop.lift, shop.central)
+    assert everything >= 2
+    assert stock.available(shop.lift, shop.central, at_most=1) == 1
+    assert stock.available(shop.lift, shop.central, at_most=everything + 5) == everything
+    # Quantity articles answer from their stock level either way.
+    assert stock.available(shop.cushion, shop.central, at_most=1) == stock.available(
+        shop.cushion, shop.central
+    )
