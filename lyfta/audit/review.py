@@ -28,8 +28,9 @@ from lyfta.access.roles import Cap
 from lyfta.accounts.models import User
 from lyfta.audit.actions import Action
 from lyfta.audit.models import (
+    EMERGENCY,
+    NEED_OR_NO_RELATIONSHIP,
     AuditEvent,
-    LegalBasis,
     LogExtractRequest,
     Outcome,
     ReviewCheck,
@@ -162,15 +163,11 @@ def review_entry(*, actor: Actor, event_id: int) -> AuditEvent:
 
 
 def _need_or_no_relationship(events: QuerySet[AuditEvent]) -> QuerySet[AuditEvent]:
-    return events.filter(
-        Q(legal_basis=LegalBasis.NEED)
-        | Q(action=Action.NEED_DOCUMENTED)
-        | Q(action__in=[Action.PATIENT_ACCESS_DENIED, Action.PATIENT_SEARCH_OUTSIDE])
-    )
+    return events.filter(NEED_OR_NO_RELATIONSHIP)
 
 
 def _emergency(events: QuerySet[AuditEvent]) -> QuerySet[AuditEvent]:
-    return events.filter(Q(legal_basis=LegalBasis.EMERGENCY) | Q(action=Action.EMERGENCY_STARTED))
+    return events.filter(EMERGENCY)
 
 
 def _protected(events: QuerySet[AuditEvent]) -> QuerySet[AuditEvent]:
