@@ -682,26 +682,43 @@ def extract_rows(request: LogExtractRequest) -> list[ExtractRow]:
         )
         .exclude(outcome=Outcome.DENIED)
         .order_by("occurred_at", "id")
+        # Plain tuples of the fields the extract shows: no model objects, no JSON decoding.
+        .values_list(
+            "occurred_at",
+            "actor_unit_id",
+            "actor_unit_name",
+            "actor_provider_id",
+            "action",
+            "actor_name",
+            "actor_username",
+        )
     )
-    units = dict(Unit.objects.values_list("pk", "name"))
-    providers = dict(CareProvider.objects.values_list("pk", "name"))
+    rows_in = list(events)
+    units = dict(
+        Unit.objects.filter(pk__in={row[1] for row in rows_in if row[1]}).values_list("pk", "name")
+    )
+    providers = dict(
+        CareProvider.objects.filter(pk__in={row[3] for row in rows_in if row[3]}).values_list(
+            "pk", "name"
+        )
+    )
     names = (
         request.kind == LogExtractRequest.Kind.OFFICIAL_DOCUMENT
         and request.secrecy_reviewed
         and request.provider.extract_staff_names
     )
-    rows = []
-    for event in events:
-        rows.append(
-            ExtractRow(
-                when=timezone.localtime(event.occurred_at),
-                unit=units.get(event.actor_unit_id or 0, event.actor_unit_name or _("System")),
-                provider=providers.get(event.actor_provider_id or 0, ""),
-                kind=PLAIN_KIND.get(event.action, event.action_label),
-                staff=(event.actor_name or event.actor_username) if names else "",
-            )
+    return [
+        ExtractRow(
+            when=timezone.localtime(occurred_at),
+            unit=units.get(unit_id or 0, unit_name or _("System")),
+            provider=providers.get(provider_id or 0, ""),
+            kind=PLAIN_KIND.get(action) or AuditEvent(action=action).action_label,
+            staff=(actor_name or actor_username) if names else "",
         )
-    return rows
+        for occurred_at, unit_id, unit_name, provider_id, action, actor_name, actor_username in (
+            rows_in
+        )
+    ]
 
 
 # What each access means to a patient, in plain Swedish (R80).
