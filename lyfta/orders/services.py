@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TypedDict
 
@@ -471,9 +472,21 @@ def _notify_orderer(order: Order, subject: str, body: str = "") -> None:
     )
 
 
-def order_line_cancel(*, actor: Actor, line: OrderLine, reason: str) -> OrderLine:
-    """Cancel one line with a reason; its reservation is freed. A line the centre cancels is
-    reported to the orderer."""
+def _refill(articles: Iterable[Article]) -> None:
+    """What a cancellation freed goes to the orders waiting for it, oldest first, as a delivery
+    into stock would. The system does this, not the canceller: a prescriber who cancels her own
+    order has nothing to do with the patients whose backorders it fills."""
+    system = Actor.system("backorders")
+    for article in {article.pk: article for article in articles}.values():
+        backorders_fill(actor=system, article=article)
+
+
+def order_line_cancel(
+    *, actor: Actor, line: OrderLine, reason: str, refill: bool = True
+) -> OrderLine:
+    """Cancel one line with a reason; its reservation is freed and goes to waiting backorders
+    (unless `refill` is false: the caller does that once for a whole order). A line the centre
+    cancels is reported to the orderer."""
     reason = reason.strip()
     if not reason:
         raise ValidationError(_("Ange skälet till att raden makuleras."))
@@ -527,6 +540,8 @@ def order_line_cancel(*, actor: Actor, line: OrderLine, reason: str) -> OrderLin
                 _("Orderrad makulerad: %(number)s") % {"number": order.number},
                 _("%(article)s: %(reason)s") % {"article": line.article, "reason": reason},
             )
+        if refill and before != OrderLine.Status.BACKORDERED:
+            _refill([current.article])
     return line
 
 
@@ -546,7 +561,9 @@ def order_cancel(*, actor: Actor, order: Order, reason: str) -> Order:
         raise ValidationError(_("Ordern har inga öppna rader att makulera."))
     with transaction.atomic():
         for line in lines:
-            order_line_cancel(actor=actor, line=line, reason=reason)
+            order_line_cancel(actor=actor, line=line, reason=reason, refill=False)
+        # After every line is cancelled, so that nothing freed refills a line of this order.
+        _refill(line.article for line in lines)
         record(
             action=Action.ORDER_CANCELLED,
             actor=actor,
@@ -795,6 +812,7 @@ def order_delivery_failed(*, actor: Actor, order: Order, reason: str) -> Order:
             _("Ordern är makulerad och en avgift för bomkörning debiteras. Skäl: %(reason)s")
             % {"reason": reason},
         )
+        _refill(line.article for line in lines if line.status != OrderLine.Status.BACKORDERED)
     locked.refresh_from_db()
     return locked
 

@@ -30,6 +30,7 @@ example ends, so every example starts from the same small world."""
 from __future__ import annotations
 
 import datetime as dt
+import os
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -383,6 +384,13 @@ class FlowMachine(RuleBasedStateMachine):
     def _backordered(self) -> int:
         return OrderLine.objects.filter(status=OrderLine.Status.BACKORDERED).count()
 
+    def _refilled(self, waiting: int, own: int) -> None:
+        """Tally the backorders a cancellation filled with what it freed: all lines waiting
+        before, less those still waiting, less the cancelled lines that were waiting themselves."""
+        filled = waiting - self._backordered() - own
+        assert filled >= 0
+        self.tally[Action.BACKORDER_FILLED] += filled
+
     def _lines(self, article: str, quantity: int) -> LineInput:
         tracked = self.w.articles[article].tracked
         return LineInput(self.w.articles[article], min(quantity, 2) if tracked else quantity)
@@ -511,9 +519,12 @@ class FlowMachine(RuleBasedStateMachine):
         if outcome == "nobody home":
             order = choose(list(Order.objects.filter(status__in=Order.OPEN).order_by("pk")), k)
             brought = order.lines.filter(status=OrderLine.Status.DELIVERED).exists()
+            waiting = self._backordered()
+            own = order.lines.filter(status=OrderLine.Status.BACKORDERED).count()
             failed = services.order_delivery_failed(
                 actor=logan, order=order, reason=FAILED_DELIVERY_REASON
             )
+            self._refilled(waiting, own)
             # What an earlier round delivered stays delivered; otherwise the order is cancelled.
             expected = Order.Status.DELIVERED if brought else Order.Status.CANCELLED
             assert failed.status == expected and failed.failed_fee
@@ -580,18 +591,23 @@ class FlowMachine(RuleBasedStateMachine):
             )
             return
         persona = self.w.logan if who == "centre" else self._persona(order.orderer_id)
+        waiting = self._backordered()
         if whole_order:
             still_open = order.lines.filter(status__in=OPEN_LINE).count()
+            own = order.lines.filter(status=OrderLine.Status.BACKORDERED).count()
             cancelled = services.order_cancel(
                 actor=persona.actor, order=order, reason="Behovet upphörde"
             )
+            self._refilled(waiting, own)
             assert cancelled.status in (Order.Status.CANCELLED, Order.Status.DELIVERED)
             self.tally[Action.ORDER_CANCELLED] += 1
             self.tally[Action.ORDER_LINE_CANCELLED] += still_open
         else:
+            own = 1 if line.status == OrderLine.Status.BACKORDERED else 0
             gone = services.order_line_cancel(
                 actor=persona.actor, line=line, reason=LINE_CANCEL_REASON
             )
+            self._refilled(waiting, own)
             assert gone.status == OrderLine.Status.CANCELLED
             self.tally[Action.ORDER_LINE_CANCELLED] += 1
 
@@ -1212,7 +1228,7 @@ BY_NAME = {op.name: op for op in OPERATIONS}
 
 
 FlowMachine.TestCase.settings = settings(
-    max_examples=25,
+    max_examples=int(os.environ.get("LYFTA_HYPOTHESIS_EXAMPLES", "25")),
     stateful_step_count=30,
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],

@@ -171,3 +171,38 @@ def test_availability_stops_counting_at_what_an_order_needs(shop: Shop) -> None:
     assert stock.available(shop.cushion, shop.central, at_most=1) == stock.available(
         shop.cushion, shop.central
     )
+
+
+def test_a_cancellation_gives_what_it_frees_to_the_oldest_waiting_backorder(
+    shop: Shop, alice: Persona, logan: Persona
+) -> None:
+    """The last free lift is reserved for one patient; another's order waits for a lift. When
+    the first order is cancelled, the lift goes to the waiting order at once, as a delivery into
+    stock would; the system fills it, not the canceller."""
+    free = stock.available(shop.lift, shop.central)
+    first = place(alice, shop.patient, *[LineInput(shop.lift) for _ in range(free)])
+    waiting = place(alice, shop.other, LineInput(shop.lift))
+    line = waiting.lines.get()
+    assert line.status == OrderLine.Status.BACKORDERED
+
+    services.order_cancel(actor=alice.actor, order=first, reason="Behovet upphörde")
+
+    line.refresh_from_db()
+    assert line.status == OrderLine.Status.RESERVED and line.item is not None
+    assert line.item.status == Item.Status.RESERVED
+    filled = AuditEvent.objects.get(action=Action.BACKORDER_FILLED)
+    assert filled.patient_id == shop.other.pk
+    assert filled.actor_id is None  # the system, not Alice
+
+
+def test_a_failed_delivery_and_a_line_cancel_refill_backorders_too(
+    shop: Shop, alice: Persona, logan: Persona
+) -> None:
+    free = stock.available(shop.lift, shop.central)
+    first = place(alice, shop.patient, *[LineInput(shop.lift) for _ in range(free)])
+    one, two = (place(alice, shop.other, LineInput(shop.lift)) for _ in range(2))
+    services.order_line_cancel(actor=alice.actor, line=first.lines.first(), reason="Fel modell")
+    assert one.lines.get().status == OrderLine.Status.RESERVED
+    assert two.lines.get().status == OrderLine.Status.BACKORDERED
+    services.order_delivery_failed(actor=logan.actor, order=first, reason="Ingen hemma")
+    assert two.lines.get().status == OrderLine.Status.RESERVED
