@@ -201,7 +201,9 @@ def test_a_failed_delivery_and_a_line_cancel_refill_backorders_too(
     free = stock.available(shop.lift, shop.central)
     first = place(alice, shop.patient, *[LineInput(shop.lift) for _ in range(free)])
     one, two = (place(alice, shop.other, LineInput(shop.lift)) for _ in range(2))
-    services.order_line_cancel(actor=alice.actor, line=first.lines.first(), reason="Fel modell")
+    services.order_line_cancel(
+        actor=alice.actor, line=first.lines.order_by("pk")[0], reason="Fel modell"
+    )
     assert one.lines.get().status == OrderLine.Status.RESERVED
     assert two.lines.get().status == OrderLine.Status.BACKORDERED
     services.order_delivery_failed(actor=logan.actor, order=first, reason="Ingen hemma")
