@@ -52,8 +52,17 @@ def page_not_found(request: HttpRequest, exception: Exception | None = None) -> 
 
 def server_error(request: HttpRequest) -> HttpResponse:
     # No context processors: whatever failed must not fail again while the error page renders.
+    import sys
+
+    from django.db import InterfaceError, OperationalError
     from django.template import loader
 
+    # Django calls this while handling the exception, so it can tell a database that cannot be
+    # reached (a restart, a failover) from a fault in Lyfta: 503, and the browser may retry.
+    if isinstance(sys.exc_info()[1], (OperationalError, InterfaceError)):
+        response = HttpResponse(loader.get_template("errors/503.html").render(), status=503)
+        response["Retry-After"] = "10"
+        return response
     return HttpResponse(loader.get_template("errors/500.html").render(), status=500)
 
 

@@ -128,6 +128,29 @@ def test_server_error_page_is_swedish() -> None:
 
 
 @pytest.mark.django_db
+def test_an_unreachable_database_gets_a_swedish_503_not_a_500(
+    as_alice: Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A database restart (bench/drills.py pg-restart): the request fails where it first needs
+    the database, here loading the session, and the page says so and that nothing was half-done."""
+    from django.contrib.sessions.backends.db import SessionStore
+    from django.db import OperationalError
+
+    def down(self: SessionStore) -> None:
+        raise OperationalError("connection failed: the database system is starting up")
+
+    monkeypatch.setattr(SessionStore, "load", down)
+    as_alice.raise_request_exception = False
+    response = as_alice.get(reverse("start"))
+    assert response.status_code == 503
+    assert response["Retry-After"] == "10"
+    assert "når inte sin databas" in response.content.decode()
+    # Any other fault is still a 500.
+    monkeypatch.setattr(SessionStore, "load", lambda self: 1 / 0)
+    assert as_alice.get(reverse("start")).status_code == 500
+
+
+@pytest.mark.django_db
 def test_csrf_failure_page_is_swedish(alice: Persona) -> None:
     client = Client(enforce_csrf_checks=True)
     response = client.post(reverse("accounts:login"), {"username": "x", "password": "y"})
