@@ -134,7 +134,7 @@ class Fixture:
         from django.db.models import Count
 
         busiest = (
-            Loan.objects.filter(ended_on__isnull=True)
+            Loan.unscoped.filter(ended_on__isnull=True)
             .values("unit_id")
             .annotate(n=Count("id"))
             .order_by("-n")
@@ -154,7 +154,7 @@ class Fixture:
         unit = assignment.unit
         self.unit = unit
         self.patients = list(
-            Loan.objects.filter(unit=unit, ended_on__isnull=True)
+            Loan.unscoped.filter(unit=unit, ended_on__isnull=True)
             .values_list("patient_id", flat=True)
             .distinct()[:400]
         )
@@ -266,7 +266,7 @@ def run_all(fx: Fixture, repeat: int = REPEAT) -> list[Result]:
 
     # The item card of an item lent to one of the unit's patients.
     numbers = list(
-        Loan.objects.filter(patient_id__in=patients, item__isnull=False).values_list(
+        Loan.unscoped.filter(patient_id__in=patients, item__isnull=False).values_list(
             "item__individual_number", flat=True
         )[:200]
     )
@@ -318,7 +318,9 @@ def run_all(fx: Fixture, repeat: int = REPEAT) -> list[Result]:
 
     # Delivery confirmation of a picked order.
     orders = list(
-        Order.objects.filter(status="registered", lines__status="reserved").distinct()[: repeat + 3]
+        Order.unscoped.filter(status="registered", lines__status="reserved").distinct()[
+            : repeat + 3
+        ]
     )
 
     def slot(i: int) -> int:
@@ -337,7 +339,7 @@ def run_all(fx: Fixture, repeat: int = REPEAT) -> list[Result]:
 
     # Pick-up receipt: a pick-up is registered and collected first (untimed).
     open_loans = list(
-        Loan.objects.filter(patient_id__in=patients, ended_on__isnull=True, item__isnull=False)
+        Loan.unscoped.filter(patient_id__in=patients, ended_on__isnull=True, item__isnull=False)
         .exclude(billing_type="sale")
         .select_related("patient", "article", "item", "unit")[: repeat + 3]
     )
@@ -352,7 +354,7 @@ def run_all(fx: Fixture, repeat: int = REPEAT) -> list[Result]:
             pickup=services.PickupInput(loans=[loan]),  # type: ignore[arg-type]
         )
         services.pickup_collect(actor=fx.logistics, pickup=pickup)
-        lines[i] = PickupLine.objects.get(pickup=pickup)
+        lines[i] = PickupLine.unscoped.get(pickup=pickup)
 
     if len(open_loans) >= repeat + 3:
         results.append(

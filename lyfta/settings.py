@@ -158,6 +158,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "lyfta.audit.middleware.AuditContextMiddleware",
     "lyfta.accounts.middleware.ActorMiddleware",
+    "lyfta.audit.middleware.DenialMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "axes.middleware.AxesMiddleware",
 ]

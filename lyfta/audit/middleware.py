@@ -8,7 +8,8 @@ import uuid
 from collections.abc import Callable
 
 from django.conf import settings
-from django.http import HttpRequest, HttpResponse
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpRequest, HttpResponse
 
 from lyfta.audit.context import audit_context
 
@@ -51,3 +52,44 @@ class AuditContextMiddleware:
             response = self.get_response(request)
         response.headers["X-Request-Id"] = rid
         return response
+
+
+class DenialMiddleware:
+    """Every 404 or 403 on a URL that names an object (a patient, an order, an item, a review
+    check, a log extract…) is a refusal, recorded with the route and the ids asked for (R38),
+    unless the code that refused has already recorded it with its reason. Missing and not
+    allowed look the same to the user and to this record; the reviewer tells them apart."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        return self.get_response(request)
+
+    def process_exception(self, request: HttpRequest, exception: Exception) -> None:
+        if not isinstance(exception, Http404 | PermissionDenied):
+            return
+        actor = getattr(request, "actor", None)
+        match = request.resolver_match
+        if actor is None or actor.user is None or match is None or not match.kwargs:
+            return
+        if getattr(request, "_lyfta_denial_recorded", False):
+            return
+        from lyfta.audit.actions import Action
+        from lyfta.audit.models import Outcome
+        from lyfta.audit.services import record
+
+        ids = ",".join(f"{key}={value}" for key, value in sorted(match.kwargs.items()))
+        patient_id = match.kwargs.get("patient_id")
+        record(
+            action=Action.ACCESS_DENIED,
+            actor=actor,
+            outcome=Outcome.DENIED,
+            patient_id=patient_id if isinstance(patient_id, int) else None,
+            resource_type=match.view_name[:64],
+            resource_id=ids[:64],
+            detail={
+                "reason": "forbidden" if isinstance(exception, PermissionDenied) else "not_found",
+                "method": request.method or "",
+            },
+        )

@@ -171,6 +171,11 @@ def _writes(build: Callable[P, AuditEvent]) -> Callable[P, AuditEvent]:
     def write(*args: P.args, **kwargs: P.kwargs) -> AuditEvent:
         event = build(*args, **kwargs)
         _insert(event)
+        if event.outcome == Outcome.DENIED:
+            # The request's refusal is on record: the denial middleware adds no second one.
+            request = context.current().request
+            if request is not None:
+                request._lyfta_denial_recorded = True  # type: ignore[attr-defined]
         return event
 
     write.__doc__ = "Write one audit event now, in the caller's transaction, and return it.\n\n" + (

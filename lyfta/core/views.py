@@ -67,4 +67,19 @@ def server_error(request: HttpRequest) -> HttpResponse:
 
 
 def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
+    """A post without a valid CSRF token is refused and recorded (R38): it may be a forged
+    request riding on a signed-in session."""
+    from lyfta.audit.actions import Action
+    from lyfta.audit.models import Outcome
+    from lyfta.audit.services import record
+
+    actor = getattr(request, "actor", None)
+    record(
+        action=Action.ACCESS_DENIED,
+        actor=actor,
+        outcome=Outcome.DENIED,
+        resource_type="csrf",
+        resource_id=request.path[:64],
+        detail={"reason": "csrf", "why": reason[:100]},
+    )
     return render(request, "errors/403_csrf.html", status=403)

@@ -8,6 +8,8 @@ from django.db import models
 from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
 
+from lyfta.access.guard import PatientLinkedManager
+
 
 class StockLocation(models.Model):
     """A place devices are kept: the centre's central warehouse, a unit's buffer store
@@ -204,6 +206,10 @@ class StockMovement(models.Model):
         "accounts.User", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
     note = models.CharField(_("anteckning"), max_length=200, blank=True)
+
+    # Patient-linked rows: read through lyfta.access.rows; `unscoped` is for code that writes.
+    objects = PatientLinkedManager["StockMovement"]()
+    unscoped = models.Manager["StockMovement"]()
 
     class Meta:
         ordering = ["id"]

@@ -48,7 +48,7 @@ def _place(code: str, name: str, kind: str, unit: Unit) -> StockLocation:
 def _receive(actor: Actor, location: StockLocation, article: Article, serial: int) -> None:
     """Goods receipt of one article into `location`, once: a tracked article as a few
     individuals in two batches, acquired over the last year; others as a quantity."""
-    if StockMovement.objects.filter(
+    if StockMovement.unscoped.filter(
         article=article, to_location=location, kind=StockMovement.Kind.RECEIPT
     ).exists():
         return

@@ -60,7 +60,7 @@ def ledger(
     note: str = "",
 ) -> StockMovement:
     """Write one ledger row and apply it to the stock level of a non-tracked article."""
-    movement = StockMovement.objects.create(
+    movement = StockMovement.unscoped.create(
         occurred_at=timezone.now(),
         kind=kind,
         article=article,
@@ -427,7 +427,7 @@ def ledger_balance(article: Article, location: StockLocation) -> int:
     """The quantity the ledger says is at `location`: everything moved in minus everything out."""
     from django.db.models import Sum
 
-    rows = StockMovement.objects.filter(article=article)
+    rows = StockMovement.unscoped.filter(article=article)
     inflow = rows.filter(to_location=location).aggregate(n=Sum("quantity"))["n"] or 0
     outflow = rows.filter(from_location=location).aggregate(n=Sum("quantity"))["n"] or 0
     return int(inflow - outflow)

@@ -20,6 +20,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from lyfta.access.policies import can, require
 from lyfta.access.roles import Cap
+from lyfta.accounts.sessions import session_ref
 from lyfta.core.http import LyftaRequest
 from lyfta.inventory import selectors as stock_selectors
 from lyfta.inventory import services
@@ -294,7 +295,11 @@ def item_find(request: LyftaRequest) -> HttpResponse:
 def item(request: LyftaRequest, individual_number: str) -> HttpResponse:
     """An item's card (individkort): where it has been and who has had it, patients named only
     where the viewer may open them."""
-    card = selectors.item_card(actor=request.actor, individual_number=individual_number)
+    card = selectors.item_card(
+        actor=request.actor,
+        individual_number=individual_number,
+        session_ref=session_ref(request),
+    )
     return render(request, "stock/item.html", {"card": card, "hidden": HIDDEN_PATIENT})
 
 
@@ -313,6 +318,7 @@ def _recall(request: LyftaRequest, *, required: bool) -> tuple[RecallForm, list[
         batch=data["batch"],
         serial_from=data["serie_fran"],
         serial_to=data["serie_till"],
+        session_ref=session_ref(request),
     )
     return form, rows
 

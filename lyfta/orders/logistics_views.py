@@ -12,13 +12,13 @@ from typing import Any
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.db.models import Prefetch, prefetch_related_objects
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
+from lyfta.access import rows
 from lyfta.access.policies import can, require
 from lyfta.access.roles import Cap
 from lyfta.core.http import LyftaRequest
@@ -112,7 +112,7 @@ def _order_page(request: LyftaRequest, order_id: int, *, status: int = 200) -> H
         "logistics/order.html",
         {
             "order": order,
-            "lines": selectors.order_lines(order),
+            "lines": selectors.order_lines(request.actor, order),
             "open": order.status in Order.OPEN,
             "shown": shown_order(order),
             "address": ", ".join(
@@ -128,14 +128,15 @@ def _order(request: LyftaRequest, order_id: int) -> Order:
     require(request.actor, Cap.ORDERS_HANDLE)
     order = selectors.orders_visible(request.actor).filter(pk=order_id).first()
     if order is None:
-        raise Http404
+        raise selectors.denied(request.actor, "orders.order", order_id)
     return order
 
 
 def _line(request: LyftaRequest, order_id: int, line_id: int) -> OrderLine:
     order = _order(request, order_id)
     line = (
-        OrderLine.objects.filter(pk=line_id, order=order)
+        rows.lines_of(request.actor, order)
+        .filter(pk=line_id)
         .select_related("order__unit", "order__orderer", "article", "item", "source")
         .first()
     )
@@ -246,16 +247,6 @@ def _pickups_page(request: LyftaRequest, *, status: int = 200) -> HttpResponse:
         return render(request, "logistics/pickups.html", {"form": form}, status=400)
     day = form.cleaned_data.get("dag") if form.is_bound else None
     pickups = selectors.pickups_open(actor=request.actor, day=day)
-    prefetch_related_objects(
-        pickups,
-        Prefetch(
-            "lines",
-            queryset=PickupLine.objects.filter(status=PickupLine.Status.WAITING).select_related(
-                "loan__article", "loan__item"
-            ),
-            to_attr="waiting",
-        ),
-    )
     return render(
         request,
         "logistics/pickups.html",
@@ -279,10 +270,13 @@ def pickups(request: LyftaRequest) -> HttpResponse:
 def pickup_collect(request: LyftaRequest, pickup_id: int) -> HttpResponse:
     """The driver's report: all collected, except lines marked missing with a reason."""
     require(request.actor, Cap.ORDERS_HANDLE)
-    pickup = get_object_or_404(PickupOrder, pk=pickup_id)
-    form = CollectForm(
-        request.POST, lines=list(pickup.lines.filter(status=PickupLine.Status.WAITING))
+    pickup = rows.pickups_for(request.actor).filter(pk=pickup_id).first()
+    if pickup is None:
+        raise selectors.denied(request.actor, "orders.pickuporder", pickup_id)
+    waiting = rows.pickup_lines_for(request.actor).filter(
+        pickup=pickup, status=PickupLine.Status.WAITING
     )
+    form = CollectForm(request.POST, lines=list(waiting))
     if not form.is_valid():
         _invalid(request, form)
         return _pickups_page(request, status=400)
@@ -310,7 +304,9 @@ def returns(request: LyftaRequest) -> HttpResponse:
 def return_receive(request: LyftaRequest, line_id: int) -> HttpResponse:
     """A collected device arrives: the loan ends and it goes to reconditioning."""
     require(request.actor, Cap.STOCK_MANAGE)
-    line = get_object_or_404(PickupLine, pk=line_id)
+    line = rows.pickup_lines_for(request.actor).filter(pk=line_id).first()
+    if line is None:
+        raise selectors.denied(request.actor, "orders.pickupline", line_id)
     try:
         loan = services.pickup_receive(actor=request.actor, line=line)
     except ValidationError as error:

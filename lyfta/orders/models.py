@@ -8,6 +8,8 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+from lyfta.access.guard import PatientLinkedManager
+
 
 class Prescription(models.Model):
     """The prescriber's decision for one patient (förskrivning): the goal, a follow-up date and,
@@ -21,6 +23,10 @@ class Prescription(models.Model):
     follow_up_on = models.DateField(_("uppföljning"), null=True, blank=True)
     short_term_until = models.DateField(_("korttidslån till och med"), null=True, blank=True)
     created_at = models.DateTimeField(_("registrerad"))
+
+    # Patient-linked rows: read through lyfta.access.rows; `unscoped` is for code that writes.
+    objects = PatientLinkedManager["Prescription"]()
+    unscoped = models.Manager["Prescription"]()
 
     class Meta:
         ordering = ["-created_at"]
@@ -89,6 +95,10 @@ class Order(models.Model):
     urgent_fee = models.BooleanField(_("akutavgift"), default=False)
     failed_fee = models.BooleanField(_("avgift för bomkörning"), default=False)
 
+    # Patient-linked rows: read through lyfta.access.rows; `unscoped` is for code that writes.
+    objects = PatientLinkedManager["Order"]()
+    unscoped = models.Manager["Order"]()
+
     class Meta:
         ordering = ["-registered_at"]
         verbose_name = _("order")
@@ -137,6 +147,10 @@ class OrderLine(models.Model):
         "inventory.StockLocation", on_delete=models.PROTECT, related_name="+"
     )
     cancel_reason = models.CharField(_("skäl"), max_length=200, blank=True)
+
+    # Patient-linked rows: read through lyfta.access.rows; `unscoped` is for code that writes.
+    objects = PatientLinkedManager["OrderLine"]()
+    unscoped = models.Manager["OrderLine"]()
 
     class Meta:
         ordering = ["id"]
@@ -189,6 +203,10 @@ class Loan(models.Model):
     ended_on = models.DateField(_("till"), null=True, blank=True)
     end_reason = models.CharField(_("avslut"), max_length=10, choices=End.choices, blank=True)
 
+    # Patient-linked rows: read through lyfta.access.rows; `unscoped` is for code that writes.
+    objects = PatientLinkedManager["Loan"]()
+    unscoped = models.Manager["Loan"]()
+
     class Meta:
         ordering = ["-started_on", "-id"]
         verbose_name = _("utlåning")
@@ -232,6 +250,10 @@ class PickupOrder(models.Model):
     status = models.CharField(_("status"), max_length=12, choices=Status.choices)
     collected_at = models.DateTimeField(_("hämtad"), null=True, blank=True)
 
+    # Patient-linked rows: read through lyfta.access.rows; `unscoped` is for code that writes.
+    objects = PatientLinkedManager["PickupOrder"]()
+    unscoped = models.Manager["PickupOrder"]()
+
     class Meta:
         ordering = ["-registered_at"]
         verbose_name = _("hämtorder")
@@ -259,6 +281,10 @@ class PickupLine(models.Model):
     loan = models.ForeignKey(Loan, on_delete=models.PROTECT, related_name="pickup_lines")
     status = models.CharField(_("status"), max_length=12, choices=Status.choices)
     cancel_reason = models.CharField(_("skäl"), max_length=200, blank=True)
+
+    # Patient-linked rows: read through lyfta.access.rows; `unscoped` is for code that writes.
+    objects = PatientLinkedManager["PickupLine"]()
+    unscoped = models.Manager["PickupLine"]()
 
     class Meta:
         ordering = ["id"]
@@ -316,6 +342,10 @@ class LossReport(models.Model):
     charge = models.CharField(_("restvärdet debiteras"), max_length=8, choices=Charge.choices)
     residual_value = models.DecimalField(_("restvärde"), max_digits=10, decimal_places=2)
     found_at = models.DateTimeField(_("återfunnen"), null=True, blank=True)
+
+    # Patient-linked rows: read through lyfta.access.rows; `unscoped` is for code that writes.
+    objects = PatientLinkedManager["LossReport"]()
+    unscoped = models.Manager["LossReport"]()
 
     class Meta:
         ordering = ["-reported_at"]

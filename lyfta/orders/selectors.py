@@ -11,18 +11,18 @@ from django.db.models import Prefetch, Q, QuerySet, Sum
 from django.http import Http404
 from django.utils import timezone
 
-from lyfta.access import patients as access
+from lyfta.access import rows
 from lyfta.access.actor import Actor
 from lyfta.access.patients import PatientGrant
 from lyfta.access.policies import can, require
 from lyfta.access.roles import Cap
 from lyfta.audit.actions import Action
-from lyfta.audit.models import LegalBasis
+from lyfta.audit.models import LegalBasis, Outcome
 from lyfta.audit.services import record, record_many
 from lyfta.catalogue.models import Article
 from lyfta.inventory.models import BufferLevel, Item, StockLevel, StockLocation, StockMovement
 from lyfta.inventory.services import RefillNeed
-from lyfta.orders.models import Loan, Order, OrderLine, PickupLine, PickupOrder
+from lyfta.orders.models import Loan, LossReport, Order, OrderLine, PickupLine, PickupOrder
 from lyfta.patients.models import Patient
 
 # --- Holdings (DOMAIN.md §3.2 point 1, §5) -------------------------------------------------
@@ -42,39 +42,32 @@ class Holdings:
     past: list[HoldingRow] = field(default_factory=list)
     hidden: int = 0  # loans of other providers the actor may not see (R39)
     open_orders: list[Order] = field(default_factory=list)
+    losses: list[LossReport] = field(default_factory=list)  # unfound, on owners shown (R39)
 
 
 def holdings(*, actor: Actor, grant: PatientGrant) -> Holdings:
     """Every loan of the patient from every provider the actor may see, with where each came
     from; recorded as one read, plus a cross-provider read per other provider shown (R42)."""
-    scope = access.data_scope(actor, grant)
     patient = grant.patient
-    loans = (
-        Loan.objects.filter(patient=patient)
-        .select_related("article__iso_class", "item", "unit__provider", "prescriber")
-        .order_by("-started_on", "-pk")
+    found = rows.patient_loans(
+        actor, grant, "article__iso_class", "item", "unit__provider", "prescriber"
     )
-    waiting = set(
-        PickupLine.objects.filter(
-            loan__patient=patient, status=PickupLine.Status.WAITING
-        ).values_list("loan_id", flat=True)
-    )
-    result = Holdings(patient=patient)
+    scope = found.scope
+    waiting = rows.waiting_pickup_loans(actor, grant, [loan.pk for loan in found.loans])
+    result = Holdings(patient=patient, hidden=found.hidden)
     shown: dict[int, set[int]] = {}
-    for loan in loans:
+    for loan in found.loans:
         provider_id = loan.unit.provider_id
-        if not scope.visible(provider_id, loan.unit_id, loan.started_on):
-            result.hidden += 1
-            continue
         shown.setdefault(provider_id, set()).add(loan.unit_id)
         row = HoldingRow(loan, provider_id == scope.actor_provider_id, loan.pk in waiting)
         (result.active if loan.ended_on is None else result.past).append(row)
     result.open_orders = list(
-        Order.objects.filter(
-            patient=patient, status__in=Order.OPEN, unit__provider_id=scope.actor_provider_id
-        )
+        rows.patient_open_orders(actor, grant, scope)
         .select_related("unit")
         .order_by("-registered_at")
+    )
+    result.losses = list(
+        rows.patient_losses(actor, grant, scope).select_related("item__article", "loan")
     )
     record(
         action=Action.HOLDINGS_VIEWED,
@@ -105,13 +98,9 @@ def holdings(*, actor: Actor, grant: PatientGrant) -> Holdings:
 
 def loans_for_pickup(*, actor: Actor, grant: PatientGrant) -> QuerySet[Loan]:
     """Open loans of the actor's provider that can be picked up (not sold, not already waiting)."""
-    unit = actor.unit
-    if unit is None:
-        raise Http404
     return (
-        Loan.objects.filter(
-            patient=grant.patient, ended_on__isnull=True, unit__provider_id=unit.provider_id
-        )
+        rows.provider_loans(actor, grant)
+        .filter(ended_on__isnull=True)
         .exclude(billing_type="sale")
         .exclude(pickup_lines__status__in=[PickupLine.Status.WAITING, PickupLine.Status.COLLECTED])
         .select_related("article", "item")
@@ -120,16 +109,33 @@ def loans_for_pickup(*, actor: Actor, grant: PatientGrant) -> QuerySet[Loan]:
 
 
 def loan_of(*, actor: Actor, grant: PatientGrant, loan_id: int) -> Loan:
-    """One open loan of the patient from the actor's provider, or 404."""
-    unit = actor.unit
+    """One loan of the patient from the actor's provider, or a recorded 404 (R38)."""
     loan = (
-        Loan.objects.filter(pk=loan_id, patient=grant.patient)
+        rows.provider_loans(actor, grant)
+        .filter(pk=loan_id)
         .select_related("article", "item", "unit")
         .first()
     )
-    if loan is None or unit is None or loan.unit.provider_id != unit.provider_id:
-        raise Http404
+    if loan is None:
+        raise denied(actor, "orders.loan", loan_id, patient_id=grant.patient.pk)
     return loan
+
+
+def denied(
+    actor: Actor, resource_type: str, resource_id: object, *, patient_id: int | None = None
+) -> Http404:
+    """Record a refusal of a patient- or provider-linked object (R38) and return the 404 to
+    raise: the same answer for "missing" and "not yours"."""
+    record(
+        action=Action.ACCESS_DENIED,
+        actor=actor,
+        outcome=Outcome.DENIED,
+        patient_id=patient_id,
+        resource_type=resource_type,
+        resource_id=str(resource_id)[:64],
+        detail={"reason": "not_found_or_not_allowed"},
+    )
+    return Http404()
 
 
 # --- Orders ---------------------------------------------------------------------------------------
@@ -137,13 +143,13 @@ def loan_of(*, actor: Actor, grant: PatientGrant, loan_id: int) -> Loan:
 
 def orders_visible(actor: Actor) -> QuerySet[Order]:
     """The centre sees every order; a unit its own."""
-    base = Order.objects.select_related("unit", "patient", "orderer", "store")
-    if can(actor, Cap.ORDERS_HANDLE):
-        return base
-    if (can(actor, Cap.ORDERS_PLACE) or can(actor, Cap.ORDERS_PRESCRIBE)) and actor.unit:
-        return base.filter(unit=actor.unit)
-    require(actor, Cap.ORDERS_PLACE)
-    return base.none()
+    if not (
+        can(actor, Cap.ORDERS_HANDLE)
+        or can(actor, Cap.ORDERS_PLACE)
+        or can(actor, Cap.ORDERS_PRESCRIBE)
+    ):
+        require(actor, Cap.ORDERS_PLACE)
+    return rows.orders_for(actor).select_related("unit", "patient", "orderer", "store")
 
 
 def order_for(*, actor: Actor, order_id: int) -> Order:
@@ -151,7 +157,7 @@ def order_for(*, actor: Actor, order_id: int) -> Order:
     or the same 404 for missing and not allowed."""
     order = orders_visible(actor).filter(pk=order_id).first()
     if order is None:
-        raise Http404
+        raise denied(actor, "orders.order", order_id)
     if order.patient_id is not None:
         record(
             action=Action.ORDER_VIEWED,
@@ -166,8 +172,10 @@ def order_for(*, actor: Actor, order_id: int) -> Order:
     return order
 
 
-def order_lines(order: Order) -> list[OrderLine]:
-    return list(order.lines.select_related("article", "item", "substitute_for", "source"))
+def order_lines(actor: Actor, order: Order) -> list[OrderLine]:
+    return list(
+        rows.lines_of(actor, order).select_related("article", "item", "substitute_for", "source")
+    )
 
 
 # --- Pick lists (DOMAIN.md §3.2 point 5; R55) -------------------------------------------------
@@ -186,7 +194,8 @@ def picklist(*, actor: Actor, day: dt.date, area: str = "") -> list[PickStop]:
     require(actor, Cap.ORDERS_HANDLE)
     to_pick = [OrderLine.Status.RESERVED, OrderLine.Status.PICKED]
     orders = (
-        Order.objects.filter(status__in=Order.OPEN, expected_on__lte=day)
+        rows.centre_orders(actor)
+        .filter(status__in=Order.OPEN, expected_on__lte=day)
         .filter(pk__in=OrderLine.objects.filter(status__in=to_pick).values("order_id"))
         .select_related("unit", "patient", "store")
         .prefetch_related(
@@ -243,12 +252,23 @@ def picklist(*, actor: Actor, day: dt.date, area: str = "") -> list[PickStop]:
 def pickups_open(*, actor: Actor, day: dt.date | None = None) -> list[PickupOrder]:
     """Pick-up orders to collect (by the collect-by day), for the centre."""
     require(actor, Cap.ORDERS_HANDLE)
-    query = PickupOrder.objects.filter(status=PickupOrder.Status.REGISTERED).select_related(
-        "patient", "unit"
+    query = (
+        rows.pickups_for(actor)
+        .filter(status=PickupOrder.Status.REGISTERED)
+        .select_related("patient", "unit")
+        .prefetch_related(
+            Prefetch(
+                "lines",
+                queryset=PickupLine.objects.filter(status=PickupLine.Status.WAITING)
+                .select_related("loan__article", "loan__item")
+                .order_by("pk"),
+                to_attr="waiting",
+            )
+        )
     )
     if day is not None:
         query = query.filter(collect_by__lte=day)
-    pickups = list(query.order_by("collect_by", "postal_code"))
+    pickups: list[PickupOrder] = list(query.order_by("collect_by", "postal_code"))
     # Each patient shown in the list is recorded, as on the pick list (R57).
     for pickup in pickups:
         record(
@@ -267,7 +287,8 @@ def pickups_open(*, actor: Actor, day: dt.date | None = None) -> list[PickupOrde
 def returns_to_receive(*, actor: Actor) -> list[PickupLine]:
     require(actor, Cap.STOCK_MANAGE)
     return list(
-        PickupLine.objects.filter(status=PickupLine.Status.COLLECTED)
+        rows.pickup_lines_for(actor)
+        .filter(status=PickupLine.Status.COLLECTED)
         .select_related("loan__article", "loan__item", "pickup")
         .order_by("pickup__collected_at", "pk")
     )
@@ -298,58 +319,54 @@ class ItemCard:
     loans: list[CardLoan]
 
 
-def item_card(*, actor: Actor, individual_number: str) -> ItemCard:
-    """An item's full history: movements and loans. Patients are named only where the actor may
-    open them (and each one named is recorded); otherwise only the unit shows."""
+def item_card(*, actor: Actor, individual_number: str, session_ref: str = "") -> ItemCard:
+    """An item's history: movements and loans, built by the access layer (R93). The centre's
+    stock staff see every loan's unit; a care role only the loans of patients it has a legal route
+    to, on data its scope shows (blocks, consent, protected identity: R39–R55). Each patient named
+    is recorded with the route (R57)."""
     if not (can(actor, Cap.STOCK_VIEW) or can(actor, Cap.PATIENTS_VIEW)):
         require(actor, Cap.STOCK_VIEW)
     item = (
         Item.objects.filter(individual_number=individual_number)
-        .select_related("article", "location", "holder")
+        .select_related("article", "location")
         .first()
     )
     if item is None:
-        raise Http404
-    loans = list(
-        Loan.objects.filter(item=item)
-        .select_related("patient", "unit")
-        .order_by("started_on", "pk")
-    )
-    if not can(actor, Cap.STOCK_VIEW) and not any(
-        access.patients_in_scope(actor).filter(pk=loan.patient_id).exists() for loan in loans
-    ):
+        raise denied(actor, "inventory.item", individual_number)
+    history = rows.item_history(actor, item, session_ref)
+    if not can(actor, Cap.STOCK_VIEW) and not history:
         # A care role sees the card of a device its own patients have had, no other.
-        raise Http404
-    visible = (
-        set(
-            access.patients_in_scope(actor)
-            .filter(pk__in=[loan.patient_id for loan in loans])
-            .values_list("pk", flat=True)
-        )
-        if actor.unit is not None
-        else set()
+        raise denied(actor, "inventory.item", individual_number)
+    loans = []
+    for entry in history:
+        loan = entry.loan
+        label = f"{loan.patient} ({loan.patient.display_identifier})" if entry.patient_shown else ""
+        loans.append(CardLoan(loan, label))
+    record_many(
+        [
+            {
+                "action": Action.PATIENT_LISTED,
+                "actor": actor,
+                "patient_id": entry.loan.patient_id,
+                "resource_type": "orders.loan",
+                "resource_id": entry.loan.pk,
+                "legal_basis": entry.basis,
+                "legal_basis_ref": entry.basis_ref,
+                "owner_provider_id": entry.loan.unit.provider_id,
+                "owner_unit_id": entry.loan.unit_id,
+                "detail": {"list": "item_card", "item": item.individual_number},
+            }
+            for entry in history
+            if entry.patient_shown
+        ]
     )
-    rows = []
-    for loan in loans:
-        shown = loan.patient_id in visible
-        label = f"{loan.patient} ({loan.patient.display_identifier})" if shown else ""
-        rows.append(CardLoan(loan, label))
-        if shown:
-            record(
-                action=Action.PATIENT_LISTED,
-                actor=actor,
-                patient_id=loan.patient_id,
-                owner_provider_id=loan.unit.provider_id,
-                owner_unit_id=loan.unit_id,
-                detail={"list": "item_card", "item": item.individual_number},
-            )
     record(action=Action.ITEM_VIEWED, actor=actor, target=item)
     movements = list(
-        StockMovement.objects.filter(item=item)
+        rows.item_movements(actor, item)
         .select_related("from_location", "to_location", "actor")
         .order_by("occurred_at", "pk")
     )
-    return ItemCard(item, movements, rows)
+    return ItemCard(item, movements, loans)
 
 
 # --- Stock and buffer stores (DOMAIN.md §3.3) ---------------------------------------------------
@@ -395,15 +412,16 @@ def refill_needs(store: StockLocation) -> list[RefillNeed]:
             stock_level = StockLevel.objects.filter(article=article, location=store).first()
             on_hand = stock_level.quantity if stock_level else 0
         on_the_way = (
-            OrderLine.objects.filter(
+            rows.article_lines(article.pk)
+            .filter(
                 order__store=store,
-                article=article,
                 status__in=[
                     OrderLine.Status.RESERVED,
                     OrderLine.Status.BACKORDERED,
                     OrderLine.Status.PICKED,
                 ],
-            ).aggregate(n=Sum("quantity"))["n"]
+            )
+            .aggregate(n=Sum("quantity"))["n"]
             or 0
         )
         needs.append(RefillNeed(article, level.safety_level, on_hand, int(on_the_way)))
@@ -438,6 +456,7 @@ def recall_list(
     batch: str = "",
     serial_from: str = "",
     serial_to: str = "",
+    session_ref: str = "",
 ) -> list[RecallRow]:
     """Every current holder of an article (optionally one batch or a serial-number range): the
     holding unit always, the patient only where the actor may open them (R35); each patient
@@ -451,40 +470,32 @@ def recall_list(
     if serial_to.strip():
         items = items.filter(serial_number__lte=serial_to.strip())
     items = items.select_related("location__unit").order_by("serial_number", "individual_number")
-    open_loans = {
-        loan.item_id: loan
-        for loan in Loan.objects.filter(item__in=items, ended_on__isnull=True).select_related(
-            "patient", "unit"
-        )
-    }
-    visible = (
-        set(
-            access.patients_in_scope(actor)
-            .filter(pk__in=[loan.patient_id for loan in open_loans.values()])
-            .values_list("pk", flat=True)
-        )
-        if actor.unit is not None
-        else set()
-    )
-    rows = []
+    open_loans = rows.open_loans_of_items(actor, items.values("pk"), session_ref)
+    result = []
     for item in items:
-        loan = open_loans.get(item.pk)
-        if loan is not None:
-            shown = loan.patient_id in visible
-            label = f"{loan.patient} ({loan.patient.display_identifier})" if shown else ""
-            rows.append(RecallRow(item, loan, loan.unit.name, label))
-            if shown:
+        entry = open_loans.get(item.pk)
+        if entry is not None:
+            loan = entry.loan
+            label = (
+                f"{loan.patient} ({loan.patient.display_identifier})" if entry.patient_shown else ""
+            )
+            result.append(RecallRow(item, loan, loan.unit.name, label))
+            if entry.patient_shown:
                 record(
                     action=Action.PATIENT_LISTED,
                     actor=actor,
                     patient_id=loan.patient_id,
+                    resource_type="orders.loan",
+                    resource_id=loan.pk,
+                    legal_basis=entry.basis,
+                    legal_basis_ref=entry.basis_ref,
                     owner_provider_id=loan.unit.provider_id,
                     owner_unit_id=loan.unit_id,
                     detail={"list": "recall", "article": article.article_number},
                 )
         else:
             place = item.location.unit.name if item.location else ""
-            rows.append(RecallRow(item, None, place, ""))
+            result.append(RecallRow(item, None, place, ""))
     record(
         action=Action.RECALL_LISTED,
         actor=actor,
@@ -493,11 +504,11 @@ def recall_list(
             "batch": batch.strip(),
             "serial_from": serial_from.strip(),
             "serial_to": serial_to.strip(),
-            "items": len(rows),
-            "with_patients": sum(1 for r in rows if r.loan is not None),
+            "items": len(result),
+            "with_patients": sum(1 for r in result if r.loan is not None),
         },
     )
-    return rows
+    return result
 
 
 def today() -> dt.date:
@@ -505,7 +516,11 @@ def today() -> dt.date:
 
 
 def open_lines_for(article: Article) -> QuerySet[OrderLine]:
-    return OrderLine.objects.filter(
-        article=article,
-        status__in=[OrderLine.Status.RESERVED, OrderLine.Status.PICKED],
-    ).filter(~Q(order__status=Order.Status.CANCELLED))
+    return (
+        rows.article_lines(article.pk)
+        .filter(
+            article=article,
+            status__in=[OrderLine.Status.RESERVED, OrderLine.Status.PICKED],
+        )
+        .filter(~Q(order__status=Order.Status.CANCELLED))
+    )

@@ -244,7 +244,7 @@ def _reserve_line(order: Order, article: Article, quantity: int, source: StockLo
                 status = OrderLine.Status.RESERVED
             except stock.OutOfStock:
                 item, status = None, OrderLine.Status.BACKORDERED
-            OrderLine.objects.create(
+            OrderLine.unscoped.create(
                 order=order,
                 article=chosen,
                 quantity=1,
@@ -259,7 +259,7 @@ def _reserve_line(order: Order, article: Article, quantity: int, source: StockLo
         status = OrderLine.Status.RESERVED
     except stock.OutOfStock:
         status = OrderLine.Status.BACKORDERED
-    OrderLine.objects.create(
+    OrderLine.unscoped.create(
         order=order,
         article=chosen,
         quantity=quantity,
@@ -322,7 +322,7 @@ def order_place(
     source = central()
     with transaction.atomic():
         relationship_ensure(actor=actor, patient=patient, origin="order")
-        written = Prescription.objects.create(
+        written = Prescription.unscoped.create(
             patient=patient,
             unit=unit,
             prescriber=user,
@@ -331,7 +331,7 @@ def order_place(
             short_term_until=rx.short_term_until,
             created_at=timezone.now(),
         )
-        order = Order.objects.create(
+        order = Order.unscoped.create(
             number=_number("KO", "order"),
             patient=patient,
             prescription=written,
@@ -382,7 +382,7 @@ def order_store_place(*, actor: Actor, store: StockLocation, lines: list[LineInp
     street, postal_code, city = _unit_address(store.unit)
     source = central()
     with transaction.atomic():
-        order = Order.objects.create(
+        order = Order.unscoped.create(
             number=_number("KO", "order"),
             store=store,
             unit=store.unit,
@@ -415,7 +415,7 @@ def backorders_fill(*, actor: Actor, article: Article) -> int:
     """Reserve stock for backordered lines of `article`, oldest order first, while it lasts."""
     filled = 0
     waiting = (
-        OrderLine.objects.filter(article=article, status=OrderLine.Status.BACKORDERED)
+        OrderLine.unscoped.filter(article=article, status=OrderLine.Status.BACKORDERED)
         .select_related("order", "source")
         .order_by("order__registered_at", "pk")
     )
@@ -423,7 +423,7 @@ def backorders_fill(*, actor: Actor, article: Article) -> int:
         try:
             if article.tracked:
                 item = stock.reserve_item(article, line.source)
-                done = OrderLine.objects.filter(
+                done = OrderLine.unscoped.filter(
                     pk=line.pk, status=OrderLine.Status.BACKORDERED
                 ).update(status=OrderLine.Status.RESERVED, item=item)
                 if not done:
@@ -431,7 +431,7 @@ def backorders_fill(*, actor: Actor, article: Article) -> int:
                     continue
             else:
                 stock.reserve_quantity(article, line.source, line.quantity)
-                OrderLine.objects.filter(pk=line.pk).update(status=OrderLine.Status.RESERVED)
+                OrderLine.unscoped.filter(pk=line.pk).update(status=OrderLine.Status.RESERVED)
         except stock.OutOfStock:
             break
         filled += 1
@@ -450,7 +450,7 @@ def _lock_order(order_id: int) -> None:
     """Lock the order's row before any of its lines or items, as delivery and failed delivery
     do: a picker and a canceller of the same line then queue instead of deadlocking (one holding
     the item and waiting for the line, the other the other way round)."""
-    list(Order.objects.select_for_update().filter(pk=order_id).values_list("pk", flat=True))
+    list(Order.unscoped.select_for_update().filter(pk=order_id).values_list("pk", flat=True))
 
 
 def _release(line: OrderLine) -> None:
@@ -504,14 +504,14 @@ def order_line_cancel(
         # Free what the line holds now, not what it held when the caller read it: a backorder
         # filled or a pick of another individual since then changes that.
         current = (
-            OrderLine.objects.select_for_update(of=("self",))
+            OrderLine.unscoped.select_for_update(of=("self",))
             .filter(pk=line.pk, status__in=open_states)
             .first()
         )
         if current is None:
             raise ValidationError(_("Raden är redan levererad eller makulerad."))
         before = current.status
-        OrderLine.objects.filter(pk=line.pk).update(
+        OrderLine.unscoped.filter(pk=line.pk).update(
             status=OrderLine.Status.CANCELLED, cancel_reason=reason[:200]
         )
         _release(current)
@@ -520,7 +520,7 @@ def order_line_cancel(
             status__in=[OrderLine.Status.CANCELLED, OrderLine.Status.DELIVERED]
         ).exists():
             delivered = order.lines.filter(status=OrderLine.Status.DELIVERED).exists()
-            Order.objects.filter(pk=order.pk).update(
+            Order.unscoped.filter(pk=order.pk).update(
                 status=Order.Status.DELIVERED if delivered else Order.Status.CANCELLED,
                 cancelled_at=None if delivered else timezone.now(),
                 cancel_reason="" if delivered else reason[:200],
@@ -614,13 +614,13 @@ def line_pick(*, actor: Actor, line: OrderLine, individual_number: str = "") -> 
                 status=Item.Status.IN_TRANSIT
             ):
                 raise stock.OutOfStock(_("Individen är redan plockad."))
-        if not OrderLine.objects.filter(pk=line.pk, status=OrderLine.Status.RESERVED).update(
+        if not OrderLine.unscoped.filter(pk=line.pk, status=OrderLine.Status.RESERVED).update(
             status=OrderLine.Status.PICKED, item=item
         ):
             raise stock.OutOfStock(_("Raden har redan plockats eller makulerats av någon annan."))
         order = line.order
         reserved_left = order.lines.filter(status=OrderLine.Status.RESERVED).exists()
-        Order.objects.filter(pk=order.pk, status__in=Order.OPEN).update(
+        Order.unscoped.filter(pk=order.pk, status__in=Order.OPEN).update(
             status=Order.Status.PICKING if reserved_left else Order.Status.IN_TRANSIT
         )
         record(
@@ -646,7 +646,7 @@ def order_deliver(*, actor: Actor, order: Order) -> list[Loan]:
     today = timezone.localdate()
     loans: list[Loan] = []
     with transaction.atomic():
-        locked = Order.objects.select_for_update().get(pk=order.pk)
+        locked = Order.unscoped.select_for_update().get(pk=order.pk)
         if locked.status not in Order.OPEN:
             raise ValidationError(_("Ordern är redan levererad eller makulerad."))
         picked = list(
@@ -659,7 +659,7 @@ def order_deliver(*, actor: Actor, order: Order) -> list[Loan]:
         prescription = locked.prescription
         for line in picked:
             article = line.article
-            if not OrderLine.objects.filter(pk=line.pk, status=OrderLine.Status.PICKED).update(
+            if not OrderLine.unscoped.filter(pk=line.pk, status=OrderLine.Status.PICKED).update(
                 status=OrderLine.Status.DELIVERED
             ):
                 raise stock.OutOfStock(_("Raden har redan levererats."))
@@ -690,7 +690,7 @@ def order_deliver(*, actor: Actor, order: Order) -> list[Loan]:
                 reference=f"order:{locked.number}",
             )
             loans.append(
-                Loan.objects.create(
+                Loan.unscoped.create(
                     patient=locked.patient,
                     article=article,
                     item=line.item,
@@ -707,7 +707,7 @@ def order_deliver(*, actor: Actor, order: Order) -> list[Loan]:
         still_open = locked.lines.filter(
             status__in=[OrderLine.Status.RESERVED, OrderLine.Status.BACKORDERED]
         ).exists()
-        Order.objects.filter(pk=locked.pk).update(
+        Order.unscoped.filter(pk=locked.pk).update(
             status=Order.Status.REGISTERED if still_open else Order.Status.DELIVERED,
             delivered_at=timezone.now(),
         )
@@ -770,7 +770,7 @@ def order_delivery_failed(*, actor: Actor, order: Order, reason: str) -> Order:
     if not reason:
         raise ValidationError(_("Ange varför leveransen misslyckades."))
     with transaction.atomic():
-        locked = Order.objects.select_for_update().get(pk=order.pk)
+        locked = Order.unscoped.select_for_update().get(pk=order.pk)
         if locked.status not in Order.OPEN:
             raise ValidationError(_("Ordern är redan levererad eller makulerad."))
         lines = list(
@@ -790,7 +790,7 @@ def order_delivery_failed(*, actor: Actor, order: Order, reason: str) -> Order:
         # What an earlier delivery brought stays delivered; the rest of the order is cancelled.
         delivered = locked.lines.filter(status=OrderLine.Status.DELIVERED).exists()
         new_status = Order.Status.DELIVERED if delivered else Order.Status.CANCELLED
-        Order.objects.filter(pk=locked.pk).update(
+        Order.unscoped.filter(pk=locked.pk).update(
             status=new_status,
             cancelled_at=timezone.now(),
             cancel_reason=reason[:200],
@@ -883,7 +883,7 @@ def buffer_withdraw(
             patient=patient,
             reference=f"store:{store.code}",
         )
-        loan = Loan.objects.create(
+        loan = Loan.unscoped.create(
             patient=patient,
             article=article,
             item=item,
@@ -954,7 +954,7 @@ def pickup_register(*, actor: Actor, grant: PatientGrant, pickup: PickupInput) -
             False,
         )
     with transaction.atomic():
-        order = PickupOrder.objects.create(
+        order = PickupOrder.unscoped.create(
             number=_number("HO", "pickup"),
             patient=patient,
             unit=unit,
@@ -970,14 +970,14 @@ def pickup_register(*, actor: Actor, grant: PatientGrant, pickup: PickupInput) -
             status=PickupOrder.Status.REGISTERED,
         )
         for loan in pickup.loans:
-            if PickupLine.objects.filter(
+            if PickupLine.unscoped.filter(
                 loan=loan, status__in=[PickupLine.Status.WAITING, PickupLine.Status.COLLECTED]
             ).exists():
                 raise ValidationError(
                     _("%(article)s finns redan på en hämtorder.") % {"article": loan.article}
                 )
-            PickupLine.objects.create(pickup=order, loan=loan, status=PickupLine.Status.WAITING)
-            Loan.objects.filter(pk=loan.pk).update(rent_stop_on=order.rent_stop_on)
+            PickupLine.unscoped.create(pickup=order, loan=loan, status=PickupLine.Status.WAITING)
+            Loan.unscoped.filter(pk=loan.pk).update(rent_stop_on=order.rent_stop_on)
             if loan.item_id is not None:
                 Item.objects.filter(pk=loan.item_id, status=Item.Status.ON_LOAN).update(
                     status=Item.Status.AWAITING_PICKUP
@@ -1008,7 +1008,7 @@ def pickup_collect(
     if any(not reason for reason in missing.values()):
         raise ValidationError(_("Ange varför hjälpmedlet saknades."))
     with transaction.atomic():
-        locked = PickupOrder.objects.select_for_update().get(pk=pickup.pk)
+        locked = PickupOrder.unscoped.select_for_update().get(pk=pickup.pk)
         if locked.status != PickupOrder.Status.REGISTERED:
             raise ValidationError(_("Hämtordern är redan hämtad eller makulerad."))
         lines = list(
@@ -1021,10 +1021,10 @@ def pickup_collect(
             raise ValidationError(_("En rad hör inte till hämtordern."))
         for line in lines:
             if line.pk in missing:
-                PickupLine.objects.filter(pk=line.pk).update(
+                PickupLine.unscoped.filter(pk=line.pk).update(
                     status=PickupLine.Status.MISSING, cancel_reason=missing[line.pk][:200]
                 )
-                Loan.objects.filter(pk=line.loan_id).update(rent_stop_on=None)
+                Loan.unscoped.filter(pk=line.loan_id).update(rent_stop_on=None)
                 if line.loan.item_id is not None:
                     Item.objects.filter(
                         pk=line.loan.item_id, status=Item.Status.AWAITING_PICKUP
@@ -1040,8 +1040,8 @@ def pickup_collect(
                     link=f"/innehav/{locked.patient_id}/",
                 )
             else:
-                PickupLine.objects.filter(pk=line.pk).update(status=PickupLine.Status.COLLECTED)
-        PickupOrder.objects.filter(pk=locked.pk).update(
+                PickupLine.unscoped.filter(pk=line.pk).update(status=PickupLine.Status.COLLECTED)
+        PickupOrder.unscoped.filter(pk=locked.pk).update(
             status=PickupOrder.Status.COLLECTED, collected_at=timezone.now()
         )
         record(
@@ -1062,11 +1062,11 @@ def pickup_receive(*, actor: Actor, line: PickupLine) -> Loan:
     require(actor, Cap.STOCK_MANAGE)
     today = timezone.localdate()
     with transaction.atomic():
-        if not PickupLine.objects.filter(pk=line.pk, status=PickupLine.Status.COLLECTED).update(
+        if not PickupLine.unscoped.filter(pk=line.pk, status=PickupLine.Status.COLLECTED).update(
             status=PickupLine.Status.RECEIVED
         ):
             raise ValidationError(_("Raden är inte hämtad eller redan mottagen."))
-        loan = Loan.objects.select_related("article", "item", "unit").get(pk=line.loan_id)
+        loan = Loan.unscoped.select_related("article", "item", "unit").get(pk=line.loan_id)
         target = place_of(StockLocation.Kind.RECONDITIONING) if loan.article.tracked else central()
         if loan.item is not None and not Item.objects.filter(
             pk=loan.item.pk, status=Item.Status.AWAITING_PICKUP, holder=loan.patient_id
@@ -1082,7 +1082,7 @@ def pickup_receive(*, actor: Actor, line: PickupLine) -> Loan:
             patient=loan.patient,
             reference=f"pickup:{line.pickup_id}",
         )
-        Loan.objects.filter(pk=loan.pk).update(ended_on=today, end_reason=Loan.End.RETURNED)
+        Loan.unscoped.filter(pk=loan.pk).update(ended_on=today, end_reason=Loan.End.RETURNED)
         record(
             action=Action.PICKUP_RECEIVED,
             actor=actor,
@@ -1108,15 +1108,15 @@ def pickup_cancel(*, actor: Actor, pickup: PickupOrder, reason: str) -> PickupOr
         require(actor, Cap.ORDERS_PLACE)
     _own_unit(actor, pickup.unit_id, "pickup_cancel", patient_id=pickup.patient_id)
     with transaction.atomic():
-        if not PickupOrder.objects.filter(
+        if not PickupOrder.unscoped.filter(
             pk=pickup.pk, status=PickupOrder.Status.REGISTERED
         ).update(status=PickupOrder.Status.CANCELLED):
             raise ValidationError(_("Hämtordern är redan hämtad eller makulerad."))
         for line in pickup.lines.filter(status=PickupLine.Status.WAITING).select_related("loan"):
-            PickupLine.objects.filter(pk=line.pk).update(
+            PickupLine.unscoped.filter(pk=line.pk).update(
                 status=PickupLine.Status.CANCELLED, cancel_reason=reason[:200]
             )
-            Loan.objects.filter(pk=line.loan_id).update(rent_stop_on=None)
+            Loan.unscoped.filter(pk=line.loan_id).update(rent_stop_on=None)
             if line.loan.item_id is not None:
                 Item.objects.filter(
                     pk=line.loan.item_id, status=Item.Status.AWAITING_PICKUP
@@ -1172,11 +1172,11 @@ def loss_report(
             raise ValidationError(_("Individen är inte hos patienten."))
         # Collected by the driver: on its way to the centre, not lost at the patient's (its
         # pick-up line would otherwise never be received).
-        if PickupLine.objects.filter(loan=loan, status=PickupLine.Status.COLLECTED).exists():
+        if PickupLine.unscoped.filter(loan=loan, status=PickupLine.Status.COLLECTED).exists():
             raise ValidationError(_("Individen är inte hos patienten."))
         value = stock.residual_value(item, lost_on)
         # A waiting pick-up of the device is cancelled: a lost device is not collected.
-        PickupLine.objects.filter(loan=loan, status=PickupLine.Status.WAITING).update(
+        PickupLine.unscoped.filter(loan=loan, status=PickupLine.Status.WAITING).update(
             status=PickupLine.Status.CANCELLED, cancel_reason="förkommen"
         )
         before = item.status
@@ -1195,8 +1195,8 @@ def loss_report(
             patient=loan.patient,
             reference=f"loan:{loan.pk}",
         )
-        Loan.objects.filter(pk=loan.pk).update(ended_on=lost_on, end_reason=Loan.End.LOST)
-        report = LossReport.objects.create(
+        Loan.unscoped.filter(pk=loan.pk).update(ended_on=lost_on, end_reason=Loan.End.LOST)
+        report = LossReport.unscoped.create(
             loan=loan,
             item=item,
             reported_by=user,
@@ -1252,7 +1252,7 @@ def loss_found(*, actor: Actor, report: LossReport) -> LossReport:
             target=recon,
             reference=f"loss:{report.pk}",
         )
-        LossReport.objects.filter(pk=report.pk).update(found_at=timezone.now())
+        LossReport.unscoped.filter(pk=report.pk).update(found_at=timezone.now())
         record(
             action=Action.LOSS_FOUND,
             actor=actor,

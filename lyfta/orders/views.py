@@ -14,6 +14,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from lyfta.access import rows
 from lyfta.access.patients import PatientGrant
 from lyfta.access.policies import can, require
 from lyfta.access.roles import Cap
@@ -35,7 +36,7 @@ from lyfta.orders.forms import (
     TemplateForm,
     WithdrawForm,
 )
-from lyfta.orders.models import LossReport, Order, OrderLine, OrderTemplate, PickupOrder
+from lyfta.orders.models import Order, OrderTemplate
 from lyfta.patients import selectors as patient_selectors
 from lyfta.patients.services import Refused
 
@@ -46,6 +47,18 @@ MAX_CART = services.MAX_LINES
 def _grant(request: LyftaRequest, patient_id: int) -> PatientGrant:
     return patient_selectors.grant_or_404(
         actor=request.actor, patient_id=patient_id, session_ref=session_ref(request)
+    )
+
+
+def _record_form_read(request: LyftaRequest, grant: PatientGrant, resource_type: str) -> None:
+    """A form that shows the patient's name (and loans) is a read of the patient (R57)."""
+    record(
+        action=Action.PATIENT_READ,
+        actor=request.actor,
+        patient_id=grant.patient.pk,
+        resource_type=resource_type,
+        legal_basis=grant.basis,
+        legal_basis_ref=grant.basis_ref,
     )
 
 
@@ -78,9 +91,7 @@ def holdings(request: LyftaRequest, patient_id: int) -> HttpResponse:
             "view": view,
             "may_order": can(request.actor, Cap.ORDERS_PRESCRIBE) and not grant.read_only,
             "may_place": can(request.actor, Cap.ORDERS_PLACE) and not grant.read_only,
-            "losses": LossReport.objects.filter(
-                loan__patient=grant.patient, found_at__isnull=True
-            ).select_related("item__article"),
+            "losses": view.losses,
         },
     )
 
@@ -316,7 +327,11 @@ def order_detail(request: LyftaRequest, order_id: int) -> HttpResponse:
     return render(
         request,
         "orders/order_detail.html",
-        {"order": order, "lines": selectors.order_lines(order), "reason_form": ReasonForm()},
+        {
+            "order": order,
+            "lines": selectors.order_lines(request.actor, order),
+            "reason_form": ReasonForm(),
+        },
     )
 
 
@@ -342,12 +357,13 @@ def order_cancel(request: LyftaRequest, order_id: int) -> HttpResponse:
 def line_cancel(request: LyftaRequest, order_id: int, line_id: int) -> HttpResponse:
     order = selectors.order_for(actor=request.actor, order_id=order_id)
     line = (
-        OrderLine.objects.filter(pk=line_id, order=order)
+        rows.lines_of(request.actor, order)
+        .filter(pk=line_id)
         .select_related("order", "article", "item", "source")
         .first()
     )
     if line is None:
-        raise Http404
+        raise selectors.denied(request.actor, "orders.orderline", line_id)
     form = ReasonForm(request.POST)
     if not form.is_valid():
         messages.error(request, _("Ange skälet till att raden makuleras."))
@@ -404,14 +420,7 @@ def pickup_new(request: LyftaRequest, patient_id: int) -> HttpResponse:
                 % {"number": pickup.number, "day": pickup.rent_stop_on.isoformat()},
             )
             return redirect("orders:holdings", patient_id=patient_id)
-    record(
-        action=Action.PATIENT_READ,
-        actor=request.actor,
-        patient_id=grant.patient.pk,
-        resource_type="orders.pickup_form",
-        legal_basis=grant.basis,
-        legal_basis_ref=grant.basis_ref,
-    )
+    _record_form_read(request, grant, "orders.pickup_form")
     return render(
         request,
         "orders/pickup_new.html",
@@ -422,12 +431,9 @@ def pickup_new(request: LyftaRequest, patient_id: int) -> HttpResponse:
 
 @require_POST
 def pickup_cancel(request: LyftaRequest, pickup_id: int) -> HttpResponse:
-    pickup = PickupOrder.objects.filter(pk=pickup_id).first()
-    if pickup is None or not (
-        can(request.actor, Cap.ORDERS_HANDLE)
-        or (request.actor.unit is not None and pickup.unit_id == request.actor.unit.pk)
-    ):
-        raise Http404
+    pickup = rows.pickups_for(request.actor).filter(pk=pickup_id).first()
+    if pickup is None:
+        raise selectors.denied(request.actor, "orders.pickuporder", pickup_id)
     form = ReasonForm(request.POST)
     try:
         if not form.is_valid():
@@ -457,6 +463,7 @@ def loss_new(request: LyftaRequest, patient_id: int, loan_id: int) -> HttpRespon
         else:
             messages.success(request, _("Förlusten är anmäld."))
             return redirect("orders:holdings", patient_id=patient_id)
+    _record_form_read(request, grant, "orders.loss_form")
     return render(
         request,
         "orders/loss_new.html",
@@ -467,12 +474,11 @@ def loss_new(request: LyftaRequest, patient_id: int, loan_id: int) -> HttpRespon
 
 @require_POST
 def loss_found(request: LyftaRequest, report_id: int) -> HttpResponse:
-    report = LossReport.objects.filter(pk=report_id).select_related("loan", "item").first()
-    if report is None or not (
-        can(request.actor, Cap.STOCK_MANAGE)
-        or (request.actor.unit is not None and report.loan.unit_id == request.actor.unit.pk)
-    ):
-        raise Http404
+    report = (
+        rows.losses_for(request.actor).filter(pk=report_id).select_related("loan", "item").first()
+    )
+    if report is None:
+        raise selectors.denied(request.actor, "orders.lossreport", report_id)
     try:
         services.loss_found(actor=request.actor, report=report)
     except (ValidationError, PermissionDenied) as error:
@@ -513,6 +519,7 @@ def withdraw(request: LyftaRequest, patient_id: int) -> HttpResponse:
             else:
                 messages.success(request, _("Uttaget är registrerat och lånet har startat."))
                 return redirect("orders:holdings", patient_id=patient_id)
+    _record_form_read(request, grant, "orders.withdraw_form")
     return render(
         request,
         "orders/withdraw.html",

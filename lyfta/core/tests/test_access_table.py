@@ -177,7 +177,7 @@ def world(
         checks[1],
         extracts[0],
         extracts[1],
-        Order.objects.create(
+        Order.unscoped.create(
             number="KO-TEST-1",
             patient=patient_a,
             unit=county.unit_a,
@@ -258,7 +258,7 @@ def _devices(w: World) -> dict[str, int]:
                 **fields,
             )
 
-        OrderLine.objects.create(
+        OrderLine.unscoped.create(
             order=w.order_a,
             article=article,
             quantity=1,
@@ -267,7 +267,7 @@ def _devices(w: World) -> dict[str, int]:
             source=central,
         )
         item("T0002", status="reconditioning", location=recon)
-        Loan.objects.create(
+        Loan.unscoped.create(
             patient=w.patient_a,
             article=article,
             item=item("T0003", status="on_loan", holder=w.patient_a),
@@ -276,7 +276,7 @@ def _devices(w: World) -> dict[str, int]:
             billing_type="rent",
             started_on=today,
         )
-        PickupOrder.objects.create(
+        PickupOrder.unscoped.create(
             number="HO-TEST-1",
             patient=w.patient_a,
             unit=unit_a,
@@ -289,9 +289,9 @@ def _devices(w: World) -> dict[str, int]:
     return {
         "central": StockLocation.objects.get(code="T-HMC").pk,
         "buffer": StockLocation.objects.get(code="T-BUF").pk,
-        "line": OrderLine.objects.get(item__individual_number="T0001").pk,
+        "line": OrderLine.unscoped.get(item__individual_number="T0001").pk,
         "recon_item": Item.objects.get(individual_number="T0002").pk,
-        "pickup": PickupOrder.objects.get(number="HO-TEST-1").pk,
+        "pickup": PickupOrder.unscoped.get(number="HO-TEST-1").pk,
     }
 
 

@@ -58,7 +58,7 @@ def test_a_device_already_collected_cannot_be_reported_lost(
             lost_on=timezone.localdate(),
             circumstances="Borta",
         )
-    assert not LossReport.objects.exists()
+    assert not LossReport.unscoped.exists()
     # The return arrives and is received as usual.
     returned = services.pickup_receive(actor=logan.actor, line=pickup.lines.get())
     assert returned.end_reason == Loan.End.RETURNED
@@ -97,7 +97,7 @@ def test_cancelling_a_line_filled_from_backorder_meanwhile_frees_its_item(
     (arrived,) = stock.goods_receive(
         actor=logan.actor, location=shop.central, article=shop.lift, quantity=1
     )
-    assert OrderLine.objects.get(pk=waiting.pk).item == arrived  # filled meanwhile
+    assert OrderLine.unscoped.get(pk=waiting.pk).item == arrived  # filled meanwhile
     services.order_line_cancel(actor=alice.actor, line=waiting, reason="Behövs inte")
     assert Item.objects.get(pk=arrived.pk).status == Item.Status.IN_STOCK
 
@@ -109,7 +109,7 @@ def test_cancelling_a_quantity_line_filled_from_backorder_meanwhile_frees_it(
     waiting = place(alice, shop.other, LineInput(shop.cushion, 3)).lines.get()
     assert waiting.status == OrderLine.Status.BACKORDERED
     stock.goods_receive(actor=logan.actor, location=shop.central, article=shop.cushion, quantity=3)
-    assert OrderLine.objects.get(pk=waiting.pk).status == OrderLine.Status.RESERVED
+    assert OrderLine.unscoped.get(pk=waiting.pk).status == OrderLine.Status.RESERVED
     services.order_line_cancel(actor=alice.actor, line=waiting, reason="Behövs inte")
     level = StockLevel.objects.get(article=shop.cushion, location=shop.central)
     assert (level.quantity, level.reserved) == (13, 10)
@@ -124,7 +124,7 @@ def test_cancelling_a_line_picked_with_another_individual_meanwhile_frees_that_o
     other = Item.objects.exclude(pk=reserved.pk).get(article=shop.bed)
     services.line_pick(
         actor=logan.actor,
-        line=OrderLine.objects.get(pk=line.pk),
+        line=OrderLine.unscoped.get(pk=line.pk),
         individual_number=other.individual_number,
     )
     services.order_line_cancel(actor=alice.actor, line=line, reason="Fel storlek")

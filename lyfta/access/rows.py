@@ -1,0 +1,333 @@
+"""The one way to rows linked to a patient (R93; docs/decisions/0003-access-by-construction.md).
+
+Every model whose rows name a patient (loans, orders and their lines, pick-ups and their lines,
+loss reports, prescriptions, stock movements) has `PatientLinkedManager` as its default manager.
+Its querysets refuse to be evaluated unless this module built them: `_route` names the legal route
+the rows were selected on, and a queryset without one raises `UnscopedRead` when it is iterated,
+counted, tested or aggregated. Filtering, ordering and slicing a routed queryset keep the route; a
+fresh `Loan.objects…` does not have one, nor does a reverse relation such as `item.loans`.
+
+Code that writes (services, jobs, seeds, management commands) reads the rows it changes through the
+model's second manager, `unscoped`; `lyfta/core/tests/test_r93_access_by_construction.py` fails
+the build when `unscoped` (or raw SQL on these tables) appears in a module that renders or returns
+rows to a user: views, selectors, forms, templates tags, the API.
+
+The builders below pick the rows from the actor and, where there is one, the grant and its data
+scope (R39–R49); the selectors that call them record the read (R57, R61)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from django.db import models
+from django.db.models import Q
+from django.http import Http404
+
+from lyfta.access import patients as access
+from lyfta.access.actor import Actor
+from lyfta.access.guard import _PREFETCHING, PatientLinkedQuerySet, UnscopedRead
+from lyfta.access.patients import DataScope, Denial, PatientGrant
+from lyfta.access.policies import can
+from lyfta.access.roles import Cap
+
+if TYPE_CHECKING:
+    from lyfta.inventory.models import Item, StockMovement
+    from lyfta.orders.models import Loan, LossReport, Order, OrderLine, PickupLine, PickupOrder
+    from lyfta.patients.models import Patient
+
+M = TypeVar("M", bound=models.Model)
+
+__all__ = ["UnscopedRead", "PatientLinkedQuerySet"]
+
+
+def _routed(queryset: models.QuerySet[M], route: str) -> models.QuerySet[M]:
+    """Mark `queryset` as built here on `route` (only this module calls it)."""
+    if isinstance(queryset, PatientLinkedQuerySet):
+        queryset = queryset._clone()
+        queryset._route = route or "route"
+    return queryset
+
+
+@contextmanager
+def trusted_prefetch() -> Iterator[None]:
+    """Let code in this module fetch relatives of rows it has already chosen."""
+    token = _PREFETCHING.set(True)
+    try:
+        yield
+    finally:
+        _PREFETCHING.reset(token)
+
+
+# --- The data scope as SQL ------------------------------------------------------------------
+
+
+def scope_q(scope: DataScope, provider: str, unit: str, day: str | None) -> Q:
+    """The rows whose owner (`provider`, `unit` field paths, dated by `day`) the scope shows: the
+    same rule as `DataScope.visible`, as a condition the database applies (R39–R49)."""
+    condition = Q() if scope.cross_provider_basis else Q(**{provider: scope.actor_provider_id})
+    for block in (*scope.internal_blocks, *scope.external_blocks):
+        if block.pk in scope.lifted_blocks:
+            continue
+        blocked = Q(**{provider: block.owner_provider_id})
+        if block.owner_unit_id is not None:
+            blocked &= Q(**{unit: block.owner_unit_id})
+        if day is not None and block.info_from:
+            blocked &= Q(**{f"{day}__gte": block.info_from})
+        if day is not None and block.info_until:
+            blocked &= Q(**{f"{day}__lte": block.info_until})
+        if block.scope == block.Scope.INTERNAL:
+            blocked &= ~Q(**{unit: scope.actor_unit_id})
+        elif block.owner_provider_id == scope.actor_provider_id:
+            continue
+        condition &= ~blocked
+    return condition
+
+
+# --- One patient's rows, on a grant ---------------------------------------------------------
+
+
+@dataclass
+class PatientLoans:
+    loans: list[Loan]
+    scope: DataScope
+    hidden: int
+
+
+def patient_loans(actor: Actor, grant: PatientGrant, *related: str) -> PatientLoans:
+    """The patient's loans (newest first) from every owner the grant's data scope shows, and how
+    many others exist, for the notice that some are hidden (R39)."""
+    from lyfta.orders.models import Loan
+
+    scope = access.data_scope(actor, grant)
+    everything = _routed(Loan.objects.filter(patient=grant.patient), grant.basis)
+    shown, hidden = [], 0
+    for loan in everything.select_related("unit", *related).order_by("-started_on", "-pk"):
+        if scope.visible(loan.unit.provider_id, loan.unit_id, loan.started_on):
+            shown.append(loan)
+        else:
+            hidden += 1
+    return PatientLoans(shown, scope, hidden)
+
+
+def waiting_pickup_loans(actor: Actor, grant: PatientGrant, loan_ids: list[int]) -> set[int]:
+    """Which of `loan_ids` (already shown to the actor) wait for a pick-up."""
+    from lyfta.orders.models import PickupLine
+
+    lines = PickupLine.objects.filter(
+        loan_id__in=loan_ids, loan__patient=grant.patient, status=PickupLine.Status.WAITING
+    )
+    return set(_routed(lines, grant.basis).values_list("loan_id", flat=True))
+
+
+def provider_loans(
+    actor: Actor, grant: PatientGrant, scope: DataScope | None = None
+) -> models.QuerySet[Loan]:
+    """The patient's loans from the actor's own provider (what it may pick up or report lost)."""
+    from lyfta.orders.models import Loan
+
+    if actor.unit is None:
+        raise Http404
+    loans = Loan.objects.filter(patient=grant.patient, unit__provider_id=actor.unit.provider_id)
+    scope = scope or access.data_scope(actor, grant)
+    visible = loans.filter(scope_q(scope, "unit__provider_id", "unit_id", "started_on"))
+    return _routed(visible, grant.basis)
+
+
+def patient_open_orders(
+    actor: Actor, grant: PatientGrant, scope: DataScope | None = None
+) -> models.QuerySet[Order]:
+    """The patient's open orders from the actor's provider."""
+    from lyfta.orders.models import Order
+
+    if actor.unit is None:
+        raise Http404
+    orders = Order.objects.filter(
+        patient=grant.patient, status__in=Order.OPEN, unit__provider_id=actor.unit.provider_id
+    )
+    scope = scope or access.data_scope(actor, grant)
+    visible = orders.filter(scope_q(scope, "unit__provider_id", "unit_id", None))
+    return _routed(visible, grant.basis)
+
+
+def patient_losses(
+    actor: Actor, grant: PatientGrant, scope: DataScope | None = None
+) -> models.QuerySet[LossReport]:
+    """The patient's unfound losses, from owners the data scope shows (R39–R49)."""
+    from lyfta.orders.models import LossReport
+
+    scope = scope or access.data_scope(actor, grant)
+    losses = LossReport.objects.filter(loan__patient=grant.patient, found_at__isnull=True).filter(
+        scope_q(scope, "loan__unit__provider_id", "loan__unit_id", "loan__started_on")
+    )
+    return _routed(losses, grant.basis)
+
+
+# --- Work lists: the unit's own, or the centre's on the case ---------------------------------
+
+
+def orders_for(actor: Actor) -> models.QuerySet[Order]:
+    """The orders the actor may see: the centre every order (on the case it handles), a unit its
+    own; nobody else any."""
+    from lyfta.orders.models import Order
+
+    base = Order.objects.all()
+    if can(actor, Cap.ORDERS_HANDLE):
+        return _routed(base, "case")
+    if (can(actor, Cap.ORDERS_PLACE) or can(actor, Cap.ORDERS_PRESCRIBE)) and actor.unit:
+        return _routed(base.filter(unit=actor.unit), "unit")
+    return base.none()
+
+
+def lines_of(actor: Actor, order: Order) -> models.QuerySet[OrderLine]:
+    """The lines of an order the actor was given by `orders_for`."""
+    from lyfta.orders.models import OrderLine
+
+    if not orders_for(actor).filter(pk=order.pk).exists():
+        raise Http404
+    return _routed(OrderLine.objects.filter(order=order), "order")
+
+
+def centre_orders(actor: Actor) -> models.QuerySet[Order]:
+    """Every order, for the centre's logistics on the case (pick lists, deliveries)."""
+    from lyfta.orders.models import Order
+
+    if not can(actor, Cap.ORDERS_HANDLE):
+        return Order.objects.none()
+    return _routed(Order.objects.all(), "case")
+
+
+def centre_order_lines(actor: Actor) -> models.QuerySet[OrderLine]:
+    from lyfta.orders.models import OrderLine
+
+    if not can(actor, Cap.ORDERS_HANDLE):
+        return OrderLine.objects.none()
+    return _routed(OrderLine.objects.all(), "case")
+
+
+def pickups_for(actor: Actor) -> models.QuerySet[PickupOrder]:
+    """Pick-up orders: the centre's (it collects them) or the unit's own."""
+    from lyfta.orders.models import PickupOrder
+
+    if can(actor, Cap.ORDERS_HANDLE):
+        return _routed(PickupOrder.objects.all(), "case")
+    if can(actor, Cap.ORDERS_PLACE) and actor.unit is not None:
+        return _routed(PickupOrder.objects.filter(unit=actor.unit), "unit")
+    return PickupOrder.objects.none()
+
+
+def pickup_lines_for(actor: Actor) -> models.QuerySet[PickupLine]:
+    """Pick-up lines for the centre: collecting and receiving returns."""
+    from lyfta.orders.models import PickupLine
+
+    if not (can(actor, Cap.ORDERS_HANDLE) or can(actor, Cap.STOCK_MANAGE)):
+        return PickupLine.objects.none()
+    return _routed(PickupLine.objects.all(), "case")
+
+
+def losses_for(actor: Actor) -> models.QuerySet[LossReport]:
+    """Loss reports the actor may act on: the centre's stock staff every one, a unit its own."""
+    from lyfta.orders.models import LossReport
+
+    if can(actor, Cap.STOCK_MANAGE):
+        return _routed(LossReport.objects.all(), "case")
+    if actor.unit is not None and can(actor, Cap.ORDERS_PLACE):
+        return _routed(LossReport.objects.filter(loan__unit=actor.unit), "unit")
+    return LossReport.objects.none()
+
+
+def article_lines(article_id: int) -> models.QuerySet[OrderLine]:
+    """An article's order lines, for stock planning: only counts and sums are read from them
+    (what is on its way to a store, what is reserved), never a patient."""
+    from lyfta.orders.models import OrderLine
+
+    return _routed(OrderLine.objects.filter(article_id=article_id), "stock")
+
+
+# --- A device's history (the item card) and recalls ----------------------------------------
+
+
+@dataclass(frozen=True)
+class HistoryLoan:
+    loan: Loan
+    patient_shown: bool  # the actor has a legal route to the patient and the owner's data
+    basis: str = ""
+    basis_ref: str = ""
+
+
+def _patient_visible(
+    actor: Actor,
+    patient: Patient,
+    owner_provider_id: int,
+    owner_unit_id: int,
+    day: dt.date | None,
+    session_ref: str,
+) -> tuple[bool, str, str]:
+    """Whether the actor may see that `patient` had data with this owner: a legal route to the
+    patient (R32, R54) and the owner's data within its data scope (R39–R49)."""
+    if actor.unit is None or actor.user is None:
+        return False, "", ""
+    grant = access.grant_for(actor, patient, session_ref)
+    if isinstance(grant, Denial):
+        return False, "", ""
+    scope = access.data_scope(actor, grant)
+    if not scope.visible(owner_provider_id, owner_unit_id, day):
+        return False, "", ""
+    if owner_provider_id != scope.actor_provider_id:
+        return True, scope.cross_provider_basis, scope.cross_provider_ref
+    return True, grant.basis, grant.basis_ref
+
+
+def item_history(actor: Actor, item: Item, session_ref: str) -> list[HistoryLoan]:
+    """The item's loans, oldest first. The centre's stock staff see every loan's unit and no
+    patient; a care role sees only the loans of patients it has a legal route to, on data it may
+    see, and nothing of the others (R93)."""
+    from lyfta.orders.models import Loan
+
+    with trusted_prefetch():
+        loans = list(
+            Loan.objects.filter(item=item)
+            .select_related("patient", "unit")
+            .order_by("started_on", "pk")
+        )
+    rows = []
+    for loan in loans:
+        shown, basis, ref = _patient_visible(
+            actor, loan.patient, loan.unit.provider_id, loan.unit_id, loan.started_on, session_ref
+        )
+        if shown or can(actor, Cap.STOCK_VIEW):
+            rows.append(HistoryLoan(loan, shown, basis, ref))
+    return rows
+
+
+def item_movements(actor: Actor, item: Item) -> models.QuerySet[StockMovement]:
+    """The item's stock movements (places and references, no patient shown)."""
+    from lyfta.inventory.models import StockMovement
+
+    return _routed(StockMovement.objects.filter(item=item), "stock")
+
+
+def open_loans_of_items(
+    actor: Actor, item_ids: models.QuerySet[Any], session_ref: str
+) -> dict[int, HistoryLoan]:
+    """The open loan of each item (a recall): the unit always, the patient only where the actor
+    has a legal route to him and the owner's data (R35, R93)."""
+    from lyfta.orders.models import Loan
+
+    with trusted_prefetch():
+        loans = list(
+            Loan.objects.filter(item__in=item_ids, ended_on__isnull=True).select_related(
+                "patient", "unit"
+            )
+        )
+    result = {}
+    for loan in loans:
+        shown, basis, ref = _patient_visible(
+            actor, loan.patient, loan.unit.provider_id, loan.unit_id, loan.started_on, session_ref
+        )
+        if loan.item_id is not None:
+            result[loan.item_id] = HistoryLoan(loan, shown, basis, ref)
+    return result
