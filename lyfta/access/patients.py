@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from django.conf import settings
 from django.db.models import Q, QuerySet
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from lyfta.access.actor import Actor
 from lyfta.access.policies import can
@@ -385,9 +386,14 @@ def valid_consent(actor: Actor, patient: Patient) -> Consent | None:
 EMERGENCY_RECIPIENT_ROLES = (Role.LOG_REVIEWER, Role.UNIT_MANAGER, Role.USER_ADMIN)
 
 
-def emergency_recipients(provider_id: int) -> tuple[list[User], str]:
-    """The people to tell about an emergency access by the provider's staff, and their role."""
+def emergency_recipients(
+    provider_id: int, *, excluding: int | None = None
+) -> tuple[list[User], str]:
+    """The people to tell about an emergency access by the provider's staff, and their role.
+    `excluding` is the user who opened it: he never reviews his own emergency access (R92)."""
     active = Assignment.objects.active().filter(user__is_active=True)
+    if excluding is not None:
+        active = active.exclude(user_id=excluding)
     for role in EMERGENCY_RECIPIENT_ROLES:
         users = list(
             User.objects.filter(
@@ -400,3 +406,40 @@ def emergency_recipients(provider_id: int) -> tuple[list[User], str]:
         User.objects.filter(assignments__in=active.filter(role=Role.SYSTEM_ADMIN)).distinct()
     )
     return users, Role.SYSTEM_ADMIN if users else ""
+
+
+def other_reviewers(provider_id: int, user_id: int | None) -> tuple[list[User], str]:
+    """Who takes a log reviewer's own events and emergency accesses (R92): the provider's other
+    log reviewers in force, else the system administrators (who can appoint one), with the role;
+    nobody (and "") when there is neither."""
+    active = Assignment.objects.active().filter(user__is_active=True)
+    if user_id is not None:
+        active = active.exclude(user_id=user_id)
+    for role, assignments in (
+        (Role.LOG_REVIEWER, active.filter(role=Role.LOG_REVIEWER, unit__provider_id=provider_id)),
+        (Role.SYSTEM_ADMIN, active.filter(role=Role.SYSTEM_ADMIN)),
+    ):
+        users = list(
+            User.objects.filter(assignments__in=assignments)
+            .distinct()
+            .order_by("last_name", "first_name", "pk")
+        )
+        if users:
+            return users, role
+    return [], ""
+
+
+def other_reviewers_text(to: list[User], role: str) -> str:
+    """Who takes a reviewer's own events or emergency accesses, in a sentence (R92)."""
+    names = ", ".join(user.display_name for user in to)
+    if role == Role.LOG_REVIEWER:
+        return _("Granskas i stället av %(names)s.") % {"names": names}
+    if role == Role.SYSTEM_ADMIN:
+        return _(
+            "Det finns ingen annan loggranskare hos vårdgivaren: systemadministratören "
+            "(%(names)s) behöver utse en."
+        ) % {"names": names}
+    return _(
+        "Det finns ingen annan loggranskare hos vårdgivaren och ingen systemadministratör som "
+        "kan utse en."
+    )

@@ -18,13 +18,16 @@ from django.db import transaction
 from django.db.models import Count, Max, Q, QuerySet
 from django.db.models.functions import ExtractHour, ExtractIsoWeekDay, TruncDate
 from django.http import Http404
+from django.urls import reverse
 from django.utils import timezone
+from django.utils.http import urlencode
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, ngettext
 
 from lyfta.access.actor import Actor
+from lyfta.access.patients import other_reviewers, other_reviewers_text
 from lyfta.access.policies import require
-from lyfta.access.roles import Cap
+from lyfta.access.roles import Cap, Role
 from lyfta.accounts.models import User
 from lyfta.audit.actions import Action
 from lyfta.audit.models import (
@@ -41,6 +44,8 @@ from lyfta.audit.models import (
 from lyfta.audit.services import record
 from lyfta.core.dates import add_months
 from lyfta.core.workdays import is_working_day, weekday_holidays
+from lyfta.messages.models import Message
+from lyfta.messages.services import messages_send
 from lyfta.organisations.models import CareProvider, Unit
 from lyfta.patients.models import Patient
 
@@ -87,6 +92,101 @@ def _window(period_from: dt.date, period_until: dt.date) -> tuple[dt.datetime, d
     return (
         dt.datetime.combine(period_from, dt.time.min, tz),
         dt.datetime.combine(period_until + dt.timedelta(days=1), dt.time.min, tz),
+    )
+
+
+# --- Nobody judges himself (R92) ------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Handover:
+    """A reviewer's own events left out of what he is asked to judge, and who takes them instead:
+    the provider's other log reviewers, else the system administrators, who appoint one (R92)."""
+
+    reviewer: str
+    count: int
+    to: list[User]
+    role: str
+
+    @property
+    def text(self) -> str:
+        left_out = ngettext(
+            "%(count)d logghändelse av %(reviewer)s ingår inte: ingen bedömer sina egna händelser.",
+            "%(count)d logghändelser av %(reviewer)s ingår inte: ingen bedömer sina egna "
+            "händelser.",
+            self.count,
+        ) % {"count": self.count, "reviewer": self.reviewer}
+        return f"{left_out} {other_reviewers_text(self.to, self.role)}"
+
+    def detail(self) -> dict[str, Any]:
+        return {
+            "own_left_out": self.count,
+            "own_to": [user.pk for user in self.to],
+            "own_to_role": self.role,
+        }
+
+
+def _without_own(
+    actor: Actor, events: QuerySet[AuditEvent]
+) -> tuple[QuerySet[AuditEvent], Handover | None]:
+    """`events` without the reviewer's own, and a handover naming who takes them (None when
+    there were none)."""
+    provider = _provider(actor)
+    user = actor.user
+    assert user is not None  # noqa: S101 - _provider() admits only a reviewer in a unit
+    count = events.filter(actor_id=user.pk).count()
+    if not count:
+        return events, None
+    to, role = other_reviewers(provider.pk, user.pk)
+    return events.exclude(actor_id=user.pk), Handover(user.display_name, count, to, role)
+
+
+def check_handover(check: ReviewCheck) -> Handover | None:
+    """What a stored check says about its reviewer's own events that it left out (R92)."""
+    count = int(check.criteria.get("own_left_out") or 0)
+    if not count:
+        return None
+    ids = [pk for pk in check.criteria.get("own_to") or [] if isinstance(pk, int)]
+    to = list(User.objects.filter(pk__in=ids).order_by("last_name", "first_name", "pk"))
+    role = str(check.criteria.get("own_to_role") or "")
+    return Handover(check.reviewer.display_name, count, to, role)
+
+
+def _hand_over(actor: Actor, handover: Handover, period: SearchParams, check_id: int) -> None:
+    """Tell whoever takes a reviewer's own events that they wait for him (in the transaction)."""
+    user = actor.user
+    assert user is not None  # noqa: S101
+    if handover.role == Role.LOG_REVIEWER:
+        query = {
+            "user": user.username,
+            "period_from": period.period_from.isoformat(),
+            "period_until": period.period_until.isoformat(),
+        }
+        if period.unit is not None:
+            query["unit"] = str(period.unit.pk)
+        subject = _("Logghändelser av %(name)s att granska") % {"name": user.display_name}
+        body = ngettext(
+            "Kontroll %(check)d lämnade %(count)d logghändelse av %(name)s utanför, eftersom "
+            "ingen bedömer sina egna händelser. Granska den i stället.",
+            "Kontroll %(check)d lämnade %(count)d logghändelser av %(name)s utanför, eftersom "
+            "ingen bedömer sina egna händelser. Granska dem i stället.",
+            handover.count,
+        ) % {"check": check_id, "count": handover.count, "name": user.display_name}
+        link = f"{reverse('review:search')}?{urlencode(query)}"
+    else:
+        subject = _("Ingen annan loggranskare för %(name)s") % {"name": user.display_name}
+        body = ngettext(
+            "Kontroll %(check)d lämnade %(count)d logghändelse av %(name)s utanför, eftersom "
+            "ingen bedömer sina egna händelser, och vårdgivaren har ingen annan loggranskare. "
+            "Utse en som granskar den.",
+            "Kontroll %(check)d lämnade %(count)d logghändelser av %(name)s utanför, eftersom "
+            "ingen bedömer sina egna händelser, och vårdgivaren har ingen annan loggranskare. "
+            "Utse en som granskar dem.",
+            handover.count,
+        ) % {"check": check_id, "count": handover.count, "name": user.display_name}
+        link = ""
+    messages_send(
+        recipients=handover.to, kind=Message.Kind.NOTICE, subject=subject, body=body, link=link
     )
 
 
@@ -312,17 +412,39 @@ def targeted_check(
     unit: Unit | None = None,
 ) -> list[AuditEvent]:
     """Run one saved targeted check over the reviewer's provider (and unit) for a period."""
+    events, _handover = targeted_review(
+        actor=actor, name=name, period_from=period_from, period_until=period_until, unit=unit
+    )
+    return events
+
+
+def targeted_review(
+    *,
+    actor: Actor,
+    name: str,
+    period_from: dt.date,
+    period_until: dt.date,
+    unit: Unit | None = None,
+) -> tuple[list[AuditEvent], Handover | None]:
+    """A targeted check's entries for the reviewer to judge, without his own, and who takes his
+    own instead (R92)."""
     targeted = TARGETED.get(name)
     if targeted is None:
         raise Http404
     params = SearchParams(period_from, period_until, unit=unit)
-    events = list(targeted.select(_filtered(actor, params)).order_by("-occurred_at")[:SEARCH_LIMIT])
+    selected, handover = _without_own(actor, targeted.select(_filtered(actor, params)))
+    events = list(selected.order_by("-occurred_at")[:SEARCH_LIMIT])
     record(
         action=Action.AUDIT_SEARCHED,
         actor=actor,
-        detail={**params.audit_detail(), "targeted": name, "shown": len(events)},
+        detail={
+            **params.audit_detail(),
+            "targeted": name,
+            "shown": len(events),
+            **(handover.detail() if handover else {}),
+        },
     )
-    return events
+    return events, handover
 
 
 def reason_labels() -> dict[str, str]:
@@ -353,8 +475,10 @@ def sample_draw(
         raise Http404
     if not 5 <= size <= 200:
         raise ValidationError(_("Ett stickprov har 5–200 logghändelser."))
-    accesses = _filtered(actor, SearchParams(period_from, period_until, unit=unit)).filter(
-        action__in=ACCESS_ACTIONS
+    period = SearchParams(period_from, period_until, unit=unit)
+    # The reviewer's own accesses go to another reviewer (R92).
+    accesses, handover = _without_own(
+        actor, _filtered(actor, period).filter(action__in=ACCESS_ACTIONS)
     )
     chosen: dict[int, str] = {}
     for name, targeted in TARGETED.items():
@@ -380,7 +504,12 @@ def sample_draw(
             provider=provider,
             unit=unit,
             kind=ReviewCheck.Kind.SAMPLE,
-            criteria={"size": size, "criteria": sorted(TARGETED), "drawn": len(chosen)},
+            criteria={
+                "size": size,
+                "criteria": sorted(TARGETED),
+                "drawn": len(chosen),
+                **(handover.detail() if handover else {}),
+            },
             period_from=period_from,
             period_until=period_until,
             reviewer=actor.user,
@@ -398,8 +527,11 @@ def sample_draw(
                 "from": period_from,
                 "until": period_until,
                 "drawn": len(chosen),
+                **(handover.detail() if handover else {}),
             },
         )
+        if handover:
+            _hand_over(actor, handover, period, check.pk)
     return check
 
 
@@ -432,6 +564,22 @@ def review_verdict(*, actor: Actor, item: ReviewItem, verdict: str, follow_up: s
     check = review_check(actor=actor, check_id=item.review_id)
     if check.closed_at is not None:
         raise ValidationError(_("Kontrollen är avslutad."))
+    event = AuditEvent.objects.filter(pk=item.event_id).values_list("actor_id", "patient_id")
+    actor_id, patient_id = event.first() or (None, None)
+    if actor.user is not None and actor_id == actor.user.pk:
+        # Nobody judges his own event (R92): refused and recorded (R38), whatever was posted.
+        from lyfta.patients.services import refuse
+
+        raise refuse(
+            actor=actor,
+            step="review_verdict",
+            reason="own_event",
+            patient_id=patient_id,
+            target=item,
+            user_message=_(
+                "Du kan inte bedöma din egen logghändelse. En annan loggranskare bedömer den."
+            ),
+        )
     if verdict not in Verdict.values:
         raise ValidationError(_("Välj befogad, inte befogad eller oklar."))
     if verdict != Verdict.JUSTIFIED and not follow_up.strip():
@@ -490,12 +638,21 @@ def check_save(*, actor: Actor, params: SearchParams, targeted: str = "") -> Rev
         if found is None:
             raise Http404
         events = found.select(events)
+    # The reviewer's own events go to another reviewer (R92).
+    events, handover = _without_own(actor, events)
     ids = list(events.order_by("-occurred_at", "-id").values_list("pk", flat=True)[:SAVE_LIMIT])
     if not ids:
+        if handover:
+            raise ValidationError(handover.text)
         raise ValidationError(_("Sökningen gav inga logghändelser att granska."))
     assert actor.user is not None  # noqa: S101
     kind = ReviewCheck.Kind.TARGETED if targeted else ReviewCheck.Kind.SUSPICION
-    criteria = {**params.audit_detail(), "targeted": targeted, "drawn": len(ids)}
+    criteria = {
+        **params.audit_detail(),
+        "targeted": targeted,
+        "drawn": len(ids),
+        **(handover.detail() if handover else {}),
+    }
     with transaction.atomic():
         saved = ReviewCheck.objects.create(
             provider=provider,
@@ -517,6 +674,8 @@ def check_save(*, actor: Actor, params: SearchParams, targeted: str = "") -> Rev
             target=saved,
             detail=criteria,
         )
+        if handover:
+            _hand_over(actor, handover, params, saved.pk)
     return saved
 
 

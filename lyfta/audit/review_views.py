@@ -32,6 +32,7 @@ from lyfta.audit.services import record
 from lyfta.core.http import LyftaRequest
 from lyfta.organisations.models import Unit
 from lyfta.patients.selectors import emergency_queue
+from lyfta.patients.services import Refused
 
 
 def _units(request: LyftaRequest) -> Any:
@@ -151,8 +152,9 @@ def targeted(request: LyftaRequest, name: str) -> HttpResponse:
         raise Http404
     form = SearchForm(request.GET or None, units=_units(request))
     events = None
+    handover = None
     if request.GET and form.is_valid():
-        events = review.targeted_check(
+        events, handover = review.targeted_review(
             actor=request.actor,
             name=name,
             period_from=form.cleaned_data["period_from"],
@@ -166,6 +168,7 @@ def targeted(request: LyftaRequest, name: str) -> HttpResponse:
             "check": check,
             "form": form,
             "events": events,
+            "handover": handover,
             "labels": review.patient_labels(events or []),
             "save_kind": check.name,
             "limit": review.SEARCH_LIMIT,
@@ -221,10 +224,23 @@ def sample_new(request: LyftaRequest) -> HttpResponse:
     )
 
 
+def _item_id(value: str | None) -> int | None:
+    """The entry a verdict form names: ASCII digits of a database id, else None."""
+    if not value or not value.isascii() or not value.isdigit() or len(value) > 18:
+        return None
+    return int(value)
+
+
 @require_http_methods(["GET", "POST"])
 def check(request: LyftaRequest, check_id: int) -> HttpResponse:
     review_check = review.review_check(actor=request.actor, check_id=check_id)
-    if request.method == "POST":
+    status = 200
+    item_id = _item_id(request.POST.get("item"))
+    if request.method == "POST" and "close" not in request.POST and item_id is None:
+        # A made-up entry (not a number): the page again with why, never a server error.
+        messages.error(request, _("Välj en logghändelse i kontrollen."))
+        status = 400
+    elif request.method == "POST":
         try:
             if "close" in request.POST:
                 form = CloseForm(request.POST)
@@ -237,9 +253,7 @@ def check(request: LyftaRequest, check_id: int) -> HttpResponse:
                 )
                 messages.success(request, _("Kontrollen är avslutad och sparad."))
             else:
-                item = get_object_or_404(
-                    ReviewItem, pk=request.POST.get("item") or 0, review=review_check
-                )
+                item = get_object_or_404(ReviewItem, pk=item_id, review=review_check)
                 verdict_form = VerdictForm(request.POST)
                 if not verdict_form.is_valid():
                     raise ValidationError(_("Välj befogad, inte befogad eller oklar."))
@@ -247,6 +261,9 @@ def check(request: LyftaRequest, check_id: int) -> HttpResponse:
         except ValidationError as error:
             for problem in error.messages:
                 messages.error(request, problem)
+        except Refused as error:
+            # His own event (R92): refused and recorded by the service.
+            messages.error(request, error.user_message)
         return redirect("review:check", check_id=check_id)
     items = review.review_items(actor=request.actor, check=review_check)
     return render(
@@ -260,7 +277,9 @@ def check(request: LyftaRequest, check_id: int) -> HttpResponse:
             "reasons": review.reason_labels(),
             "close_form": CloseForm(),
             "remaining": sum(1 for item, _e in items if not item.verdict),
+            "handover": review.check_handover(review_check),
         },
+        status=status,
     )
 
 

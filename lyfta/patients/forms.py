@@ -12,7 +12,7 @@ from django.utils.translation import gettext_lazy as _
 from lyfta.organisations.models import CareProvider
 from lyfta.patients import identifiers
 from lyfta.patients.models import Block, BlockLift, DocumentedNeed, EmergencyAccess, Patient
-from lyfta.patients.services import Requester
+from lyfta.patients.services import CONTROL_CHARACTERS, NOTE_CONTROL_MESSAGE, Requester
 
 
 class IdentifierField(forms.CharField):
@@ -196,3 +196,36 @@ class StaffForm(forms.Form):
 
 class NamingForm(forms.Form):
     naming = forms.IntegerField(min_value=1, max_value=2**63 - 1)
+
+
+class EmergencyReviewForm(forms.Form):
+    """A log reviewer's verdict on an emergency access in the queue (R52)."""
+
+    emergency = forms.IntegerField(
+        min_value=1,
+        max_value=2**62,
+        error_messages={
+            key: _("Välj en nödåtkomst i kön.")
+            for key in ("required", "invalid", "min_value", "max_value")
+        },
+    )
+    verdict = forms.ChoiceField(
+        label=_("Bedömning"),
+        choices=EmergencyAccess.Verdict.choices,
+        error_messages={
+            "required": _("Välj en bedömning."),
+            "invalid_choice": _("Välj en bedömning."),
+        },
+    )
+    note = forms.CharField(
+        label=_("Kommentar"),
+        required=False,
+        strip=True,
+        error_messages={"null_characters_not_allowed": NOTE_CONTROL_MESSAGE},
+    )
+
+    def clean_note(self) -> str:
+        note: str = self.cleaned_data.get("note") or ""
+        if CONTROL_CHARACTERS.search(note):
+            raise forms.ValidationError(NOTE_CONTROL_MESSAGE)
+        return note

@@ -11,14 +11,16 @@ from typing import TypeVar
 
 from django.core.exceptions import ValidationError
 from django.db import models
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 from django.http import Http404
 from django.utils import timezone
+from django.utils.translation import ngettext
 
 from lyfta.access import patients as access
 from lyfta.access.actor import Actor
 from lyfta.access.patients import Denial, PatientGrant
 from lyfta.access.roles import Fields
+from lyfta.accounts.models import User
 from lyfta.audit.actions import Action
 from lyfta.audit.models import LegalBasis, Outcome
 from lyfta.audit.services import record
@@ -519,17 +521,57 @@ def emergency_of(*, actor: Actor, emergency_id: int) -> EmergencyAccess:
     return found
 
 
-def emergency_queue(*, actor: Actor) -> list[EmergencyAccess]:
-    """Emergency accesses by the reviewer's provider's staff awaiting a verdict (R52)."""
+def _awaiting_verdict(actor: Actor) -> QuerySet[EmergencyAccess]:
     from lyfta.access.policies import require
     from lyfta.access.roles import Cap
 
     require(actor, Cap.AUDIT_REVIEW)
-    return list(
-        EmergencyAccess.objects.filter(assignment__unit__provider=actor.provider, verdict="")
-        .select_related("user", "assignment__unit")
-        .order_by("started_at")
-    )
+    return EmergencyAccess.objects.filter(
+        assignment__unit__provider=actor.provider, verdict=""
+    ).select_related("user", "assignment__unit")
+
+
+def emergency_queue(*, actor: Actor) -> list[EmergencyAccess]:
+    """Emergency accesses by the reviewer's provider's staff awaiting a verdict (R52), without
+    his own: another reviewer judges those (R92)."""
+    return list(_awaiting_verdict(actor).exclude(user=actor.user).order_by("started_at"))
+
+
+def emergency_awaiting(*, actor: Actor, emergency_id: int) -> EmergencyAccess:
+    """One emergency access of the reviewer's provider awaiting a verdict, his own included (so
+    that the service can refuse and record a verdict on it, R92); else a 404."""
+    found = _awaiting_verdict(actor).filter(pk=emergency_id).first()
+    if found is None:
+        raise Http404
+    return found
+
+
+@dataclass(frozen=True)
+class OwnEmergencies:
+    """The reviewer's own emergency accesses awaiting a verdict, and who judges them (R92)."""
+
+    count: int
+    to: list[User]
+    role: str
+
+    @property
+    def text(self) -> str:
+        waiting = ngettext(
+            "Din egen nödåtkomst väntar på bedömning: ingen bedömer sin egen nödåtkomst.",
+            "%(count)d av dina egna nödåtkomster väntar på bedömning: ingen bedömer sin egen "
+            "nödåtkomst.",
+            self.count,
+        ) % {"count": self.count}
+        return f"{waiting} {access.other_reviewers_text(self.to, self.role)}"
+
+
+def emergency_own_waiting(*, actor: Actor) -> OwnEmergencies | None:
+    """How many of the reviewer's own emergency accesses wait, and for whom (None if none)."""
+    count = _awaiting_verdict(actor).filter(user=actor.user).count()
+    if not count or actor.provider is None or actor.user is None:
+        return None
+    to, role = access.other_reviewers(actor.provider.pk, actor.user.pk)
+    return OwnEmergencies(count, to, role)
 
 
 def now_local() -> dt.datetime:

@@ -4,6 +4,7 @@ is every refusal (R38); none runs for a grant that is read only (emergency acces
 from __future__ import annotations
 
 import datetime as dt
+import re
 from typing import Any
 
 from django.conf import settings
@@ -11,6 +12,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from lyfta.access import patients as access
 from lyfta.access.actor import Actor
@@ -46,6 +48,12 @@ MASKED = "***"
 EMERGENCY_REVIEW_WORKING_DAYS = 3
 # A consent is given for at most this long; a longer one is registered anew (R40).
 CONSENT_MAX_MONTHS = 12
+# A reviewer's note is one line of text: no NUL (which PostgreSQL refuses) nor other control
+# characters.
+CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f]")
+NOTE_CONTROL_MESSAGE = gettext_lazy(
+    "Kommentaren får inte innehålla styrtecken (till exempel NUL-tecken eller radbrytningar)."
+)
 
 
 class Refused(PermissionDenied):
@@ -445,8 +453,11 @@ def emergency_open(
             started_at=now,
             expires_at=now + dt.timedelta(minutes=settings.LYFTA_EMERGENCY_MINUTES),
         )
-        # The provider's log reviewers, or whoever stands in when it has none (R52).
-        recipients, recipient_role = access.emergency_recipients(_unit.provider_id)
+        # The provider's log reviewers, or whoever stands in when it has none (R52); never the
+        # opener himself, should he also be a log reviewer (R92).
+        recipients, recipient_role = access.emergency_recipients(
+            _unit.provider_id, excluding=user.pk
+        )
         # DICOM 110113 "Security Alert" / 110127 "Emergency Override Started" (FHIR break-glass).
         record(
             action=Action.EMERGENCY_STARTED,
@@ -561,7 +572,9 @@ def emergencies_escalate(*, actor: Actor) -> int:
             emergency.escalated_at = timezone.now()
             emergency.save(update_fields=["escalated_at"])
             provider_id = candidate.assignment.unit.provider_id
-            recipients, recipient_role = access.emergency_recipients(provider_id)
+            recipients, recipient_role = access.emergency_recipients(
+                provider_id, excluding=emergency.user_id
+            )
             messages_send(
                 recipients=recipients,
                 kind=Message.Kind.EMERGENCY_ACCESS,
@@ -596,10 +609,12 @@ def emergency_review(
     *, actor: Actor, emergency: EmergencyAccess, verdict: str, note: str = ""
 ) -> None:
     """A log reviewer's verdict on an emergency access (R52). The first verdict stands: a second
-    reviewer cannot overwrite it."""
+    reviewer cannot overwrite it. Nobody judges his own emergency access (R92)."""
     require(actor, Cap.AUDIT_REVIEW, patient_id=emergency.patient_id)
     if verdict not in EmergencyAccess.Verdict.values:
         raise ValidationError({"verdict": _("Välj en bedömning.")})
+    if CONTROL_CHARACTERS.search(note):
+        raise ValidationError({"note": NOTE_CONTROL_MESSAGE})
     if emergency.assignment.unit.provider_id != getattr(actor.provider, "pk", None):
         raise refuse(
             actor=actor,
@@ -607,6 +622,17 @@ def emergency_review(
             reason="other_provider",
             patient_id=emergency.patient_id,
             target=emergency,
+        )
+    if actor.user is not None and emergency.user_id == actor.user.pk:
+        raise refuse(
+            actor=actor,
+            step="emergency_review",
+            reason="own_emergency",
+            patient_id=emergency.patient_id,
+            target=emergency,
+            user_message=_(
+                "Du kan inte bedöma din egen nödåtkomst. En annan loggranskare bedömer den."
+            ),
         )
     with transaction.atomic():
         updated = EmergencyAccess.objects.filter(pk=emergency.pk, verdict="").update(

@@ -27,6 +27,7 @@ from lyfta.patients.forms import (
     ConsentForm,
     CorrectForm,
     EmergencyForm,
+    EmergencyReviewForm,
     LiftForm,
     LookupForm,
     NamingForm,
@@ -457,27 +458,41 @@ def protection(request: LyftaRequest, patient_id: int) -> HttpResponse:
 def emergency_queue(request: LyftaRequest) -> HttpResponse:
     """Emergency accesses awaiting a log reviewer's verdict (R52)."""
     queue = selectors.emergency_queue(actor=request.actor)
+    status = 200
     if request.method == "POST":
-        emergency = next((e for e in queue if str(e.pk) == request.POST.get("emergency")), None)
-        if emergency is None:
-            raise Http404
-        try:
-            services.emergency_review(
-                actor=request.actor,
-                emergency=emergency,
-                verdict=request.POST.get("verdict", ""),
-                note=request.POST.get("note", ""),
+        form = EmergencyReviewForm(request.POST)
+        if form.is_valid():
+            # Any waiting one of the provider's, his own too: the service refuses and records
+            # a verdict on his own (R92).
+            emergency = selectors.emergency_awaiting(
+                actor=request.actor, emergency_id=form.cleaned_data["emergency"]
             )
-        except ValidationError as error:
-            for problem in error.messages:
-                messages.error(request, problem)
-        except PermissionDenied as error:
-            messages.error(request, _refusal_message(error))
-        else:
-            messages.success(request, _("Bedömningen är sparad."))
-        return redirect("patients:emergency_queue")
+            try:
+                services.emergency_review(
+                    actor=request.actor,
+                    emergency=emergency,
+                    verdict=form.cleaned_data["verdict"],
+                    note=form.cleaned_data["note"],
+                )
+            except ValidationError as error:
+                for problem in error.messages:
+                    messages.error(request, problem)
+            except PermissionDenied as error:
+                messages.error(request, _refusal_message(error))
+            else:
+                messages.success(request, _("Bedömningen är sparad."))
+            return redirect("patients:emergency_queue")
+        for field_errors in form.errors.get_json_data().values():
+            for problem in field_errors:
+                messages.error(request, str(problem["message"]))
+        status = 400
     return render(
         request,
         "patients/emergency_queue.html",
-        {"queue": queue, "verdicts": EmergencyAccess.Verdict.choices},
+        {
+            "queue": queue,
+            "verdicts": EmergencyAccess.Verdict.choices,
+            "own": selectors.emergency_own_waiting(actor=request.actor),
+        },
+        status=status,
     )
