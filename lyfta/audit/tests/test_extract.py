@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import ast
 import csv
 import datetime as dt
 import io
+from pathlib import Path
 
 import pytest
 from django.test import Client
@@ -87,3 +89,76 @@ def test_r80_a_unit_named_like_a_formula_comes_out_neutralised_in_the_csv(
     assert "'" + FORMULA in cells
     assert "'+46 Regionen" in cells
     assert not [cell for cell in cells if cell.startswith(("=", "+", "-", "@", "\t", "\r"))]
+
+
+# --- Completeness (R80): every event that names the patient, in plain Swedish ---------------------
+
+LYFTA = Path(__file__).resolve().parents[2]
+
+
+def _patient_actions() -> dict[str, str]:
+    """Each `Action.X` the code records with a patient id and not as a refusal, with where."""
+    found: dict[str, str] = {}
+    for path in sorted(LYFTA.rglob("*.py")):
+        if {"tests", "migrations"} & set(path.parts):
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Call):
+                fields = {k.arg: k.value for k in node.keywords if k.arg}
+            elif isinstance(node, ast.Dict):
+                fields = {
+                    k.value: v
+                    for k, v in zip(node.keys, node.values, strict=True)
+                    if isinstance(k, ast.Constant) and isinstance(k.value, str)
+                }
+            else:
+                continue
+            if "action" not in fields or not ({"patient_id", "patient"} & set(fields)):
+                continue
+            if "DENIED" in ast.unparse(fields.get("outcome", ast.Constant(""))):
+                continue
+            for name in ast.walk(fields["action"]):
+                if (
+                    isinstance(name, ast.Attribute)
+                    and isinstance(name.value, ast.Name)
+                    and name.value.id == "Action"
+                ):
+                    found.setdefault(name.attr, f"{path.relative_to(LYFTA)}:{node.lineno}")
+    return found
+
+
+def test_r80_every_action_recorded_about_a_patient_has_plain_swedish_words() -> None:
+    """A new kind of registration about a patient must say in the extract what it was."""
+    found = _patient_actions()
+    assert {"ORDER_PLACED", "ORDER_DELIVERED", "PICKUP_REGISTERED", "LOSS_REPORTED"} <= set(found)
+    missing = {
+        name: where
+        for name, where in found.items()
+        if getattr(Action, name) not in review.PLAIN_KIND
+    }
+    assert missing == {}, "add the plain Swedish words to lyfta.audit.review.PLAIN_KIND"
+
+
+def test_r80_the_extract_lists_registrations_about_the_patient_not_only_reads(
+    county: County, alice: Persona, lena: Persona, patient: Patient
+) -> None:
+    for action in (Action.PATIENT_READ, Action.CONSENT_ENDED, Action.PROTECTION_CHANGED):
+        record(action=action, actor=alice.actor, patient_id=patient.pk)
+    record(
+        action=Action.PATIENT_ACCESS_DENIED,
+        actor=alice.actor,
+        patient_id=patient.pk,
+        outcome="denied",
+    )
+    rows = review.extract_rows(extract_for(lena, patient))
+    kinds = [str(r.kind) for r in rows]
+    assert kinds == [
+        "Läste dina uppgifter",
+        "Avslutade ditt samtycke",
+        "Ändrade skyddet av dina personuppgifter",
+        "Registrerade en begäran om loggutdrag om dig",
+    ]
+    assert {(r.unit, r.provider) for r in rows} == {
+        (county.unit_a.name, county.municipality.name),
+        (county.unit_a2.name, county.municipality.name),
+    }
