@@ -3,13 +3,14 @@ produced them and when (R87)."""
 
 from __future__ import annotations
 
-import csv
 import io
 from typing import TYPE_CHECKING, Any
 
 from django.template.loader import render_to_string
 from django.utils import timezone
 from django.utils.translation import gettext as _
+
+from lyfta.core import csvsafe
 
 if TYPE_CHECKING:
     from lyfta.audit.models import LogExtractRequest
@@ -36,7 +37,8 @@ def pdf(request: LogExtractRequest, rows: list[ExtractRow], *, produced_by: str)
 
 def csv_bytes(request: LogExtractRequest, rows: list[ExtractRow]) -> bytes:
     buffer = io.StringIO()
-    writer = csv.writer(buffer, delimiter=";")
+    # Every cell neutralised: a unit or provider name may start like a formula.
+    writer = csvsafe.writer(buffer, delimiter=";")
     names = any(r.staff for r in rows)
     header = [_("Datum"), _("Tid"), _("Vårdenhet"), _("Vårdgivare"), _("Typ av åtkomst")]
     writer.writerow([*header, _("Personal")] if names else header)

@@ -49,7 +49,8 @@ from lyfta.messages.services import messages_send
 from lyfta.organisations.models import CareProvider, Unit
 from lyfta.patients.models import Patient
 
-# Events that are an access to patient data: what checks and extracts are about.
+# Events that are an access to patient data: what checks are about (a patient log extract lists
+# every event that names the patient, see `extract_rows`).
 ACCESS_ACTIONS = (
     Action.PATIENT_READ,
     Action.PATIENT_LISTED,
@@ -828,14 +829,16 @@ class ExtractRow:
 
 
 def extract_rows(request: LogExtractRequest) -> list[ExtractRow]:
-    """Every access to the patient's data in the period, by anyone of any provider (R80), with
-    unit and provider in plain names; staff names only for an official-document request after a
-    secrecy review at a provider that shows them (R81)."""
+    """Every access to the patient's data and every registration about the patient in the
+    period, by anyone of any provider (R80): each event that names the patient, not only the
+    reads (orders, deliveries, pick-ups, losses, corrections, consents, blocks...), in plain
+    Swedish, with unit and provider in plain names; refused attempts are no access and are left
+    out. Staff names only for an official-document request after a secrecy review at a provider
+    that shows them (R81)."""
     start, end = _window(request.period_from, request.period_until)
     events = (
         AuditEvent.objects.filter(
             patient_id=request.patient_id,
-            action__in=ACCESS_ACTIONS,
             occurred_at__gte=start,
             occurred_at__lt=end,
         )
@@ -880,7 +883,8 @@ def extract_rows(request: LogExtractRequest) -> list[ExtractRow]:
     ]
 
 
-# What each access means to a patient, in plain Swedish (R80).
+# What each access or registration means to a patient, in plain Swedish (R80). Every action
+# recorded with a patient id has its words here (a test reads the code to check).
 PLAIN_KIND: dict[str, Any] = {
     Action.PATIENT_READ: gettext_lazy("Läste dina uppgifter"),
     Action.PATIENT_LISTED: gettext_lazy("Du syntes i en sökträfflista"),
@@ -897,6 +901,51 @@ PLAIN_KIND: dict[str, Any] = {
     Action.BLOCK_REGISTERED: gettext_lazy("Registrerade din spärr"),
     Action.BLOCK_TEMPORARILY_LIFTED: gettext_lazy("Hävde din spärr tillfälligt"),
     Action.BLOCK_PROVIDERS_REVEALED: gettext_lazy("Fick veta var spärrade uppgifter finns"),
+    Action.RELATIONSHIP_ENDED: gettext_lazy("Avslutade en vårdrelation med dig"),
+    Action.CONSENT_ENDED: gettext_lazy("Avslutade ditt samtycke"),
+    Action.CONSENT_CANCELLED: gettext_lazy("Makulerade ditt samtycke"),
+    Action.BLOCK_REFUSED: gettext_lazy("Avslog din begäran om spärr"),
+    Action.BLOCK_LIFTED: gettext_lazy("Hävde din spärr"),
+    Action.BLOCK_CANCELLED: gettext_lazy("Makulerade din spärr"),
+    Action.EMERGENCY_ENDED: gettext_lazy("Avslutade en nödåtkomst till dina uppgifter"),
+    Action.EMERGENCY_REVIEWED: gettext_lazy("Granskade en nödåtkomst till dina uppgifter"),
+    Action.EMERGENCY_ESCALATED: gettext_lazy(
+        "Skickade en ogranskad nödåtkomst till dina uppgifter vidare för granskning"
+    ),
+    Action.PROTECTION_CHANGED: gettext_lazy("Ändrade skyddet av dina personuppgifter"),
+    Action.PROTECTED_STAFF_NAMED: gettext_lazy(
+        "Gav en medarbetare tillgång till dina skyddade uppgifter"
+    ),
+    Action.PROTECTED_STAFF_REMOVED: gettext_lazy(
+        "Tog bort en medarbetares tillgång till dina skyddade uppgifter"
+    ),
+    Action.ORDER_PLACED: gettext_lazy("Beställde hjälpmedel till dig"),
+    Action.ORDER_VIEWED: gettext_lazy("Läste en beställning av hjälpmedel till dig"),
+    Action.ORDER_CANCELLED: gettext_lazy("Makulerade en beställning av hjälpmedel till dig"),
+    Action.ORDER_LINE_CANCELLED: gettext_lazy(
+        "Makulerade ett hjälpmedel i en beställning till dig"
+    ),
+    Action.ORDER_PICKED: gettext_lazy("Plockade fram ett hjälpmedel som du har beställt"),
+    Action.BACKORDER_FILLED: gettext_lazy(
+        "Reserverade ett hjälpmedel till dig som inte fanns i lager vid beställningen"
+    ),
+    Action.ORDER_DELIVERED: gettext_lazy("Registrerade att hjälpmedel levererades till dig"),
+    Action.ORDER_DELIVERY_FAILED: gettext_lazy(
+        "Registrerade att en leverans av hjälpmedel till dig inte kunde lämnas"
+    ),
+    Action.LOAN_STARTED: gettext_lazy("Registrerade att du lånar ett hjälpmedel"),
+    Action.HOLDINGS_VIEWED: gettext_lazy("Läste vilka hjälpmedel du har"),
+    Action.PICKUP_REGISTERED: gettext_lazy("Beställde hämtning av hjälpmedel hos dig"),
+    Action.PICKUP_COLLECTED: gettext_lazy("Registrerade att hjälpmedel hämtades hos dig"),
+    Action.PICKUP_RECEIVED: gettext_lazy("Tog emot ett hjälpmedel som du har lämnat tillbaka"),
+    Action.PICKUP_CANCELLED: gettext_lazy("Makulerade en hämtning av hjälpmedel hos dig"),
+    Action.LOSS_REPORTED: gettext_lazy("Registrerade att ett hjälpmedel du lånat har förkommit"),
+    Action.LOSS_FOUND: gettext_lazy("Registrerade att ett förkommet hjälpmedel har återfunnits"),
+    Action.AUDIT_SEARCHED: gettext_lazy("Sökte i loggen efter händelser om dig"),
+    Action.AUDIT_ENTRY_VIEWED: gettext_lazy("Läste en logghändelse om dig"),
+    Action.EXTRACT_REQUESTED: gettext_lazy("Registrerade en begäran om loggutdrag om dig"),
+    Action.EXTRACT_PRODUCED: gettext_lazy("Tog fram ett loggutdrag om dig"),
+    Action.EXTRACT_DELIVERED: gettext_lazy("Registrerade att ett loggutdrag om dig lämnades ut"),
 }
 
 

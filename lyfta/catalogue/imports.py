@@ -29,6 +29,7 @@ from django.utils import translation
 from django.utils.translation import gettext as _
 
 from lyfta.catalogue.models import BillingType, CostClass, DeliveryClass
+from lyfta.core import csvsafe
 
 MAX_BYTES = 5 * 1024 * 1024
 MAX_ROWS = 10_000
@@ -121,6 +122,7 @@ TRUE_WORDS = frozenset({"ja", "j", "1", "true", "sant", "yes", "y", "x"})
 FALSE_WORDS = frozenset({"nej", "n", "0", "false", "falskt", "no"})
 _SPACES = re.compile(r"[\s\u00a0\u202f]+")
 _AMOUNT = re.compile(r"-?\d+(?:\.\d+)?")
+_PLAIN_NUMBER = re.compile(r"[-+]?\d+(?:[.,]\d+)?(?:kr|sek|:-)?", re.IGNORECASE)
 CENT = Decimal("0.01")
 
 
@@ -253,6 +255,14 @@ def _parse(text: str) -> tuple[list[Row], list[RowError]]:
                 )
                 continue
             values = {col: cell.strip() for col, cell in zip(header, cells, strict=True) if col}
+            formulas = [
+                RowError(line, _formula_message(value), col)
+                for col, value in values.items()
+                if _formula_like(col, value)
+            ]
+            if formulas:
+                errors.extend(formulas)
+                continue
             rows.append(Row(line, values))
             if len(rows) > MAX_ROWS:
                 return [], [
@@ -271,6 +281,24 @@ def _parse(text: str) -> tuple[list[Row], list[RowError]]:
     if not rows and not errors:
         return [], [RowError(header_line, _("Filen har en rubrikrad men inga artikelrader."))]
     return rows, errors
+
+
+def _formula_like(column: str, value: str) -> bool:
+    """A cell a spreadsheet could take for a formula (CSV injection), refused rather than stored:
+    it would come out live in a later export. A plain number ("-5", "+12,50") in a number column
+    is no formula; the column's reader decides whether it is a good value."""
+    if not csvsafe.formula_like(value):
+        return False
+    return not (
+        column in (*DECIMALS, *INTEGERS) and _PLAIN_NUMBER.fullmatch(_SPACES.sub("", value))
+    )
+
+
+def _formula_message(value: str) -> str:
+    return _(
+        "”%(v)s” börjar med ett tecken som ett kalkylprogram läser som en formel (=, +, -, @). "
+        "Ta bort tecknet eller skriv texten på ett annat sätt."
+    ) % {"v": value[:40]}
 
 
 def _header(cells: list[str], line: int) -> tuple[list[str], list[RowError]]:
@@ -447,6 +475,6 @@ def template_csv() -> str:
         ],
     ]
     out = io.StringIO()
-    writer = csv.writer(out, delimiter=";", lineterminator="\r\n")
+    writer = csvsafe.writer(out, delimiter=";", lineterminator="\r\n")
     writer.writerows(rows)
     return out.getvalue()

@@ -4,7 +4,6 @@ and renders; bad input gets a Swedish message and a 400, never a 500."""
 
 from __future__ import annotations
 
-import csv
 import io
 from typing import Any
 
@@ -21,6 +20,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from lyfta.access.policies import can, require
 from lyfta.access.roles import Cap
 from lyfta.accounts.sessions import session_ref
+from lyfta.core import csvsafe
 from lyfta.core.http import LyftaRequest
 from lyfta.inventory import selectors as stock_selectors
 from lyfta.inventory import services
@@ -38,8 +38,6 @@ from lyfta.orders import services as order_services
 from lyfta.orders.selectors import RecallRow
 
 HIDDEN_PATIENT = gettext_lazy("Patient (visas inte för dig)")
-# Cells a spreadsheet would read as a formula are written as text (CSV injection).
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 def _errors(form: Any, error: ValidationError) -> None:
@@ -356,15 +354,14 @@ def recall_csv(request: LyftaRequest) -> HttpResponse:
     article = form.cleaned_data["artikel"]
     now = timezone.localtime()
     buffer = io.StringIO()
-    writer = csv.writer(buffer, delimiter=";")
+    # Cells a spreadsheet would read as a formula are written as text (CSV injection).
+    writer = csvsafe.writer(buffer, delimiter=";")
     writer.writerow(
-        _text_cells(
-            [
-                _("Återkallelselista för %(article)s") % {"article": article},
-                _("Framtagen av %(name)s") % {"name": request.actor.display_name},
-                now.strftime("%Y-%m-%d %H:%M"),
-            ]
-        )
+        [
+            _("Återkallelselista för %(article)s") % {"article": article},
+            _("Framtagen av %(name)s") % {"name": request.actor.display_name},
+            now.strftime("%Y-%m-%d %H:%M"),
+        ]
     )
     writer.writerow(
         [
@@ -392,18 +389,12 @@ def _recall_cells(row: RecallRow) -> list[str]:
     patient = ""
     if row.loan is not None:
         patient = row.patient_label or str(HIDDEN_PATIENT)
-    return _text_cells(
-        [
-            row.item.individual_number,
-            row.item.serial_number,
-            row.item.batch,
-            str(row.item.get_status_display()),
-            row.unit_name,
-            patient,
-            row.loan.started_on.isoformat() if row.loan is not None else "",
-        ]
-    )
-
-
-def _text_cells(cells: list[str]) -> list[str]:
-    return [f"'{cell}" if cell.startswith(FORMULA_START) else cell for cell in cells]
+    return [
+        row.item.individual_number,
+        row.item.serial_number,
+        row.item.batch,
+        str(row.item.get_status_display()),
+        row.unit_name,
+        patient,
+        row.loan.started_on.isoformat() if row.loan is not None else "",
+    ]

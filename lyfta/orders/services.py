@@ -545,6 +545,13 @@ def order_line_cancel(
     return line
 
 
+def _order_state(order_id: int) -> dict[str, str]:
+    status, cancel_reason = (
+        Order.objects.filter(pk=order_id).values_list("status", "cancel_reason").get()
+    )
+    return {"status": status, "cancel_reason": cancel_reason}
+
+
 def order_cancel(*, actor: Actor, order: Order, reason: str) -> Order:
     """Cancel every open line of an order (makulering); nothing is deleted."""
     _own_unit(actor, order.unit_id, "order_cancel", patient_id=order.patient_id)
@@ -560,15 +567,23 @@ def order_cancel(*, actor: Actor, order: Order, reason: str) -> Order:
     if not lines:
         raise ValidationError(_("Ordern har inga öppna rader att makulera."))
     with transaction.atomic():
+        _lock_order(order.pk)
+        before = _order_state(order.pk)
         for line in lines:
             order_line_cancel(actor=actor, line=line, reason=reason, refill=False)
         # After every line is cancelled, so that nothing freed refills a line of this order.
         _refill(line.article for line in lines)
+        after = _order_state(order.pk)
         record(
             action=Action.ORDER_CANCELLED,
             actor=actor,
             target=order,
             patient_id=order.patient_id,
+            # What the cancellation changed on the order: its status (makulerad, or levererad
+            # when delivered lines remain) and the reason kept with it.
+            changes={
+                name: [before[name], after[name]] for name in before if before[name] != after[name]
+            },
             detail={"reason": reason.strip()[:200], "lines": len(lines)},
             **_owner(order.unit),
         )

@@ -56,6 +56,11 @@ NOTE_CONTROL_MESSAGE = gettext_lazy(
 )
 
 
+class AlreadyRegistered(Exception):
+    """The number is already a patient in Lyfta. Never told as such: whether a number is known is
+    answered only by the audited lookup flow (R33), so the caller leads into that flow."""
+
+
 class Refused(PermissionDenied):
     """A refused step, already recorded (R38). `user_message` is safe to show: Swedish, and
     saying no more than the user may know."""
@@ -136,11 +141,13 @@ def patient_register(
     phone: str = "",
     home_municipality: CareProvider | None = None,
 ) -> Patient:
-    """Register a patient not yet known to Lyfta, with a care relationship for the actor's unit."""
+    """Register a patient not yet known to Lyfta, with a care relationship for the actor's unit.
+    A number already known raises `AlreadyRegistered`, which carries nothing to show: the caller
+    leads into the audited lookup flow instead (R33)."""
     require(actor, Cap.PATIENTS_REGISTER)
     parsed = identifiers.parse(identifier)
     if Patient.objects.filter(identifier=parsed.value).exists():
-        raise ValidationError({"identifier": _("Patienten finns redan i Lyfta.")})
+        raise AlreadyRegistered
     with transaction.atomic():
         patient = Patient(
             identifier=parsed.value,
@@ -159,7 +166,7 @@ def patient_register(
                 patient.save(force_insert=True)
         except IntegrityError as error:
             # Someone registered the same number a moment ago.
-            raise ValidationError({"identifier": _("Patienten finns redan i Lyfta.")}) from error
+            raise AlreadyRegistered from error
         record(
             action=Action.PATIENT_CREATED,
             actor=actor,

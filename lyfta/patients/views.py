@@ -42,6 +42,8 @@ from lyfta.patients.forms import (
 from lyfta.patients.models import EmergencyAccess, Patient
 
 PENDING = "lyfta_pending_identifier"
+# A number the lookup flow has shown to be new to Lyfta, after a documented need: registrable.
+CLEARED = "lyfta_cleared_identifier"
 # Longer digit strings are no id of ours (and int() refuses over 4,300 digits).
 MAX_ID_DIGITS = 18
 
@@ -85,13 +87,7 @@ def search(request: LyftaRequest) -> HttpResponse:
     form = SearchForm(request.GET or None)
     lookup = LookupForm(request.POST or None)
     if request.method == "POST" and lookup.is_valid():
-        identifier = lookup.cleaned_data["identifier"]
-        in_scope = selectors.patient_search(actor=request.actor, query=identifier)
-        if in_scope:
-            return redirect("patients:detail", patient_id=in_scope[0].pk)
-        selectors.patient_lookup_outside(actor=request.actor, identifier=identifier)
-        request.session[PENDING] = identifier
-        return redirect("patients:outside")
+        return _lookup(request, lookup.cleaned_data["identifier"])
     if request.method == "GET" and form.is_valid():
         rows = selectors.patient_search(actor=request.actor, query=form.cleaned_data["q"])
     return render(
@@ -100,6 +96,27 @@ def search(request: LyftaRequest) -> HttpResponse:
         {"form": form, "lookup": lookup, "rows": rows},
         status=400 if lookup.errors else 200,
     )
+
+
+def _own_patient(request: LyftaRequest, identifier: str) -> HttpResponse | None:
+    """To the patient if the unit has a relationship with them (a recorded search, R33)."""
+    in_scope = selectors.patient_search(actor=request.actor, query=identifier)
+    if in_scope:
+        return redirect("patients:detail", patient_id=in_scope[0].pk)
+    return None
+
+
+def _lookup(request: LyftaRequest, identifier: str) -> HttpResponse:
+    """The one place that answers whether a number is known: the unit's own patient opens;
+    any other number, known or not, is recorded and leads to the documented-need page, which
+    looks the same either way (R32, R33)."""
+    own = _own_patient(request, identifier)
+    if own is not None:
+        return own
+    selectors.patient_lookup_outside(actor=request.actor, identifier=identifier)
+    request.session[PENDING] = identifier
+    request.session.pop(CLEARED, None)
+    return redirect("patients:outside")
 
 
 def _pending(request: LyftaRequest) -> str:
@@ -119,6 +136,8 @@ def outside(request: LyftaRequest) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         patient = Patient.objects.filter(identifier=identifier).first()
         if patient is None:
+            # Only now, with the need documented, may the user learn that the number is new.
+            request.session[CLEARED] = identifier
             return redirect(f"{reverse('patients:register')}?ny=1")
         try:
             services.need_document(
@@ -204,20 +223,36 @@ def emergency_end(request: LyftaRequest, emergency_id: int) -> HttpResponse:
 
 @require_http_methods(["GET", "POST"])
 def register(request: LyftaRequest) -> HttpResponse:
-    """Register a patient new to Lyfta; the unit gets a care relationship with them."""
+    """Register a patient new to Lyfta; the unit gets a care relationship with them.
+
+    Registration is no way around the lookup flow (R33): only a number that flow has shown to be
+    new, after a documented need, is registered here. Any other number goes through the flow
+    itself, recorded, to the same documented-need page whether it exists or not; one of the unit's
+    own patients simply opens."""
     require(request.actor, Cap.PATIENTS_REGISTER)
-    initial = {"identifier": request.session.get(PENDING, "")}
-    form = RegisterForm(request.POST or None, initial=initial)
+    cleared = str(request.session.get(CLEARED, ""))
+    form = RegisterForm(request.POST or None, initial={"identifier": cleared})
     if request.method == "POST" and form.is_valid():
+        data = dict(form.cleaned_data)
+        identifier = data.pop("identifier")
+        if identifier != cleared:
+            return _lookup(request, identifier)
         try:
-            patient = services.patient_register(actor=request.actor, **form.cleaned_data)
+            patient = services.patient_register(actor=request.actor, identifier=identifier, **data)
+        except services.AlreadyRegistered:
+            # Registered by someone else since the lookup: look it up again, as any number.
+            return _lookup(request, identifier)
         except ValidationError as error:
             _errors(form, error)
         else:
             request.session.pop(PENDING, None)
+            request.session.pop(CLEARED, None)
             return redirect("patients:detail", patient_id=patient.pk)
     return render(
-        request, "patients/register.html", {"form": form}, status=400 if form.errors else 200
+        request,
+        "patients/register.html",
+        {"form": form, "cleared": bool(cleared)},
+        status=400 if form.errors else 200,
     )
 
 

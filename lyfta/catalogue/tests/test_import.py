@@ -279,3 +279,43 @@ def test_amounts_are_read_in_swedish_or_plain_form(raw: str, value: Decimal) -> 
 def test_amounts_that_are_not_amounts_are_refused(raw: str) -> None:
     with pytest.raises(imports.CellError):
         imports.read_decimal(raw)
+
+
+# --- CSV injection: cells a spreadsheet would run as a formula are refused (issue 12, build 8) --
+
+
+@pytest.mark.parametrize(
+    ("column", "cell"),
+    [
+        ("name", '=HYPERLINK("http://x","y")'),
+        ("name", "+SUM(1;2)"),
+        ("name", "-2+3"),
+        ("name", "@SUM(A1)"),
+        ("name", "\t=1+1"),  # a leading tab or CR is stripped; what follows is refused
+        ("supplier_article_number", "=1+1"),
+        ("price_group", "@x"),
+        ("article_number", "=100001"),
+        ("supplier", "=Rullix AB"),
+        ("monthly_rent", "=85+1"),
+        ("warranty_months", "-SUM(A1)"),
+    ],
+)
+def test_import_refuses_a_formula_cell_with_its_line_and_column(
+    karin: Persona, column: str, cell: str
+) -> None:
+    quoted = '"' + cell.replace('"', '""') + '"'
+    text = "\n".join([HEADER, _row(article_number="100009"), _row(**{column: quoted})])
+    result = services.article_import(actor=karin.actor, file=_file(text))
+    assert not result.ok
+    assert [(e.line, e.column) for e in result.errors] == [(3, column)]
+    assert "formel" in result.errors[0].message
+    assert not Article.objects.exists()
+
+
+def test_import_takes_a_plain_negative_number_as_a_number_not_a_formula(karin: Persona) -> None:
+    text = "\n".join([HEADER, _row(monthly_rent="-5", warranty_months="-12")])
+    result = services.article_import(actor=karin.actor, file=_file(text))
+    assert {e.column for e in result.errors} == {"warranty_months"}  # no negative month count
+    assert all("formel" not in e.message for e in result.errors)
+    assert "heltal" in result.errors[0].message
+    assert imports.read_cell("monthly_rent", "-5") == Decimal("-5.00")

@@ -40,3 +40,22 @@ def test_r86_a_cancelled_order_keeps_its_lines_reason_time_and_canceller(
     assert (cancelled.actor_id, cancelled.patient_id) == (bob.user.pk, shop.patient.pk)
     assert cancelled.detail["reason"] == "Behovet upphörde"
     assert cancelled.occurred_at is not None
+
+
+def test_r86_the_cancellation_event_records_the_status_it_changed(
+    shop: Shop, alice: Persona
+) -> None:
+    """Issue 12: the order's cancellation was recorded with empty changes."""
+    order = services.order_place(
+        actor=alice.actor,
+        grant=grant(alice, shop.patient),
+        lines=[LineInput(shop.bed)],
+        delivery=DeliveryInput(),
+    )
+    before = Order.objects.get(pk=order.pk).status
+
+    services.order_cancel(actor=alice.actor, order=order, reason="Behovet upphörde")
+
+    cancelled = AuditEvent.objects.get(action=Action.ORDER_CANCELLED, resource_id=str(order.pk))
+    assert cancelled.changes["status"] == [before, Order.Status.CANCELLED]
+    assert cancelled.changes["cancel_reason"] == ["", "Behovet upphörde"]
