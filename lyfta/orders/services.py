@@ -547,7 +547,7 @@ def order_line_cancel(
 
 def _order_state(order_id: int) -> dict[str, str]:
     status, cancel_reason = (
-        Order.objects.filter(pk=order_id).values_list("status", "cancel_reason").get()
+        Order.unscoped.filter(pk=order_id).values_list("status", "cancel_reason").get()
     )
     return {"status": status, "cancel_reason": cancel_reason}
 

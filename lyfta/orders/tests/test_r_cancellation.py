@@ -52,7 +52,7 @@ def test_r86_the_cancellation_event_records_the_status_it_changed(
         lines=[LineInput(shop.bed)],
         delivery=DeliveryInput(),
     )
-    before = Order.objects.get(pk=order.pk).status
+    before = Order.unscoped.get(pk=order.pk).status
 
     services.order_cancel(actor=alice.actor, order=order, reason="Behovet upphörde")
 
