@@ -179,7 +179,7 @@ def orders_for(actor: Actor) -> models.QuerySet[Order]:
         return _routed(base, "case")
     if (can(actor, Cap.ORDERS_PLACE) or can(actor, Cap.ORDERS_PRESCRIBE)) and actor.unit:
         return _routed(base.filter(unit=actor.unit), "unit")
-    return base.none()
+    return _routed(base.none(), "none")
 
 
 def lines_of(actor: Actor, order: Order) -> models.QuerySet[OrderLine]:
@@ -196,7 +196,7 @@ def centre_orders(actor: Actor) -> models.QuerySet[Order]:
     from lyfta.orders.models import Order
 
     if not can(actor, Cap.ORDERS_HANDLE):
-        return Order.objects.none()
+        return _routed(Order.objects.none(), "none")
     return _routed(Order.objects.all(), "case")
 
 
@@ -204,7 +204,7 @@ def centre_order_lines(actor: Actor) -> models.QuerySet[OrderLine]:
     from lyfta.orders.models import OrderLine
 
     if not can(actor, Cap.ORDERS_HANDLE):
-        return OrderLine.objects.none()
+        return _routed(OrderLine.objects.none(), "none")
     return _routed(OrderLine.objects.all(), "case")
 
 
@@ -216,7 +216,7 @@ def pickups_for(actor: Actor) -> models.QuerySet[PickupOrder]:
         return _routed(PickupOrder.objects.all(), "case")
     if can(actor, Cap.ORDERS_PLACE) and actor.unit is not None:
         return _routed(PickupOrder.objects.filter(unit=actor.unit), "unit")
-    return PickupOrder.objects.none()
+    return _routed(PickupOrder.objects.none(), "none")
 
 
 def pickup_lines_for(actor: Actor) -> models.QuerySet[PickupLine]:
@@ -224,7 +224,7 @@ def pickup_lines_for(actor: Actor) -> models.QuerySet[PickupLine]:
     from lyfta.orders.models import PickupLine
 
     if not (can(actor, Cap.ORDERS_HANDLE) or can(actor, Cap.STOCK_MANAGE)):
-        return PickupLine.objects.none()
+        return _routed(PickupLine.objects.none(), "none")
     return _routed(PickupLine.objects.all(), "case")
 
 
@@ -236,7 +236,7 @@ def losses_for(actor: Actor) -> models.QuerySet[LossReport]:
         return _routed(LossReport.objects.all(), "case")
     if actor.unit is not None and can(actor, Cap.ORDERS_PLACE):
         return _routed(LossReport.objects.filter(loan__unit=actor.unit), "unit")
-    return LossReport.objects.none()
+    return _routed(LossReport.objects.none(), "none")
 
 
 def article_lines(article_id: int) -> models.QuerySet[OrderLine]:

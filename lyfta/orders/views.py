@@ -15,7 +15,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from lyfta.access import rows
-from lyfta.access.patients import PatientGrant
+from lyfta.access.patients import PatientGrant, is_named_staff
 from lyfta.access.policies import can, require
 from lyfta.access.roles import Cap
 from lyfta.accounts.sessions import session_ref
@@ -36,6 +36,7 @@ from lyfta.orders.forms import (
     TemplateForm,
     WithdrawForm,
 )
+from lyfta.orders.logistics_views import Shown, shown_order
 from lyfta.orders.models import Order, OrderTemplate
 from lyfta.patients import selectors as patient_selectors
 from lyfta.patients.services import Refused
@@ -324,6 +325,10 @@ def order_list(request: LyftaRequest) -> HttpResponse:
 @require_GET
 def order_detail(request: LyftaRequest, order_id: int) -> HttpResponse:
     order = selectors.order_for(actor=request.actor, order_id=order_id)
+    # A protected patient's name, contact and address are for the named staff only (R53, R55).
+    shown = shown_order(order)
+    if order.patient is not None and is_named_staff(request.actor, order.patient):
+        shown = Shown(name=True, address=True)
     return render(
         request,
         "orders/order_detail.html",
@@ -331,6 +336,7 @@ def order_detail(request: LyftaRequest, order_id: int) -> HttpResponse:
             "order": order,
             "lines": selectors.order_lines(request.actor, order),
             "reason_form": ReasonForm(),
+            "shown": shown,
         },
     )
 
