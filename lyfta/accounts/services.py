@@ -701,7 +701,7 @@ def privilege_request_reset(*, actor: Actor, user: User, kind: str) -> Privilege
 def _locked_pending(request: PrivilegeRequest) -> PrivilegeRequest:
     """The request, locked; a ValidationError (Swedish) when it is no longer waiting."""
     locked = (
-        PrivilegeRequest.objects.select_for_update()
+        PrivilegeRequest.objects.select_for_update(of=("self",))
         .select_related("subject", "unit", "assignment__unit", "replaces")
         .get(pk=request.pk)
     )

@@ -65,7 +65,7 @@ def _decide(client: Client, name: str, request: PrivilegeRequest) -> Any:
 
 
 def test_r91_a_user_administrator_cannot_make_a_new_account_system_administrator_alone(
-    client: Client, ursula: Persona, county: County
+    client: Client, ursula: Persona, ulrik: Persona, county: County
 ) -> None:
     signed_in(client, ursula)
     response = client.post(
@@ -110,6 +110,12 @@ def test_r91_a_user_administrator_cannot_make_a_new_account_system_administrator
     assert request.status == "pending"
     assert not Assignment.objects.filter(user=fake).exists()
     assert last_event(Action.ACCESS_DENIED).detail["reason"] == "own_request"
+    # The approver is told that the requester made the new account's one-time code himself.
+    approver = Client()
+    signed_in(approver, ulrik)
+    page = approver.get(reverse("accounts:admin_privilege_requests")).content.decode()
+    assert "Falsk Figur" in page
+    assert "har själv gett en engångskod för lösenord till kontot" in page
 
 
 def test_r91_a_user_administrator_never_sees_a_system_administrators_one_time_code(
