@@ -72,6 +72,13 @@ ROLE_PATIENT_FIELDS: dict[str, frozenset[str]] = {
 # Roles whose holders must use a second factor whatever LYFTA_REQUIRE_MFA says (R12 defaults table).
 MFA_ALWAYS: frozenset[str] = frozenset({Role.USER_ADMIN, Role.LOG_REVIEWER, Role.SYSTEM_ADMIN})
 
+# Roles that administer others' rights or the log of everyone's actions (R91): granting or ending
+# one, and resetting the password or second factor of an account that holds one, is a request by
+# one person and an approval by another.
+PRIVILEGED_ROLES: frozenset[str] = frozenset(
+    {Role.SYSTEM_ADMIN, Role.USER_ADMIN, Role.LOG_REVIEWER}
+)
+
 
 class Cap:
     """Capability names. A role grants a set of them; checks ask for one."""
@@ -81,6 +88,8 @@ class Cap:
     HISTORY_VIEW = "history.view"
     ADMIN_SITE = "admin.site"
     USERS_MANAGE = "users.manage"
+    # Approving another person's request to change privileged rights (R91).
+    PRIVILEGE_APPROVE = "users.approve_privileged"
     RECERTIFY = "users.recertify"
     AUDIT_REVIEW = "audit.review"
     # Patients: opening through a care relationship of one's unit (or a documented need) ...
@@ -137,11 +146,19 @@ ROLE_CAPABILITIES: dict[str, frozenset[str]] = {
         }
     ),
     Role.BILLING: frozenset({Cap.ORGANISATIONS_VIEW, Cap.CATALOGUE_VIEW}),
-    Role.USER_ADMIN: frozenset({Cap.ORGANISATIONS_VIEW, Cap.USERS_MANAGE, Cap.RECERTIFY}),
+    Role.USER_ADMIN: frozenset(
+        {Cap.ORGANISATIONS_VIEW, Cap.USERS_MANAGE, Cap.RECERTIFY, Cap.PRIVILEGE_APPROVE}
+    ),
     Role.LOG_REVIEWER: frozenset(
         {Cap.ORGANISATIONS_VIEW, Cap.AUDIT_REVIEW, Cap.HISTORY_VIEW, Cap.CROSS_PROVIDER_REPORT}
     ),
     Role.SYSTEM_ADMIN: frozenset(
-        {Cap.ORGANISATIONS_VIEW, Cap.ORGANISATIONS_MANAGE, Cap.HISTORY_VIEW, Cap.ADMIN_SITE}
+        {
+            Cap.ORGANISATIONS_VIEW,
+            Cap.ORGANISATIONS_MANAGE,
+            Cap.HISTORY_VIEW,
+            Cap.ADMIN_SITE,
+            Cap.PRIVILEGE_APPROVE,
+        }
     ),
 }

@@ -5,11 +5,12 @@ from __future__ import annotations
 
 from django.db.models import Q, QuerySet
 from django.http import Http404
+from django.utils import timezone
 
 from lyfta.access.actor import Actor
 from lyfta.access.policies import can
-from lyfta.access.roles import Cap, Role
-from lyfta.accounts.models import Assignment, User
+from lyfta.access.roles import PRIVILEGED_ROLES, ROLE_CAPABILITIES, Cap, Role
+from lyfta.accounts.models import Assignment, PrivilegeRequest, User
 from lyfta.organisations.models import Unit
 
 # System administration is handed out only at the assistive-device centre's units (which belong
@@ -100,3 +101,95 @@ def can_grant(actor: Actor, user: User, unit: Unit, role: str) -> bool:
     if role in NOT_GRANTABLE_BY_USER_ADMIN and not unit.is_centre:
         return False
     return units_assignable_by(actor).filter(pk=unit.pk).exists()
+
+
+# --- Separation of duties (R91) and no self-review (R92) ------------------------------------------
+
+
+def is_privileged_role(role: str) -> bool:
+    """Whether granting or ending `role` needs a second person's approval (R91)."""
+    return role in PRIVILEGED_ROLES
+
+
+def holds_privileged_role(user: User) -> bool:
+    """Whether the account holds a privileged assignment that is not ended and not past its end
+    (a future or dormant one counts too: a reset now would open it later)."""
+    return Assignment.objects.filter(
+        user=user,
+        role__in=PRIVILEGED_ROLES,
+        ended_at__isnull=True,
+        valid_until__gte=timezone.localdate(),
+    ).exists()
+
+
+def needs_approval(actor: Actor) -> bool:
+    """A person's privileged change needs a second person; a management command or job (trusted
+    code, e.g. the demo seed) acts alone."""
+    return not actor.is_system
+
+
+def privilege_requests_visible_to(actor: Actor) -> QuerySet[PrivilegeRequest]:
+    """Requests the actor made, and those about accounts in their scope: all of them for a system
+    administrator, their provider's for a user administrator."""
+    if actor.user is None:
+        return PrivilegeRequest.objects.all()
+    own = Q(requested_by=actor.user)
+    if not can(actor, Cap.PRIVILEGE_APPROVE):
+        return PrivilegeRequest.objects.filter(own)
+    if not can(actor, Cap.USERS_MANAGE):
+        return PrivilegeRequest.objects.all()
+    return PrivilegeRequest.objects.filter(own | Q(subject__in=users_visible_to(actor)))
+
+
+def privilege_refusal(actor: Actor, request: PrivilegeRequest) -> str | None:
+    """Why `actor` may not approve or reject `request`, or None if they may (R91): nobody decides
+    his own request, one about himself or one that widens his own rights, and a user
+    administrator decides only within his own provider."""
+    if actor.user is None:
+        return "not_a_person"
+    if not can(actor, Cap.PRIVILEGE_APPROVE):
+        return "not_an_approver"
+    if request.requested_by_id == actor.user.pk:
+        return "own_request"
+    if request.subject_id == actor.user.pk:
+        # Every request that could widen the approver's own rights is about his own account
+        # (one account per person, R1): a grant to him, or a reset whose code he would see.
+        return "about_self"
+    if not can(actor, Cap.USERS_MANAGE):
+        return None  # a system administrator approves across providers
+    subject = request.subject
+    if request.kind == PrivilegeRequest.Kind.GRANT and request.unit is not None:
+        return None if can_grant(actor, subject, request.unit, request.role) else "outside_scope"
+    if request.kind == PrivilegeRequest.Kind.END and request.assignment is not None:
+        target = request.assignment
+        return None if can_grant(actor, subject, target.unit, target.role) else "outside_scope"
+    return None if can_manage_account(actor, subject) else "outside_scope"
+
+
+# Roles with access to patients: holding one of them and log review at the same provider means
+# reviewing one's own care work (R92).
+CARE_ROLES: frozenset[str] = frozenset(
+    role for role, caps in ROLE_CAPABILITIES.items() if Cap.PATIENTS_VIEW in caps
+)
+
+
+def review_conflicts(user: User, unit: Unit, role: str) -> list[Assignment]:
+    """The assignments of `user` at `unit`'s provider that, with a new `role` assignment at
+    `unit`, would give one person both log review and patient access there (R92): care
+    assignments for a new log-reviewer one, log-reviewer ones for a new care one. Only those not
+    ended and not past their end."""
+    if role == Role.LOG_REVIEWER:
+        others: frozenset[str] = CARE_ROLES
+    elif role in CARE_ROLES:
+        others = frozenset({Role.LOG_REVIEWER})
+    else:
+        return []
+    return list(
+        Assignment.objects.filter(
+            user=user,
+            unit__provider_id=unit.provider_id,
+            role__in=others,
+            ended_at__isnull=True,
+            valid_until__gte=timezone.localdate(),
+        ).select_related("unit__provider")
+    )

@@ -13,7 +13,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from lyfta.access import users as access_users
-from lyfta.access.policies import require
+from lyfta.access.policies import can, require
 from lyfta.access.roles import Cap
 from lyfta.accounts import selectors, services
 from lyfta.accounts.forms import (
@@ -23,7 +23,7 @@ from lyfta.accounts.forms import (
     RecertificationForm,
     UserForm,
 )
-from lyfta.accounts.models import Assignment
+from lyfta.accounts.models import Assignment, PrivilegeRequest, User
 from lyfta.accounts.views import agreement_pdf_response, reauth_required
 from lyfta.core.http import LyftaRequest
 from lyfta.organisations.models import Unit
@@ -83,23 +83,34 @@ def _show_code(
     )
 
 
+def _detail(
+    request: LyftaRequest, user: User, form: AssignmentForm | None = None
+) -> dict[str, object]:
+    return {
+        "person": user,
+        "assignments": selectors.assignments_of(actor=request.actor, user=user),
+        "manageable": access_users.can_manage_account(request.actor, user),
+        "is_self": user.pk == request.user.pk,
+        "sessions": selectors.open_sessions(user=user),
+        "assignment_form": form
+        or AssignmentForm(units=access_users.units_assignable_by(request.actor)),
+        "pending": selectors.privilege_requests_about(actor=request.actor, user=user),
+    }
+
+
+def _requested(request: LyftaRequest, what: str) -> None:
+    """The requester sees that the change waits for a second person (R91)."""
+    awaits = _(
+        "Ändringen väntar på godkännande av en annan användaradministratör eller "
+        "systemadministratör och gäller först när den är godkänd."
+    )
+    messages.info(request, f"{what} {awaits}")
+
+
 @require_http_methods(["GET"])
 def user_detail(request: LyftaRequest, user_id: int) -> HttpResponse:
     user = selectors.user_detail(actor=request.actor, user_id=user_id)
-    return render(
-        request,
-        "accounts/admin/user_detail.html",
-        {
-            "person": user,
-            "assignments": selectors.assignments_of(actor=request.actor, user=user),
-            "manageable": access_users.can_manage_account(request.actor, user),
-            "is_self": user.pk == request.user.pk,
-            "sessions": selectors.open_sessions(user=user),
-            "assignment_form": AssignmentForm(
-                units=access_users.units_assignable_by(request.actor)
-            ),
-        },
-    )
+    return render(request, "accounts/admin/user_detail.html", _detail(request, user))
 
 
 @require_http_methods(["GET", "POST"])
@@ -131,8 +142,12 @@ def assignment_add(request: LyftaRequest, user_id: int) -> HttpResponse:
     form = AssignmentForm(request.POST, units=access_users.units_assignable_by(request.actor))
     if form.is_valid():
         data = form.cleaned_data
+        # A system, user or log-review administration role is a request another person approves
+        # (R91); other roles are decided in one step.
+        privileged = access_users.is_privileged_role(data["role"])
+        grant = services.privilege_request_grant if privileged else services.assignment_create
         try:
-            services.assignment_create(
+            grant(
                 actor=request.actor,
                 user=user,
                 unit=data["unit"],
@@ -145,20 +160,16 @@ def assignment_add(request: LyftaRequest, user_id: int) -> HttpResponse:
         except ValidationError as error:
             _form_errors(form, error)
         else:
-            messages.success(request, _("Uppdraget är beslutat och registrerat."))
+            if privileged:
+                _requested(request, _("Begäran om uppdraget är registrerad."))
+            else:
+                messages.success(request, _("Uppdraget är beslutat och registrerat."))
+            warning = selectors.review_warning(user, data["unit"], data["role"])
+            if warning:
+                messages.warning(request, warning)
             return redirect("accounts:admin_user", user_id=user.pk)
     return render(
-        request,
-        "accounts/admin/user_detail.html",
-        {
-            "person": user,
-            "assignments": selectors.assignments_of(actor=request.actor, user=user),
-            "manageable": access_users.can_manage_account(request.actor, user),
-            "is_self": user.pk == request.user.pk,
-            "sessions": selectors.open_sessions(user=user),
-            "assignment_form": form,
-        },
-        status=400,
+        request, "accounts/admin/user_detail.html", _detail(request, user, form), status=400
     )
 
 
@@ -174,23 +185,40 @@ def _assignment(request: LyftaRequest, assignment_id: int) -> Assignment:
 def assignment_extend(request: LyftaRequest, assignment_id: int) -> HttpResponse:
     assignment = _assignment(request, assignment_id)
     form = ExtendForm(request.POST or None)
+    privileged = access_users.is_privileged_role(assignment.role)
     if request.method == "POST" and form.is_valid():
         try:
-            services.assignment_extend(
-                actor=request.actor,
-                assignment=assignment,
-                valid_until=form.cleaned_data["valid_until"],
-                decision_reference=form.cleaned_data["decision_reference"],
-            )
+            if privileged:
+                services.privilege_request_grant(
+                    actor=request.actor,
+                    user=assignment.user,
+                    unit=assignment.unit,
+                    role=assignment.role,
+                    purpose=assignment.purpose,
+                    valid_from=services.extension_start(assignment),
+                    valid_until=form.cleaned_data["valid_until"],
+                    decision_reference=form.cleaned_data["decision_reference"],
+                    replaces=assignment,
+                )
+            else:
+                services.assignment_extend(
+                    actor=request.actor,
+                    assignment=assignment,
+                    valid_until=form.cleaned_data["valid_until"],
+                    decision_reference=form.cleaned_data["decision_reference"],
+                )
         except ValidationError as error:
             _form_errors(form, error)
         else:
-            messages.success(request, _("Förlängningen är registrerad som ett nytt beslut."))
+            if privileged:
+                _requested(request, _("Begäran om förlängning är registrerad."))
+            else:
+                messages.success(request, _("Förlängningen är registrerad som ett nytt beslut."))
             return redirect("accounts:admin_user", user_id=assignment.user_id)
     return render(
         request,
         "accounts/admin/assignment_extend.html",
-        {"assignment": assignment, "form": form},
+        {"assignment": assignment, "form": form, "privileged": privileged},
         status=400 if form.errors else 200,
     )
 
@@ -201,6 +229,16 @@ def assignment_end(request: LyftaRequest, assignment_id: int) -> HttpResponse:
     assignment = _assignment(request, assignment_id)
     form = ReasonForm(request.POST)
     reason = form.cleaned_data["reason"] if form.is_valid() else _("Avslutat av administratör")
+    if access_users.is_privileged_role(assignment.role):
+        try:
+            services.privilege_request_end(
+                actor=request.actor, assignment=assignment, reason=reason
+            )
+        except ValidationError as error:
+            messages.error(request, " ".join(error.messages))
+        else:
+            _requested(request, _("Begäran om att avsluta uppdraget är registrerad."))
+        return redirect("accounts:admin_user", user_id=assignment.user_id)
     services.assignment_end(actor=request.actor, assignment=assignment, reason=reason)
     messages.success(request, _("Uppdraget är avslutat. Det gäller från användarens nästa klick."))
     return redirect("accounts:admin_user", user_id=assignment.user_id)
@@ -219,6 +257,28 @@ def user_action(request: LyftaRequest, user_id: int, action: str) -> HttpRespons
     elif action == "unlock":
         services.user_unlock(actor=request.actor, user=user)
         messages.success(request, _("Kontot är upplåst."))
+    elif action in ("reset", "mfa") and access_users.holds_privileged_role(user):
+        # The account holds an administration role: another person approves, and only he sees
+        # a one-time code (R91).
+        kind = (
+            PrivilegeRequest.Kind.PASSWORD_RESET
+            if action == "reset"
+            else PrivilegeRequest.Kind.MFA_RESET
+        )
+        try:
+            services.privilege_request_reset(actor=request.actor, user=user, kind=kind)
+        except ValidationError as error:
+            messages.error(request, " ".join(error.messages))
+        else:
+            _requested(
+                request,
+                _(
+                    "Kontot har en administrativ roll. Begäran är registrerad; en engångskod "
+                    "visas bara för den som godkänner."
+                )
+                if action == "reset"
+                else _("Kontot har en administrativ roll. Begäran är registrerad."),
+            )
     elif action == "reset":
         code = services.password_reset_start(actor=request.actor, user=user)
         return _show_code(request, user.pk, code)
@@ -289,3 +349,73 @@ def recertification_unit(request: LyftaRequest, unit_id: int) -> HttpResponse:
         "accounts/admin/recertification_unit.html",
         {"unit": unit, "rows": rows, "form": RecertificationForm()},
     )
+
+
+# --- Requests to change privileged rights (R91) ---------------------------------------------------
+
+
+@require_http_methods(["GET"])
+def privilege_requests(request: LyftaRequest) -> HttpResponse:
+    """What waits for the actor's approval, and the actor's own requests."""
+    return render(
+        request,
+        "accounts/admin/privilege_requests.html",
+        {
+            "to_decide": selectors.privilege_requests_to_decide(actor=request.actor),
+            "mine": selectors.privilege_requests_made_by(actor=request.actor),
+            "manages_users": can(request.actor, Cap.USERS_MANAGE),
+        },
+    )
+
+
+@require_POST
+@reauth_required
+def privilege_request_approve(request: LyftaRequest, request_id: int) -> HttpResponse:
+    pending = selectors.privilege_request_for(actor=request.actor, request_id=request_id)
+    try:
+        approval = services.privilege_request_approve(actor=request.actor, request=pending)
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+        return redirect("accounts:admin_privilege_requests")
+    if approval.code is not None:
+        # Shown once, to the approver alone: he hands it to the person.
+        link = request.build_absolute_uri(reverse("accounts:password_set", args=[approval.code]))
+        return render(
+            request,
+            "accounts/admin/reset_code.html",
+            {
+                "person": approval.request.subject,
+                "code": approval.code,
+                "link": link,
+                "approved": True,
+            },
+        )
+    messages.success(request, _("Begäran är godkänd och ändringen är gjord."))
+    return redirect("accounts:admin_privilege_requests")
+
+
+@require_POST
+@reauth_required
+def privilege_request_reject(request: LyftaRequest, request_id: int) -> HttpResponse:
+    pending = selectors.privilege_request_for(actor=request.actor, request_id=request_id)
+    form = ReasonForm(request.POST)
+    note = form.cleaned_data["reason"] if form.is_valid() else ""
+    try:
+        services.privilege_request_reject(actor=request.actor, request=pending, note=note)
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    else:
+        messages.success(request, _("Begäran är avslagen. Ingenting har ändrats."))
+    return redirect("accounts:admin_privilege_requests")
+
+
+@require_POST
+def privilege_request_cancel(request: LyftaRequest, request_id: int) -> HttpResponse:
+    pending = selectors.privilege_request_for(actor=request.actor, request_id=request_id)
+    try:
+        services.privilege_request_cancel(actor=request.actor, request=pending)
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    else:
+        messages.success(request, _("Begäran är återkallad."))
+    return redirect("accounts:admin_privilege_requests")

@@ -303,3 +303,106 @@ class FailedSignIn(models.Model):
 
     def __str__(self) -> str:
         return f"{self.username} {self.at:%Y-%m-%d %H:%M}"
+
+
+class PrivilegeRequest(models.Model):
+    """A change to privileged rights that one person asks for and another approves (R91):
+    granting or ending an assignment whose role is system administrator, user administrator or log
+    reviewer, or resetting the password or second factor of an account that holds one. Nothing
+    changes until the approval; the request lapses after `expires_at` and the requester may
+    withdraw it while it waits."""
+
+    class Kind(models.TextChoices):
+        GRANT = "grant", _("Nytt uppdrag")
+        END = "end", _("Avsluta uppdrag")
+        PASSWORD_RESET = "password_reset", _("Engångskod för nytt lösenord")
+        MFA_RESET = "mfa_reset", _("Återställ tvåfaktorsinloggning")
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Väntar på godkännande")
+        APPROVED = "approved", _("Godkänd")
+        REJECTED = "rejected", _("Avslagen")
+        CANCELLED = "cancelled", _("Återkallad")
+
+    kind = models.CharField(_("ändring"), max_length=16, choices=Kind.choices)
+    subject = models.ForeignKey(
+        User, on_delete=models.PROTECT, related_name="privilege_requests", verbose_name=_("gäller")
+    )
+    # A new assignment (GRANT): its unit, role, purpose, window and decision; `replaces` for an
+    # extension.
+    unit = models.ForeignKey(
+        "organisations.Unit",
+        on_delete=models.PROTECT,
+        related_name="+",
+        null=True,
+        blank=True,
+        verbose_name=_("enhet"),
+    )
+    role = models.CharField(_("roll"), max_length=32, choices=Role.choices, blank=True)
+    purpose = models.CharField(_("ändamål"), max_length=32, choices=Purpose.choices, blank=True)
+    valid_from = models.DateField(_("giltigt från"), null=True, blank=True)
+    valid_until = models.DateField(_("giltigt till och med"), null=True, blank=True)
+    decision_reference = models.CharField(_("beslutsreferens"), max_length=100, blank=True)
+    replaces = models.ForeignKey(
+        Assignment,
+        on_delete=models.PROTECT,
+        related_name="+",
+        null=True,
+        blank=True,
+        verbose_name=_("förlänger uppdrag"),
+    )
+    # The assignment to end (END), or the one the approval created (GRANT).
+    assignment = models.ForeignKey(
+        Assignment,
+        on_delete=models.PROTECT,
+        related_name="privilege_requests",
+        null=True,
+        blank=True,
+        verbose_name=_("uppdrag"),
+    )
+    reason = models.CharField(_("skäl"), max_length=200, blank=True)
+    requested_by = models.ForeignKey(
+        User, on_delete=models.PROTECT, related_name="+", verbose_name=_("begärd av")
+    )
+    requested_at = models.DateTimeField(_("begärd"))
+    expires_at = models.DateTimeField(_("gäller till"))
+    status = models.CharField(
+        _("status"), max_length=16, choices=Status.choices, default=Status.PENDING
+    )
+    decided_by = models.ForeignKey(
+        User,
+        on_delete=models.PROTECT,
+        related_name="+",
+        null=True,
+        blank=True,
+        verbose_name=_("beslutad av"),
+    )
+    decided_at = models.DateTimeField(_("beslutad"), null=True, blank=True)
+    decision_note = models.CharField(_("kommentar"), max_length=200, blank=True)
+
+    class Meta:
+        ordering = ["-requested_at"]
+        verbose_name = _("begäran om ändrad behörighet")
+        verbose_name_plural = _("begäranden om ändrad behörighet")
+        indexes = [models.Index(fields=["status", "expires_at"])]
+        constraints = [
+            models.CheckConstraint(
+                condition=~Q(requested_by=models.F("decided_by")),
+                name="privilege_request_not_decided_by_requester",
+            ),
+            models.CheckConstraint(
+                condition=~Q(subject=models.F("decided_by")),
+                name="privilege_request_not_decided_by_subject",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()}: {self.subject}"
+
+    @property
+    def expired(self) -> bool:
+        return self.status == self.Status.PENDING and self.expires_at <= timezone.now()
+
+    @property
+    def state_display(self) -> str:
+        return str(_("Förfallen")) if self.expired else str(self.get_status_display())

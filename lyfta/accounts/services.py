@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import secrets
+from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
@@ -25,6 +26,7 @@ from lyfta.accounts.models import (
     AgreementAcceptance,
     Assignment,
     PasswordResetCode,
+    PrivilegeRequest,
     RecertificationDecision,
     User,
     UserSession,
@@ -61,6 +63,9 @@ ASSIGNMENT_FIELDS = (
     "replaces",
 )
 RESET_VALIDITY = dt.timedelta(hours=24)
+# A request to change privileged rights lapses unless another person decides it within a week
+# (R91).
+PRIVILEGE_REQUEST_VALIDITY = dt.timedelta(days=7)
 
 
 def _deny(actor: Actor, action: str, target: Any, reason: str) -> None:
@@ -166,6 +171,12 @@ def user_mfa_reset(*, actor: Actor, user: User) -> int:
     require(actor, Cap.USERS_MANAGE)
     if not access_users.can_manage_account(actor, user):
         _deny(actor, Action.MFA_RESET, user, "outside_scope_or_self")
+    if access_users.needs_approval(actor) and access_users.holds_privileged_role(user):
+        _deny(actor, Action.MFA_RESET, user, "needs_approval")
+    return _mfa_reset(actor=actor, user=user)
+
+
+def _mfa_reset(*, actor: Actor, user: User, detail: dict[str, Any] | None = None) -> int:
     from django_otp.plugins.otp_totp.models import TOTPDevice
 
     with transaction.atomic():
@@ -175,7 +186,7 @@ def user_mfa_reset(*, actor: Actor, user: User) -> int:
             action=Action.MFA_RESET,
             actor=actor,
             target=user,
-            detail={"devices_removed": removed, "sessions_ended": ended},
+            detail={"devices_removed": removed, "sessions_ended": ended, **(detail or {})},
         )
     return int(removed)
 
@@ -231,6 +242,13 @@ def password_reset_start(*, actor: Actor, user: User) -> str:
     require(actor, Cap.USERS_MANAGE)
     if not access_users.can_manage_account(actor, user):
         _deny(actor, Action.PASSWORD_RESET_STARTED, user, "outside_scope_or_self")
+    if access_users.needs_approval(actor) and access_users.holds_privileged_role(user):
+        # The code of a privileged account is made and shown only on another person's approval.
+        _deny(actor, Action.PASSWORD_RESET_STARTED, user, "needs_approval")
+    return _password_reset_code(actor=actor, user=user)
+
+
+def _password_reset_code(*, actor: Actor, user: User, detail: dict[str, Any] | None = None) -> str:
     code = secrets.token_urlsafe(24)
     now = timezone.now()
     with transaction.atomic():
@@ -242,7 +260,7 @@ def password_reset_start(*, actor: Actor, user: User) -> str:
             created_at=now,
             expires_at=now + RESET_VALIDITY,
         )
-        record(action=Action.PASSWORD_RESET_STARTED, actor=actor, target=user)
+        record(action=Action.PASSWORD_RESET_STARTED, actor=actor, target=user, detail=detail)
     return code
 
 
@@ -350,11 +368,54 @@ def assignment_create(
     replaces: Assignment | None = None,
 ) -> Assignment:
     """Record a decision that `user` may act in `role` at `unit` during the window, which always
-    ends at most 12 months ahead (R4). Never for oneself, only at one's own units (R9)."""
+    ends at most 12 months ahead (R4). Never for oneself, only at one's own units (R9). A
+    privileged role is granted only through a request that another person approves (R91); a
+    log-reviewer and a care assignment at one provider are recorded with a warning (R92)."""
     require(actor, Cap.USERS_MANAGE)
     if not access_users.can_grant(actor, user, unit, role):
         _deny(actor, Action.ASSIGNMENT_CREATED, user, "not_grantable")
+    if access_users.is_privileged_role(role) and access_users.needs_approval(actor):
+        _deny(actor, Action.ASSIGNMENT_CREATED, user, "needs_approval")
     _check_window(valid_from, valid_until)
+    return _assignment_insert(
+        actor=actor,
+        user=user,
+        unit=unit,
+        role=role,
+        valid_from=valid_from,
+        valid_until=valid_until,
+        decision_reference=decision_reference,
+        purpose=purpose,
+        replaces=replaces,
+    )
+
+
+def _review_warning(user: User, unit: Unit, role: str) -> dict[str, Any]:
+    """The R92 warning for the audit detail: the assignments that, with this one, give one person
+    log review and patient access at the same provider."""
+    conflicts = access_users.review_conflicts(user, unit, role)
+    if not conflicts:
+        return {}
+    return {
+        "warning": "log_review_and_care_at_same_provider",
+        "conflicting_assignments": [a.pk for a in conflicts],
+    }
+
+
+def _assignment_insert(
+    *,
+    actor: Actor,
+    user: User,
+    unit: Unit,
+    role: str,
+    valid_from: dt.date,
+    valid_until: dt.date,
+    decision_reference: str,
+    purpose: str | None = None,
+    replaces: Assignment | None = None,
+    detail: dict[str, Any] | None = None,
+) -> Assignment:
+    warning = _review_warning(user, unit, role)
     with transaction.atomic():
         assignment = Assignment(
             user=user,
@@ -374,7 +435,12 @@ def assignment_create(
             actor=actor,
             target=assignment,
             changes=diff({}, snapshot(assignment, ASSIGNMENT_FIELDS)),
-            detail={"user": user.pk, "extends": replaces.pk if replaces else None},
+            detail={
+                "user": user.pk,
+                "extends": replaces.pk if replaces else None,
+                **warning,
+                **(detail or {}),
+            },
         )
     return assignment
 
@@ -384,7 +450,7 @@ def assignment_extend(
 ) -> Assignment:
     """An extension is a new decision: a new assignment that starts the day after the old one
     ends (or today, if it has ended), never an edit of the old one (R4)."""
-    start = max(assignment.valid_until + dt.timedelta(days=1), timezone.localdate())
+    start = extension_start(assignment)
     return assignment_create(
         actor=actor,
         user=assignment.user,
@@ -398,13 +464,27 @@ def assignment_extend(
     )
 
 
+def extension_start(assignment: Assignment) -> dt.date:
+    return max(assignment.valid_until + dt.timedelta(days=1), timezone.localdate())
+
+
 def assignment_end(*, actor: Actor, assignment: Assignment, reason: str) -> Assignment:
     """End an assignment now. It takes effect at the holder's next request (R37); ending the last
-    one ends the holder's sessions (R5)."""
+    one ends the holder's sessions (R5). A privileged one ends only through a request that another
+    person approves (R91)."""
     require(actor, Cap.USERS_MANAGE)
     user = assignment.user
     if not access_users.can_grant(actor, user, assignment.unit, assignment.role):
         _deny(actor, Action.ASSIGNMENT_ENDED, assignment, "not_manageable")
+    if access_users.is_privileged_role(assignment.role) and access_users.needs_approval(actor):
+        _deny(actor, Action.ASSIGNMENT_ENDED, assignment, "needs_approval")
+    return _assignment_close(actor=actor, assignment=assignment, reason=reason)
+
+
+def _assignment_close(
+    *, actor: Actor, assignment: Assignment, reason: str, detail: dict[str, Any] | None = None
+) -> Assignment:
+    user = assignment.user
     with transaction.atomic():
         locked = Assignment.objects.select_for_update().get(pk=assignment.pk)
         if locked.ended_at is not None:
@@ -421,7 +501,7 @@ def assignment_end(*, actor: Actor, assignment: Assignment, reason: str) -> Assi
             actor=actor,
             target=locked,
             changes={"ended_at": [None, locked.ended_at.isoformat()]},
-            detail={"reason": reason[:200], "sessions_ended": ended},
+            detail={"reason": reason[:200], "sessions_ended": ended, **(detail or {})},
         )
     return locked
 
@@ -469,9 +549,279 @@ def recertification_record(
             target=assignment,
             detail={"outcome": outcome, "decision": decision.pk},
         )
-        if removes:
+        if (
+            removes
+            and access_users.is_privileged_role(assignment.role)
+            and access_users.needs_approval(actor)
+        ):
+            # A privileged assignment ends only on another person's approval (R91).
+            privilege_request_end(
+                actor=actor, assignment=assignment, reason=_("Uppföljning: tas bort")
+            )
+        elif removes:
             assignment_end(actor=actor, assignment=assignment, reason=_("Uppföljning: tas bort"))
     return decision
+
+
+# --- Separation of duties: privileged changes are requested and approved (R91) -------------------
+
+
+@dataclass(frozen=True)
+class Approval:
+    """What an approval did: the request, and the one-time code when it started a password reset
+    (shown to the approver alone, once)."""
+
+    request: PrivilegeRequest
+    code: str | None = None
+
+
+def _requester(actor: Actor) -> User:
+    require(actor, Cap.USERS_MANAGE)
+    if actor.user is None:
+        raise PermissionDenied("a request is made by a person")
+    return actor.user
+
+
+def _request_create(
+    *, actor: Actor, kind: str, subject: User, detail: dict[str, Any], **fields: Any
+) -> PrivilegeRequest:
+    requester = _requester(actor)
+    now = timezone.now()
+    waiting = PrivilegeRequest.objects.filter(
+        kind=kind,
+        subject=subject,
+        status=PrivilegeRequest.Status.PENDING,
+        expires_at__gt=now,
+        **{k: v for k, v in fields.items() if k in ("unit", "role", "assignment")},
+    )
+    if waiting.exists():
+        raise ValidationError(
+            _("En likadan begäran väntar redan på godkännande. Den finns under Begäranden.")
+        )
+    with transaction.atomic():
+        request = PrivilegeRequest.objects.create(
+            kind=kind,
+            subject=subject,
+            requested_by=requester,
+            requested_at=now,
+            expires_at=now + PRIVILEGE_REQUEST_VALIDITY,
+            **fields,
+        )
+        record(
+            action=Action.PRIVILEGE_REQUESTED,
+            actor=actor,
+            target=request,
+            detail={
+                "kind": kind,
+                "user": subject.pk,
+                "expires_at": request.expires_at,
+                **detail,
+            },
+        )
+    return request
+
+
+def privilege_request_grant(
+    *,
+    actor: Actor,
+    user: User,
+    unit: Unit,
+    role: str,
+    valid_from: dt.date,
+    valid_until: dt.date,
+    decision_reference: str,
+    purpose: str | None = None,
+    replaces: Assignment | None = None,
+) -> PrivilegeRequest:
+    """Ask that `user` be given a privileged `role` at `unit` (or that such an assignment be
+    extended, `replaces`). Nothing is granted until another person approves (R91)."""
+    require(actor, Cap.USERS_MANAGE)
+    if not access_users.can_grant(actor, user, unit, role):
+        _deny(actor, Action.PRIVILEGE_REQUESTED, user, "not_grantable")
+    if not access_users.is_privileged_role(role):
+        raise ValueError(f"{role} is granted in one step")
+    _check_window(valid_from, valid_until)
+    return _request_create(
+        actor=actor,
+        kind=PrivilegeRequest.Kind.GRANT,
+        subject=user,
+        detail={
+            "role": role,
+            "unit": unit.pk,
+            "valid_from": valid_from,
+            "valid_until": valid_until,
+            "decision_reference": decision_reference,
+            "extends": replaces.pk if replaces else None,
+            **_review_warning(user, unit, role),
+        },
+        unit=unit,
+        role=role,
+        purpose=purpose or ROLE_PURPOSE[role],
+        valid_from=valid_from,
+        valid_until=valid_until,
+        decision_reference=decision_reference,
+        replaces=replaces,
+    )
+
+
+def privilege_request_end(*, actor: Actor, assignment: Assignment, reason: str) -> PrivilegeRequest:
+    """Ask that a privileged assignment be ended; it stays in force until another person approves
+    (R91)."""
+    require(actor, Cap.USERS_MANAGE)
+    if not access_users.can_grant(actor, assignment.user, assignment.unit, assignment.role):
+        _deny(actor, Action.PRIVILEGE_REQUESTED, assignment, "not_manageable")
+    if not access_users.is_privileged_role(assignment.role):
+        raise ValueError(f"{assignment.role} is ended in one step")
+    if assignment.ended_at is not None:
+        raise ValidationError(_("Uppdraget är redan avslutat."))
+    return _request_create(
+        actor=actor,
+        kind=PrivilegeRequest.Kind.END,
+        subject=assignment.user,
+        detail={"assignment": assignment.pk, "role": assignment.role, "reason": reason[:200]},
+        assignment=assignment,
+        role=assignment.role,
+        unit=assignment.unit,
+        reason=reason[:200],
+    )
+
+
+def privilege_request_reset(*, actor: Actor, user: User, kind: str) -> PrivilegeRequest:
+    """Ask for a password reset (`kind` PASSWORD_RESET) or a second-factor reset (MFA_RESET) of
+    an account that holds a privileged role. The one-time code is made on approval and shown only
+    to the approver (R91)."""
+    if kind not in (PrivilegeRequest.Kind.PASSWORD_RESET, PrivilegeRequest.Kind.MFA_RESET):
+        raise ValueError(kind)
+    require(actor, Cap.USERS_MANAGE)
+    if not access_users.can_manage_account(actor, user):
+        _deny(actor, Action.PRIVILEGE_REQUESTED, user, "outside_scope_or_self")
+    return _request_create(actor=actor, kind=kind, subject=user, detail={})
+
+
+def _locked_pending(request: PrivilegeRequest) -> PrivilegeRequest:
+    """The request, locked; a ValidationError (Swedish) when it is no longer waiting."""
+    locked = (
+        PrivilegeRequest.objects.select_for_update(of=("self",))
+        .select_related("subject", "unit", "assignment__unit", "replaces")
+        .get(pk=request.pk)
+    )
+    if locked.status != PrivilegeRequest.Status.PENDING:
+        raise ValidationError(
+            _("Begäran är redan %(status)s.") % {"status": locked.get_status_display().lower()}
+        )
+    if locked.expired:
+        raise ValidationError(_("Begäran har förfallit. Den som vill ändringen får begära igen."))
+    return locked
+
+
+def _check_decider(actor: Actor, request: PrivilegeRequest, action: str) -> None:
+    refusal = access_users.privilege_refusal(actor, request)
+    if refusal is not None:
+        _deny(actor, action, request, refusal)
+
+
+def privilege_request_approve(*, actor: Actor, request: PrivilegeRequest) -> Approval:
+    """Another user administrator or system administrator approves: the change is made now, by
+    and in the name of the approver, and both the approval and the change are recorded with the
+    request and its requester (R91). Nobody approves his own request or one about himself."""
+    _check_decider(actor, request, Action.PRIVILEGE_APPROVED)
+    code: str | None = None
+    with transaction.atomic():
+        locked = _locked_pending(request)
+        link = {"request": locked.pk, "requested_by": locked.requested_by_id}
+        result: dict[str, Any] = {}
+        if locked.kind == PrivilegeRequest.Kind.GRANT:
+            if locked.unit is None or locked.valid_from is None or locked.valid_until is None:
+                raise ValueError("a grant request without unit or window")
+            _check_window(locked.valid_from, locked.valid_until)
+            created = _assignment_insert(
+                actor=actor,
+                user=locked.subject,
+                unit=locked.unit,
+                role=locked.role,
+                valid_from=locked.valid_from,
+                valid_until=locked.valid_until,
+                decision_reference=locked.decision_reference,
+                purpose=locked.purpose or None,
+                replaces=locked.replaces,
+                detail=link,
+            )
+            locked.assignment = created
+            result = {"assignment": created.pk}
+        elif locked.kind == PrivilegeRequest.Kind.END:
+            if locked.assignment is None:
+                raise ValueError("an end request without its assignment")
+            _assignment_close(
+                actor=actor, assignment=locked.assignment, reason=locked.reason, detail=link
+            )
+            result = {"assignment": locked.assignment_id}
+        elif locked.kind == PrivilegeRequest.Kind.PASSWORD_RESET:
+            code = _password_reset_code(actor=actor, user=locked.subject, detail=link)
+        else:
+            result = {"devices_removed": _mfa_reset(actor=actor, user=locked.subject, detail=link)}
+        locked.status = PrivilegeRequest.Status.APPROVED
+        locked.decided_by = actor.user
+        locked.decided_at = timezone.now()
+        locked.save(update_fields=["status", "decided_by", "decided_at", "assignment"])
+        record(
+            action=Action.PRIVILEGE_APPROVED,
+            actor=actor,
+            target=locked,
+            changes={"status": [PrivilegeRequest.Status.PENDING, locked.status]},
+            detail={
+                "kind": locked.kind,
+                "user": locked.subject_id,
+                "requested_by": locked.requested_by_id,
+                **result,
+            },
+        )
+    return Approval(request=locked, code=code)
+
+
+def privilege_request_reject(
+    *, actor: Actor, request: PrivilegeRequest, note: str = ""
+) -> PrivilegeRequest:
+    """Another user administrator or system administrator rejects: nothing changes (R91)."""
+    _check_decider(actor, request, Action.PRIVILEGE_REJECTED)
+    with transaction.atomic():
+        locked = _locked_pending(request)
+        locked.status = PrivilegeRequest.Status.REJECTED
+        locked.decided_by = actor.user
+        locked.decided_at = timezone.now()
+        locked.decision_note = note[:200]
+        locked.save(update_fields=["status", "decided_by", "decided_at", "decision_note"])
+        record(
+            action=Action.PRIVILEGE_REJECTED,
+            actor=actor,
+            target=locked,
+            changes={"status": [PrivilegeRequest.Status.PENDING, locked.status]},
+            detail={
+                "kind": locked.kind,
+                "user": locked.subject_id,
+                "requested_by": locked.requested_by_id,
+                "note": note[:200],
+            },
+        )
+    return locked
+
+
+def privilege_request_cancel(*, actor: Actor, request: PrivilegeRequest) -> PrivilegeRequest:
+    """The requester withdraws his request while it waits."""
+    if actor.user is None or request.requested_by_id != actor.user.pk:
+        _deny(actor, Action.PRIVILEGE_CANCELLED, request, "not_the_requester")
+    with transaction.atomic():
+        locked = _locked_pending(request)
+        locked.status = PrivilegeRequest.Status.CANCELLED
+        locked.decided_at = timezone.now()
+        locked.save(update_fields=["status", "decided_at"])
+        record(
+            action=Action.PRIVILEGE_CANCELLED,
+            actor=actor,
+            target=locked,
+            changes={"status": [PrivilegeRequest.Status.PENDING, locked.status]},
+            detail={"kind": locked.kind, "user": locked.subject_id},
+        )
+    return locked
 
 
 def accounts_suspend_dormant(*, actor: Actor) -> tuple[int, int]:

@@ -46,6 +46,22 @@ urlpatterns = [
         admin_views.assignment_end,
         name="admin_assignment_end",
     ),
+    path("admin/begaranden/", admin_views.privilege_requests, name="admin_privilege_requests"),
+    path(
+        "admin/begaranden/<int:request_id>/godkann/",
+        admin_views.privilege_request_approve,
+        name="admin_privilege_approve",
+    ),
+    path(
+        "admin/begaranden/<int:request_id>/avsla/",
+        admin_views.privilege_request_reject,
+        name="admin_privilege_reject",
+    ),
+    path(
+        "admin/begaranden/<int:request_id>/aterkalla/",
+        admin_views.privilege_request_cancel,
+        name="admin_privilege_cancel",
+    ),
     path("admin/uppfoljning/", admin_views.recertification, name="admin_recertification"),
     path(
         "admin/uppfoljning/<int:unit_id>/",

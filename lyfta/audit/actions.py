@@ -42,6 +42,11 @@ class Action(models.TextChoices):
     ASSIGNMENT_ENDED = "assignment.ended", _("Medarbetaruppdrag avslutat")
     ASSIGNMENT_SUSPENDED = "assignment.suspended", _("Medarbetaruppdrag vilande")
     RECERTIFICATION_RECORDED = "assignment.recertified", _("Uppföljning av behörigheter")
+    # Separation of duties (R91): a privileged change is requested by one, decided by another.
+    PRIVILEGE_REQUESTED = "privilege.requested", _("Ändrad administrativ behörighet begärd")
+    PRIVILEGE_APPROVED = "privilege.approved", _("Begäran om administrativ behörighet godkänd")
+    PRIVILEGE_REJECTED = "privilege.rejected", _("Begäran om administrativ behörighet avslagen")
+    PRIVILEGE_CANCELLED = "privilege.cancelled", _("Begäran om administrativ behörighet återkallad")
     AGREEMENT_PUBLISHED = "agreement.published", _("Ny version av användaravtalet")
     AGREEMENT_PRINTED = "agreement.printed", _("Användaravtal utskrivet")
 

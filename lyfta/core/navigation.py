@@ -23,6 +23,7 @@ NAVIGATION: list[tuple[Promise, str, str | None]] = [
     (_("Sortiment"), "catalogue:articles", Cap.CATALOGUE_VIEW),
     (_("Organisation"), "organisations:providers", Cap.ORGANISATIONS_VIEW),
     (_("Användare"), "accounts:admin_users", Cap.USERS_MANAGE),
+    (_("Begäranden om behörighet"), "accounts:admin_privilege_requests", Cap.PRIVILEGE_APPROVE),
     (_("Uppföljning av behörigheter"), "accounts:admin_recertification", Cap.RECERTIFY),
 ]
 

@@ -309,6 +309,27 @@ def _with_stock(w: World) -> dict[str, Any]:
     return {}
 
 
+def _privilege_request(w: World, about: str, by: str) -> dict[str, int]:
+    """A waiting request (R91) to reset the second factor of `about`, made by `by`."""
+    from lyfta.accounts.models import PrivilegeRequest
+
+    now = timezone.now()
+    request, _created = PrivilegeRequest.objects.get_or_create(
+        kind=PrivilegeRequest.Kind.MFA_RESET,
+        subject=w.people[about].user,
+        requested_by=w.people[by].user,
+        defaults={"requested_at": now, "expires_at": now + dt.timedelta(days=7)},
+    )
+    return {"request_id": request.pk}
+
+
+# ulla (the municipality's user administrator) asks to reset lena's (its log reviewer's) second
+# factor: only another approver, the system administrator, decides it; ulla may withdraw it.
+ULLAS_REQUEST = lambda w: _privilege_request(w, "lena", "ulla")  # noqa: E731
+# A request about the region's charlie: outside ulla's scope (404); sigge's own (403).
+SIGGES_REQUEST = lambda w: _privilege_request(w, "charlie", "sigge")  # noqa: E731
+
+
 ROUTES: dict[str, list[Route]] = {
     "start": [Route(expect=everyone(OK))],
     "healthz": [Route(expect=dict.fromkeys(PERSONAS, OK))],
@@ -399,6 +420,21 @@ ROUTES: dict[str, list[Route]] = {
             kwargs=lambda w: {"assignment_id": w.people["charlie"].assignment.pk},
             expect=everyone(MISSING),
         )
+    ],
+    "accounts:admin_privilege_requests": [Route(expect=everyone(DENIED, ulla=OK, sigge=OK))],
+    "accounts:admin_privilege_approve": [
+        Route(method="post", kwargs=ULLAS_REQUEST, expect=everyone(DENIED, sigge=FOUND)),
+        Route(method="post", kwargs=SIGGES_REQUEST, expect=everyone(DENIED, ulla=MISSING)),
+    ],
+    "accounts:admin_privilege_reject": [
+        Route(method="post", kwargs=ULLAS_REQUEST, expect=everyone(DENIED, sigge=FOUND)),
+        Route(method="post", kwargs=SIGGES_REQUEST, expect=everyone(DENIED, ulla=MISSING)),
+    ],
+    "accounts:admin_privilege_cancel": [
+        Route(method="post", kwargs=ULLAS_REQUEST, expect=everyone(DENIED, ulla=FOUND)),
+        Route(
+            method="post", kwargs=SIGGES_REQUEST, expect=everyone(DENIED, ulla=MISSING, sigge=FOUND)
+        ),
     ],
     "accounts:admin_recertification": [Route(expect=everyone(DENIED, ulla=OK))],
     "accounts:admin_recertification_unit": [
