@@ -63,6 +63,8 @@ drills: $(STAMP)
 clean:
 	rm -rf $(VENV) var/static var/screenshots
 
-# Start the demo county afresh: the SQLite database and its audit checkpoints go together.
+# Start the demo county afresh: the SQLite database, its audit checkpoints and its shipped audit
+# copy go together.
 reset-demo:
 	rm -f var/lyfta.sqlite3 var/lyfta.sqlite3-wal var/lyfta.sqlite3-shm var/audit-checkpoints.jsonl
+	rm -rf var/audit-shipped

@@ -56,6 +56,15 @@ def _checkpoint_file(tmp_path: Path, settings: Any) -> Path:
 
 
 @pytest.fixture(autouse=True)
+def _shipped_file(tmp_path: Path, settings: Any) -> Path:
+    """Each test ships its sealed audit events to a file store of its own (the default target is
+    var/audit-shipped/), which verification compares the database with."""
+    path = tmp_path / "audit-shipped.jsonl"
+    settings.LYFTA_AUDIT_SHIP_URL = path.as_uri()
+    return path
+
+
+@pytest.fixture(autouse=True)
 def _audit_triggers_around_flush(request: pytest.FixtureRequest) -> Iterator[None]:
     """Django empties every table after a transactional test; the append-only triggers (R65, and
     the stock ledger's)

@@ -54,6 +54,7 @@ def server_env(url: str) -> dict[str, str]:
         LYFTA_REQUIRE_MFA="false",
         LYFTA_ALLOWED_HOSTS=f"{HOST},localhost,testserver",
         LYFTA_AUDIT_CHECKPOINT_FILE="",
+        LYFTA_AUDIT_SHIP_URL="",
         LYFTA_DEBUG="false",
     )
     return env

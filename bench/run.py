@@ -42,6 +42,8 @@ def setup(url: str) -> None:
     os.environ["DATABASE_URL"] = url
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "lyfta.settings")
     os.environ.setdefault("LYFTA_AUDIT_CHECKPOINT_FILE", "")
+    # The benchmark databases are not the demo's: they leave the demo's shipped copy alone.
+    os.environ.setdefault("LYFTA_AUDIT_SHIP_URL", "")
     import django
 
     django.setup()

@@ -328,15 +328,26 @@ LYFTA_AUDIT_CHECKPOINT_FILE = os.environ.get(
     "LYFTA_AUDIT_CHECKPOINT_FILE", str(VAR_DIR / "audit-checkpoints.jsonl")
 )
 LYFTA_AUDIT_SEAL_INTERVAL = env_int("LYFTA_AUDIT_SEAL_INTERVAL", 5)
-# Seconds between HMAC'd checkpoints of the chain head while events are being sealed.
+# Longest time, in seconds, a sealed event stays uncovered by an HMAC'd checkpoint of the chain
+# head: the scheduler seals on a timer and checkpoints whenever the head has moved since the last
+# checkpoint, with or without new events.
 LYFTA_AUDIT_CHECKPOINT_INTERVAL = env_int("LYFTA_AUDIT_CHECKPOINT_INTERVAL", 60)
 LYFTA_AUDIT_RETENTION_YEARS = env_int("LYFTA_AUDIT_RETENTION_YEARS", 5)
 # An event still unsealed this long after it was recorded is not sealed by the regular job, and
 # one sealed later than this is reported as inserted, unless an operator's backfill vouches for it.
 LYFTA_AUDIT_SEAL_GRACE = env_int("LYFTA_AUDIT_SEAL_GRACE", 6 * 3600)
 # Where sealed events are shipped in near real time (R69): syslog+tls://host:port,
-# syslog+tcp://host:port or file:///path.jsonl. Empty: not shipped.
-LYFTA_AUDIT_SHIP_URL = os.environ.get("LYFTA_AUDIT_SHIP_URL", "")
+# syslog+tcp://host:port or file:///path.jsonl. Unset: JSON lines in var/audit-shipped/, a local
+# store that verify_audit compares the database's tail with (production names a store on another
+# host). Empty: not shipped.
+_local_ship_dir = VAR_DIR.resolve() / "audit-shipped"
+LYFTA_AUDIT_SHIP_URL = os.environ.get(
+    "LYFTA_AUDIT_SHIP_URL", (_local_ship_dir / "audit.jsonl").as_uri()
+)
+if "LYFTA_AUDIT_SHIP_URL" not in os.environ:
+    # Shipping never creates a missing directory (that would be a missing mount); the local
+    # default is the application's own, so it is made here, as var/ is for the keys.
+    _local_ship_dir.mkdir(parents=True, exist_ok=True)
 LYFTA_AUDIT_SHIP_CA_FILE = os.environ.get("LYFTA_AUDIT_SHIP_CA_FILE", "")
 LYFTA_SOURCE_SYSTEM = os.environ.get("LYFTA_SOURCE_SYSTEM", "lyfta")
 

@@ -25,7 +25,7 @@ from typing import Any
 import orjson
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import Exists, OuterRef, QuerySet, TextField
+from django.db.models import Exists, Max, OuterRef, QuerySet, TextField
 from django.db.models.functions import Cast
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
@@ -250,10 +250,13 @@ def audit_seal(
     full: bool = False,
     checkpoint: bool | None = None,
     backfill: bool = False,
+    checkpoint_spacing: dt.timedelta | None = None,
 ) -> SealResult:
     """Append every committed, unsealed event to the chain, in batches of `batch_size`, each in its
     own transaction. `full` scans the whole table instead of the recent ids. A checkpoint is written
-    when `checkpoint` is True, or (None) when the last one is older than the checkpoint interval.
+    when `checkpoint` is True, or (None) when the head has moved past the newest checkpoint and that
+    one is at least `checkpoint_spacing` old (default: `default_checkpoint_spacing`), also when this
+    run sealed nothing: an idle system's tail gets covered too.
 
     Events recorded more than LYFTA_AUDIT_SEAL_GRACE ago are sealed only by a `backfill` (an
     operator's decision, e.g. after the scheduler was down, or a data import), which writes a
@@ -308,7 +311,7 @@ def audit_seal(
             if rows:
                 scanned_to = rows[-1]["id"]
             last_batch = len(rows) < batch_size
-            if last_batch and seq > 0 and _checkpoint_due(checkpoint, sealed, now):
+            if last_batch and seq > 0 and _checkpoint_due(checkpoint, seq, now, checkpoint_spacing):
                 result_cp = write_checkpoint(
                     kind=AuditCheckpoint.Kind.SEAL, seal_seq=seq, entry_hash=prev, key=key
                 )
@@ -348,14 +351,29 @@ def _insert_seals(seals: list[tuple[Any, ...]]) -> None:
                 copy.write_row(seal)
 
 
-def _checkpoint_due(requested: bool | None, sealed: int, now: dt.datetime) -> bool:
+def default_checkpoint_spacing() -> dt.timedelta:
+    """The least time between two regular checkpoints. The sealer runs every
+    LYFTA_AUDIT_SEAL_INTERVAL seconds, so checkpointing at the last run before
+    LYFTA_AUDIT_CHECKPOINT_INTERVAL has passed covers a moved head within that interval."""
+    interval = settings.LYFTA_AUDIT_CHECKPOINT_INTERVAL - settings.LYFTA_AUDIT_SEAL_INTERVAL
+    return dt.timedelta(seconds=max(0, interval))
+
+
+def _checkpoint_due(
+    requested: bool | None, head_seq: int, now: dt.datetime, spacing: dt.timedelta | None
+) -> bool:
+    """Whether to checkpoint the head `head_seq`: as `requested`, or (None) when the head has
+    moved past every checkpoint and the newest one is at least `spacing` old. Whether this run
+    sealed anything does not matter: the events sealed since the last checkpoint are the tail a
+    database owner could cut off unnoticed."""
     if requested is not None:
         return requested
-    if sealed == 0:
+    covered = AuditCheckpoint.objects.aggregate(covered=Max("seal_seq"))["covered"]
+    if covered is not None and head_seq <= covered:
         return False
     last = AuditCheckpoint.objects.order_by("-id").values_list("created_at", flat=True).first()
-    interval = dt.timedelta(seconds=settings.LYFTA_AUDIT_CHECKPOINT_INTERVAL)
-    return last is None or now - last >= interval
+    spacing = default_checkpoint_spacing() if spacing is None else spacing
+    return last is None or now - last >= spacing
 
 
 def write_checkpoint(

@@ -27,8 +27,9 @@ import os
 import re
 import socket
 import ssl
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlsplit
 
@@ -240,6 +241,47 @@ def _send_syslog(target: Destination, rows: Sequence[dict[str, Any]], hostname: 
         _close_confirmed(sock)
     finally:
         sock.close()
+
+
+def shipped_copy_path(url: str) -> str:
+    """The file that the shipping URL `url` appends to, or "" when it names no file (shipping off,
+    a syslog store, or an unusable URL): that is the shipped copy verification reads by default."""
+    if not url:
+        return ""
+    try:
+        target = parse_destination(url)
+    except ShipConfigError:
+        return ""
+    return target.path if target.scheme == "file" else ""
+
+
+@dataclass(frozen=True)
+class ShippedSeal:
+    """What the shipped copy says about one seal."""
+
+    seq: int
+    entry_hash: str  # hex
+    event_id: int
+
+
+def read_shipped(path: str | Path) -> Iterator[ShippedSeal]:
+    """The seals in a shipped copy, in file order (duplicates included: delivery is at least
+    once). Each line is a shipped row as file:// writes it, or a line of a syslog store's archive
+    whose message is that row (the JSON object from the first ' {"' on). A torn line left by a
+    failed write is skipped: its batch was written again whole."""
+    with Path(path).open(encoding="utf-8", errors="replace") as handle:
+        for line in handle:
+            text = line.strip()
+            if not text.startswith("{"):
+                start = text.find(' {"')
+                if start < 0:
+                    continue
+                text = text[start + 1 :]
+            try:
+                row = json.loads(text)
+                yield ShippedSeal(int(row["seq"]), str(row["entry_hash"]), int(row["id"]))
+            except (ValueError, KeyError, TypeError):
+                continue
 
 
 def _pending(after: int, limit: int) -> list[dict[str, Any]]:

@@ -1,6 +1,11 @@
-"""Verification of the audit trail (R66–R67, R74): recompute the chain from the stored events, check
-every seal's MAC and every checkpoint (in the database and in the file outside it), and report the
-first changed, missing, inserted or reordered event."""
+"""Verification of the audit trail (R66–R67, R69, R74): recompute the chain from the stored events,
+check every seal's MAC and every checkpoint (in the database and in the file outside it), compare
+the seals with the copy shipped to the log store, and report the first changed, missing, inserted
+or reordered event.
+
+The keyed chain cannot show that its newest seals were cut off: what is left is still a valid
+chain. Only what lies outside the database can, so the tail is checked against the checkpoint file
+and the shipped copy, and the report says how many sealed events no checkpoint covers yet."""
 
 from __future__ import annotations
 
@@ -9,6 +14,7 @@ import multiprocessing
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from itertools import islice
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +35,7 @@ from lyfta.audit.sealing import (
     seal_mac,
     verification_keys,
 )
+from lyfta.audit.shipping import ShippedSeal, read_shipped, shipped_copy_path
 
 # Chains at least this long are verified by parallel processes on PostgreSQL.
 PARALLEL_FROM = 100_000
@@ -38,7 +45,7 @@ ALL_FIELDS = tuple(dict.fromkeys(name for fields in FORMAT_FIELDS.values() for n
 
 @dataclass(frozen=True)
 class Finding:
-    kind: str  # changed, missing, inserted, reordered, unkeyed, truncated, checkpoint
+    kind: str  # changed, missing, inserted, reordered, unkeyed, truncated, checkpoint, shipped
     message: str
     seq: int | None = None
     event_id: int | None = None
@@ -54,10 +61,30 @@ class VerifyReport:
     checkpoints: int = 0
     file_checkpoints: int = 0
     pending: int = 0
+    # The highest seal a checkpoint with a valid MAC names (database or file); 0: none.
+    covered_seq: int = 0
+    # The shipped copy compared with the database ("" when there was none), and its lines read.
+    shipped_file: str = ""
+    shipped: int = 0
 
     @property
     def ok(self) -> bool:
         return not self.findings
+
+    @property
+    def uncovered(self) -> int:
+        """How many sealed events lie after the newest checkpoint: a database owner could delete
+        them without a checkpoint showing it."""
+        return max(0, self.last_seq - self.covered_seq)
+
+    def coverage(self) -> str:
+        at = f" (seal {self.covered_seq})" if self.covered_seq else " (there is none)"
+        shipped = (
+            f"{self.shipped} shipped seals compared with the shipped copy"
+            if self.shipped_file
+            else "no shipped copy to compare with"
+        )
+        return f"{self.uncovered} sealed events not covered by the newest checkpoint{at}, {shipped}"
 
     def summary(self) -> str:
         if self.ok:
@@ -65,7 +92,8 @@ class VerifyReport:
             return (
                 f"audit trail intact: {self.events} events ({seals}), head "
                 f"{self.head_hash.hex()[:16]}, {self.checkpoints} checkpoints verified "
-                f"({self.file_checkpoints} from the file), {self.pending} pending sealing"
+                f"({self.file_checkpoints} from the file), {self.coverage()}, "
+                f"{self.pending} pending sealing"
             )
         first = self.findings[0]
         more = f" (+{len(self.findings) - 1} more findings)" if len(self.findings) > 1 else ""
@@ -250,12 +278,15 @@ def _ranges(first: int, last: int, workers: int) -> list[tuple[int, int | None]]
 def audit_verify(
     *,
     checkpoint_file: str | Path | None = None,
+    shipped_file: str | Path | None = None,
     chunk_size: int = 10_000,
     grace: dt.timedelta | None = None,
     workers: int | None = None,
 ) -> VerifyReport:
-    """Recompute the chain and check the checkpoints. Reads only; changes nothing. On PostgreSQL a
-    long chain is verified in stretches by parallel processes (`workers`, default one per core)."""
+    """Recompute the chain, check the checkpoints and compare the seals with the shipped copy
+    (`shipped_file`, default the file LYFTA_AUDIT_SHIP_URL appends to; "" for none). Reads only;
+    changes nothing. On PostgreSQL a long chain is verified in stretches by parallel processes
+    (`workers`, default one per core)."""
     keys = verification_keys()
     grace = grace if grace is not None else seal_grace()
     report = VerifyReport()
@@ -322,6 +353,14 @@ def audit_verify(
             report.first_seq = report.first_seq or part.first_seq
             report.last_seq, report.head_hash = part.last_seq, part.last_entry
     _check_checkpoints(report, checkpoints, file_lines, hashes_at, keys)
+    shipped_path = (
+        shipped_file
+        if shipped_file is not None
+        else shipped_copy_path(settings.LYFTA_AUDIT_SHIP_URL)
+    )
+    if shipped_path and Path(shipped_path).exists():
+        report.shipped_file = str(shipped_path)
+        _check_shipped(report, read_shipped(shipped_path), _pruned_to(checkpoints, keys))
     _check_unsealed(report, grace)
     findings.sort(key=lambda f: f.seq if f.seq is not None else 1 << 62)
     return report
@@ -464,6 +503,7 @@ def _check_checkpoints(
                 )
             )
             continue
+        report.covered_seq = max(report.covered_seq, seq)
         if seq > report.last_seq and seq not in hashes_at:
             report.findings.append(
                 Finding(
@@ -486,6 +526,90 @@ def _check_checkpoints(
             report.checkpoints += 1
         else:
             report.file_checkpoints += 1
+
+
+def _pruned_to(checkpoints: list[AuditCheckpoint], keys: dict[str, bytes]) -> int:
+    """The highest seal that retention cleanup may have deleted (a boundary checkpoint with a
+    valid MAC names it); 0 when nothing was pruned."""
+    pruned = 0
+    for cp in checkpoints:
+        if cp.kind != AuditCheckpoint.Kind.PRUNE_BOUNDARY:
+            continue
+        key = keys.get(cp.key_id)
+        if key is not None and bytes(cp.mac) == checkpoint_mac(
+            key,
+            kind=cp.kind,
+            seal_seq=cp.seal_seq,
+            entry_hash=bytes(cp.entry_hash),
+            created_at=cp.created_at,
+        ):
+            pruned = max(pruned, cp.seal_seq)
+    return pruned
+
+
+def _runs(seqs: list[int]) -> list[tuple[int, int]]:
+    """Sorted, distinct `seqs` as runs of consecutive numbers (first, last)."""
+    runs: list[tuple[int, int]] = []
+    for seq in sorted(set(seqs)):
+        if runs and seq == runs[-1][1] + 1:
+            runs[-1] = (runs[-1][0], seq)
+        else:
+            runs.append((seq, seq))
+    return runs
+
+
+def _span(first: int, last: int) -> str:
+    return f"seal {first}" if first == last else f"seals {first}–{last}"
+
+
+def _check_shipped(report: VerifyReport, shipped: Iterator[ShippedSeal], pruned_to: int) -> None:
+    """Every seal in the shipped copy must be in the database with the same entry hash and event
+    (R69): a seal that is not was deleted (after the chain's end: the tail was cut off) or replaced
+    (the tail was cut off and the chain sealed again from there). Seals that retention cleanup
+    deleted (at or below its boundary) are expected to be gone."""
+    absent: list[int] = []
+    different: list[int] = []
+    while batch := list(islice(shipped, 5000)):
+        seqs = {row.seq for row in batch}
+        low, high = min(seqs), max(seqs)
+        query = AuditSeal.objects.order_by()
+        if high - low < 3 * len(seqs) + 100:
+            query = query.filter(seq__gte=low, seq__lte=high)
+        else:
+            query = query.filter(seq__in=seqs)
+        stored = {
+            seq: (bytes(entry).hex(), event_id)
+            for seq, entry, event_id in query.values_list("seq", "entry_hash", "event_id")
+        }
+        for row in batch:
+            report.shipped += 1
+            found = stored.get(row.seq)
+            if found is None:
+                if row.seq > pruned_to:
+                    absent.append(row.seq)
+            elif found != (row.entry_hash, row.event_id):
+                different.append(row.seq)
+    for first, last in _runs(absent):
+        count = last - first + 1
+        if first > report.last_seq:
+            message = (
+                f"{_span(first, last)} ({count} sealed events) are in the shipped copy but "
+                f"not in the database, whose chain ends at seal {report.last_seq}: the newest "
+                "events were deleted"
+            )
+            report.findings.append(Finding("truncated", message, first))
+        else:
+            message = (
+                f"{_span(first, last)} ({count} sealed events) are in the shipped copy but "
+                "missing from the database: the events sealed there were deleted"
+            )
+            report.findings.append(Finding("missing", message, first))
+    for first, last in _runs(different):
+        message = (
+            f"{_span(first, last)} in the database differ from the shipped copy: the events "
+            "shipped there were deleted or replaced and the chain sealed again over them"
+        )
+        report.findings.append(Finding("shipped", message, first))
 
 
 def _check_unsealed(report: VerifyReport, grace: dt.timedelta) -> None:

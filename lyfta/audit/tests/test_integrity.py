@@ -23,6 +23,7 @@ from lyfta.audit.models import AuditCheckpoint, AuditEvent, AuditPrunePermit, Au
 from lyfta.audit.retention import audit_prune, years_before
 from lyfta.audit.sealing import EVENT_FIELDS, audit_seal, chain_hash
 from lyfta.audit.services import record
+from lyfta.audit.shipping import ship_audit
 from lyfta.audit.verify import audit_verify
 
 SYSTEM = Actor.system("test")
@@ -424,6 +425,7 @@ def test_r73_cleanup_deletes_only_old_events_and_records_its_run(db: None) -> No
     old_events(5, years=7)
     make_events(4)
     audit_seal(backfill=True)
+    ship_audit()  # cleanup deletes only what the log store already holds
     result = audit_prune(actor=SYSTEM, before=years_before(timezone.localdate(), 6))
     assert (result.deleted, result.boundary_seq) == (5, 5)
     assert AuditEvent.objects.filter(action="unit.updated").count() == 4
@@ -461,6 +463,7 @@ def test_r74_the_chain_still_verifies_after_cleanup(db: None) -> None:
     old_events(6, years=7)
     make_events(4)
     audit_seal(checkpoint=True, backfill=True)
+    ship_audit()  # the shipped copy keeps the pruned seals: they are not reported missing
     call_command(
         "prune_audit",
         "--before",
@@ -494,8 +497,6 @@ def test_r74_deleting_the_oldest_events_without_a_boundary_is_found(
 def test_r73_cleanup_keeps_events_not_yet_shipped_to_the_log_store(
     db: None, settings: Any, tmp_path: Path
 ) -> None:
-    from lyfta.audit.shipping import ship_audit
-
     settings.LYFTA_AUDIT_SHIP_URL = f"file://{tmp_path}/store.jsonl"
     old_events(6, years=7)
     audit_seal(backfill=True)

@@ -9,7 +9,7 @@ from django.core.management.base import BaseCommand
 from lyfta.access.actor import Actor
 from lyfta.audit.context import audit_context
 from lyfta.audit.services import audit_settings_recorded
-from lyfta.core.scheduler import jobs, run_forever, run_once
+from lyfta.core.scheduler import Job, jobs, run_forever, run_once
 
 
 class Command(BaseCommand):
@@ -35,8 +35,7 @@ class Command(BaseCommand):
             audit_settings_recorded(actor=Actor.system("run_scheduler"))
         self.stdout.write("scheduler running: " + ", ".join(j.name for j in jobs()))
         run_forever(lambda: stopping)
-        # A last seal, so that nothing written before shutdown waits for the next start.
-        for job in jobs():
-            if job.name == "seal_audit":
-                run_once(job)
+        # A last seal and checkpoint, so that nothing written before shutdown waits for the next
+        # start, and the sealed tail is covered while the scheduler is down.
+        run_once(Job("seal_audit_on_shutdown", 0, "lyfta.audit.jobs:seal_on_shutdown"))
         self.stdout.write("scheduler stopped")
