@@ -10,9 +10,9 @@ The crawl also asserts what must be shown (a prescriber sees his own unit's pati
 loan he may see on the holdings page, the centre sees who its orders are for, a reviewer sees
 his provider's log), so that it cannot pass by showing nothing.
 
-Known findings of issue 12 fail in their own test functions, marked xfail(strict=True): the item
-card (finding 1) and the holdings page's lost-devices list (finding 2). The engineer who fixes
-them removes the marks."""
+Issue 12's findings have their own test functions below: the item card (finding 1), the holdings
+page's lost-devices list (finding 2) and the order page's contact line for a protected patient
+(found by this crawl). All three failed on the code before the access layer (commit 99e43c2)."""
 
 from __future__ import annotations
 
@@ -200,6 +200,7 @@ EXCLUDED: dict[str, str] = {
     "accounts:password_set": "a one-time code page",
     "accounts:sessions": "the user's own sessions",
     "accounts:admin_users": "staff accounts, no patients",
+    "accounts:admin_privilege_requests": "requests for privileged roles, no patients",
     "accounts:admin_user_create": "staff accounts, no patients",
     "accounts:admin_user": "staff accounts, no patients",
     "accounts:admin_user_edit": "staff accounts, no patients",
@@ -467,17 +468,6 @@ def _protected_on_order_page(f: Facts, v: Violation) -> bool:
     )
 
 
-def _known(f: Facts, v: Violation) -> bool:
-    """The findings that the xfail tests below prove: issue 12's finding 1 (the item card) and
-    finding 2 (the holdings page's lost-devices list), and the order page's contact line for a
-    protected patient, found by this crawl."""
-    return (
-        v.route == ITEM_CARD
-        or (v.route == HOLDINGS and v.kind == "loss")
-        or _protected_on_order_page(f, v)
-    )
-
-
 def test_r93_every_get_route_is_crawled_or_excluded_with_a_reason() -> None:
     names = set(url_names())
     with_get = {n for n, routes in ROUTES.items() if any(r.method == "get" for r in routes)}
@@ -492,7 +482,7 @@ def test_r93_every_get_route_is_crawled_or_excluded_with_a_reason() -> None:
 def test_r93_crawl_shows_only_patients_and_rows_on_a_legal_route(scenario: Scenario) -> None:
     s, f = scenario, scenario.facts
     result = crawl(s, CRAWLED)
-    unknown = [v for v in result.violations if not _known(f, v)]
+    unknown = result.violations
     assert not unknown, _report(unknown)
 
     # Positives: the crawl reached every route, and each route answered someone with 200.
@@ -563,27 +553,12 @@ def test_r93_crawl_shows_only_patients_and_rows_on_a_legal_route(scenario: Scena
 
 
 @pytest.mark.django_db
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "Issue 12 finding 1: orders/selectors.item_card names the patients of loans through "
-        "patients_in_scope, not the provider-aware data scope; a prescriber of another provider "
-        "sees the name and personnummer on a loan under the owner's block or without consent"
-    ),
-)
 def test_r93_item_card_names_only_loans_on_a_legal_route(scenario: Scenario) -> None:
     result = crawl(scenario, [ITEM_CARD])
     assert not result.violations, _report(result.violations)
 
 
 @pytest.mark.django_db
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "Issue 12 finding 2: the holdings page's lost-devices list (orders/views.holdings, "
-        "`losses`) lists every loss report of the patient, ignoring the data scope"
-    ),
-)
 def test_r93_holdings_lost_devices_only_on_a_legal_route(scenario: Scenario) -> None:
     result = crawl(scenario, [HOLDINGS])
     losses = [v for v in result.violations if v.kind == "loss"]
@@ -591,14 +566,6 @@ def test_r93_holdings_lost_devices_only_on_a_legal_route(scenario: Scenario) -> 
 
 
 @pytest.mark.django_db
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "Found by this crawl: the order page (orders/templates/orders/order_detail.html) shows "
-        "the order's contact name and phone to the centre's staff also for a protected "
-        "patient's order to a confidential address, while the logistics page hides them (R55)"
-    ),
-)
 def test_r93_order_page_hides_a_protected_patient_from_the_centre(scenario: Scenario) -> None:
     result = crawl(scenario, [ORDER_PAGE], sorted(cs.CASE_PERSONAS))
     protected = [v for v in result.violations if _protected_on_order_page(scenario.facts, v)]
