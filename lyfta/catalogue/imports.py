@@ -120,7 +120,7 @@ COLUMN_LABELS = {
 TRUE_WORDS = frozenset({"ja", "j", "1", "true", "sant", "yes", "y", "x"})
 FALSE_WORDS = frozenset({"nej", "n", "0", "false", "falskt", "no"})
 _SPACES = re.compile(r"[\s\u00a0\u202f]+")
-_AMOUNT = re.compile(r"-?\d+(?:\.\d+)?")
+_AMOUNT = re.compile(r"-?[0-9]+(?:\.[0-9]+)?")
 CENT = Decimal("0.01")
 
 
