@@ -30,6 +30,7 @@ from lyfta.audit.forms import (
 from lyfta.audit.models import ReviewCheck, ReviewItem, Verdict
 from lyfta.audit.services import record
 from lyfta.core.http import LyftaRequest
+from lyfta.core.text import id_or_none
 from lyfta.organisations.models import Unit
 from lyfta.patients.selectors import emergency_queue
 
@@ -238,7 +239,7 @@ def check(request: LyftaRequest, check_id: int) -> HttpResponse:
                 messages.success(request, _("Kontrollen är avslutad och sparad."))
             else:
                 item = get_object_or_404(
-                    ReviewItem, pk=request.POST.get("item") or 0, review=review_check
+                    ReviewItem, pk=id_or_none(request.POST.get("item")) or 0, review=review_check
                 )
                 verdict_form = VerdictForm(request.POST)
                 if not verdict_form.is_valid():
