@@ -3,7 +3,8 @@
 Every form of Lyfta derives from `Form` or `ModelForm` here (a test walks them all). Before it
 cleans (so also fields a form adds in its own `__init__`), each text field, that is every
 `CharField` (so also regex, e-mail and identifier fields), gets:
-- no control characters: single-line fields none at all, textareas tab and line breaks only;
+- no control characters: single-line fields none at all, textareas tab and line breaks only
+  (passwords take any Unicode but NUL, R14);
 - in fields that hold a person's name (`PERSON_NAME_FIELDS`, or a form's own `name_fields`), no
   bidi controls and no zero-width characters."""
 
@@ -18,8 +19,9 @@ from lyfta.core import text
 
 
 def edge_validators(field: forms.Field, *, name: bool) -> list[Any]:
-    """The validators a text field gets at Lyfta's edge."""
-    if not isinstance(field, forms.CharField):
+    """The validators a text field gets at Lyfta's edge. A password takes any Unicode (R14):
+    only its NUL is refused (Django's own check, and the middleware)."""
+    if not isinstance(field, forms.CharField) or isinstance(field.widget, forms.PasswordInput):
         return []
     multiline = isinstance(field.widget, forms.Textarea)
     found: list[Any] = [
@@ -36,10 +38,15 @@ class EdgeMixin(forms.BaseForm):
 
     # Fields of this form that hold a person's name, beyond the usual names.
     name_fields: ClassVar[frozenset[str]] = frozenset()
+    # Fields that take control characters through to the service, which deals with them itself
+    # (say why where a form sets this).
+    edge_exempt: ClassVar[frozenset[str]] = frozenset()
 
     def full_clean(self) -> None:
         names = text.PERSON_NAME_FIELDS | self.name_fields
         for field_name, field in self.fields.items():
+            if field_name in self.edge_exempt:
+                continue
             added = edge_validators(field, name=field_name in names)
             if added and added[0] not in field.validators:
                 # Django's own NUL check would say the same a second time.

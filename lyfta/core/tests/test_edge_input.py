@@ -311,3 +311,15 @@ def test_a_next_that_is_no_path_goes_to_the_start_page(client: Client, alice: Pe
         assert (response.status_code, response["Location"]) == (302, "/")
     response = client.post(url, {"assignment": alice.assignment.pk, "next": "/patienter/"})
     assert response["Location"] == "/patienter/"
+
+
+def test_r14_a_password_takes_any_unicode_but_nul() -> None:
+    """The edge checks leave passwords alone (R14: any Unicode); a sign-in attempt with control
+    characters in its username is still an attempt, recorded (R22) and answered as any other
+    (R21): lyfta/audit/tests/test_record.py proves that."""
+    from lyfta.accounts.forms import LoginForm, PasswordSetForm
+
+    odd = "lösen\x07ord\u202e med \u2066 och \u200b"
+    assert PasswordSetForm({"new": odd, "repeat": odd}).is_valid()
+    assert not PasswordSetForm({"new": "a\x00b", "repeat": "a\x00b"}).is_valid()
+    assert LoginForm({"username": "mallory\n2026", "password": odd}).is_valid()
