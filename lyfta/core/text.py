@@ -35,6 +35,23 @@ BIDI_CONTROLS = frozenset(
 # Zero-width space, non-joiner and joiner, word joiner, and the byte-order mark (zero-width
 # no-break space).
 ZERO_WIDTH = frozenset(["\u200b", "\u200c", "\u200d", "\u2060", "\ufeff"])
+# Form fields that hold a number (beyond a form's own `number_fields`): digits 0–9 only.
+NUMBER_FIELDS = frozenset(
+    {
+        "individual_number",
+        "nummer",
+        "items_seen",
+        "serials",
+        "serie_fran",
+        "serie_till",
+        "article_number",
+        "accessory_numbers",
+        "organisation_number",
+        "customer_number",
+        "cost_centre",
+        "postal_code",
+    }
+)
 # Form fields that hold a person's name (beyond a form's own `name_fields`).
 PERSON_NAME_FIELDS = frozenset(
     {"first_name", "last_name", "requested_by", "representative", "contact_name", "requester"}

@@ -11,6 +11,7 @@ from django.utils.translation import gettext_lazy as _
 
 from lyfta.catalogue.models import Article
 from lyfta.core.forms import Form
+from lyfta.core.text import refuse_non_ascii_digits
 from lyfta.inventory.models import StockLocation
 from lyfta.inventory.services import ReceivedItem
 
@@ -23,7 +24,9 @@ def _lines(text: str) -> list[str]:
 
 
 class ArticleNumberField(forms.CharField):
-    """An article number that must exist; cleans to the Article."""
+    """An article number that must exist (digits 0–9 only); cleans to the Article."""
+
+    default_validators = [refuse_non_ascii_digits]
 
     def __init__(self, **kwargs: Any) -> None:
         kwargs.setdefault("label", _("Artikelnummer"))
