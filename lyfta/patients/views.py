@@ -21,6 +21,7 @@ from lyfta.accounts.models import User
 from lyfta.accounts.sessions import session_ref
 from lyfta.accounts.views import signed_out_for_guessing
 from lyfta.core.http import LyftaRequest
+from lyfta.core.text import refuse_control_characters_multiline
 from lyfta.patients import selectors, services
 from lyfta.patients.forms import (
     BlockForm,
@@ -462,11 +463,13 @@ def emergency_queue(request: LyftaRequest) -> HttpResponse:
         if emergency is None:
             raise Http404
         try:
+            note = request.POST.get("note", "")
+            refuse_control_characters_multiline(note)  # no form here: the edge check itself
             services.emergency_review(
                 actor=request.actor,
                 emergency=emergency,
                 verdict=request.POST.get("verdict", ""),
-                note=request.POST.get("note", ""),
+                note=note,
             )
         except ValidationError as error:
             for problem in error.messages:

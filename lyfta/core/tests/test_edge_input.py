@@ -338,3 +338,37 @@ def test_r14_a_password_takes_any_unicode_but_nul() -> None:
     assert PasswordSetForm({"new": odd, "repeat": odd}).is_valid()
     assert not PasswordSetForm({"new": "a\x00b", "repeat": "a\x00b"}).is_valid()
     assert LoginForm({"username": "mallory\n2026", "password": odd}).is_valid()
+
+
+@pytest.mark.django_db
+def test_r71_the_note_on_an_emergency_review_refuses_control_characters(
+    client: Client, alice: Persona, lena: Persona
+) -> None:
+    """The emergency review reads its note without a form: it checks it itself (a NUL there was
+    a 500 on PostgreSQL, finding 7; the middleware answers that one)."""
+    from lyfta.accounts.tests.factories import TEST_PASSWORD
+    from lyfta.patients.models import EmergencyAccess
+
+    patient = Patient.objects.create(
+        identifier=EXISTING, id_kind="personnummer", first_name="Sten", last_name="Främling"
+    )
+    patient_services.emergency_open(
+        actor=alice.actor,
+        patient=patient,
+        reason_code="acute_care",
+        reason_text="Medvetslös patient i hemmet",
+        patient_cannot_consent=True,
+        password=TEST_PASSWORD,
+    )
+    emergency = EmergencyAccess.objects.get()
+    signed_in(client, lena)
+    url = reverse("patients:emergency_queue")
+    data = {"emergency": emergency.pk, "verdict": "justified"}
+    assert client.post(url, {**data, "note": "Ok\x00"}).status_code == 400
+    response = client.post(url, {**data, "note": "Ok\x1b[2J"}, follow=True)
+    assert "styrtecken" in response.content.decode()
+    emergency.refresh_from_db()
+    assert emergency.verdict == ""
+    client.post(url, {**data, "note": "Ok.\nBefogad."})
+    emergency.refresh_from_db()
+    assert (emergency.verdict, emergency.verdict_note) == ("justified", "Ok.\nBefogad.")
