@@ -107,13 +107,13 @@ def test_item_article_and_serial_numbers_take_the_digits_0_to_9_only() -> None:
     from lyfta.inventory.forms import BufferLevelForm, RecallForm
     from lyfta.orders.logistics_forms import PickForm
 
-    form = PickForm({"individual_number": "００１２３４５"})
-    assert "0–9" in str(form.errors["individual_number"])
+    pick = PickForm({"individual_number": "００１２３４５"})
+    assert "0–9" in str(pick.errors["individual_number"])
     assert PickForm({"individual_number": "0012345"}).is_valid()
-    form = BufferLevelForm({"article": "T-LYFT-０１", "safety_level": "1"})
-    assert "0–9" in str(form.errors["article"])
-    form = RecallForm({"artikel": "", "serie_fran": "SN-١٠", "serie_till": ""})
-    assert "0–9" in str(form.errors["serie_fran"])
+    level = BufferLevelForm({"article": "T-LYFT-０１", "safety_level": "1"})
+    assert "0–9" in str(level.errors["article"])
+    recall = RecallForm({"artikel": "", "serie_fran": "SN-١٠", "serie_till": ""})
+    assert "0–9" in str(recall.errors["serie_fran"])
 
 
 # --- Finding 9: birth number 000, future birth dates ------------------------------------------
