@@ -76,10 +76,6 @@ def control_characters(value: str, *, multiline: bool = False) -> list[str]:
     return [c for c in value if unicodedata.category(c) == "Cc" and c not in allowed]
 
 
-def has_nul(value: str) -> bool:
-    return "\x00" in value
-
-
 def refuse_control_characters(value: str) -> None:
     """A validator for single-line text."""
     if control_characters(value):
