@@ -199,7 +199,7 @@ def agreement_digest() -> str:
 
 def format_personnummer(value: str | None) -> str:
     """A 12-digit personnummer as YYYYMMDD-NNNN; anything else is shown unchanged."""
-    if value and len(value) == 12 and value.isdigit():
+    if value and len(value) == 12 and value.isascii() and value.isdigit():
         return f"{value[:8]}-{value[8:]}"
     return value or ""
 

@@ -49,8 +49,10 @@ SIGN_IN_FAILED = _(
 
 
 def safe_next(request: HttpRequest, default: str = "/") -> str:
+    """Where to go after a step: a path on this site, else `default`. Only a path (starting with
+    "/"): `redirect()` takes anything else for the name of a view, and "next=abc" was a 500."""
     target = request.POST.get("next") or request.GET.get("next") or ""
-    if target and url_has_allowed_host_and_scheme(
+    if target.startswith("/") and url_has_allowed_host_and_scheme(
         target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
     ):
         return target

@@ -12,6 +12,7 @@ from django.utils.translation import gettext_lazy as _
 from lyfta.accounts.models import User
 from lyfta.audit.actions import Action
 from lyfta.audit.models import LogExtractRequest, Outcome, Verdict
+from lyfta.core.forms import Form
 from lyfta.organisations.models import Unit
 from lyfta.patients import identifiers
 from lyfta.patients.models import Patient
@@ -19,7 +20,7 @@ from lyfta.patients.models import Patient
 DATE = forms.DateInput(attrs={"type": "date"})
 
 
-class PeriodForm(forms.Form):
+class PeriodForm(Form):
     period_from = forms.DateField(label=_("Från"), widget=DATE)
     period_until = forms.DateField(label=_("Till och med"), widget=DATE)
 
@@ -81,12 +82,12 @@ class SampleForm(PeriodForm):
     )
 
 
-class VerdictForm(forms.Form):
+class VerdictForm(Form):
     verdict = forms.ChoiceField(label=_("Bedömning"), choices=Verdict.choices)
     follow_up = forms.CharField(label=_("Uppföljning"), max_length=300, required=False)
 
 
-class CloseForm(forms.Form):
+class CloseForm(Form):
     conclusion = forms.CharField(
         label=_("Slutsats och uppföljning"),
         max_length=4000,
@@ -94,7 +95,7 @@ class CloseForm(forms.Form):
     )
 
 
-class ScheduleForm(forms.Form):
+class ScheduleForm(Form):
     interval_days = forms.IntegerField(label=_("Intervall i dagar"), min_value=7, max_value=366)
 
 

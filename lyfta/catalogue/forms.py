@@ -19,11 +19,12 @@ from lyfta.catalogue.models import (
     Supplier,
 )
 from lyfta.catalogue.services import ARTICLE_FIELDS, GROUP_FIELDS, SUPPLIER_FIELDS
+from lyfta.core.forms import Form, ModelForm
 
 TRACKED_CHOICES = [("", _("Alla")), ("ja", _("Individmärkta")), ("nej", _("Ej individmärkta"))]
 
 
-class ArticleFilterForm(forms.Form):
+class ArticleFilterForm(Form):
     """The search and filters of the article list (GET)."""
 
     q = forms.CharField(
@@ -62,7 +63,7 @@ class ArticleFilterForm(forms.Form):
         }
 
 
-class ArticleForm(forms.ModelForm):  # type: ignore[type-arg]
+class ArticleForm(ModelForm):
     """Create or edit an article. Accessories are given as article numbers."""
 
     accessory_numbers = forms.CharField(
@@ -128,19 +129,19 @@ class ArticleForm(forms.ModelForm):  # type: ignore[type-arg]
         return {name: self.cleaned_data[name] for name in names if name in self.cleaned_data}
 
 
-class SupplierForm(forms.ModelForm):  # type: ignore[type-arg]
+class SupplierForm(ModelForm):
     class Meta:
         model = Supplier
         fields = list(SUPPLIER_FIELDS)
 
 
-class SubstitutionGroupForm(forms.ModelForm):  # type: ignore[type-arg]
+class SubstitutionGroupForm(ModelForm):
     class Meta:
         model = SubstitutionGroup
         fields = list(GROUP_FIELDS)
 
 
-class IsoClassCreateForm(forms.Form):
+class IsoClassCreateForm(Form):
     code = forms.CharField(
         label=_("ISO-kod"),
         max_length=12,
@@ -157,11 +158,11 @@ class IsoClassCreateForm(forms.Form):
     )
 
 
-class IsoClassEditForm(forms.Form):
+class IsoClassEditForm(Form):
     name = forms.CharField(label=_("Benämning"), max_length=120)
 
 
-class ImportForm(forms.Form):
+class ImportForm(Form):
     file = forms.FileField(
         label=_("Artikelfil (CSV)"),
         help_text=_("UTF-8, semikolon- eller kommaavgränsad, högst 5 MB."),

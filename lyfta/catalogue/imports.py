@@ -121,8 +121,8 @@ COLUMN_LABELS = {
 TRUE_WORDS = frozenset({"ja", "j", "1", "true", "sant", "yes", "y", "x"})
 FALSE_WORDS = frozenset({"nej", "n", "0", "false", "falskt", "no"})
 _SPACES = re.compile(r"[\s\u00a0\u202f]+")
-_AMOUNT = re.compile(r"-?\d+(?:\.\d+)?")
-_PLAIN_NUMBER = re.compile(r"[-+]?\d+(?:[.,]\d+)?(?:kr|sek|:-)?", re.IGNORECASE)
+_AMOUNT = re.compile(r"-?[0-9]+(?:\.[0-9]+)?")
+_PLAIN_NUMBER = re.compile(r"[-+]?[0-9]+(?:[.,][0-9]+)?(?:kr|sek|:-)?", re.IGNORECASE)
 CENT = Decimal("0.01")
 
 

@@ -17,7 +17,7 @@ from django.utils.translation import gettext_lazy as _
 from lyfta.core.models import TimestampedModel
 from lyfta.organisations.models import validate_organisation_number
 
-ISO_CODE_RE = re.compile(r"\d{2}(?: \d{2}){0,2}")
+ISO_CODE_RE = re.compile(r"[0-9]{2}(?: [0-9]{2}){0,2}")
 
 
 def normalise_iso_code(value: str) -> str:

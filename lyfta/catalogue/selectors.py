@@ -31,7 +31,7 @@ from lyfta.catalogue.models import Article, IsoClass, SubstitutionGroup, Supplie
 from lyfta.core.workdays import add_working_days
 
 # An ISO code typed into the free-text box ("12 22", "12 22 03"): searched as a class as well.
-_ISO_IN_QUERY = re.compile(r"\d{2}(?: \d{2}){1,2}")
+_ISO_IN_QUERY = re.compile(r"[0-9]{2}(?: [0-9]{2}){1,2}")
 
 
 def _iso_prefix(value: str) -> str:

@@ -242,7 +242,7 @@ def article_reinstate(*, actor: Actor, article: Article) -> Article:
 
 def _orgno(data: dict[str, Any]) -> dict[str, Any]:
     number = data.get("organisation_number")
-    if isinstance(number, str) and number.isdigit() and len(number) == 10:
+    if isinstance(number, str) and number.isascii() and number.isdigit() and len(number) == 10:
         data["organisation_number"] = f"{number[:6]}-{number[6:]}"
     return data
 

@@ -14,6 +14,7 @@ from django.utils.translation import gettext_lazy as _
 
 from lyfta.access.policies import can, require
 from lyfta.access.roles import Cap
+from lyfta.core.forms import ModelForm
 
 
 class LyftaAdminSite(admin.AdminSite):
@@ -59,6 +60,8 @@ class LyftaAdminSite(admin.AdminSite):
 
 
 admin_site = LyftaAdminSite(name="admin")
+# The longest search term the admin's lists and autocomplete look for.
+SEARCH_MAX = 100
 
 
 class CapabilityAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
@@ -67,6 +70,15 @@ class CapabilityAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     offered (nothing is deleted in Lyfta; rows are deactivated)."""
 
     change_capability: str = Cap.ORGANISATIONS_MANAGE
+    # Lyfta's base form: no control characters in text fields (lyfta.core.forms).
+    form = ModelForm
+
+    def get_search_results(
+        self, request: HttpRequest, queryset: models.QuerySet[Any], search_term: str
+    ) -> tuple[models.QuerySet[Any], bool]:
+        """The list's search and the autocomplete: at most SEARCH_MAX characters are searched
+        for (SQLite refuses a LIKE pattern over 50 kB; nobody types a name that long)."""
+        return super().get_search_results(request, queryset, search_term[:SEARCH_MAX])
 
     def _can(self, request: HttpRequest, capability: str) -> bool:
         actor = getattr(request, "actor", None)

@@ -10,6 +10,8 @@ from django.db.models import QuerySet
 from django.utils.translation import gettext_lazy as _
 
 from lyfta.catalogue.models import Article
+from lyfta.core.forms import Form
+from lyfta.core.text import refuse_non_ascii_digits
 from lyfta.inventory.models import StockLocation
 from lyfta.inventory.services import ReceivedItem
 
@@ -22,7 +24,9 @@ def _lines(text: str) -> list[str]:
 
 
 class ArticleNumberField(forms.CharField):
-    """An article number that must exist; cleans to the Article."""
+    """An article number that must exist (digits 0–9 only); cleans to the Article."""
+
+    default_validators = [refuse_non_ascii_digits]
 
     def __init__(self, **kwargs: Any) -> None:
         kwargs.setdefault("label", _("Artikelnummer"))
@@ -41,7 +45,7 @@ class ArticleNumberField(forms.CharField):
         return article
 
 
-class LocationForm(forms.Form):
+class LocationForm(Form):
     plats = forms.ModelChoiceField(
         label=_("Lagerplats"),
         queryset=StockLocation.objects.none(),
@@ -56,7 +60,7 @@ class LocationForm(forms.Form):
         field.queryset = locations
 
 
-class ReceiveForm(forms.Form):
+class ReceiveForm(Form):
     """Goods receipt: serial numbers one per line for tracked articles, a quantity for others."""
 
     location = forms.ModelChoiceField(
@@ -143,7 +147,7 @@ class ReceiveForm(forms.Form):
         return len(items) if items is not None else int(self.cleaned_data["quantity"])
 
 
-class StocktakeForm(forms.Form):
+class StocktakeForm(Form):
     """Counted quantities per non-tracked article and the individual numbers seen."""
 
     items_counted = forms.BooleanField(
@@ -194,21 +198,25 @@ class StocktakeForm(forms.Form):
         return _lines(self.cleaned_data.get("items_seen") or "")
 
 
-class BufferLevelForm(forms.Form):
+class BufferLevelForm(Form):
     article = ArticleNumberField()
     safety_level = forms.IntegerField(label=_("Säkerhetsnivå"), min_value=0, max_value=1000)
 
 
-class ItemFindForm(forms.Form):
+# An individual number as Lyfta writes them: ASCII letters, digits 0–9 and hyphens.
+ITEM_NUMBER = r"[0-9A-Za-z-]{1,20}"
+
+
+class ItemFindForm(Form):
     nummer = forms.RegexField(
         label=_("Individnummer"),
-        regex=r"^[0-9A-Za-z-]{1,20}$",
+        regex=rf"^{ITEM_NUMBER}$",
         max_length=20,
         error_messages={"invalid": _("Ett individnummer är siffror, till exempel 0001234.")},
     )
 
 
-class RecallForm(forms.Form):
+class RecallForm(Form):
     """Which units a recall concerns: an article, optionally one batch or a serial range."""
 
     artikel = ArticleNumberField()

@@ -9,23 +9,24 @@ from django import forms
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from lyfta.core.forms import Form
 from lyfta.inventory.models import StockLocation
 from lyfta.orders.models import LossReport, Order
 
 DATE = forms.DateInput(attrs={"type": "date"})
 
 
-class ArticleSearchForm(forms.Form):
+class ArticleSearchForm(Form):
     q = forms.CharField(label=_("Artikelnummer eller benämning"), max_length=100, required=False)
     iso = forms.CharField(label=_("ISO-klass"), max_length=10, required=False)
 
 
-class AddLineForm(forms.Form):
+class AddLineForm(Form):
     article = forms.IntegerField(min_value=1, max_value=2**31 - 1, widget=forms.HiddenInput)
     quantity = forms.IntegerField(label=_("Antal"), min_value=1, max_value=100, initial=1)
 
 
-class OrderForm(forms.Form):
+class OrderForm(Form):
     delivery = forms.ChoiceField(
         label=_("Leverans till"), choices=Order.Delivery.choices, initial=Order.Delivery.PATIENT
     )
@@ -52,15 +53,15 @@ class OrderForm(forms.Form):
     )
 
 
-class TemplateForm(forms.Form):
+class TemplateForm(Form):
     name = forms.CharField(label=_("Mallens namn"), max_length=120)
 
 
-class ReasonForm(forms.Form):
+class ReasonForm(Form):
     reason = forms.CharField(label=_("Skäl"), max_length=200)
 
 
-class PickupForm(forms.Form):
+class PickupForm(Form):
     loans = forms.MultipleChoiceField(
         label=_("Hjälpmedel att hämta"), widget=forms.CheckboxSelectMultiple
     )
@@ -76,7 +77,7 @@ class PickupForm(forms.Form):
         loans.choices = choices
 
 
-class LossForm(forms.Form):
+class LossForm(Form):
     lost_on = forms.DateField(label=_("Förkommen den"), widget=DATE)
     circumstances = forms.CharField(
         label=_("Vad hände?"), max_length=300, widget=forms.Textarea(attrs={"rows": 3})
@@ -93,7 +94,7 @@ class LossForm(forms.Form):
         self.fields["lost_on"].initial = timezone.localdate()
 
 
-class WithdrawForm(forms.Form):
+class WithdrawForm(Form):
     store = forms.ModelChoiceField(label=_("Buffertförråd"), queryset=StockLocation.objects.none())
     article = forms.CharField(label=_("Artikelnummer"), max_length=20)
     individual_number = forms.CharField(

@@ -8,11 +8,12 @@ from django import forms
 from django.db.models import QuerySet
 from django.utils.translation import gettext_lazy as _
 
+from lyfta.core.forms import Form
 from lyfta.inventory.models import StockLocation
 from lyfta.orders.models import PickupLine
 
 
-class PicklistForm(forms.Form):
+class PicklistForm(Form):
     dag = forms.DateField(
         label=_("Leveransdag"),
         required=False,
@@ -21,7 +22,7 @@ class PicklistForm(forms.Form):
     )
     omrade = forms.RegexField(
         label=_("Område (postnummerns tre första siffror)"),
-        regex=r"^\d{3}$",
+        regex=r"^[0-9]{3}$",
         max_length=3,
         required=False,
         error_messages={
@@ -30,7 +31,7 @@ class PicklistForm(forms.Form):
     )
 
 
-class DayForm(forms.Form):
+class DayForm(Form):
     dag = forms.DateField(
         label=_("Hämtas senast"),
         required=False,
@@ -39,7 +40,7 @@ class DayForm(forms.Form):
     )
 
 
-class PickForm(forms.Form):
+class PickForm(Form):
     individual_number = forms.CharField(
         label=_("Skannat individnummer"),
         max_length=20,
@@ -48,7 +49,7 @@ class PickForm(forms.Form):
     )
 
 
-class ReasonForm(forms.Form):
+class ReasonForm(Form):
     reason = forms.CharField(
         label=_("Skäl"),
         max_length=200,
@@ -56,7 +57,7 @@ class ReasonForm(forms.Form):
     )
 
 
-class CollectForm(forms.Form):
+class CollectForm(Form):
     """The driver's report of a pick-up: each line collected unless marked missing, with why."""
 
     def __init__(self, *args: Any, lines: list[PickupLine], **kwargs: Any) -> None:
@@ -85,7 +86,7 @@ class CollectForm(forms.Form):
         }
 
 
-class ReconditionedForm(forms.Form):
+class ReconditionedForm(Form):
     to = forms.ModelChoiceField(
         label=_("Till lager"),
         queryset=StockLocation.objects.none(),

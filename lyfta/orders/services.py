@@ -51,7 +51,7 @@ MAX_QUANTITY = 100
 RENT_STOP_WORKING_DAYS = 3  # DOMAIN.md §3.6
 COLLECT_WORKING_DAYS = 7
 FOUND_WITHIN_MONTHS = 3  # DOMAIN.md §3.7
-POSTAL_CODE = re.compile(r"^\d{3} ?\d{2}$")
+POSTAL_CODE = re.compile(r"^[0-9]{3} ?[0-9]{2}$")
 
 
 @dataclass(frozen=True)

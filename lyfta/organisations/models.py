@@ -10,11 +10,13 @@ from django.utils.translation import gettext_lazy as _
 
 from lyfta.core.luhn import luhn_ok
 from lyfta.core.models import TimestampedModel
+from lyfta.core.text import refuse_non_ascii_digits
 
 
 def validate_organisation_number(value: str) -> None:
-    """NNNNNN-NNNN (or ten digits): third digit 2 or higher, valid Luhn check digit."""
-    if not re.fullmatch(r"\d{6}-?\d{4}", value):
+    """NNNNNN-NNNN (or ten digits 0–9): third digit 2 or higher, valid Luhn check digit."""
+    refuse_non_ascii_digits(value)
+    if not re.fullmatch(r"[0-9]{6}-?[0-9]{4}", value):
         raise ValidationError(
             _("Organisationsnumret ska ha tio siffror, till exempel 232100-0016.")
         )

@@ -9,6 +9,7 @@ from django import forms
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from lyfta.core.forms import Form, ModelForm
 from lyfta.organisations.models import CareProvider
 from lyfta.patients import identifiers
 from lyfta.patients.models import Block, BlockLift, DocumentedNeed, EmergencyAccess, Patient
@@ -28,22 +29,22 @@ class IdentifierField(forms.CharField):
         return identifiers.parse(text).value if text else ""
 
 
-class SearchForm(forms.Form):
+class SearchForm(Form):
     q = forms.CharField(label=_("Sök bland enhetens patienter: namn eller nummer"), max_length=60)
 
 
-class LookupForm(forms.Form):
+class LookupForm(Form):
     identifier = IdentifierField()
 
 
-class NeedForm(forms.Form):
+class NeedForm(Form):
     reason_code = forms.ChoiceField(label=_("Skäl"), choices=DocumentedNeed.Reason.choices)
     reason_text = forms.CharField(
         label=_("Beskriv behovet"), max_length=300, widget=forms.Textarea(attrs={"rows": 3})
     )
 
 
-class EmergencyForm(forms.Form):
+class EmergencyForm(Form):
     reason_code = forms.ChoiceField(label=_("Skäl"), choices=EmergencyAccess.Reason.choices)
     reason_text = forms.CharField(
         label=_("Beskriv nödsituationen"), max_length=300, widget=forms.Textarea(attrs={"rows": 3})
@@ -59,14 +60,14 @@ class EmergencyForm(forms.Form):
     )
 
 
-class RegisterForm(forms.Form):
+class RegisterForm(Form):
     identifier = IdentifierField()
     first_name = forms.CharField(label=_("Förnamn"), max_length=100)
     last_name = forms.CharField(label=_("Efternamn"), max_length=100)
     street = forms.CharField(label=_("Gatuadress"), max_length=200, required=False)
     postal_code = forms.RegexField(
         label=_("Postnummer"),
-        regex=r"^\d{3} ?\d{2}$",
+        regex=r"^[0-9]{3} ?[0-9]{2}$",
         required=False,
         error_messages={"invalid": _("Skriv postnumret som 123 45.")},
     )
@@ -79,7 +80,7 @@ class RegisterForm(forms.Form):
     )
 
 
-class CorrectForm(forms.ModelForm):  # type: ignore[type-arg]
+class CorrectForm(ModelForm):
     reason = forms.CharField(label=_("Skäl till rättelsen"), max_length=200)
 
     class Meta:
@@ -105,7 +106,7 @@ class CorrectForm(forms.ModelForm):  # type: ignore[type-arg]
                 del self.fields[name]
 
 
-class RelationshipForm(forms.Form):
+class RelationshipForm(Form):
     valid_from = forms.DateField(label=_("Från"), widget=forms.DateInput(attrs={"type": "date"}))
     valid_until = forms.DateField(
         label=_("Till och med"), required=False, widget=forms.DateInput(attrs={"type": "date"})
@@ -117,7 +118,7 @@ class RelationshipForm(forms.Form):
         self.fields["valid_from"].initial = timezone.localdate()
 
 
-class ConsentForm(forms.Form):
+class ConsentForm(Form):
     valid_from = forms.DateField(
         label=_("Gäller från"), widget=forms.DateInput(attrs={"type": "date"})
     )
@@ -136,7 +137,7 @@ class ConsentForm(forms.Form):
         self.fields["valid_until"].initial = today + dt.timedelta(days=365)
 
 
-class BlockForm(forms.Form):
+class BlockForm(Form):
     scope = forms.ChoiceField(label=_("Spärren gäller"), choices=Block.Scope.choices)
     requester_kind = forms.ChoiceField(
         label=_("Begärd av"),
@@ -161,17 +162,17 @@ class BlockForm(forms.Form):
     reason = forms.CharField(label=_("Kommentar"), max_length=300, required=False)
 
 
-class ReasonForm(forms.Form):
+class ReasonForm(Form):
     reason = forms.CharField(label=_("Skäl"), max_length=300)
 
 
-class LiftForm(forms.Form):
+class LiftForm(Form):
     basis = forms.ChoiceField(label=_("Grund"), choices=BlockLift.Basis.choices)
     reason = forms.CharField(label=_("Skäl"), max_length=300)
     hours = forms.IntegerField(label=_("Timmar"), min_value=1, max_value=24, initial=2)
 
 
-class ProtectionForm(forms.Form):
+class ProtectionForm(Form):
     protection = forms.ChoiceField(
         label=_("Skyddad identitet"), choices=Patient.Protection.choices, required=False
     )
@@ -190,15 +191,15 @@ class ProtectionForm(forms.Form):
     )
 
 
-class StaffForm(forms.Form):
+class StaffForm(Form):
     username = forms.CharField(label=_("Användarnamn"), max_length=150)
 
 
-class NamingForm(forms.Form):
+class NamingForm(Form):
     naming = forms.IntegerField(min_value=1, max_value=2**63 - 1)
 
 
-class EmergencyReviewForm(forms.Form):
+class EmergencyReviewForm(Form):
     """A log reviewer's verdict on an emergency access in the queue (R52)."""
 
     emergency = forms.IntegerField(

@@ -2,7 +2,12 @@
 
 Accepted forms: 10 or 12 digits, with or without a separator ("-" or, for people aged 100 or
 more, "+"). Stored as 12 digits (reservnummer as 12 characters). Every rejection says why, in
-Swedish: the format, the date or the check digit."""
+Swedish: the format, the digits, the date, the birth number or the check digit.
+
+Digits are the ASCII digits 0–9 only: a regex digit class and `int()` also take fullwidth and
+Arabic-Indic digits, and a number written with them was stored as another identifier for the
+same person (issue 12, finding 5). Birth numbers run 001–999 (Skatteverket); no birth date
+lies ahead."""
 
 from __future__ import annotations
 
@@ -15,6 +20,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from lyfta.core.luhn import luhn_ok
+from lyfta.core.text import non_ascii_digits
 
 
 class Kind:
@@ -30,11 +36,11 @@ LABELS = {
 }
 
 _NUMBER = re.compile(
-    r"^(?P<century>\d{2})?(?P<date>\d{6})(?P<sep>[-+]?)(?P<serial>\d{3})(?P<check>\d)$"
+    r"^(?P<century>[0-9]{2})?(?P<date>[0-9]{6})(?P<sep>[-+]?)(?P<serial>[0-9]{3})(?P<check>[0-9])$"
 )
 # Lyfta's reservnummer (a temporary identity for someone without a known number): the birth
 # date, "R" and three digits, e.g. 19840512-R123. Regions with their own series map them to this.
-_RESERV = re.compile(r"^(?P<date>\d{8})-?R(?P<serial>\d{3})$", re.IGNORECASE)
+_RESERV = re.compile(r"^(?P<date>[0-9]{8})-?R(?P<serial>[0-9]{3})$", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -65,12 +71,22 @@ def parse(raw: str, *, today: dt.date | None = None) -> Identifier:
     text = re.sub(r"\s", "", raw or "")
     if not text:
         raise ValidationError(_("Ange personnummer, samordningsnummer eller reservnummer."))
+    if non_ascii_digits(text):
+        raise ValidationError(
+            _(
+                "Numret innehåller siffror av ett annat slag än 0–9 (till exempel breda "
+                "siffror). Skriv numret med vanliga siffror."
+            )
+        )
+    today = today or timezone.localdate()
     reserve = _RESERV.match(text)
     if reserve:
         date_text = reserve["date"]
         born = _date(int(date_text[:4]), int(date_text[4:6]), int(date_text[6:8]))
         if born is None:
             raise ValidationError(_("Reservnumret innehåller inget giltigt datum."))
+        if born > today:
+            raise ValidationError(_("Födelsedatumet i numret ligger i framtiden."))
         return Identifier(f"{date_text}R{reserve['serial']}", Kind.RESERVNUMMER, born)
     match = _NUMBER.match(text)
     if not match:
@@ -80,7 +96,6 @@ def parse(raw: str, *, today: dt.date | None = None) -> Identifier:
                 "Ett reservnummer skrivs ÅÅÅÅMMDD-RNNN."
             )
         )
-    today = today or timezone.localdate()
     date6 = match["date"]
     year2, month, day = int(date6[:2]), int(date6[2:4]), int(date6[4:6])
     kind = Kind.PERSONNUMMER
@@ -102,6 +117,10 @@ def parse(raw: str, *, today: dt.date | None = None) -> Identifier:
         )
     if born > today:
         raise ValidationError(_("Födelsedatumet i numret ligger i framtiden."))
+    if match["serial"] == "000":
+        raise ValidationError(
+            _("Födelsenumret (de tre siffrorna före kontrollsiffran) kan inte vara 000.")
+        )
     if not luhn_ok(date6 + match["serial"] + match["check"]):
         raise ValidationError(_("Kontrollsiffran stämmer inte. Kontrollera numret."))
     value = f"{born.year:04d}{date6[2:]}{match['serial']}{match['check']}"

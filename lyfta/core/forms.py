@@ -1,0 +1,74 @@
+"""The base of every Lyfta form: what text it takes at the edge (lyfta.core.text).
+
+Every form of Lyfta derives from `Form` or `ModelForm` here (a test walks them all). Before it
+cleans (so also fields a form adds in its own `__init__`), each text field, that is every
+`CharField` (so also regex, e-mail and identifier fields), gets:
+- no control characters: single-line fields none at all, textareas tab and line breaks only
+  (passwords take any Unicode but NUL, R14);
+- in fields that hold a person's name (`PERSON_NAME_FIELDS`, or a form's own `name_fields`), no
+  bidi controls and no zero-width characters;
+- in fields that hold a number (`NUMBER_FIELDS`, or a form's own `number_fields`), no digits
+  but 0–9."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from django import forms
+from django.core.validators import ProhibitNullCharactersValidator
+
+from lyfta.core import text
+
+
+def edge_validators(field: forms.Field, *, name: bool, number: bool = False) -> list[Any]:
+    """The validators a text field gets at Lyfta's edge. A password takes any Unicode (R14):
+    only its NUL is refused (Django's own check, and the middleware)."""
+    if not isinstance(field, forms.CharField) or isinstance(field.widget, forms.PasswordInput):
+        return []
+    multiline = isinstance(field.widget, forms.Textarea)
+    found: list[Any] = [
+        text.refuse_control_characters_multiline if multiline else text.refuse_control_characters
+    ]
+    if name:
+        found.append(text.refuse_invisible_in_name)
+    if number:
+        found.append(text.refuse_non_ascii_digits)
+    return found
+
+
+class EdgeMixin(forms.BaseForm):
+    """Adds the edge validators to the form's fields before it cleans them (to the instance's
+    copies of the fields: the form class's declared fields stay as they are)."""
+
+    # Fields of this form that hold a person's name, beyond the usual names.
+    name_fields: ClassVar[frozenset[str]] = frozenset()
+    # Fields of this form that hold a number, beyond the usual ones: digits 0–9 only.
+    number_fields: ClassVar[frozenset[str]] = frozenset()
+    # Fields that take control characters through to the service, which deals with them itself
+    # (say why where a form sets this).
+    edge_exempt: ClassVar[frozenset[str]] = frozenset()
+
+    def full_clean(self) -> None:
+        names = text.PERSON_NAME_FIELDS | self.name_fields
+        numbers = text.NUMBER_FIELDS | self.number_fields
+        for field_name, field in self.fields.items():
+            if field_name in self.edge_exempt:
+                continue
+            added = edge_validators(field, name=field_name in names, number=field_name in numbers)
+            if added and added[0] not in field.validators:
+                # Django's own NUL check would say the same a second time.
+                kept = [
+                    v
+                    for v in field.validators
+                    if not isinstance(v, ProhibitNullCharactersValidator)
+                ]
+                field.validators = kept + added
+        super().full_clean()
+
+
+class Form(EdgeMixin, forms.Form):
+    pass
+
+
+class ModelForm(EdgeMixin, forms.ModelForm):  # type: ignore[type-arg]
+    pass
