@@ -85,7 +85,9 @@ class DenialMiddleware:
             action=Action.ACCESS_DENIED,
             actor=actor,
             outcome=Outcome.DENIED,
-            patient_id=patient_id if isinstance(patient_id, int) else None,
+            patient_id=patient_id
+            if isinstance(patient_id, int) and 0 < patient_id < 2**63
+            else None,
             resource_type=match.view_name[:64],
             resource_id=ids[:64],
             detail={

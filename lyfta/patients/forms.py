@@ -222,6 +222,7 @@ class EmergencyReviewForm(Form):
         label=_("Kommentar"),
         required=False,
         strip=True,
+        widget=forms.Textarea,
         error_messages={"null_characters_not_allowed": NOTE_CONTROL_MESSAGE},
     )
 

@@ -48,11 +48,11 @@ MASKED = "***"
 EMERGENCY_REVIEW_WORKING_DAYS = 3
 # A consent is given for at most this long; a longer one is registered anew (R40).
 CONSENT_MAX_MONTHS = 12
-# A reviewer's note is one line of text: no NUL (which PostgreSQL refuses) nor other control
-# characters.
-CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f]")
+# A reviewer's note: no NUL (which PostgreSQL refuses) nor other control characters; it may run
+# over several lines, so tab and line breaks are kept.
+CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 NOTE_CONTROL_MESSAGE = gettext_lazy(
-    "Kommentaren får inte innehålla styrtecken (till exempel NUL-tecken eller radbrytningar)."
+    "Kommentaren får inte innehålla styrtecken (till exempel NUL-tecken)."
 )
 
 

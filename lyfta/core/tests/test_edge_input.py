@@ -184,6 +184,12 @@ def test_r71_a_registered_name_is_free_of_bidi_and_zero_width(
     client: Client, alice: Persona
 ) -> None:
     signed_in(client, alice)
+    # Registration follows the lookup that showed the number new (issue 12 finding 3).
+    client.post(reverse("patients:search"), {"identifier": EXISTING})
+    client.post(
+        reverse("patients:outside"),
+        {"reason_code": "new_contact", "reason_text": "Ny hemsjukvårdspatient"},
+    )
     response = client.post(
         reverse("patients:register"),
         {"identifier": EXISTING, "first_name": f"Aina{RLO}", "last_name": f"Ap{ZWSP}el"},
@@ -312,7 +318,7 @@ def test_a_non_integer_item_id_on_a_review_check_is_no_server_error(
     client.raise_request_exception = False
     url = reverse("review:check", kwargs={"check_id": check.pk})
     for item in ("abc", "-1", "99999999999999999999", "１２"):
-        assert client.post(url, {"item": item, "verdict": "justified"}).status_code == 404
+        assert client.post(url, {"item": item, "verdict": "justified"}).status_code == 400
 
 
 @pytest.mark.django_db
