@@ -94,7 +94,8 @@ def scope_q(scope: DataScope, provider: str, unit: str, day: str | None) -> Q:
 class PatientLoans:
     loans: list[Loan]
     scope: DataScope
-    hidden: int
+    hidden: int  # other providers' loans, not shown for want of consent or emergency (R39)
+    blocked: bool = False  # some are under a block: that they exist is all that is said (R48)
 
 
 def patient_loans(actor: Actor, grant: PatientGrant, *related: str) -> PatientLoans:
@@ -104,13 +105,15 @@ def patient_loans(actor: Actor, grant: PatientGrant, *related: str) -> PatientLo
 
     scope = access.data_scope(actor, grant)
     everything = _routed(Loan.objects.filter(patient=grant.patient), grant.basis)
-    shown, hidden = [], 0
+    shown, hidden, blocked = [], 0, False
     for loan in everything.select_related("unit", *related).order_by("-started_on", "-pk"):
         if scope.visible(loan.unit.provider_id, loan.unit_id, loan.started_on):
             shown.append(loan)
+        elif scope.blocked(loan.unit.provider_id, loan.unit_id, loan.started_on):
+            blocked = True
         else:
             hidden += 1
-    return PatientLoans(shown, scope, hidden)
+    return PatientLoans(shown, scope, hidden, blocked)
 
 
 def waiting_pickup_loans(actor: Actor, grant: PatientGrant, loan_ids: list[int]) -> set[int]:
@@ -169,6 +172,15 @@ def patient_losses(
 # --- Work lists: the unit's own, or the centre's on the case ---------------------------------
 
 
+def _protected_not_named(actor: Actor, patient: str) -> Q:
+    """Rows of a protected patient for whom the actor is not named staff: a unit's own orders,
+    pick-ups and losses of such a patient are for the named staff only (R54)."""
+    from lyfta.patients.models import ProtectedStaff
+
+    named = ProtectedStaff.objects.filter(user=actor.user, ended_at__isnull=True).values("patient")
+    return ~Q(**{f"{patient}__protection": ""}) & ~Q(**{f"{patient}__in": named})
+
+
 def orders_for(actor: Actor) -> models.QuerySet[Order]:
     """The orders the actor may see: the centre every order (on the case it handles), a unit its
     own; nobody else any."""
@@ -178,7 +190,8 @@ def orders_for(actor: Actor) -> models.QuerySet[Order]:
     if can(actor, Cap.ORDERS_HANDLE):
         return _routed(base, "case")
     if (can(actor, Cap.ORDERS_PLACE) or can(actor, Cap.ORDERS_PRESCRIBE)) and actor.unit:
-        return _routed(base.filter(unit=actor.unit), "unit")
+        own = base.filter(unit=actor.unit).exclude(_protected_not_named(actor, "patient"))
+        return _routed(own, "unit")
     return _routed(base.none(), "none")
 
 
@@ -215,7 +228,8 @@ def pickups_for(actor: Actor) -> models.QuerySet[PickupOrder]:
     if can(actor, Cap.ORDERS_HANDLE):
         return _routed(PickupOrder.objects.all(), "case")
     if can(actor, Cap.ORDERS_PLACE) and actor.unit is not None:
-        return _routed(PickupOrder.objects.filter(unit=actor.unit), "unit")
+        own = PickupOrder.objects.filter(unit=actor.unit)
+        return _routed(own.exclude(_protected_not_named(actor, "patient")), "unit")
     return _routed(PickupOrder.objects.none(), "none")
 
 
@@ -235,7 +249,8 @@ def losses_for(actor: Actor) -> models.QuerySet[LossReport]:
     if can(actor, Cap.STOCK_MANAGE):
         return _routed(LossReport.objects.all(), "case")
     if actor.unit is not None and can(actor, Cap.ORDERS_PLACE):
-        return _routed(LossReport.objects.filter(loan__unit=actor.unit), "unit")
+        own = LossReport.objects.filter(loan__unit=actor.unit)
+        return _routed(own.exclude(_protected_not_named(actor, "loan__patient")), "unit")
     return _routed(LossReport.objects.none(), "none")
 
 

@@ -41,6 +41,7 @@ class Holdings:
     active: list[HoldingRow] = field(default_factory=list)
     past: list[HoldingRow] = field(default_factory=list)
     hidden: int = 0  # loans of other providers the actor may not see (R39)
+    blocked: bool = False  # and data under a block: only that it exists is said (R48)
     open_orders: list[Order] = field(default_factory=list)
     losses: list[LossReport] = field(default_factory=list)  # unfound, on owners shown (R39)
 
@@ -54,7 +55,7 @@ def holdings(*, actor: Actor, grant: PatientGrant) -> Holdings:
     )
     scope = found.scope
     waiting = rows.waiting_pickup_loans(actor, grant, [loan.pk for loan in found.loans])
-    result = Holdings(patient=patient, hidden=found.hidden)
+    result = Holdings(patient=patient, hidden=found.hidden, blocked=found.blocked)
     shown: dict[int, set[int]] = {}
     for loan in found.loans:
         provider_id = loan.unit.provider_id
@@ -77,7 +78,7 @@ def holdings(*, actor: Actor, grant: PatientGrant) -> Holdings:
         legal_basis=grant.basis,
         legal_basis_ref=grant.basis_ref,
         owner_provider_id=scope.actor_provider_id,
-        detail={"owners": sorted(shown), "hidden": result.hidden},
+        detail={"owners": sorted(shown), "hidden": result.hidden, "blocked": result.blocked},
     )
     for provider_id, unit_ids in sorted(shown.items()):
         if provider_id == scope.actor_provider_id:

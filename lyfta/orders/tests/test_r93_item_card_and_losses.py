@@ -264,3 +264,61 @@ def test_r38_a_csrf_failure_is_recorded(shop: Shop, alice: Persona) -> None:
         "csrf",
         "csrf",
     )
+
+
+def test_r54_a_units_orders_of_a_protected_patient_are_for_its_named_staff(
+    client: Client, shop: Shop, county: County, alice: Persona, bob: Persona
+) -> None:
+    """Found by the attack on the demo: a colleague at the same unit, not named for a protected
+    patient, listed, read and cancelled the patient's order. Now the order is not his to see."""
+    from lyfta.patients.models import ProtectedStaff
+
+    patient = shop.other
+    Patient.objects.filter(pk=patient.pk).update(
+        protection=Patient.Protection.PROTECTED_REGISTRATION
+    )
+    patient.refresh_from_db()
+    ProtectedStaff.objects.create(patient=patient, user=alice.user, named_by=alice.user)
+    order = services.order_place(
+        actor=alice.actor,
+        grant=grant(alice, patient),
+        lines=[LineInput(shop.bed)],
+        delivery=DeliveryInput(kind=Order.Delivery.UNIT),
+    )
+    signed_in(client, bob)
+    assert order.number not in client.get(reverse("orders:orders")).content.decode()
+    assert client.get(reverse("orders:order", args=[order.pk])).status_code == 404
+    response = client.post(reverse("orders:order_cancel", args=[order.pk]), {"reason": "x"})
+    assert response.status_code == 404
+    assert Order.unscoped.get(pk=order.pk).status != Order.Status.CANCELLED
+    client.logout()
+    signed_in(client, alice)
+    assert order.number in client.get(reverse("orders:orders")).content.decode()
+    assert client.get(reverse("orders:order", args=[order.pk])).status_code == 200
+
+
+def test_r48_holdings_say_only_that_blocked_data_exists(
+    client: Client,
+    shop: Shop,
+    county: County,
+    alice: Persona,
+    charlie: Persona,
+    region_lift: Loan,
+) -> None:
+    """Found by the attack on the demo: under the region's block the holdings page counted the
+    blocked devices and said a consent would show them. Now it says only that blocked data
+    exists (R48), also when a consent is in force."""
+    _block(shop.region_patient, county, charlie)
+    Consent.objects.create(
+        patient=shop.region_patient,
+        grantee_unit=county.unit_a,
+        valid_from=timezone.localdate() - dt.timedelta(days=1),
+        valid_until=timezone.localdate() + dt.timedelta(days=30),
+        status=Consent.Status.ACTIVE,
+        registered_by=alice.user,
+    )
+    signed_in(client, alice)
+    page = client.get(reverse("orders:holdings", args=[shop.region_patient.pk])).content.decode()
+    assert 'id="blocked-loans"' in page
+    assert 'id="hidden-loans"' not in page
+    assert "Taklyft Orbit" not in page
