@@ -90,6 +90,7 @@ def _detail(
         "person": user,
         "assignments": selectors.assignments_of(actor=request.actor, user=user),
         "manageable": access_users.can_manage_account(request.actor, user),
+        "privileged": access_users.holds_privileged_role(user),
         "is_self": user.pk == request.user.pk,
         "sessions": selectors.open_sessions(user=user),
         "assignment_form": form
@@ -247,13 +248,50 @@ def assignment_end(request: LyftaRequest, assignment_id: int) -> HttpResponse:
 @require_POST
 @reauth_required
 def user_action(request: LyftaRequest, user_id: int, action: str) -> HttpResponse:
-    """Deactivate, unlock, start a password reset, reset the second factor, end sessions."""
+    """Deactivate, reactivate, unlock, start a password reset, reset the second factor, end
+    sessions."""
     user = selectors.user_detail(actor=request.actor, user_id=user_id)
-    if action == "deactivate":
+    if action in ("deactivate", "reactivate"):
         form = ReasonForm(request.POST)
-        reason = form.cleaned_data["reason"] if form.is_valid() else _("Avaktiverat")
-        services.user_deactivate(actor=request.actor, user=user, reason=reason)
-        messages.success(request, _("Kontot är avaktiverat och alla dess sessioner är avslutade."))
+        default = _("Avaktiverat") if action == "deactivate" else _("Återaktiverat")
+        reason = form.cleaned_data["reason"] if form.is_valid() else default
+        privileged = access_users.holds_privileged_role(user)
+        try:
+            if privileged:
+                # Closing or reopening the account of an administrator takes away or gives back
+                # his role: another person approves (R91).
+                ask = (
+                    services.privilege_request_deactivate
+                    if action == "deactivate"
+                    else services.privilege_request_reactivate
+                )
+                ask(actor=request.actor, user=user, reason=reason)
+            elif action == "deactivate":
+                services.user_deactivate(actor=request.actor, user=user, reason=reason)
+            else:
+                services.user_reactivate(actor=request.actor, user=user, reason=reason)
+        except ValidationError as error:
+            messages.error(request, " ".join(error.messages))
+        else:
+            if privileged:
+                _requested(
+                    request,
+                    _(
+                        "Kontot har en administrativ roll. Begäran om att avaktivera det är "
+                        "registrerad."
+                    )
+                    if action == "deactivate"
+                    else _(
+                        "Kontot har en administrativ roll. Begäran om att återaktivera det är "
+                        "registrerad."
+                    ),
+                )
+            elif action == "deactivate":
+                messages.success(
+                    request, _("Kontot är avaktiverat och alla dess sessioner är avslutade.")
+                )
+            else:
+                messages.success(request, _("Kontot är återaktiverat."))
     elif action == "unlock":
         services.user_unlock(actor=request.actor, user=user)
         messages.success(request, _("Kontot är upplåst."))

@@ -308,15 +308,17 @@ class FailedSignIn(models.Model):
 class PrivilegeRequest(models.Model):
     """A change to privileged rights that one person asks for and another approves (R91):
     granting or ending an assignment whose role is system administrator, user administrator or log
-    reviewer, or resetting the password or second factor of an account that holds one. Nothing
-    changes until the approval; the request lapses after `expires_at` and the requester may
-    withdraw it while it waits."""
+    reviewer, or resetting the password or second factor, deactivating or reactivating an account
+    that holds one. Nothing changes until the approval; the request lapses after `expires_at` and
+    the requester may withdraw it while it waits."""
 
     class Kind(models.TextChoices):
         GRANT = "grant", _("Nytt uppdrag")
         END = "end", _("Avsluta uppdrag")
         PASSWORD_RESET = "password_reset", _("Engångskod för nytt lösenord")
         MFA_RESET = "mfa_reset", _("Återställ tvåfaktorsinloggning")
+        DEACTIVATE = "deactivate", _("Avaktivera kontot")
+        REACTIVATE = "reactivate", _("Återaktivera kontot")
 
     class Status(models.TextChoices):
         PENDING = "pending", _("Väntar på godkännande")
@@ -351,7 +353,8 @@ class PrivilegeRequest(models.Model):
         blank=True,
         verbose_name=_("förlänger uppdrag"),
     )
-    # The assignment to end (END), or the one the approval created (GRANT).
+    # The assignment to end (END), or the one the approval created (GRANT). DEACTIVATE and
+    # REACTIVATE concern the whole account (`subject`) and carry only a `reason`.
     assignment = models.ForeignKey(
         Assignment,
         on_delete=models.PROTECT,

@@ -132,19 +132,67 @@ def user_update(*, actor: Actor, user: User, **data: Any) -> User:
 
 
 def user_deactivate(*, actor: Actor, user: User, reason: str) -> User:
-    """Close an account and end all of its sessions at once (R5)."""
+    """Close an account and end all of its sessions at once (R5). Closing an account that holds a
+    privileged role takes that role away in effect: it is a request another person approves
+    (R91), `privilege_request_deactivate`."""
     require(actor, Cap.USERS_MANAGE)
     if not access_users.can_manage_account(actor, user):
         _deny(actor, Action.USER_DEACTIVATED, user, "outside_scope_or_self")
+    if access_users.needs_approval(actor) and access_users.holds_privileged_role(user):
+        _deny(actor, Action.USER_DEACTIVATED, user, "needs_approval")
+    return _user_deactivate(actor=actor, user=user, reason=reason)
+
+
+def _user_deactivate(
+    *, actor: Actor, user: User, reason: str, detail: dict[str, Any] | None = None
+) -> User:
     with transaction.atomic():
+        locked = User.objects.select_for_update().get(pk=user.pk)
+        was_active = locked.is_active
         User.objects.filter(pk=user.pk).update(is_active=False)
         ended = sessions.end_sessions_of(user, UserSession.EndReason.DEACTIVATED)
         record(
             action=Action.USER_DEACTIVATED,
             actor=actor,
             target=user,
-            changes={"is_active": [True, False]},
-            detail={"reason": reason[:200], "sessions_ended": ended},
+            changes={"is_active": [was_active, False]},
+            detail={"reason": reason[:200], "sessions_ended": ended, **(detail or {})},
+        )
+    user.refresh_from_db()
+    return user
+
+
+def user_reactivate(*, actor: Actor, user: User, reason: str) -> User:
+    """Open a deactivated or dormant account again (it still needs a valid window and an
+    assignment in force to be used). Reopening an account that holds a privileged role gives that
+    role back: it is a request another person approves (R91), `privilege_request_reactivate`."""
+    require(actor, Cap.USERS_MANAGE)
+    if not access_users.can_manage_account(actor, user):
+        _deny(actor, Action.USER_REACTIVATED, user, "outside_scope_or_self")
+    if access_users.needs_approval(actor) and access_users.holds_privileged_role(user):
+        _deny(actor, Action.USER_REACTIVATED, user, "needs_approval")
+    if user.is_active and user.suspended_at is None:
+        raise ValidationError(_("Kontot är redan aktivt."))
+    return _user_reactivate(actor=actor, user=user, reason=reason)
+
+
+def _user_reactivate(
+    *, actor: Actor, user: User, reason: str, detail: dict[str, Any] | None = None
+) -> User:
+    fields = ("is_active", "suspended_at", "suspension_reason")
+    with transaction.atomic():
+        locked = User.objects.select_for_update().get(pk=user.pk)
+        before = snapshot(locked, fields)
+        locked.is_active = True
+        locked.suspended_at = None
+        locked.suspension_reason = ""
+        locked.save(update_fields=list(fields))
+        record(
+            action=Action.USER_REACTIVATED,
+            actor=actor,
+            target=locked,
+            changes=diff(before, snapshot(locked, fields)),
+            detail={"reason": reason[:200], **(detail or {})},
         )
     user.refresh_from_db()
     return user
@@ -698,6 +746,40 @@ def privilege_request_reset(*, actor: Actor, user: User, kind: str) -> Privilege
     return _request_create(actor=actor, kind=kind, subject=user, detail={})
 
 
+def privilege_request_deactivate(*, actor: Actor, user: User, reason: str) -> PrivilegeRequest:
+    """Ask that an account holding a privileged role be deactivated; it stays open until another
+    person approves (R91)."""
+    return _account_request(
+        actor=actor, user=user, kind=PrivilegeRequest.Kind.DEACTIVATE, reason=reason
+    )
+
+
+def privilege_request_reactivate(*, actor: Actor, user: User, reason: str) -> PrivilegeRequest:
+    """Ask that a deactivated or dormant account holding a privileged role be opened again; it
+    stays closed until another person approves (R91)."""
+    return _account_request(
+        actor=actor, user=user, kind=PrivilegeRequest.Kind.REACTIVATE, reason=reason
+    )
+
+
+def _account_request(*, actor: Actor, user: User, kind: str, reason: str) -> PrivilegeRequest:
+    require(actor, Cap.USERS_MANAGE)
+    if not access_users.can_manage_account(actor, user):
+        _deny(actor, Action.PRIVILEGE_REQUESTED, user, "outside_scope_or_self")
+    closed = not user.is_active or user.suspended_at is not None
+    if kind == PrivilegeRequest.Kind.DEACTIVATE and not user.is_active:
+        raise ValidationError(_("Kontot är redan avaktiverat."))
+    if kind == PrivilegeRequest.Kind.REACTIVATE and not closed:
+        raise ValidationError(_("Kontot är redan aktivt."))
+    return _request_create(
+        actor=actor,
+        kind=kind,
+        subject=user,
+        detail={"reason": reason[:200]},
+        reason=reason[:200],
+    )
+
+
 def _locked_pending(request: PrivilegeRequest) -> PrivilegeRequest:
     """The request, locked; a ValidationError (Swedish) when it is no longer waiting."""
     locked = (
@@ -757,8 +839,14 @@ def privilege_request_approve(*, actor: Actor, request: PrivilegeRequest) -> App
             result = {"assignment": locked.assignment_id}
         elif locked.kind == PrivilegeRequest.Kind.PASSWORD_RESET:
             code = _password_reset_code(actor=actor, user=locked.subject, detail=link)
-        else:
+        elif locked.kind == PrivilegeRequest.Kind.MFA_RESET:
             result = {"devices_removed": _mfa_reset(actor=actor, user=locked.subject, detail=link)}
+        elif locked.kind == PrivilegeRequest.Kind.DEACTIVATE:
+            _user_deactivate(actor=actor, user=locked.subject, reason=locked.reason, detail=link)
+        elif locked.kind == PrivilegeRequest.Kind.REACTIVATE:
+            _user_reactivate(actor=actor, user=locked.subject, reason=locked.reason, detail=link)
+        else:
+            raise ValueError(f"unknown request kind {locked.kind}")
         locked.status = PrivilegeRequest.Status.APPROVED
         locked.decided_by = actor.user
         locked.decided_at = timezone.now()

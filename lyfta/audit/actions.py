@@ -36,6 +36,7 @@ class Action(models.TextChoices):
     USER_CREATED = "user.created", _("Användare skapad")
     USER_UPDATED = "user.updated", _("Användare ändrad")
     USER_DEACTIVATED = "user.deactivated", _("Användare avaktiverad")
+    USER_REACTIVATED = "user.reactivated", _("Användare återaktiverad")
     USER_UNLOCKED = "user.unlocked", _("Användare upplåst")
     USER_SUSPENDED = "user.suspended", _("Konto vilande")
     ASSIGNMENT_CREATED = "assignment.created", _("Medarbetaruppdrag beslutat")

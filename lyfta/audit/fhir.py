@@ -243,7 +243,7 @@ _BY_SUFFIX: tuple[tuple[tuple[str, ...], _Kind], ...] = (
     ),
     (
         ("updated", "corrected", "changed", "ended", "cancelled", "lifted", "deactivated")
-        + ("suspended", "unlocked", "recertified", "reviewed", "verdict", "closed"),
+        + ("reactivated", "suspended", "unlocked", "recertified", "reviewed", "verdict", "closed"),
         _rest("update", "U"),
     ),
     (("removed", "deleted"), _rest("delete", "D")),
