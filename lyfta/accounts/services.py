@@ -118,6 +118,24 @@ def user_update(*, actor: Actor, user: User, **data: Any) -> User:
         raise TypeError(
             f"not editable here: {sorted(set(data) & ({'provider', 'is_active'} | unknown))}"
         )
+    if (
+        _narrows_window(user, data)
+        and access_users.needs_approval(actor)
+        and access_users.holds_privileged_role(user)
+    ):
+        # Shortening a privileged account's window closes it as surely as deactivating it does:
+        # that takes a second person (R91), through a deactivation request.
+        try:
+            _deny(actor, Action.USER_UPDATED, user, "needs_approval")
+        except PermissionDenied:
+            raise ValidationError(
+                {
+                    "valid_until": _(
+                        "Kontot har en administrativ roll. Att korta dess giltighetstid kräver "
+                        "att en annan administratör godkänner: begär att kontot avaktiveras."
+                    )
+                }
+            ) from None
     with transaction.atomic():
         locked = User.objects.select_for_update().get(pk=user.pk)
         before = snapshot(locked, USER_FIELDS)
@@ -129,6 +147,14 @@ def user_update(*, actor: Actor, user: User, **data: Any) -> User:
             locked.save(update_fields=list(data))
             record(action=Action.USER_UPDATED, actor=actor, target=locked, changes=changes)
     return locked
+
+
+def _narrows_window(user: User, data: dict[str, Any]) -> bool:
+    """Whether `data` makes the account's validity window end sooner or start later."""
+    until = data.get("valid_until", user.valid_until)
+    start = data.get("valid_from", user.valid_from)
+    ends_sooner = until is not None and (user.valid_until is None or until < user.valid_until)
+    return ends_sooner or (start is not None and start > user.valid_from)
 
 
 def user_deactivate(*, actor: Actor, user: User, reason: str) -> User:

@@ -238,3 +238,22 @@ def test_r91_a_management_command_still_deactivates_in_one_step(sigge: Persona) 
     )
     assert not _active(sigge.user)
     assert not PrivilegeRequest.objects.exists()
+
+
+def test_r91_shortening_a_system_administrators_window_needs_a_second_person(
+    ursula: Persona, sigge: Persona
+) -> None:
+    """Found after the deactivation fix: setting a privileged account's end date to yesterday
+    locks it out as surely as deactivating it. One user administrator cannot do it alone; the
+    refusal is recorded. Lengthening the window, or other fields, stay one step."""
+    yesterday = timezone.localdate() - dt.timedelta(days=1)
+    with pytest.raises(ValidationError) as refused:
+        services.user_update(actor=ursula.actor, user=sigge.user, valid_until=yesterday)
+    assert "valid_until" in refused.value.message_dict
+    sigge.user.refresh_from_db()
+    assert sigge.user.valid_until != yesterday
+    denial = last_event(Action.ACCESS_DENIED)
+    assert (denial.actor_username, denial.detail["reason"]) == ("ursula", "needs_approval")
+    services.user_update(actor=ursula.actor, user=sigge.user, title="Systemförvaltare")
+    sigge.user.refresh_from_db()
+    assert sigge.user.title == "Systemförvaltare"
