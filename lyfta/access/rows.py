@@ -346,3 +346,31 @@ def open_loans_of_items(
         if loan.item_id is not None:
             result[loan.item_id] = HistoryLoan(loan, shown, basis, ref)
     return result
+
+
+# --- Whose row a refusal was about ------------------------------------------------------------
+
+_OWNER_PATHS = {
+    "orders.order": ("patient_id", "unit__provider_id", "unit_id"),
+    "orders.orderline": ("order__patient_id", "order__unit__provider_id", "order__unit_id"),
+    "orders.loan": ("patient_id", "unit__provider_id", "unit_id"),
+    "orders.pickuporder": ("patient_id", "unit__provider_id", "unit_id"),
+    "orders.pickupline": ("pickup__patient_id", "pickup__unit__provider_id", "pickup__unit_id"),
+    "orders.lossreport": ("loan__patient_id", "loan__unit__provider_id", "loan__unit_id"),
+}
+
+
+def owner_of_refused(resource_type: str, pk: object) -> tuple[int | None, int | None, int | None]:
+    """The patient, provider and unit behind a row the actor was refused, for the record of the
+    refusal only (R38, R54: a refusal about a protected patient goes to targeted review). Never
+    shown to the actor."""
+    from django.apps import apps
+
+    paths = _OWNER_PATHS.get(resource_type)
+    if paths is None or not isinstance(pk, int) or not 0 < pk < 2**63:
+        return None, None, None
+    model = apps.get_model(resource_type)
+    found = model.unscoped.filter(pk=pk).values_list(*paths).first()
+    if found is None:
+        return None, None, None
+    return found[0], found[1], found[2]

@@ -118,21 +118,26 @@ def user_update(*, actor: Actor, user: User, **data: Any) -> User:
         raise TypeError(
             f"not editable here: {sorted(set(data) & ({'provider', 'is_active'} | unknown))}"
         )
+    # Compare with what is stored: a model form has already copied the posted values onto `user`.
+    stored = User.objects.get(pk=user.pk)
+    renamed = "username" in data and data["username"] != stored.username
     if (
-        _narrows_window(user, data)
+        (_narrows_window(stored, data) or renamed)
         and access_users.needs_approval(actor)
-        and access_users.holds_privileged_role(user)
+        and access_users.holds_privileged_role(stored)
     ):
-        # Shortening a privileged account's window closes it as surely as deactivating it does:
-        # that takes a second person (R91), through a deactivation request.
+        # Shortening a privileged account's window, or renaming it, locks its holder out as
+        # surely as deactivating it does: that takes a second person (R91).
         try:
-            _deny(actor, Action.USER_UPDATED, user, "needs_approval")
+            _deny(actor, Action.USER_UPDATED, stored, "needs_approval")
         except PermissionDenied:
+            field = "username" if renamed else "valid_until"
             raise ValidationError(
                 {
-                    "valid_until": _(
-                        "Kontot har en administrativ roll. Att korta dess giltighetstid kräver "
-                        "att en annan administratör godkänner: begär att kontot avaktiveras."
+                    field: _(
+                        "Kontot har en administrativ roll. Att korta dess giltighetstid eller "
+                        "byta dess användarnamn kräver att en annan administratör godkänner: "
+                        "begär att kontot avaktiveras."
                     )
                 }
             ) from None

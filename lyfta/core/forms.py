@@ -12,17 +12,37 @@ cleans (so also fields a form adds in its own `__init__`), each text field, that
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any, ClassVar
 
 from django import forms
+from django.core.exceptions import ValidationError
 from django.core.validators import ProhibitNullCharactersValidator
+from django.utils.translation import gettext_lazy as _
 
 from lyfta.core import text
+
+# Dates Lyfta takes: wide enough for any birth, decision or log period, narrow enough that date
+# arithmetic (a period's end plus a day, a timezone shift) never leaves Python's calendar.
+EARLIEST_DATE = dt.date(1900, 1, 1)
+LATEST_DATE = dt.date(2199, 12, 31)
+
+
+def refuse_date_out_of_range(value: dt.date) -> None:
+    if value is not None and not EARLIEST_DATE <= value <= LATEST_DATE:
+        raise ValidationError(
+            _("Ange ett datum mellan %(first)s och %(last)s."),
+            code="date_range",
+            params={"first": EARLIEST_DATE.isoformat(), "last": LATEST_DATE.isoformat()},
+        )
 
 
 def edge_validators(field: forms.Field, *, name: bool, number: bool = False) -> list[Any]:
     """The validators a text field gets at Lyfta's edge. A password takes any Unicode (R14):
-    only its NUL is refused (Django's own check, and the middleware)."""
+    only its NUL is refused (Django's own check, and the middleware). A date field takes dates
+    within Lyfta's range only."""
+    if isinstance(field, forms.DateField):
+        return [refuse_date_out_of_range]
     if not isinstance(field, forms.CharField) or isinstance(field.widget, forms.PasswordInput):
         return []
     multiline = isinstance(field.widget, forms.Textarea)

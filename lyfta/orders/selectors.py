@@ -127,11 +127,18 @@ def denied(
 ) -> Http404:
     """Record a refusal of a patient- or provider-linked object (R38) and return the 404 to
     raise: the same answer for "missing" and "not yours"."""
+    owner_provider_id = owner_unit_id = None
+    if patient_id is None:
+        patient_id, owner_provider_id, owner_unit_id = rows.owner_of_refused(
+            resource_type, resource_id
+        )
     record(
         action=Action.ACCESS_DENIED,
         actor=actor,
         outcome=Outcome.DENIED,
         patient_id=patient_id,
+        owner_provider_id=owner_provider_id,
+        owner_unit_id=owner_unit_id,
         resource_type=resource_type,
         resource_id=str(resource_id)[:64],
         detail={"reason": "not_found_or_not_allowed"},

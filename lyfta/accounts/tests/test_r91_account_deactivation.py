@@ -7,6 +7,7 @@ deactivated and reactivated in one step (R5)."""
 from __future__ import annotations
 
 import datetime as dt
+import re
 from typing import Any
 
 import pytest
@@ -257,3 +258,55 @@ def test_r91_shortening_a_system_administrators_window_needs_a_second_person(
     services.user_update(actor=ursula.actor, user=sigge.user, title="Systemförvaltare")
     sigge.user.refresh_from_db()
     assert sigge.user.title == "Systemförvaltare"
+
+
+def _edit_form(user: User, **changes: str) -> dict[str, str]:
+    user.refresh_from_db()
+    data = {
+        "first_name": user.first_name,
+        "last_name": user.last_name,
+        "personnummer": user.personnummer or "194003149806",
+        "username": user.username,
+        "title": user.title or "Systemadministratör",
+        "workplace": user.workplace or "Regionen",
+        "email": user.email,
+        "phone": user.phone,
+        "valid_from": user.valid_from.isoformat(),
+        "valid_until": user.valid_until.isoformat() if user.valid_until else "",
+    }
+    data.update(changes)
+    return data
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"valid_until": "yesterday"},
+        {"valid_from": "next month"},
+        {"username": "sigge.x"},
+    ],
+)
+def test_r91_the_account_page_cannot_lock_out_a_system_administrator_alone(
+    client: Client, ursula: Persona, sigge: Persona, change: dict[str, str]
+) -> None:
+    """Found by the second attack pass: through the account form (whose model form copies the
+    posted values onto the account before the service compares them) one user administrator
+    shortened the system administrator's window, or renamed him, and so locked him out alone."""
+    today = timezone.localdate()
+    words = {
+        "yesterday": (today - dt.timedelta(days=1)).isoformat(),
+        "next month": (today + dt.timedelta(days=30)).isoformat(),
+    }
+    posted = {name: words.get(value, value) for name, value in change.items()}
+    before = (sigge.user.username, sigge.user.valid_from, sigge.user.valid_until)
+    signed_in(client, ursula)
+    response = client.post(
+        reverse("accounts:admin_user_edit", args=[sigge.user.pk]), _edit_form(sigge.user, **posted)
+    )
+    assert response.status_code == 400
+    page = response.content.decode()
+    assert "annan administratör" in page, re.findall(r"errorlist[^<]*<li>([^<]*)", page)
+    stored = User.objects.get(pk=sigge.user.pk)
+    assert (stored.username, stored.valid_from, stored.valid_until) == before
+    denial = last_event(Action.ACCESS_DENIED)
+    assert (denial.actor_username, denial.detail["reason"]) == ("ursula", "needs_approval")

@@ -378,3 +378,19 @@ def test_r71_the_note_on_an_emergency_review_refuses_control_characters(
     client.post(url, {**data, "note": "Ok.\nBefogad."})
     emergency.refresh_from_db()
     assert (emergency.verdict, emergency.verdict_note) == ("justified", "Ok.\nBefogad.")
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("period", [("0001-01-01", "0001-01-05"), ("9999-12-25", "9999-12-31")])
+def test_extreme_dates_in_the_log_search_are_a_message_not_a_500(
+    client: Client, lena: Persona, period: tuple[str, str]
+) -> None:
+    """Found by the second attack pass: year 1 or 9999 in a log period overflowed date arithmetic
+    (500). Every date field now takes 1900–2199 only, with a Swedish message."""
+    signed_in(client, lena)
+    client.raise_request_exception = False
+    response = client.get(
+        reverse("review:search"), {"period_from": period[0], "period_until": period[1]}
+    )
+    assert response.status_code < 500
+    assert "Ange ett datum mellan 1900-01-01 och 2199-12-31." in response.content.decode()

@@ -322,3 +322,28 @@ def test_r48_holdings_say_only_that_blocked_data_exists(
     assert 'id="blocked-loans"' in page
     assert 'id="hidden-loans"' not in page
     assert "Taklyft Orbit" not in page
+
+
+def test_r38_a_refused_order_names_its_patient_in_the_log(
+    client: Client, shop: Shop, alice: Persona, charlie: Persona
+) -> None:
+    """Found by the second attack pass: the refusal of another unit's order was recorded without
+    the order's patient, so a reviewer searching the patient (or the targeted check of protected
+    patients) did not see it."""
+    order = services.order_place(
+        actor=charlie.actor,
+        grant=grant(charlie, shop.region_patient),
+        lines=[LineInput(shop.bed)],
+        delivery=DeliveryInput(),
+    )
+    signed_in(client, alice)
+    assert client.get(reverse("orders:order", args=[order.pk])).status_code == 404
+    denial = AuditEvent.objects.filter(action=Action.ACCESS_DENIED).latest("id")
+    assert (denial.patient_id, denial.owner_provider_id, denial.owner_unit_id) == (
+        shop.region_patient.pk,
+        charlie.assignment.unit.provider_id,
+        charlie.assignment.unit_id,
+    )
+    # A missing id names nobody.
+    assert client.get(reverse("orders:order", args=[order.pk + 1000])).status_code == 404
+    assert AuditEvent.objects.filter(action=Action.ACCESS_DENIED).latest("id").patient_id is None
