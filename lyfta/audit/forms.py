@@ -114,8 +114,11 @@ class ExtractForm(PeriodForm):
         self.fields["period_from"].initial = timezone.localdate() - dt.timedelta(days=365)
 
     def clean_patient(self) -> Patient:
+        from lyfta.audit.review import NO_SUCH_PATIENT
+
         value = identifiers.parse(self.cleaned_data.get("patient") or "").value
         patient = Patient.objects.filter(identifier=value).first()
         if patient is None:
-            raise forms.ValidationError(_("Det finns ingen patient med det numret i Lyfta."))
+            # The same words as for another provider's patient (review.extract_register).
+            raise forms.ValidationError(NO_SUCH_PATIENT)
         return patient

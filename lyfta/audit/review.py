@@ -784,6 +784,18 @@ def extract_register(
         raise ValidationError(_("Periodens slut kan inte vara före dess början."))
     if requested_at > timezone.localdate():
         raise ValidationError(_("Datumet för begäran kan inte ligga i framtiden."))
+    if not patient_known_to(provider, actor, patient):
+        # The same answer as for a number nobody has: a reviewer learns of no patient outside his
+        # provider's care or log (R33, R38); the attempt is recorded.
+        record(
+            action=Action.ACCESS_DENIED,
+            actor=actor,
+            outcome=Outcome.DENIED,
+            patient_id=patient.pk,
+            resource_type="audit.logextractrequest",
+            detail={"reason": "not_the_providers_patient"},
+        )
+        raise ValidationError(NO_SUCH_PATIENT)
     assert actor.user is not None  # noqa: S101
     with transaction.atomic():
         request = LogExtractRequest.objects.create(
@@ -806,6 +818,19 @@ def extract_register(
             detail={"kind": kind, "requested_at": requested_at, "due_at": request.due_at},
         )
     return request
+
+
+NO_SUCH_PATIENT = gettext_lazy("Det finns ingen patient med det numret hos er vårdgivare.")
+
+
+def patient_known_to(provider: CareProvider, actor: Actor, patient: Patient) -> bool:
+    """Whether the patient is one of the provider's: cared for at one of its units at some time,
+    or named in the part of the log its reviewers may read."""
+    from lyfta.patients.models import CareRelationship
+
+    if CareRelationship.objects.filter(patient=patient, unit__provider=provider).exists():
+        return True
+    return scope(actor).filter(patient_id=patient.pk).exists()
 
 
 def extract_requests(*, actor: Actor) -> QuerySet[LogExtractRequest]:

@@ -162,3 +162,33 @@ def test_r80_the_extract_lists_registrations_about_the_patient_not_only_reads(
         (county.unit_a.name, county.municipality.name),
         (county.unit_a2.name, county.municipality.name),
     }
+
+
+def test_r38_a_reviewer_cannot_register_an_extract_for_another_providers_patient(
+    county: County, lena: Persona, charlie: Persona
+) -> None:
+    """Found by the second attack pass: any provider's log reviewer registered an extract for
+    any patient, and so learned that the number exists, the name and every unit that cared for
+    the patient. Another provider's patient now gets the same answer as an unknown number, and
+    the attempt is recorded."""
+    from django.core.exceptions import ValidationError
+
+    from lyfta.audit.models import AuditEvent, Outcome
+
+    theirs = Patient.objects.create(
+        identifier="195503039819", id_kind="personnummer", first_name="Rut", last_name="Region"
+    )
+    CareRelationship.objects.create(
+        unit=county.unit_b, patient=theirs, origin="order", valid_from=timezone.localdate()
+    )
+    with pytest.raises(ValidationError) as refused:
+        extract_for(lena, theirs)
+    assert refused.value.messages == [str(review.NO_SUCH_PATIENT)]
+    assert not LogExtractRequest.objects.filter(patient=theirs).exists()
+    denial = AuditEvent.objects.filter(outcome=Outcome.DENIED).latest("id")
+    assert (denial.actor_id, denial.patient_id) == (lena.user.pk, theirs.pk)
+    # Once the reviewer's provider has cared for the patient, the request is taken.
+    CareRelationship.objects.create(
+        unit=county.unit_a, patient=theirs, origin="order", valid_from=timezone.localdate()
+    )
+    assert extract_for(lena, theirs).patient == theirs
