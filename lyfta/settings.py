@@ -142,6 +142,7 @@ INSTALLED_APPS = [
     "lyfta.accounts",
     "lyfta.patients",
     "lyfta.messages",
+    "lyfta.workorders",
 ]
 
 MIDDLEWARE = [

@@ -113,6 +113,13 @@ class Cap:
     STOCK_VIEW = "stock.view"
     STOCK_MANAGE = "stock.manage"
     RECALL = "stock.recall"
+    # The technicians' desk (DOMAIN.md §3.4): asking for technical work on a device (a fault
+    # report, an adaptation, a trial), doing it (the technician, on the case), approving a
+    # special adaptation's cost for the paying unit, and keeping the inspection plans.
+    WORKORDERS_REQUEST = "workorders.request"
+    WORKORDERS_HANDLE = "workorders.handle"
+    WORKORDERS_APPROVE = "workorders.approve"
+    INSPECTION_PLANS_MANAGE = "workorders.inspection_plans"
 
 
 _CARE = frozenset(
@@ -127,15 +134,30 @@ _CARE = frozenset(
 _ORDERING = frozenset({Cap.ORDERS_PRESCRIBE, Cap.ORDERS_PLACE})
 _CENTRE = frozenset({Cap.ORDERS_HANDLE, Cap.STOCK_VIEW})
 ROLE_CAPABILITIES: dict[str, frozenset[str]] = {
-    Role.PRESCRIBER: _CARE | _ORDERING | {Cap.CONSENTS_MANAGE, Cap.BLOCKS_MANAGE},
-    Role.ORDERER: _CARE | {Cap.ORDERS_PLACE},
+    Role.PRESCRIBER: _CARE
+    | _ORDERING
+    | {Cap.CONSENTS_MANAGE, Cap.BLOCKS_MANAGE, Cap.WORKORDERS_REQUEST, Cap.WORKORDERS_APPROVE},
+    Role.ORDERER: _CARE | {Cap.ORDERS_PLACE, Cap.WORKORDERS_REQUEST},
     Role.UNIT_MANAGER: _CARE
     | _ORDERING
-    | {Cap.CONSENTS_MANAGE, Cap.BLOCKS_MANAGE, Cap.PROTECTED_STAFF_MANAGE, Cap.RECERTIFY},
-    Role.CONSULTANT: _CARE | _ORDERING | {Cap.CONSENTS_MANAGE},
-    Role.TECHNICIAN: _CARE | {Cap.STOCK_VIEW},
-    Role.LOGISTICS: _CARE | _CENTRE | {Cap.STOCK_MANAGE, Cap.RECALL},
-    Role.CUSTOMER_SERVICE: _CARE | _CENTRE | {Cap.RECALL},
+    | {
+        Cap.CONSENTS_MANAGE,
+        Cap.BLOCKS_MANAGE,
+        Cap.PROTECTED_STAFF_MANAGE,
+        Cap.RECERTIFY,
+        Cap.WORKORDERS_REQUEST,
+        Cap.WORKORDERS_APPROVE,
+    },
+    Role.CONSULTANT: _CARE | _ORDERING | {Cap.CONSENTS_MANAGE, Cap.WORKORDERS_REQUEST},
+    Role.TECHNICIAN: _CARE
+    | {
+        Cap.STOCK_VIEW,
+        Cap.WORKORDERS_REQUEST,
+        Cap.WORKORDERS_HANDLE,
+        Cap.INSPECTION_PLANS_MANAGE,
+    },
+    Role.LOGISTICS: _CARE | _CENTRE | {Cap.STOCK_MANAGE, Cap.RECALL, Cap.WORKORDERS_REQUEST},
+    Role.CUSTOMER_SERVICE: _CARE | _CENTRE | {Cap.RECALL, Cap.WORKORDERS_REQUEST},
     Role.CATALOGUE_MANAGER: frozenset(
         {
             Cap.ORGANISATIONS_VIEW,

@@ -38,6 +38,7 @@ if TYPE_CHECKING:
     from lyfta.inventory.models import Item, StockMovement
     from lyfta.orders.models import Loan, LossReport, Order, OrderLine, PickupLine, PickupOrder
     from lyfta.patients.models import Patient
+    from lyfta.workorders.models import ItemInspection, WorkOrder
 
 M = TypeVar("M", bound=models.Model)
 
@@ -348,6 +349,97 @@ def open_loans_of_items(
     return result
 
 
+# --- The technicians' desk: work orders and inspections (DOMAIN.md §3.4) --------------------
+
+
+def work_orders_for(actor: Actor) -> models.QuerySet[WorkOrder]:
+    """The work orders the actor may see: the technicians every one (on the case they handle),
+    a unit those it asked for or holds the device of; nobody else any. A unit's work orders of a
+    protected patient are for the named staff only (R54)."""
+    from lyfta.workorders.models import WorkOrder
+
+    base = WorkOrder.objects.all()
+    if can(actor, Cap.WORKORDERS_HANDLE):
+        return _routed(base, "case")
+    if actor.unit is not None and (
+        can(actor, Cap.WORKORDERS_REQUEST) or can(actor, Cap.WORKORDERS_APPROVE)
+    ):
+        own = base.filter(unit=actor.unit).exclude(_protected_not_named(actor, "patient"))
+        return _routed(own, "unit")
+    return _routed(base.none(), "none")
+
+
+def patient_work_orders(
+    actor: Actor, grant: PatientGrant, scope: DataScope | None = None
+) -> models.QuerySet[WorkOrder]:
+    """The patient's work orders from owners the grant's data scope shows (the holdings)."""
+    from lyfta.workorders.models import WorkOrder
+
+    scope = scope or access.data_scope(actor, grant)
+    found = WorkOrder.objects.filter(patient=grant.patient).filter(
+        scope_q(scope, "unit__provider_id", "unit_id", None)
+    )
+    return _routed(found, grant.basis)
+
+
+@dataclass(frozen=True)
+class HistoryWorkOrder:
+    work_order: WorkOrder
+    patient_shown: bool
+    basis: str = ""
+    basis_ref: str = ""
+
+
+def item_work_orders(actor: Actor, item: Item, session_ref: str) -> list[HistoryWorkOrder]:
+    """The item's work orders, newest first, for its card. The technicians see each one and its
+    patient on the case; the centre's stock staff every one without the patient; a care role
+    only those of patients it has a legal route to, on data it may see (R93)."""
+    from lyfta.workorders.models import WorkOrder
+
+    with trusted_prefetch():
+        found = list(
+            WorkOrder.objects.filter(item=item)
+            .select_related("patient", "unit", "assignee", "team")
+            .order_by("-registered_at", "-pk")
+        )
+    handles = can(actor, Cap.WORKORDERS_HANDLE)
+    result = []
+    for order in found:
+        if order.patient is None:
+            shown, basis, ref = False, "", ""
+            if (
+                handles
+                or can(actor, Cap.STOCK_VIEW)
+                or order.unit_id == getattr(actor.unit, "pk", None)
+            ):
+                result.append(HistoryWorkOrder(order, False))
+            continue
+        if handles:
+            result.append(HistoryWorkOrder(order, True, "case", f"workorder:{order.number}"))
+            continue
+        shown, basis, ref = _patient_visible(
+            actor,
+            order.patient,
+            order.unit.provider_id,
+            order.unit_id,
+            order.registered_at.date(),
+            session_ref,
+        )
+        if shown or can(actor, Cap.STOCK_VIEW):
+            result.append(HistoryWorkOrder(order, shown, basis, ref))
+    return result
+
+
+def due_inspections(actor: Actor) -> models.QuerySet[ItemInspection]:
+    """Items' inspection schedules, for the technicians only: who holds each item is named on
+    the case of the inspection (the due list records each patient it names)."""
+    from lyfta.workorders.models import ItemInspection
+
+    if not can(actor, Cap.WORKORDERS_HANDLE):
+        return ItemInspection.objects.none()
+    return ItemInspection.objects.all()
+
+
 # --- Whose row a refusal was about ------------------------------------------------------------
 
 _OWNER_PATHS = {
@@ -357,6 +449,12 @@ _OWNER_PATHS = {
     "orders.pickuporder": ("patient_id", "unit__provider_id", "unit_id"),
     "orders.pickupline": ("pickup__patient_id", "pickup__unit__provider_id", "pickup__unit_id"),
     "orders.lossreport": ("loan__patient_id", "loan__unit__provider_id", "loan__unit_id"),
+    "workorders.workorder": ("patient_id", "unit__provider_id", "unit_id"),
+    "workorders.attachment": (
+        "work_order__patient_id",
+        "work_order__unit__provider_id",
+        "work_order__unit_id",
+    ),
 }
 
 

@@ -193,3 +193,16 @@ def review_conflicts(user: User, unit: Unit, role: str) -> list[Assignment]:
             valid_until__gte=timezone.localdate(),
         ).select_related("unit__provider")
     )
+
+
+def unit_users_with(unit: Unit, capability: str) -> QuerySet[User]:
+    """Active accounts with an assignment in force at `unit` whose role carries `capability`:
+    who at a unit is told of work on its devices (a due inspection, a finished repair)."""
+    roles = [role for role, caps in ROLE_CAPABILITIES.items() if capability in caps]
+    today = timezone.localdate()
+    return User.objects.filter(
+        is_active=True,
+        pk__in=Assignment.objects.active_on(today)
+        .filter(unit=unit, role__in=roles)
+        .values("user_id"),
+    )

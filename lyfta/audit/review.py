@@ -966,6 +966,25 @@ PLAIN_KIND: dict[str, Any] = {
     Action.PICKUP_CANCELLED: gettext_lazy("Makulerade en hämtning av hjälpmedel hos dig"),
     Action.LOSS_REPORTED: gettext_lazy("Registrerade att ett hjälpmedel du lånat har förkommit"),
     Action.LOSS_FOUND: gettext_lazy("Registrerade att ett förkommet hjälpmedel har återfunnits"),
+    Action.WORKORDER_CREATED: gettext_lazy("Registrerade en arbetsorder på ditt hjälpmedel"),
+    Action.WORKORDER_CHANGED: gettext_lazy("Ändrade en arbetsorder på ditt hjälpmedel"),
+    Action.WORKORDER_VIEWED: gettext_lazy("Läste en arbetsorder på ditt hjälpmedel"),
+    Action.WORKORDER_REPORTED: gettext_lazy("Skrev en teknikerrapport om ditt hjälpmedel"),
+    Action.WORKORDER_APPROVED: gettext_lazy(
+        "Godkände kostnaden för en anpassning av ditt hjälpmedel"
+    ),
+    Action.WORKORDER_PART_USED: gettext_lazy("Använde en reservdel till ditt hjälpmedel"),
+    Action.WORKORDER_ATTACHMENT_ADDED: gettext_lazy(
+        "Bifogade ett foto eller dokument om ditt hjälpmedel"
+    ),
+    Action.WORKORDER_ATTACHMENT_VIEWED: gettext_lazy(
+        "Läste ett foto eller dokument om ditt hjälpmedel"
+    ),
+    Action.WORKORDER_LETTER_PRINTED: gettext_lazy("Skrev ut en kallelse till besiktning till dig"),
+    Action.INSPECTION_RECORDED: gettext_lazy("Registrerade en besiktning av ditt hjälpmedel"),
+    Action.INSPECTION_REMINDED: gettext_lazy(
+        "Påminde din enhet om en besiktning av ditt hjälpmedel"
+    ),
     Action.AUDIT_SEARCHED: gettext_lazy("Sökte i loggen efter händelser om dig"),
     Action.AUDIT_ENTRY_VIEWED: gettext_lazy("Läste en logghändelse om dig"),
     Action.EXTRACT_REQUESTED: gettext_lazy("Registrerade en begäran om loggutdrag om dig"),

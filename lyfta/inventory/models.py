@@ -96,6 +96,12 @@ class Item(models.Model):
     times_lent = models.PositiveIntegerField(_("antal utlåningar"), default=0)
     lost_on = models.DateField(_("förkommen"), null=True, blank=True)
     scrap_reason = models.CharField(_("skäl till skrotning"), max_length=200, blank=True)
+    # Taken out of use (a failed inspection, a fault reported): picking refuses it and the
+    # holdings and the item card say so, until a repair or inspection puts it back.
+    out_of_use_since = models.DateField(_("ur bruk sedan"), null=True, blank=True)
+    out_of_use_reason = models.CharField(_("skäl till ur bruk"), max_length=200, blank=True)
+    # A special adaptation: the manufacturer's CE marking no longer covers the device.
+    adaptation_note = models.CharField(_("specialanpassning"), max_length=300, blank=True)
 
     class Meta:
         ordering = ["individual_number"]
@@ -182,6 +188,7 @@ class StockMovement(models.Model):
         FOUND = "found", _("Återfunnen")
         STOCKTAKE = "stocktake", _("Inventeringsdifferens")
         TRANSFER = "transfer", _("Omflyttning")
+        REPAIR_PART = "repair_part", _("Reservdel till arbetsorder")
 
     occurred_at = models.DateTimeField(_("tid"))
     kind = models.CharField(_("typ"), max_length=16, choices=Kind.choices)

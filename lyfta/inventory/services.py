@@ -95,7 +95,12 @@ def available(article: Article, location: StockLocation, *, at_most: int | None 
     """What of `article` at `location` is free for a new order; with `at_most`, counting stops
     there (enough to know whether an order can be filled, without counting a whole warehouse)."""
     if article.tracked:
-        free = Item.objects.filter(article=article, location=location, status=Item.Status.IN_STOCK)
+        free = Item.objects.filter(
+            article=article,
+            location=location,
+            status=Item.Status.IN_STOCK,
+            out_of_use_since__isnull=True,
+        )
         return (free[:at_most] if at_most is not None else free).count()
     level = StockLevel.objects.filter(article=article, location=location).first()
     return level.available if level else 0
@@ -106,10 +111,10 @@ def reserve_item(article: Article, location: StockLocation) -> Item:
     lent before), then the oldest. A conditional update: of two concurrent reservations of the
     last unit exactly one succeeds; the other gets OutOfStock."""
     candidates = Item.objects.filter(
-        article=article, location=location, status=Item.Status.IN_STOCK
+        article=article, location=location, status=Item.Status.IN_STOCK, out_of_use_since=None
     ).order_by(F("times_lent").desc(), "acquired_on", "pk")
     for pk in candidates.values_list("pk", flat=True)[:20]:
-        if Item.objects.filter(pk=pk, status=Item.Status.IN_STOCK).update(
+        if Item.objects.filter(pk=pk, status=Item.Status.IN_STOCK, out_of_use_since=None).update(
             status=Item.Status.RESERVED
         ):
             return Item.objects.get(pk=pk)

@@ -607,6 +607,13 @@ def line_pick(*, actor: Actor, line: OrderLine, individual_number: str = "") -> 
         item = line.item
         if line.article.tracked:
             assert item is not None  # noqa: S101 - a reserved tracked line has its item
+            if (not number or number == item.individual_number) and Item.objects.filter(
+                pk=item.pk, out_of_use_since__isnull=False
+            ).exists():
+                raise ValidationError(
+                    _("Individ %(number)s är tagen ur bruk; skanna en annan individ.")
+                    % {"number": item.individual_number}
+                )
             if number and number != item.individual_number:
                 other = Item.objects.filter(
                     individual_number=number, article=line.article, location=line.source
@@ -615,6 +622,14 @@ def line_pick(*, actor: Actor, line: OrderLine, individual_number: str = "") -> 
                     raise ValidationError(
                         _("Individ %(number)s är inte %(article)s i %(place)s.")
                         % {"number": number, "article": line.article, "place": line.source}
+                    )
+                if other.out_of_use_since is not None:
+                    raise ValidationError(
+                        _(
+                            "Individ %(number)s är tagen ur bruk (%(reason)s) och får inte "
+                            "lämnas ut."
+                        )
+                        % {"number": number, "reason": other.out_of_use_reason}
                     )
                 if not Item.objects.filter(pk=other.pk, status=Item.Status.IN_STOCK).update(
                     status=Item.Status.IN_TRANSIT

@@ -15,6 +15,7 @@ SEEDERS = [
     "lyfta.accounts.seed",
     "lyfta.patients.seed",
     "lyfta.inventory.seed",
+    "lyfta.workorders.seed",
     "lyfta.audit.seed",
 ]
 
