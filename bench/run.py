@@ -216,6 +216,8 @@ TARGETS_MS = {
     "order create (HTTP)": (60.0, False),
     "audit search, one patient, whole log": (100.0, True),
     "log extract rows, one patient-year": (None, True),
+    "technician's queue (HTTP)": (50.0, False),
+    "monthly due list of one area (HTTP)": (100.0, False),
 }
 
 
@@ -227,11 +229,14 @@ def bench_scale(table: Table, size: str, repeat: int) -> None:
     from django.db import connection
 
     sys.path.insert(0, str(ROOT))
-    from bench import ops, scale
+    from bench import ops, scale, workorders
 
     generated = scale.generate(size)
     if not generated.get("skipped"):
         table.add(f"generator ({size})", f"{generated['seconds']:.0f} s", "", None)
+    generated = workorders.generate(size)
+    if not generated.get("skipped"):
+        table.add(f"work-order generator ({size})", f"{generated['seconds']:.0f} s", "", None)
     rows = scale.counts()
     table.add(
         "data",
@@ -244,6 +249,7 @@ def bench_scale(table: Table, size: str, repeat: int) -> None:
         table.add("database size", cursor.fetchone()[0], "", None)
     fx = ops.Fixture(random.Random(7))
     results = ops.run_all(fx, repeat=repeat)
+    results += workorders.run_all(repeat)
     saved = {}
     for result in results:
         target, read_path = TARGETS_MS.get(result.name, (None, False))

@@ -451,7 +451,7 @@ def _items(
             (item_id, f"S{item_id:09d}", article.pk, f"SN{item_id:09d}",
              f"LOT-{article.pk}-{n % 7}", status, location, holder, acquired,
              article.price or Decimal("1000.00"), None,
-             history + (1 if status == "on_loan" else 0), None, "")
+             history + (1 if status == "on_loan" else 0), None, "", None, "", "")
         )  # fmt: skip
         if len(move_rows) >= 200_000:
             flush()
