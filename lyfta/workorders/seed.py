@@ -91,7 +91,7 @@ def _actor(username: str) -> Actor | None:
 
 
 def _teams(technician: User | None) -> None:
-    centre = technician_unit = None
+    technician_unit = None
     if technician is not None:
         assignment = Assignment.objects.filter(user=technician).order_by("pk").first()
         technician_unit = assignment.unit if assignment else None
@@ -102,9 +102,9 @@ def _teams(technician: User | None) -> None:
         team, _created = Team.objects.get_or_create(
             name=name, defaults={"unit": centre, "areas": areas}
         )
-        if name == "Team Norr" and technician is not None:
-            if not team.members.filter(pk=technician.pk).exists():
-                team.members.add(technician)
+        member = technician is not None and team.members.filter(pk=technician.pk).exists()
+        if name == "Team Norr" and technician is not None and not member:
+            team.members.add(technician)
 
 
 def _plans(actor: Actor) -> None:
