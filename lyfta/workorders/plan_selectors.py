@@ -99,7 +99,7 @@ class DueList:
 
 
 def due_list(
-    *, actor: Actor, month: dt.date, area: str = "", overdue: bool = False, page: object = 1
+    *, actor: Actor, month: dt.date, area: str = "", overdue: bool = False, page: str | int = 1
 ) -> DueList:
     """The schedules due in `month` (and, when asked, those overdue before it) of items held in
     a postal area (or in stock: area "lager"), one page at a time. The area is a range on the

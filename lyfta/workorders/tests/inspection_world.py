@@ -31,10 +31,10 @@ class Desk:
     loan_saffle: Loan  # shop.other, postal code 66130
 
     def schedule(self, loan: Loan) -> ItemInspection:
-        return ItemInspection.objects.get(item_id=loan.item_id, plan=self.plan)
+        return ItemInspection.objects.get(item=loan.item, plan=self.plan)
 
     def due_on(self, loan: Loan, day: dt.date) -> ItemInspection:
-        ItemInspection.objects.filter(item_id=loan.item_id, plan=self.plan).update(next_due=day)
+        ItemInspection.objects.filter(item=loan.item, plan=self.plan).update(next_due=day)
         return self.schedule(loan)
 
 

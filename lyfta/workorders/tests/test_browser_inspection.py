@@ -17,7 +17,6 @@ from conftest import BrowserSession, Persona
 from lyfta.access.actor import Actor
 from lyfta.accounts import services as account_services
 from lyfta.accounts.tests.factories import TEST_PASSWORD
-from lyfta.inventory.models import Item
 from lyfta.messages.models import Message
 from lyfta.orders.tests import conftest as orders_conftest
 from lyfta.orders.tests.conftest import Shop
@@ -65,7 +64,8 @@ def test_an_inspection_comes_due_fails_and_takes_the_lift_out_of_use(
     # The daily job: the lift lent in Karlstad is due within the lead time.
     assert jobs.inspections_due(actor=Actor.system("inspections_due")) == 1
     order = WorkOrder.unscoped.get(kind=WorkOrder.Kind.INSPECTION)
-    lift = Item.objects.get(pk=desk.loan_karlstad.item_id)
+    lift = desk.loan_karlstad.item
+    assert lift is not None
 
     # The holding unit's prescriber has the reminder.
     assert Message.objects.filter(recipient=alice.user, link__endswith=f"/{order.pk}/").exists()
