@@ -337,3 +337,13 @@ def test_r38_unknown_or_refused_work_order_gets_the_same_404_recorded(
     assert AuditEvent.objects.filter(action=Action.ACCESS_DENIED, resource_id="999999").exists()
     signed_in(client, alice)
     assert client.get(reverse("workorders:inspect", args=[order.pk])).status_code == 403
+
+
+def test_the_technician_finds_the_inspection_pages_in_the_navigation(
+    tekla: Persona, alice: Persona
+) -> None:
+    from lyfta.core.navigation import navigation_for
+
+    inspection_pages = {"workorders:due", "workorders:dayplan", "workorders:plans"}
+    assert inspection_pages <= {name for _label, name in navigation_for(tekla.actor)}
+    assert not inspection_pages & {name for _label, name in navigation_for(alice.actor)}
