@@ -25,6 +25,10 @@ NAVIGATION: list[tuple[Promise, str, str | None]] = [
     (_("Användare"), "accounts:admin_users", Cap.USERS_MANAGE),
     (_("Begäranden om behörighet"), "accounts:admin_privilege_requests", Cap.PRIVILEGE_APPROVE),
     (_("Uppföljning av behörigheter"), "accounts:admin_recertification", Cap.RECERTIFY),
+    # The technicians' desk: inspections.
+    (_("Besiktningar"), "workorders:due", Cap.WORKORDERS_HANDLE),
+    (_("Dagplan"), "workorders:dayplan", Cap.WORKORDERS_HANDLE),
+    (_("Besiktningsplaner"), "workorders:plans", Cap.INSPECTION_PLANS_MANAGE),
 ]
 
 

@@ -39,6 +39,10 @@ def jobs() -> list[Job]:
             3600,
             "lyfta.patients.jobs:escalate_overdue_emergency_reviews",
         ),
+        # The technicians' desk: due inspections become work orders (the holding unit is told),
+        # and late work orders are reported once to the one who asked.
+        Job("inspections_due", 24 * 3600, "lyfta.workorders.jobs:inspections_due"),
+        Job("work_orders_overdue", 24 * 3600, "lyfta.workorders.jobs:work_orders_overdue"),
     ]
 
 

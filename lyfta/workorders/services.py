@@ -182,7 +182,7 @@ def _audit(
 def _locked(order: WorkOrder) -> WorkOrder:
     """The work order re-read under a row lock (the caller holds the transaction)."""
     return (
-        WorkOrder.unscoped.select_for_update()
+        WorkOrder.unscoped.select_for_update(of=("self",))
         .select_related("unit", "item__article", "patient", "article")
         .get(pk=order.pk)
     )

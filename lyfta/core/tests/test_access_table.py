@@ -330,6 +330,55 @@ ULLAS_REQUEST = lambda w: _privilege_request(w, "lena", "ulla")  # noqa: E731
 SIGGES_REQUEST = lambda w: _privilege_request(w, "charlie", "sigge")  # noqa: E731
 
 
+# The inspection pages of the technicians' desk: for the technician (tekla) only.
+TEKLA = everyone(DENIED, tekla=OK)
+
+
+def _plan(w: World) -> dict[str, int]:
+    from lyfta.workorders.models import InspectionPlan
+
+    _devices(w)
+    plan, _created = InspectionPlan.objects.get_or_create(
+        name="T-Lyftar årlig",
+        defaults={
+            "article": _article("T-LYFT"),
+            "interval_months": 12,
+            "checklist": ["Lyftbandet", "Nödsänkning"],
+        },
+    )
+    return {"pk": plan.pk}
+
+
+def _article(number: str) -> Any:
+    from lyfta.catalogue.models import Article
+
+    return Article.objects.get(article_number=number)
+
+
+def _inspection_order(w: World) -> dict[str, int]:
+    """An inspection work order of the lift lent to patient A (unit A)."""
+    from lyfta.access.actor import Actor
+    from lyfta.inventory.models import Item
+    from lyfta.workorders import services as workorders
+    from lyfta.workorders.models import InspectionPlan, WorkOrder
+
+    plan = InspectionPlan.objects.get(pk=_plan(w)["pk"])
+    found = WorkOrder.unscoped.filter(plan=plan).first()
+    if found is None:
+        found = workorders.work_order_create(
+            actor=Actor.system("test"),
+            kind=WorkOrder.Kind.INSPECTION,
+            description="Årlig besiktning",
+            place=WorkOrder.Place.HOME,
+            unit=w.county.unit_a,
+            item=Item.objects.get(individual_number="T0003"),
+            patient=w.patient_a,
+            origin=WorkOrder.Origin.INSPECTION_PLAN,
+            plan=plan,
+        )
+    return {"pk": found.pk}
+
+
 ROUTES: dict[str, list[Route]] = {
     "start": [Route(expect=everyone(OK))],
     "healthz": [Route(expect=dict.fromkeys(PERSONAS, OK))],
@@ -883,6 +932,31 @@ ROUTES: dict[str, list[Route]] = {
     "stock:recall_csv": [
         Route(data={"artikel": "T-LYFT"}, kwargs=_with_stock, expect=LOGAN),
         Route(expect=everyone(DENIED, logan=BAD)),
+    ],
+    # The technicians' desk, inspections: plans, the due list, the day plan, the protocol.
+    "workorders:plans": [Route(expect=TEKLA)],
+    "workorders:plan_new": [
+        Route(expect=TEKLA),
+        Route(method="post", expect=everyone(DENIED, tekla=BAD)),
+    ],
+    "workorders:plan_edit": [
+        Route(kwargs=_plan, expect=TEKLA),
+        Route(kwargs=lambda w: {"pk": 999999}, expect=everyone(DENIED, tekla=MISSING)),
+        Route(method="post", kwargs=_plan, expect=everyone(DENIED, tekla=BAD)),
+    ],
+    "workorders:due": [
+        Route(expect=TEKLA),
+        Route(kwargs=_with_stock, data={"omrade": "652"}, expect=TEKLA),
+        Route(data={"manad": "2026-13"}, expect=everyone(DENIED, tekla=BAD)),
+    ],
+    "workorders:dayplan": [
+        Route(expect=TEKLA),
+        Route(data={"dag": "garbage"}, expect=everyone(DENIED, tekla=BAD)),
+    ],
+    "workorders:inspect": [
+        Route(kwargs=_inspection_order, expect=TEKLA),
+        Route(kwargs=lambda w: {"pk": 999999}, expect=everyone(DENIED, tekla=MISSING)),
+        Route(method="post", kwargs=_inspection_order, expect=everyone(DENIED, tekla=BAD)),
     ],
 }
 

@@ -168,6 +168,8 @@ CRAWLED: dict[str, Targets] = {
     "stock:item": _items,
     "stock:recall": _one(RECALL, lambda s: {"artikel": s.article_number}),
     "stock:recall_csv": _one(RECALL, lambda s: {"artikel": s.article_number}),
+    "workorders:due": _one(CENTRE, lambda s: {"forsenade": "on"}),
+    "workorders:dayplan": _one(CENTRE),
     "audit:cross_provider": _one(REVIEW, lambda s: _period()),
     "review:overview": _one(REVIEW),
     "review:search": _one(REVIEW, lambda s: _period()),
@@ -237,6 +239,11 @@ EXCLUDED: dict[str, str] = {
     "catalogue:iso_class": "the assortment",
     "catalogue:iso_class_create": "the assortment",
     "catalogue:iso_class_edit": "the assortment",
+    "workorders:plans": "inspection plans of articles and ISO classes, no patients",
+    "workorders:plan_new": "an inspection plan's form, no patients",
+    "workorders:plan_edit": "an inspection plan's form, no patients",
+    "workorders:inspect": "the protocol of one work order: shown only to the technicians, on "
+    "the case; tested in lyfta/workorders/tests/test_inspection_pages.py",
 }
 
 # Reviewers last: their pages then hold the events the other personas' pages recorded.
