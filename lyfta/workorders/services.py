@@ -688,6 +688,13 @@ def work_order_reopen(*, actor: Actor, order: WorkOrder) -> WorkOrder:
     with transaction.atomic():
         order = _locked(order)
         before = _state(order)
+        if order.status != S.DONE:
+            # Only done work is reopened: from anywhere else "reopen" would start the work
+            # without the start's checks (a special adaptation without its approval).
+            raise ValidationError(
+                _("En arbetsorder med status %(from)s kan inte få status %(to)s.")
+                % {"from": S(order.status).label, "to": S.IN_PROGRESS.label}
+            )
         _move(order, S.IN_PROGRESS)
         order.done_at = None
         order.save()
