@@ -23,8 +23,13 @@ from lyfta.inventory.models import Item, StockLocation, StockMovement
 from lyfta.orders import services as orders
 from lyfta.orders.models import Loan
 from lyfta.orders.services import DeliveryInput, LineInput
-from lyfta.orders.tests.conftest import Shop, _iso, article, grant
-from lyfta.orders.tests.conftest import shop  # noqa: F401 - a fixture, found by its name
+from lyfta.orders.tests.conftest import (
+    Shop,
+    _iso,
+    article,
+    grant,
+    shop,  # noqa: F401 - a fixture, found by its name
+)
 from lyfta.patients.models import Patient
 from lyfta.workorders import services
 from lyfta.workorders.models import InspectionPlan, Team, WorkOrder
@@ -138,7 +143,9 @@ def desk(
         monthly_rent=None,
         price=Decimal("1200.00"),
     )
-    stock.goods_receive(actor=logan.actor, location=shop.central, article=part, quantity=CENTRAL_STOCK)
+    stock.goods_receive(
+        actor=logan.actor, location=shop.central, article=part, quantity=CENTRAL_STOCK
+    )
     move_to_workshop(logan, shop.central, workshop, part, WORKSHOP_STOCK)
     team = Team.objects.create(name="Team Karlstad", unit=county.centre, areas="652 653")
     team.members.add(tekla.user)
