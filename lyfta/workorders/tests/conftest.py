@@ -103,9 +103,10 @@ def repair_for(desk: Desk, prescriber: Persona, **fields: object) -> WorkOrder:
         "place": WorkOrder.Place.HOME,
         "unit": desk.county.unit_a,
         "item": desk.lift,
-        "grant": grant(prescriber, desk.shop.patient),
         **fields,
     }
+    if "grant" not in values and "patient" not in values:
+        values["grant"] = grant(prescriber, desk.shop.patient)
     return services.work_order_create(actor=prescriber.actor, **values)  # type: ignore[arg-type]
 
 
