@@ -713,3 +713,46 @@ def test_r61_every_step_records_its_event_with_patient_owner_and_changes(
         with pytest.raises(ValidationError):
             step()
     assert WorkOrder.unscoped.get(pk=order.pk).actions == "Bytt laddare"
+
+
+def test_reopen_is_for_done_work_only(desk: Desk, alice: Persona, tekla: Persona) -> None:
+    """Found by the state machine: "reopen" from registered or waiting for parts started the
+    work without the start's checks (a special adaptation without its approval)."""
+    adaptation = adaptation_for(desk, alice)
+    services.work_order_wait_for_parts(actor=tekla.actor, order=adaptation, note="Bygel")
+    for order in (adaptation, repair_for(desk, alice)):
+        before = WorkOrder.unscoped.get(pk=order.pk).status
+        with pytest.raises(ValidationError, match="kan inte få status Pågår"):
+            services.work_order_reopen(actor=tekla.actor, order=order)
+        stored = WorkOrder.unscoped.get(pk=order.pk)
+        assert (stored.status, stored.started_at) == (before, None)
+
+
+def test_a_due_inspection_becomes_a_work_order_and_the_unit_is_told_once(
+    desk: Desk, county: County, alice: Persona, bob: Persona
+) -> None:
+    due = timezone.localdate() + dt.timedelta(days=20)
+    ItemInspection.objects.filter(item=desk.lift, plan=desk.plan).update(next_due=due)
+    system = Actor.system("inspections-due")
+    (order,) = services.inspections_due(actor=system)
+    assert (order.kind, order.item_id, order.patient_id, order.plan_id) == (
+        K.INSPECTION,
+        desk.lift.pk,
+        desk.shop.patient.pk,
+        desk.plan.pk,
+    )
+    assert (order.place, order.unit_id, order.done_due) == (
+        WorkOrder.Place.HOME,
+        county.unit_a.pk,
+        due,
+    )
+    assert order.start_due <= order.done_due
+    for persona in (alice, bob):
+        (message,) = messages_to(persona)
+        assert due.isoformat() in message.subject
+    (reminded,) = events_of(order, Action.INSPECTION_REMINDED)
+    assert (reminded.patient_id, reminded.owner_unit_id) == (desk.shop.patient.pk, county.unit_a.pk)
+    assert ItemInspection.objects.get(item=desk.lift, plan=desk.plan).reminded_on is not None
+    # The next run finds nothing new to do.
+    assert services.inspections_due(actor=system) == []
+    assert len(messages_to(alice)) == 1
