@@ -364,7 +364,11 @@ def work_orders_for(actor: Actor) -> models.QuerySet[WorkOrder]:
     if actor.unit is not None and (
         can(actor, Cap.WORKORDERS_REQUEST) or can(actor, Cap.WORKORDERS_APPROVE)
     ):
-        own = base.filter(unit=actor.unit).exclude(_protected_not_named(actor, "patient"))
+        # A work order without a patient (a stock item's) is the unit's too: the join to the
+        # patient would otherwise be an inner one and drop it.
+        own = base.filter(unit=actor.unit).exclude(
+            Q(patient__isnull=False) & _protected_not_named(actor, "patient")
+        )
         return _routed(own, "unit")
     return _routed(base.none(), "none")
 
