@@ -179,7 +179,13 @@ def _protected_not_named(actor: Actor, patient: str) -> Q:
     from lyfta.patients.models import ProtectedStaff
 
     named = ProtectedStaff.objects.filter(user=actor.user, ended_at__isnull=True).values("patient")
-    return ~Q(**{f"{patient}__protection": ""}) & ~Q(**{f"{patient}__in": named})
+    # Rows without a patient (a buffer store's refill order, a stock item's repair) are the
+    # unit's own: without the first term the negations would match them too and hide them.
+    return (
+        Q(**{f"{patient}__isnull": False})
+        & ~Q(**{f"{patient}__protection": ""})
+        & ~Q(**{f"{patient}__in": named})
+    )
 
 
 def orders_for(actor: Actor) -> models.QuerySet[Order]:
@@ -364,11 +370,7 @@ def work_orders_for(actor: Actor) -> models.QuerySet[WorkOrder]:
     if actor.unit is not None and (
         can(actor, Cap.WORKORDERS_REQUEST) or can(actor, Cap.WORKORDERS_APPROVE)
     ):
-        # A work order without a patient (a stock item's) is the unit's too: the join to the
-        # patient would otherwise be an inner one and drop it.
-        own = base.filter(unit=actor.unit).exclude(
-            Q(patient__isnull=False) & _protected_not_named(actor, "patient")
-        )
+        own = base.filter(unit=actor.unit).exclude(_protected_not_named(actor, "patient"))
         return _routed(own, "unit")
     return _routed(base.none(), "none")
 
