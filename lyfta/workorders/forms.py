@@ -120,7 +120,10 @@ class ReportForm(Form):
         widget=forms.Textarea(attrs={"rows": 3}),
     )
     actions = forms.CharField(
-        label=_("Åtgärder"), max_length=2000, required=False, widget=forms.Textarea(attrs={"rows": 3})
+        label=_("Åtgärder"),
+        max_length=2000,
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
     )
     minutes_spent = forms.IntegerField(
         label=_("Arbetstid (minuter)"), min_value=0, max_value=6000, initial=0

@@ -122,7 +122,8 @@ def _may(actor: Actor, order: WorkOrder) -> dict[str, bool]:
     status = order.status
     special = order.kind == K.SPECIAL_ADAPTATION
     return {
-        "plan": handles and status in (S.REGISTERED, S.PLANNED, S.WAITING_PARTS, S.WAITING_APPROVAL),
+        "plan": handles
+        and status in (S.REGISTERED, S.PLANNED, S.WAITING_PARTS, S.WAITING_APPROVAL),
         "start": handles
         and status in (S.REGISTERED, S.PLANNED, S.WAITING_PARTS)
         and (not special or order.approved_at is not None),
