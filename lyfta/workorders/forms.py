@@ -10,8 +10,8 @@ from django import forms
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from lyfta.core.forms import Form
 from lyfta.accounts.models import User
+from lyfta.core.forms import Form
 from lyfta.inventory.models import StockLocation
 from lyfta.workorders.models import Team, WorkOrder
 
@@ -103,7 +103,7 @@ class PlanForm(Form):
         assert isinstance(assignee, forms.ModelChoiceField)  # noqa: S101
         assert isinstance(team, forms.ModelChoiceField)  # noqa: S101
         assignee.queryset = technicians
-        assignee.label_from_instance = lambda user: user.display_name  # type: ignore[method-assign]
+        assignee.label_from_instance = lambda user: user.display_name  # type: ignore[method-assign,assignment]
         team.queryset = teams
         self.fields["planned_on"].initial = timezone.localdate()
 

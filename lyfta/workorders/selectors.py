@@ -115,10 +115,7 @@ def queue(*, actor: Actor, view: str, area: str, status: str, page: int) -> Queu
     require(actor, Cap.WORKORDERS_HANDLE)
     teams = list(Team.objects.filter(members=actor.user, active=True)) if actor.user else []
     found = rows.work_orders_for(actor).filter(status__in=WorkOrder.OPEN)
-    if view == TEAM:
-        found = found.filter(team__in=teams)
-    else:
-        found = found.filter(assignee=actor.user)
+    found = found.filter(team__in=teams) if view == TEAM else found.filter(assignee=actor.user)
     if status:
         found = found.filter(status=status)
     if area:
@@ -155,7 +152,7 @@ def unit_list(*, actor: Actor, page: int) -> tuple[Page[WorkOrder], list[QueueRo
         )
         .order_by("finished", "done_due", "-pk")
     )
-    paginated = Paginator(found, PAGE_SIZE).get_page(page)
+    paginated: Page[WorkOrder] = Paginator(found, PAGE_SIZE).get_page(page)  # type: ignore[assignment]
     orders: list[WorkOrder] = list(paginated.object_list)
     today = timezone.localdate()
     shown = [

@@ -377,7 +377,7 @@ def attachment(request: LyftaRequest, pk: int, attachment_id: int) -> HttpRespon
     except OSError as error:
         raise Http404 from error
     response = HttpResponse(data, content_type=found.content_type)
-    response["Content-Disposition"] = content_disposition_header(True, found.name)
+    response["Content-Disposition"] = content_disposition_header(True, found.name) or "attachment"
     response["X-Content-Type-Options"] = "nosniff"
     response["Cache-Control"] = "private, no-store"
     return response
@@ -405,8 +405,8 @@ def letter(request: LyftaRequest, pk: int) -> HttpResponse:
     fetcher = weasyprint.urls.URLFetcher(allowed_protocols=frozenset())
     pdf: bytes = weasyprint.HTML(string=html, base_url=None, url_fetcher=fetcher).write_pdf()
     response = HttpResponse(pdf, content_type="application/pdf")
-    response["Content-Disposition"] = content_disposition_header(
-        False, f"kallelse-{order.number}.pdf"
+    response["Content-Disposition"] = (
+        content_disposition_header(False, f"kallelse-{order.number}.pdf") or "inline"
     )
     response["Cache-Control"] = "private, no-store"
     return response

@@ -14,6 +14,8 @@ from lyfta.inventory.models import Item, StockLocation, StockMovement
 from lyfta.inventory.services import ledger
 from lyfta.orders.models import Loan
 from lyfta.orders.tests.conftest import Shop, grant, shop
+from lyfta.organisations.models import Unit
+from lyfta.patients.models import Patient
 from lyfta.workorders import services
 from lyfta.workorders.models import Team, WorkOrder
 
@@ -29,7 +31,7 @@ class Desk:
     loan: Loan
 
 
-def lend(shop: Shop, unit: object, item: Item, patient: object | None = None) -> Loan:
+def lend(shop: Shop, unit: Unit, item: Item, patient: Patient | None = None) -> Loan:
     patient = patient or shop.patient
     Item.objects.filter(pk=item.pk).update(
         status=Item.Status.ON_LOAN, holder=patient, location=None
