@@ -173,7 +173,13 @@ def unit_list(*, actor: Actor, page: int) -> tuple[Page[WorkOrder], list[QueueRo
 
 def work_order_to_change(*, actor: Actor, pk: int) -> WorkOrder:
     """A work order the actor may see, for a step on it (the service audits the step), or the
-    recorded 404."""
+    recorded 404. Roles with no part in technical work are refused outright (403)."""
+    if not (
+        can(actor, Cap.WORKORDERS_HANDLE)
+        or can(actor, Cap.WORKORDERS_REQUEST)
+        or can(actor, Cap.WORKORDERS_APPROVE)
+    ):
+        require(actor, Cap.WORKORDERS_REQUEST)
     order = rows.work_orders_for(actor).filter(pk=pk).select_related(*RELATED).first()
     if order is None:
         raise denied(actor, "workorders.workorder", pk)

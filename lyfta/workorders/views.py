@@ -425,7 +425,7 @@ def report_fault(request: LyftaRequest, patient_id: int, loan_id: int) -> HttpRe
     loan = order_selectors.loan_of(actor=request.actor, grant=grant, loan_id=loan_id)
     if loan.ended_on is not None or request.actor.unit is None:
         raise order_selectors.denied(request.actor, "orders.loan", loan_id, patient_id=patient_id)
-    form = NewWorkOrderForm(request.POST or None)
+    form = NewWorkOrderForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
@@ -490,7 +490,7 @@ def new_for_item(request: LyftaRequest, individual_number: str) -> HttpResponse:
     elif holding is None and item.location is None:
         refused = _("Hjälpmedlet har ingen plats i lagret och inget pågående lån.")
     form = NewWorkOrderForm(
-        request.POST or None,
+        request.POST if request.method == "POST" else None,
         centre=True,
         initial={"place": WorkOrder.Place.HOME if holding else WorkOrder.Place.WORKSHOP},
     )
