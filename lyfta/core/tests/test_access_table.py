@@ -937,7 +937,9 @@ ROUTES: dict[str, list[Route]] = {
     ],
     "workorders:unit_list": [Route(expect=everyone(DENIED, **dict.fromkeys(WO_ASK, OK)))],
     "workorders:report_fault": [
-        Route(kwargs=_lift_loan, expect=everyone(DENIED, **{**WO_ASK_MISSING, "alice": OK, "bob": OK})),
+        Route(
+            kwargs=_lift_loan, expect=everyone(DENIED, **{**WO_ASK_MISSING, "alice": OK, "bob": OK})
+        ),
         Route(
             method="post",
             kwargs=_lift_loan,
