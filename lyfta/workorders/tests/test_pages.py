@@ -267,3 +267,24 @@ def test_the_inspection_letter_is_a_recorded_pdf(
     assert answer.status_code == 200 and answer["Content-Type"] == "application/pdf"
     assert answer.content.startswith(b"%PDF")
     assert _events(Action.WORKORDER_LETTER_PRINTED, patient_id=desk.shop.patient.pk).exists()
+
+
+@pytest.mark.browser
+@pytest.mark.django_db(transaction=True)
+def test_the_queue_and_the_work_order_page_fit_a_phone(
+    browser: Any, desk: Desk, alice: Persona, tekla: Persona
+) -> None:
+    """At 390 px nothing scrolls sideways: the queue's rows become cards, the page's forms stack."""
+    from lyfta.accounts import services as account_services
+    from lyfta.accounts.tests.factories import TEST_PASSWORD
+
+    order = fault(desk, alice)
+    WorkOrder.unscoped.filter(pk=order.pk).update(assignee=tekla.user)
+    account_services.agreement_accept(user=tekla.user)
+    browser.page.set_viewport_size({"width": 390, "height": 844})
+    browser.login(tekla.user.username, TEST_PASSWORD)
+    for path in ("/teknik/", f"/teknik/arbetsorder/{order.pk}/"):
+        browser.goto(path)
+        assert order.number in browser.page.content()
+        width = browser.page.evaluate("document.documentElement.scrollWidth")
+        assert width <= 390, (path, width)
