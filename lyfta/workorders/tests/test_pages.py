@@ -288,3 +288,49 @@ def test_the_queue_and_the_work_order_page_fit_a_phone(
         assert order.number in browser.page.content()
         width = browser.page.evaluate("document.documentElement.scrollWidth")
         assert width <= 390, (path, width)
+
+
+@pytest.mark.django_db
+def test_the_unit_approves_a_special_adaptation_and_cancels_its_own_while_not_started(
+    client: Client, desk: Desk, alice: Persona, bob: Persona, tekla: Persona
+) -> None:
+    special = fault(desk, alice, kind="special_adaptation", description="Förhöjt ryggstöd")
+    signed_in(client, tekla)
+    estimate = reverse("workorders:estimate", args=[special.pk])
+    page = client.post(
+        estimate,
+        {"instruction": "Svetsa fäste", "risk_analysis": "Klämrisk bedömd", "cost_estimate": "x"},
+        follow=True,
+    ).content.decode()
+    assert "Fyll i ett tal." in page
+    client.post(
+        estimate,
+        {"instruction": "Svetsa fäste", "risk_analysis": "Klämrisk", "cost_estimate": "1500"},
+    )
+    special.refresh_from_db()
+    assert special.status == "waiting_approval"
+    detail = reverse("workorders:detail", args=[special.pk])
+    assert "Godkänn kostnadsförslaget" not in client.get(detail).content.decode()
+    signed_in(client, bob)
+    page = client.get(detail).content.decode()
+    assert "Godkänn kostnadsförslaget" in page and "1500" in page
+    answer = client.post(reverse("workorders:approve", args=[special.pk]), follow=True)
+    assert "Kostnadsförslaget är godkänt." in answer.content.decode()
+    special.refresh_from_db()
+    assert special.approved_by == bob.user
+    # The unit cancels its own repair while nothing has been done; not once it has started.
+    repair = fault(desk, alice)
+    cancel = reverse("workorders:cancel", args=[repair.pk])
+    assert (
+        "makulerad" in client.post(cancel, {"reason": "Fel anmält"}, follow=True).content.decode()
+    )
+    started = fault(desk, alice, description="Ett annat fel")
+    signed_in(client, tekla)
+    client.post(reverse("workorders:start", args=[started.pk]))
+    signed_in(client, alice)
+    answer = client.post(
+        reverse("workorders:cancel", args=[started.pk]), {"reason": "Ångrat"}, follow=True
+    )
+    assert "Arbetet har påbörjats" in answer.content.decode()
+    started.refresh_from_db()
+    assert started.status == "in_progress"
