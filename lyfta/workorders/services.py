@@ -180,9 +180,11 @@ def _audit(
 
 
 def _locked(order: WorkOrder) -> WorkOrder:
-    """The work order re-read under a row lock (the caller holds the transaction)."""
+    """The work order re-read under a row lock (the caller holds the transaction). Only its own
+    row is locked: PostgreSQL refuses FOR UPDATE on the nullable side of the outer joins that
+    select_related makes for the item, the patient and the article."""
     return (
-        WorkOrder.unscoped.select_for_update()
+        WorkOrder.unscoped.select_for_update(of=("self",))
         .select_related("unit", "item__article", "patient", "article")
         .get(pk=order.pk)
     )
