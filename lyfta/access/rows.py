@@ -38,7 +38,7 @@ if TYPE_CHECKING:
     from lyfta.inventory.models import Item, StockMovement
     from lyfta.orders.models import Loan, LossReport, Order, OrderLine, PickupLine, PickupOrder
     from lyfta.patients.models import Patient
-    from lyfta.workorders.models import ItemInspection, WorkOrder
+    from lyfta.workorders.models import Inspection, ItemInspection, WorkOrder
 
 M = TypeVar("M", bound=models.Model)
 
@@ -444,6 +444,37 @@ def due_inspections(actor: Actor) -> models.QuerySet[ItemInspection]:
     if not can(actor, Cap.WORKORDERS_HANDLE):
         return ItemInspection.objects.none()
     return ItemInspection.objects.all()
+
+
+def item_inspections(actor: Actor, item: Item) -> models.QuerySet[Inspection]:
+    """The inspections of an item, newest first, for its card: the centre's stock staff and the
+    technicians (the protocol, the result and the inspector; never the patient)."""
+    from lyfta.workorders.models import Inspection
+
+    found = Inspection.objects.filter(item=item)
+    if can(actor, Cap.STOCK_VIEW) or can(actor, Cap.WORKORDERS_HANDLE):
+        return _routed(found, "stock")
+    return _routed(found.none(), "none")
+
+
+def work_order_inspection(actor: Actor, order: WorkOrder) -> models.QuerySet[Inspection]:
+    """The inspection protocol of a work order the actor was given by `work_orders_for`."""
+    from lyfta.workorders.models import Inspection
+
+    if not work_orders_for(actor).filter(pk=order.pk).exists():
+        return _routed(Inspection.objects.none(), "none")
+    return _routed(Inspection.objects.filter(work_order=order), "workorder")
+
+
+def item_holding(actor: Actor, item: Item) -> Loan | None:
+    """The open loan of an item (its patient and unit), for a technician registering a work order
+    on it from the item card (on the case the work order becomes); nobody else."""
+    from lyfta.orders.models import Loan
+
+    if item.holder_id is None or not can(actor, Cap.WORKORDERS_HANDLE):
+        return None
+    loans = Loan.objects.filter(item=item, ended_on__isnull=True).select_related("patient", "unit")
+    return _routed(loans, "case").order_by("-started_on", "-pk").first()
 
 
 # --- Whose row a refusal was about ------------------------------------------------------------

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
@@ -9,13 +11,25 @@ from lyfta.access.actor import Actor
 from lyfta.access.policies import can
 from lyfta.access.roles import Cap
 
-# (label, URL name, capability or None for everyone signed in with an assignment)
-NAVIGATION: list[tuple[Promise, str, str | None]] = [
+
+def asks_for_technical_work(actor: Actor) -> bool:
+    """A unit that asks the technicians for work but does not do it: its own work orders."""
+    return can(actor, Cap.WORKORDERS_REQUEST) and not can(actor, Cap.WORKORDERS_HANDLE)
+
+
+# Who sees an entry: a capability, a rule over the actor, or None for everyone signed in with an
+# assignment.
+Shown = str | Callable[[Actor], bool] | None
+
+# (label, URL name, who sees it)
+NAVIGATION: list[tuple[Promise, str, Shown]] = [
     (_("Start"), "start", None),
     (_("Patienter"), "patients:search", Cap.PATIENTS_VIEW),
     (_("Beställningar"), "orders:orders", Cap.ORDERS_PLACE),
     (_("Logistik"), "logistics:picklist", Cap.ORDERS_HANDLE),
     (_("Lager"), "stock:overview", Cap.STOCK_VIEW),
+    (_("Teknik"), "workorders:queue", Cap.WORKORDERS_HANDLE),
+    (_("Arbetsordrar"), "workorders:unit_list", asks_for_technical_work),
     (_("Loggranskning"), "review:overview", Cap.AUDIT_REVIEW),
     (_("Nödåtkomster att granska"), "patients:emergency_queue", Cap.AUDIT_REVIEW),
     (_("Åtkomst mellan vårdgivare"), "audit:cross_provider", Cap.CROSS_PROVIDER_REPORT),
@@ -35,4 +49,12 @@ NAVIGATION: list[tuple[Promise, str, str | None]] = [
 def navigation_for(actor: Actor) -> list[tuple[Promise, str]]:
     if actor.assignment is None:
         return []
-    return [(label, name) for label, name, cap in NAVIGATION if cap is None or can(actor, cap)]
+    return [(label, name) for label, name, shown in NAVIGATION if _shows(actor, shown)]
+
+
+def _shows(actor: Actor, shown: Shown) -> bool:
+    if shown is None:
+        return True
+    if isinstance(shown, str):
+        return can(actor, shown)
+    return shown(actor)

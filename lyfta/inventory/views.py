@@ -298,7 +298,19 @@ def item(request: LyftaRequest, individual_number: str) -> HttpResponse:
         individual_number=individual_number,
         session_ref=session_ref(request),
     )
-    return render(request, "stock/item.html", {"card": card, "hidden": HIDDEN_PATIENT})
+    may_new_work = can(request.actor, Cap.WORKORDERS_HANDLE) or (
+        can(request.actor, Cap.STOCK_MANAGE) and card.item.holder_id is None
+    )
+    return render(
+        request,
+        "stock/item.html",
+        {
+            "card": card,
+            "hidden": HIDDEN_PATIENT,
+            "may_new_work": may_new_work,
+            "today": timezone.localdate(),
+        },
+    )
 
 
 # --- Recall -----------------------------------------------------------------------------------

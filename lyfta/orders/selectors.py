@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from django.db.models import Prefetch, Q, QuerySet, Sum
 from django.http import Http404
@@ -24,6 +25,10 @@ from lyfta.inventory.models import BufferLevel, Item, StockLevel, StockLocation,
 from lyfta.inventory.services import RefillNeed
 from lyfta.orders.models import Loan, LossReport, Order, OrderLine, PickupLine, PickupOrder
 from lyfta.patients.models import Patient
+from lyfta.workorders.models import ItemInspection, WorkOrder
+
+if TYPE_CHECKING:
+    from lyfta.workorders.selectors import ItemWork
 
 # --- Holdings (DOMAIN.md §3.2 point 1, §5) -------------------------------------------------
 
@@ -44,6 +49,8 @@ class Holdings:
     blocked: bool = False  # and data under a block: only that it exists is said (R48)
     open_orders: list[Order] = field(default_factory=list)
     losses: list[LossReport] = field(default_factory=list)  # unfound, on owners shown (R39)
+    work_orders: list[WorkOrder] = field(default_factory=list)  # open, on owners shown (R39)
+    late_inspections: set[int] = field(default_factory=set)  # items overdue for inspection
 
 
 def holdings(*, actor: Actor, grant: PatientGrant) -> Holdings:
@@ -69,6 +76,19 @@ def holdings(*, actor: Actor, grant: PatientGrant) -> Holdings:
     )
     result.losses = list(
         rows.patient_losses(actor, grant, scope).select_related("item__article", "loan")
+    )
+    if can(actor, Cap.WORKORDERS_REQUEST) or can(actor, Cap.WORKORDERS_HANDLE):
+        result.work_orders = list(
+            rows.patient_work_orders(actor, grant, scope)
+            .filter(status__in=WorkOrder.OPEN)
+            .select_related("item__article", "article", "unit")
+            .order_by("done_due", "pk")
+        )
+    item_ids = [loan.item_id for loan in found.loans if loan.item_id and loan.ended_on is None]
+    result.late_inspections = set(
+        ItemInspection.objects.filter(item_id__in=item_ids, next_due__lt=timezone.localdate())
+        .values_list("item_id", flat=True)
+        .distinct()
     )
     record(
         action=Action.HOLDINGS_VIEWED,
@@ -325,6 +345,7 @@ class ItemCard:
     item: Item
     movements: list[StockMovement]
     loans: list[CardLoan]
+    work: ItemWork | None = None  # work orders and inspections (the technicians' desk)
 
 
 def item_card(*, actor: Actor, individual_number: str, session_ref: str = "") -> ItemCard:
@@ -374,7 +395,11 @@ def item_card(*, actor: Actor, individual_number: str, session_ref: str = "") ->
         .select_related("from_location", "to_location", "actor")
         .order_by("occurred_at", "pk")
     )
-    return ItemCard(item, movements, loans)
+    from lyfta.workorders.selectors import item_work
+
+    return ItemCard(
+        item, movements, loans, item_work(actor=actor, item=item, session_ref=session_ref)
+    )
 
 
 # --- Stock and buffer stores (DOMAIN.md §3.3) ---------------------------------------------------

@@ -92,6 +92,8 @@ def holdings(request: LyftaRequest, patient_id: int) -> HttpResponse:
             "view": view,
             "may_order": can(request.actor, Cap.ORDERS_PRESCRIBE) and not grant.read_only,
             "may_place": can(request.actor, Cap.ORDERS_PLACE) and not grant.read_only,
+            "may_request": can(request.actor, Cap.WORKORDERS_REQUEST) and not grant.read_only,
+            "may_handle": can(request.actor, Cap.WORKORDERS_HANDLE),
             "losses": view.losses,
         },
     )

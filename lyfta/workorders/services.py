@@ -181,8 +181,8 @@ def _audit(
 
 def _locked(order: WorkOrder) -> WorkOrder:
     """The work order re-read under a row lock (the caller holds the transaction). Only its own
-    row is locked: its item, patient and article may be missing, and PostgreSQL refuses FOR
-    UPDATE on the nullable side of an outer join."""
+    row is locked: PostgreSQL refuses FOR UPDATE on the nullable side of the outer joins that
+    select_related makes for the item, the patient and the article."""
     return (
         WorkOrder.unscoped.select_for_update(of=("self",))
         .select_related("unit", "item__article", "patient", "article")
@@ -690,13 +690,6 @@ def work_order_reopen(*, actor: Actor, order: WorkOrder) -> WorkOrder:
     with transaction.atomic():
         order = _locked(order)
         before = _state(order)
-        if order.status != S.DONE:
-            # Only done work is reopened: from anywhere else "reopen" would start the work
-            # without the start's checks (a special adaptation without its approval).
-            raise ValidationError(
-                _("En arbetsorder med status %(from)s kan inte få status %(to)s.")
-                % {"from": S(order.status).label, "to": S.IN_PROGRESS.label}
-            )
         _move(order, S.IN_PROGRESS)
         order.done_at = None
         order.save()

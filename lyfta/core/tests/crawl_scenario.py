@@ -39,6 +39,7 @@ from lyfta.patients.models import (
     Patient,
     ProtectedStaff,
 )
+from lyfta.workorders.models import Team, WorkOrder
 
 # --- The legal-route rules, as plain facts (ACCOUNTABILITY.md R32–R55, DOMAIN.md §2) -----------
 
@@ -138,6 +139,9 @@ class Facts:
     loans: list[LoanFact] = field(default_factory=list)
     orders: list[CaseFact] = field(default_factory=list)
     pickups: list[CaseFact] = field(default_factory=list)
+    # Work orders (the technicians' desk): a CaseFact each, with the item it is about.
+    workorders: list[CaseFact] = field(default_factory=list)
+    workorder_items: dict[str, str] = field(default_factory=dict)  # number -> item
     # Of the reviewers' logs: the extracts each provider keeps (provider, patient), R80.
     extracts: set[tuple[int, int]] = field(default_factory=set)
 
@@ -209,6 +213,30 @@ def case_row_visible(f: Facts, who: Who, case: CaseFact) -> bool:
     if who.role in CASE_ROLES:
         return True
     if who.role in ORDERING_ROLES and case.unit == who.unit_id:
+        return True
+    return owner_visible(f, who, case.patient, case.unit)
+
+
+# Roles that ask the technicians for work: they see their own unit's work orders.
+WORKORDER_ASKING_ROLES = ORDERING_ROLES | {Role.LOGISTICS, Role.CUSTOMER_SERVICE}
+
+
+def workorder_visible(f: Facts, who: Who, case: CaseFact) -> bool:
+    """Who a work order's page may name its patient to: the technicians (the work order is
+    their case) and the unit it is for; a protected patient only to his named staff (R54, R55)."""
+    patient = f.patient(case.patient)
+    if patient.protected and who.user_id not in patient.named:
+        return False
+    if who.role == Role.TECHNICIAN:
+        return True
+    return who.role in WORKORDER_ASKING_ROLES and case.unit == who.unit_id
+
+
+def workorder_row_visible(f: Facts, who: Who, case: CaseFact) -> bool:
+    """A work order's number (not its patient): the technicians and the stock roles see every
+    one (the item card's history), a unit its own, anyone else only what its owner recorded about
+    a patient he may see (R39)."""
+    if who.role in STOCK_ROLES or (who.role in WORKORDER_ASKING_ROLES and case.unit == who.unit_id):
         return True
     return owner_visible(f, who, case.patient, case.unit)
 
@@ -546,7 +574,7 @@ def build(county: County) -> Scenario:
             residual_value=Decimal("0"),
         )
 
-    lend("lift", ua, on_loan("lift"))
+    lift_home = lend("lift", ua, on_loan("lift"))
     lift_region = lend("lift", ub, on_loan("lift", Item.Status.AWAITING_PICKUP))
     block_municipal = lend("block", ua, on_loan("block", Item.Status.AWAITING_PICKUP))
     lend("block", ub, on_loan("block"))  # the item card of finding 1
@@ -562,9 +590,9 @@ def build(county: County) -> Scenario:
         ended=Loan.End.RETURNED,
         ended_days_ago=200,
     )
-    lend("protected", ua, on_loan("protected"))
+    protected_home = lend("protected", ua, on_loan("protected"))
     lend("protected", ub, on_loan("protected"))
-    lend("emergency", ub, on_loan("emergency"))
+    emergency_region = lend("emergency", ub, on_loan("emergency"))
     lend("need", ua, on_loan("need"))
     lend("region", ub2, on_loan("region"))
     lend(
@@ -654,6 +682,46 @@ def build(county: County) -> Scenario:
 
     pickup("lift", ub, people["charlie"], lift_region, "HO-CR0001")
     pickup("block", ua, people["alice"], block_municipal, "HO-CR0002")
+
+    # Work orders (the technicians' desk): unit A's fault reports on the lift and on the
+    # protected patient's device (tekla's own), and the region's on the emergency patient's
+    # device (her team's).
+    team = Team.objects.create(name="Team Crawl", unit=county.centre, areas="652")
+    team.members.add(people["tekla"].user)
+    wo_numbers = iter(range(1, 100))
+
+    def work_order(loan: Loan, by: Persona, *, assigned: bool) -> None:
+        assert loan.item is not None
+        made = WorkOrder.objects.create(
+            number=f"AO-CR{next(wo_numbers):04d}",
+            kind=WorkOrder.Kind.REPAIR,
+            status=WorkOrder.Status.REGISTERED,
+            origin=WorkOrder.Origin.PRESCRIBER,
+            place=WorkOrder.Place.HOME,
+            item=loan.item,
+            article=loan.article,
+            patient=loan.patient,
+            unit=loan.unit,
+            requested_by=by.user,
+            team=team,
+            assignee=people["tekla"].user if assigned else None,
+            description="Lyften går inte upp",
+            street=loan.patient.street if not loan.patient.is_protected else "",
+            postal_code=loan.patient.postal_code if not loan.patient.is_protected else "",
+            city=loan.patient.city if not loan.patient.is_protected else "",
+            confidential_address=loan.patient.is_protected,
+            registered_at=now - dt.timedelta(days=1),
+            start_due=today,
+            done_due=today + dt.timedelta(days=9),
+        )
+        f.workorders.append(
+            CaseFact(made.number, made.pk, loan.patient_id, loan.unit_id, loan.unit.provider_id)
+        )
+        f.workorder_items[made.number] = loan.item.individual_number
+
+    work_order(lift_home, people["alice"], assigned=True)
+    work_order(protected_home, people["alice"], assigned=True)
+    work_order(emergency_region, people["charlie"], assigned=False)
 
     # The reviewers' material: reads by each provider's staff, and an extract request each.
     events = [

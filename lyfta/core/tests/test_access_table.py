@@ -309,6 +309,42 @@ def _with_stock(w: World) -> dict[str, Any]:
     return {}
 
 
+def _work_order(w: World) -> dict[str, int]:
+    """Unit A's fault report on patient A's lent lift T0003 (the technicians' desk)."""
+    from lyfta.inventory.models import Item
+    from lyfta.workorders.models import WorkOrder
+
+    _devices(w)
+    today = timezone.localdate()
+    order, _created = WorkOrder.unscoped.get_or_create(
+        number="AO-TEST-1",
+        defaults={
+            "kind": "repair",
+            "status": "registered",
+            "origin": "prescriber",
+            "place": "home",
+            "item": Item.objects.get(individual_number="T0003"),
+            "article": Item.objects.get(individual_number="T0003").article,
+            "patient": w.patient_a,
+            "unit": w.county.unit_a,
+            "requested_by": w.people["alice"].user,
+            "description": "Lyften går inte upp",
+            "registered_at": timezone.now(),
+            "start_due": today,
+            "done_due": today + dt.timedelta(days=10),
+        },
+    )
+    return {"pk": order.pk}
+
+
+def _lift_loan(w: World) -> dict[str, int]:
+    from lyfta.orders.models import Loan
+
+    _devices(w)
+    loan = Loan.unscoped.get(item__individual_number="T0003")
+    return {"patient_id": w.patient_a.pk, "loan_id": loan.pk}
+
+
 def _privilege_request(w: World, about: str, by: str) -> dict[str, int]:
     """A waiting request (R91) to reset the second factor of `about`, made by `by`."""
     from lyfta.accounts.models import PrivilegeRequest
@@ -321,6 +357,14 @@ def _privilege_request(w: World, about: str, by: str) -> dict[str, int]:
         defaults={"requested_at": now, "expires_at": now + dt.timedelta(days=7)},
     )
     return {"request_id": request.pk}
+
+
+# The technicians' desk: who asks for technical work (WORKORDERS_REQUEST), and what each of them
+# gets for unit A's work order: its unit and the technician see it, others the same 404.
+WO_ASK = ("alice", "bob", "charlie", "tekla", "logan")
+WO_ASK_MISSING = dict.fromkeys(WO_ASK, MISSING)
+WO_SEEN = everyone(DENIED, **{**WO_ASK_MISSING, "alice": OK, "bob": OK, "tekla": OK})
+WO_STEP = everyone(DENIED, **{**WO_ASK_MISSING, "alice": FOUND, "bob": FOUND, "tekla": FOUND})
 
 
 # ulla (the municipality's user administrator) asks to reset lena's (its log reviewer's) second
@@ -958,6 +1002,68 @@ ROUTES: dict[str, list[Route]] = {
         Route(kwargs=lambda w: {"pk": 999999}, expect=everyone(DENIED, tekla=MISSING)),
         Route(method="post", kwargs=_inspection_order, expect=everyone(DENIED, tekla=BAD)),
     ],
+    # The technicians' desk: the technician's queue, a unit's work orders, one work order and its
+    # steps (the unit that asked sees its own; another provider's is the same 404 as a missing
+    # one), the fault report from the holdings and a new work order from the item card.
+    "workorders:queue": [
+        Route(expect=everyone(DENIED, tekla=OK)),
+        Route(data={"omrade": "x"}, expect=everyone(DENIED, tekla=BAD)),
+    ],
+    "workorders:unit_list": [Route(expect=everyone(DENIED, **dict.fromkeys(WO_ASK, OK)))],
+    "workorders:report_fault": [
+        Route(
+            kwargs=_lift_loan, expect=everyone(DENIED, **{**WO_ASK_MISSING, "alice": OK, "bob": OK})
+        ),
+        Route(
+            method="post",
+            kwargs=_lift_loan,
+            expect=everyone(DENIED, **{**WO_ASK_MISSING, "alice": BAD, "bob": BAD}),
+        ),
+        Route(
+            kwargs=lambda w: {"patient_id": w.patient_a.pk, "loan_id": 999999},
+            expect=everyone(DENIED, **WO_ASK_MISSING),
+        ),
+    ],
+    "workorders:new_for_item": [
+        Route(kwargs=_lent_item, expect=everyone(DENIED, tekla=OK, logan=OK)),
+        Route(
+            method="post",
+            kwargs=_lent_item,
+            expect=everyone(DENIED, tekla=BAD, logan=BAD),
+        ),
+        Route(
+            kwargs=lambda w: {"individual_number": "0000000"},
+            expect=everyone(DENIED, tekla=MISSING, logan=MISSING),
+        ),
+    ],
+    "workorders:detail": [
+        Route(kwargs=_work_order, expect=WO_SEEN),
+        Route(kwargs=lambda w: {"pk": 999999}, expect=everyone(DENIED, **WO_ASK_MISSING)),
+    ],
+    "workorders:letter": [Route(kwargs=_work_order, expect=WO_SEEN)],
+    "workorders:attachment": [
+        Route(
+            kwargs=lambda w: {**_work_order(w), "attachment_id": 999999},
+            expect=everyone(DENIED, **WO_ASK_MISSING),
+        )
+    ],
+    **{
+        f"workorders:{step}": [Route(method="post", kwargs=_work_order, expect=WO_STEP)]
+        for step in (
+            "plan",
+            "start",
+            "wait_for_parts",
+            "report",
+            "use_part",
+            "done",
+            "reopen",
+            "close",
+            "cancel",
+            "estimate",
+            "approve",
+            "attach",
+        )
+    },
 }
 
 

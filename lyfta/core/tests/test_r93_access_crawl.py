@@ -45,6 +45,7 @@ PDFTOTEXT = shutil.which("pdftotext")
 PENDING = "lyfta_pending_identifier"  # the number a user typed, kept for the outside-scope pages
 
 # What a page is about, which decides whose identity it may show.
+WORKORDER, WORKLIST = "workorder", "worklist"
 PATIENT, ITEM, ORDER, SEARCH, PENDING_NUMBER, CENTRE, RECALL, REVIEW, PLAIN = (
     "patient",
     "item",
@@ -100,6 +101,14 @@ def _loans_of(s: Scenario, patient_id: int) -> list[dict[str, Any]]:
 
 def _orders(s: Scenario) -> list[Target]:
     return [Target({"order_id": o.pk}, ORDER, o) for o in s.facts.orders]
+
+
+def _workorders(s: Scenario) -> list[Target]:
+    return [Target({"pk": w.pk}, WORKORDER, w) for w in s.facts.workorders]
+
+
+def _queues(s: Scenario) -> list[Target]:
+    return [Target({}, WORKLIST), Target({}, WORKLIST, query={"vy": "teamets"})]
 
 
 def _items(s: Scenario) -> list[Target]:
@@ -167,6 +176,12 @@ CRAWLED: dict[str, Targets] = {
     "stock:stocktake": lambda s: [Target(k, CENTRE) for k in _locations(s, "CR-HMC")],
     "stock:item": _items,
     "stock:recall": _one(RECALL, lambda s: {"artikel": s.article_number}),
+    "workorders:queue": _queues,
+    "workorders:unit_list": _one(WORKLIST),
+    "workorders:detail": _workorders,
+    "workorders:letter": _workorders,
+    "workorders:report_fault": _patients(_loans_of),
+    "workorders:new_for_item": _items,
     "stock:recall_csv": _one(RECALL, lambda s: {"artikel": s.article_number}),
     "workorders:due": _one(CENTRE, lambda s: {"forsenade": "on"}),
     "workorders:dayplan": _one(CENTRE),
@@ -244,6 +259,10 @@ EXCLUDED: dict[str, str] = {
     "workorders:plan_edit": "an inspection plan's form, no patients",
     "workorders:inspect": "the protocol of one work order: shown only to the technicians, on "
     "the case; tested in lyfta/workorders/tests/test_inspection_pages.py",
+    "workorders:attachment": (
+        "a stored photo or PDF, served after the work order's own access check (the work-order "
+        "page, crawled); tested in lyfta/workorders/tests/test_pages.py"
+    ),
 }
 
 # Reviewers last: their pages then hold the events the other personas' pages recorded.
@@ -329,7 +348,21 @@ def allowed_identities(f: Facts, who: Who, target: Target) -> set[int]:
     if kind in (PATIENT, PENDING_NUMBER):
         return {about} if cs.route(f, who, about) else set()
     if kind == ITEM:
-        return {x.patient for x in f.loans if x.item == about and cs.loan_visible(f, who, x)}
+        loans = {x.patient for x in f.loans if x.item == about and cs.loan_visible(f, who, x)}
+        work = {
+            w.patient
+            for w in f.workorders
+            if f.workorder_items[w.number] == about
+            and (
+                (who.role == "technician" and cs.workorder_visible(f, who, w))
+                or cs.owner_visible(f, who, w.patient, w.unit)
+            )
+        }
+        return loans | work
+    if kind == WORKORDER:
+        return {about.patient} if cs.workorder_visible(f, who, about) else set()
+    if kind == WORKLIST:
+        return {w.patient for w in f.workorders if cs.workorder_visible(f, who, w)}
     if kind == ORDER:
         case: CaseFact = about
         ok = cs.case_route(f, who, case.patient) or cs.owner_visible(
@@ -383,6 +416,9 @@ def judge(f: Facts, who: Who, route: str, url: str, target: Target, page: Page) 
         for case in f.pickups:
             if _found(case.number, text) and not cs.case_row_visible(f, who, case):
                 bad("pickup", f"{case.number} of {f.unit_name[case.unit]}")
+        for case in f.workorders:
+            if _found(case.number, text) and not cs.workorder_row_visible(f, who, case):
+                bad("workorder", f"{case.number} of {f.unit_name[case.unit]}")
     return found
 
 
@@ -577,3 +613,26 @@ def test_r93_order_page_hides_a_protected_patient_from_the_centre(scenario: Scen
     result = crawl(scenario, [ORDER_PAGE], sorted(cs.CASE_PERSONAS))
     protected = [v for v in result.violations if _protected_on_order_page(scenario.facts, v)]
     assert not protected, _report(protected)
+
+
+@pytest.mark.django_db
+def test_r93_work_order_pages_name_patients_only_on_a_legal_route(scenario: Scenario) -> None:
+    """The technicians' desk: the technician's queue names the patients of her work orders but
+    not the protected one (R55); the unit that asked sees its own work order, its named staff
+    the protected patient; another provider's prescriber gets the 404."""
+    routes = ["workorders:queue", "workorders:unit_list", "workorders:detail", ITEM_CARD]
+    result = crawl(scenario, routes, ["alice", "charlie", "tekla", "logan", "billie"])
+    assert not result.violations, _report(result.violations)
+    f, pk = scenario.facts, {key: p.pk for key, p in scenario.facts.patients.items()}
+    queue = result.page("tekla", "workorders:queue")
+    assert queue.status == 200 and queue.shown == {pk["lift"]}
+    team = next(p for p in result.pages if p.persona == "tekla" and p.url.endswith("teamets"))
+    assert team.shown == {pk["lift"], pk["emergency"]}
+    lift, protected, region = f.workorders
+    assert result.page("alice", "workorders:detail", pk=protected.pk).shown == {pk["protected"]}
+    assert result.page("tekla", "workorders:detail", pk=protected.pk).shown == set()
+    assert result.page("tekla", "workorders:detail", pk=region.pk).shown == {pk["emergency"]}
+    assert result.page("charlie", "workorders:detail", pk=lift.pk).status == 404
+    assert result.page("alice", "workorders:unit_list").shown == {pk["lift"], pk["protected"]}
+    card = result.page("tekla", ITEM_CARD, individual_number=f.workorder_items[lift.number])
+    assert lift.number in card.text and pk["lift"] in card.shown

@@ -1,0 +1,351 @@
+"""Reads of the technicians' desk (DOMAIN.md §3.4): the technician's queue, a unit's work orders,
+one work order with its parts, attachments and protocol, and the work-order history on the item
+card. Every row comes from the access layer (lyfta.access.rows); each patient a page names is
+recorded (R57), a refused id is recorded and answered with the same 404 as a missing one (R38).
+
+A protected patient's name and address are never shown to the centre (R55): the technician sees
+"Skyddad identitet" and contacts the unit, unless he is among the patient's named staff."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.core.paginator import Page, Paginator
+from django.db.models import Case, IntegerField, QuerySet, Value, When
+from django.utils import timezone
+
+from lyfta.access import rows
+from lyfta.access.actor import Actor
+from lyfta.access.patients import is_named_staff
+from lyfta.access.policies import can, require
+from lyfta.access.roles import Cap
+from lyfta.accounts.models import User
+from lyfta.audit.actions import Action
+from lyfta.audit.models import LegalBasis
+from lyfta.audit.services import record, record_many
+from lyfta.inventory.models import Item
+from lyfta.orders.selectors import denied
+from lyfta.organisations.models import Unit
+from lyfta.workorders.models import (
+    Attachment,
+    Inspection,
+    ItemInspection,
+    Team,
+    WorkOrder,
+    WorkOrderPart,
+)
+
+PAGE_SIZE = 50
+RELATED = ("unit__provider", "patient", "item__article", "article", "team", "assignee")
+
+
+def patient_shown(actor: Actor, order: WorkOrder) -> bool:
+    """Whether a page may name the work order's patient to the actor: a protected patient only
+    to the named staff (R54, R55)."""
+    patient = order.patient
+    if patient is None:
+        return False
+    return not patient.is_protected or is_named_staff(actor, patient)
+
+
+def patient_label(actor: Actor, order: WorkOrder) -> str:
+    if order.patient is None or not patient_shown(actor, order):
+        return ""
+    return f"{order.patient} ({order.patient.display_identifier})"
+
+
+def address_of(order: WorkOrder) -> str:
+    """Where a visit goes; "" for a confidential address (never printed, R55)."""
+    if order.confidential_address:
+        return ""
+    return ", ".join(
+        part for part in (order.street, f"{order.postal_code} {order.city}".strip()) if part
+    )
+
+
+def _listed(actor: Actor, orders: list[WorkOrder], where: str) -> None:
+    """One PATIENT_LISTED per patient a list names, written together (R57)."""
+    record_many(
+        [
+            {
+                "action": Action.PATIENT_LISTED,
+                "actor": actor,
+                "patient_id": order.patient_id,
+                "resource_type": "workorders.workorder",
+                "resource_id": order.pk,
+                "legal_basis": LegalBasis.CASE,
+                "legal_basis_ref": f"workorder:{order.number}",
+                "owner_provider_id": order.unit.provider_id,
+                "owner_unit_id": order.unit_id,
+                "detail": {"list": where},
+            }
+            for order in orders
+            if order.patient_id is not None and patient_shown(actor, order)
+        ]
+    )
+
+
+# --- The technician's queue ---------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class QueueRow:
+    order: WorkOrder
+    patient_label: str
+    address: str
+    overdue: bool
+
+
+@dataclass
+class Queue:
+    page: Page[WorkOrder]
+    rows: list[QueueRow] = field(default_factory=list)
+    teams: list[Team] = field(default_factory=list)
+    today: dt.date = field(default_factory=timezone.localdate)
+
+
+MINE, TEAM = "mina", "teamets"
+
+
+def queue(*, actor: Actor, view: str, area: str, status: str, page: int) -> Queue:
+    """Open work orders assigned to the technician ("Mina") or to a team he is a member of
+    ("Teamets"), by done-by date; overdue ones marked; filtered by area and status."""
+    require(actor, Cap.WORKORDERS_HANDLE)
+    teams = list(Team.objects.filter(members=actor.user, active=True)) if actor.user else []
+    found = rows.work_orders_for(actor).filter(status__in=WorkOrder.OPEN)
+    found = found.filter(team__in=teams) if view == TEAM else found.filter(assignee=actor.user)
+    if status:
+        found = found.filter(status=status)
+    if area:
+        found = found.filter(postal_code__startswith=area)
+    found = found.select_related(*RELATED).order_by("done_due", "pk")
+    paginated = Paginator(found, PAGE_SIZE).get_page(page)
+    today = timezone.localdate()
+    orders: list[WorkOrder] = list(paginated.object_list)
+    result = Queue(page=paginated, teams=teams, today=today)
+    result.rows = [
+        QueueRow(order, patient_label(actor, order), address_of(order), order.done_due < today)
+        for order in orders
+    ]
+    _listed(actor, orders, "workorder_queue")
+    return result
+
+
+# --- A unit's work orders --------------------------------------------------------------------
+
+
+def unit_list(*, actor: Actor, page: int) -> tuple[Page[WorkOrder], list[QueueRow]]:
+    """The work orders for the actor's unit, open first, then by done-by date."""
+    require(actor, Cap.WORKORDERS_REQUEST)
+    found = (
+        rows.work_orders_for(actor)
+        .filter(unit=actor.unit)
+        .select_related(*RELATED)
+        .annotate(
+            finished=Case(
+                When(status__in=WorkOrder.OPEN, then=Value(0)),
+                default=Value(1),
+                output_field=IntegerField(),
+            )
+        )
+        .order_by("finished", "done_due", "-pk")
+    )
+    paginated: Page[WorkOrder] = Paginator(found, PAGE_SIZE).get_page(page)  # type: ignore[assignment]
+    orders: list[WorkOrder] = list(paginated.object_list)
+    today = timezone.localdate()
+    shown = [
+        QueueRow(
+            order,
+            patient_label(actor, order),
+            "",
+            order.is_open and order.done_due < today,
+        )
+        for order in orders
+    ]
+    _listed(actor, orders, "workorder_unit_list")
+    return paginated, shown
+
+
+# --- One work order --------------------------------------------------------------------------
+
+
+def work_order_to_change(*, actor: Actor, pk: int) -> WorkOrder:
+    """A work order the actor may see, for a step on it (the service audits the step), or the
+    recorded 404. Roles with no part in technical work are refused outright (403)."""
+    if not (
+        can(actor, Cap.WORKORDERS_HANDLE)
+        or can(actor, Cap.WORKORDERS_REQUEST)
+        or can(actor, Cap.WORKORDERS_APPROVE)
+    ):
+        require(actor, Cap.WORKORDERS_REQUEST)
+    order = rows.work_orders_for(actor).filter(pk=pk).select_related(*RELATED).first()
+    if order is None:
+        raise denied(actor, "workorders.workorder", pk)
+    return order
+
+
+def work_order_for(*, actor: Actor, pk: int) -> WorkOrder:
+    """A work order the actor may see, recorded as a read of its patient, or the recorded 404."""
+    order = work_order_to_change(actor=actor, pk=pk)
+    _viewed(actor, order, Action.WORKORDER_VIEWED)
+    return order
+
+
+def _viewed(actor: Actor, order: WorkOrder, action: str, **detail: Any) -> None:
+    record(
+        action=action,
+        actor=actor,
+        target=order,
+        patient_id=order.patient_id,
+        legal_basis=LegalBasis.CASE,
+        legal_basis_ref=f"workorder:{order.number}",
+        owner_provider_id=order.unit.provider_id,
+        owner_unit_id=order.unit_id,
+        detail=detail or None,
+    )
+
+
+@dataclass
+class Detail:
+    order: WorkOrder
+    patient_label: str
+    address: str
+    parts: list[WorkOrderPart]
+    attachments: list[Attachment]
+    inspection: Inspection | None
+    overdue: bool
+
+
+def detail(*, actor: Actor, order: WorkOrder) -> Detail:
+    """Everything about a work order the layer gave the actor."""
+    parts = list(order.parts.select_related("article", "location", "used_by").order_by("pk"))
+    attachments = list(order.attachments.select_related("uploaded_by").order_by("pk"))
+    inspection = (
+        rows.work_order_inspection(actor, order).select_related("inspector", "plan").first()
+    )
+    return Detail(
+        order=order,
+        patient_label=patient_label(actor, order),
+        address=address_of(order),
+        parts=parts,
+        attachments=attachments,
+        inspection=inspection,
+        overdue=order.is_open and order.done_due < timezone.localdate(),
+    )
+
+
+def attachment_for(*, actor: Actor, pk: int, attachment_id: int) -> Attachment:
+    """An attachment of a work order the actor may see, recorded as a read (R57), or the 404."""
+    order = work_order_to_change(actor=actor, pk=pk)
+    attachment = order.attachments.filter(pk=attachment_id).first()
+    if attachment is None:
+        raise denied(actor, "workorders.attachment", attachment_id)
+    attachment.work_order = order
+    _viewed(actor, order, Action.WORKORDER_ATTACHMENT_VIEWED, attachment=attachment.pk)
+    return attachment
+
+
+def letter_for(*, actor: Actor, pk: int) -> WorkOrder:
+    """The work order whose inspection letter is printed, recorded (R57, R87)."""
+    order = work_order_to_change(actor=actor, pk=pk)
+    if order.patient_id is None:
+        raise denied(actor, "workorders.workorder", pk)
+    _viewed(actor, order, Action.WORKORDER_LETTER_PRINTED)
+    return order
+
+
+def centre_phone(order: WorkOrder) -> str:
+    if order.team is not None and order.team.unit.phone:
+        return order.team.unit.phone
+    centre = Unit.objects.filter(kind=Unit.Kind.CENTRE).exclude(phone="").first()
+    return centre.phone if centre else ""
+
+
+def technicians() -> QuerySet[User]:
+    """Who a work order can be given to: the members of the active teams."""
+    return (
+        User.objects.filter(technician_teams__active=True, is_active=True)
+        .distinct()
+        .order_by("first_name", "last_name")
+    )
+
+
+def teams() -> QuerySet[Team]:
+    return Team.objects.filter(active=True).order_by("name")
+
+
+# --- The item card ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CardWorkOrder:
+    order: WorkOrder
+    patient_label: str
+    may_open: bool
+
+
+@dataclass
+class ItemWork:
+    work_orders: list[CardWorkOrder]
+    inspections: list[Inspection]
+    schedule: list[ItemInspection]
+    inspection_late: bool
+
+
+def item_work(*, actor: Actor, item: Item, session_ref: str) -> ItemWork:
+    """The item card's work orders and inspections (R93): each patient named is recorded."""
+    history = rows.item_work_orders(actor, item, session_ref)
+    handles = can(actor, Cap.WORKORDERS_HANDLE)
+    unit_id = getattr(actor.unit, "pk", None)
+    asks = can(actor, Cap.WORKORDERS_REQUEST) or can(actor, Cap.WORKORDERS_APPROVE)
+    shown = []
+    for entry in history:
+        order = entry.work_order
+        label = ""
+        if entry.patient_shown and order.patient is not None and patient_shown(actor, order):
+            label = f"{order.patient} ({order.patient.display_identifier})"
+        may_open = handles or (asks and order.unit_id == unit_id)
+        shown.append(CardWorkOrder(order, label, may_open))
+    record_many(
+        [
+            {
+                "action": Action.PATIENT_LISTED,
+                "actor": actor,
+                "patient_id": entry.work_order.patient_id,
+                "resource_type": "workorders.workorder",
+                "resource_id": entry.work_order.pk,
+                "legal_basis": entry.basis,
+                "legal_basis_ref": entry.basis_ref,
+                "owner_provider_id": entry.work_order.unit.provider_id,
+                "owner_unit_id": entry.work_order.unit_id,
+                "detail": {"list": "item_card", "item": item.individual_number},
+            }
+            for entry, row in zip(history, shown, strict=True)
+            if row.patient_label
+        ]
+    )
+    inspections = list(
+        rows.item_inspections(actor, item).select_related("inspector", "plan", "work_order")
+    )
+    schedule = list(
+        ItemInspection.objects.filter(item=item).select_related("plan").order_by("next_due")
+    )
+    today = timezone.localdate()
+    return ItemWork(
+        work_orders=shown,
+        inspections=inspections,
+        schedule=schedule,
+        inspection_late=any(s.next_due < today for s in schedule),
+    )
+
+
+def late_inspections(item_ids: list[int]) -> set[int]:
+    """Which of the items are overdue for an inspection (the schedule names no patient)."""
+    today = timezone.localdate()
+    return set(
+        ItemInspection.objects.filter(item_id__in=item_ids, next_due__lt=today).values_list(
+            "item_id", flat=True
+        )
+    )
