@@ -477,6 +477,21 @@ def item_holding(actor: Actor, item: Item) -> Loan | None:
     return _routed(loans, "case").order_by("-started_on", "-pk").first()
 
 
+def unit_overdue_inspections(actor: Actor, today: dt.date) -> models.QuerySet[ItemInspection]:
+    """Inspection schedules past due of the devices the actor's unit has lent out (the unit's
+    start page flags them; which patient holds each is not part of these rows)."""
+    from lyfta.workorders.models import ItemInspection
+
+    if actor.unit is None or not can(actor, Cap.WORKORDERS_REQUEST):
+        return ItemInspection.objects.none()
+    return ItemInspection.objects.filter(
+        next_due__lt=today,
+        item__loans__unit=actor.unit,
+        item__loans__ended_on__isnull=True,
+        item__status__in=["on_loan", "awaiting_pickup"],
+    )
+
+
 # --- Whose row a refusal was about ------------------------------------------------------------
 
 _OWNER_PATHS = {

@@ -29,6 +29,9 @@ NAVIGATION: list[tuple[Promise, str, Shown]] = [
     (_("Logistik"), "logistics:picklist", Cap.ORDERS_HANDLE),
     (_("Lager"), "stock:overview", Cap.STOCK_VIEW),
     (_("Teknik"), "workorders:queue", Cap.WORKORDERS_HANDLE),
+    (_("Dagplan"), "workorders:dayplan", Cap.WORKORDERS_HANDLE),
+    (_("Besiktningar"), "workorders:due", Cap.WORKORDERS_HANDLE),
+    (_("Besiktningsplaner"), "workorders:plans", Cap.INSPECTION_PLANS_MANAGE),
     (_("Arbetsordrar"), "workorders:unit_list", asks_for_technical_work),
     (_("Loggranskning"), "review:overview", Cap.AUDIT_REVIEW),
     (_("Nödåtkomster att granska"), "patients:emergency_queue", Cap.AUDIT_REVIEW),
@@ -39,10 +42,6 @@ NAVIGATION: list[tuple[Promise, str, Shown]] = [
     (_("Användare"), "accounts:admin_users", Cap.USERS_MANAGE),
     (_("Begäranden om behörighet"), "accounts:admin_privilege_requests", Cap.PRIVILEGE_APPROVE),
     (_("Uppföljning av behörigheter"), "accounts:admin_recertification", Cap.RECERTIFY),
-    # The technicians' desk: inspections.
-    (_("Besiktningar"), "workorders:due", Cap.WORKORDERS_HANDLE),
-    (_("Dagplan"), "workorders:dayplan", Cap.WORKORDERS_HANDLE),
-    (_("Besiktningsplaner"), "workorders:plans", Cap.INSPECTION_PLANS_MANAGE),
 ]
 
 

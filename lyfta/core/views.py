@@ -26,6 +26,9 @@ def start(request: LyftaRequest) -> HttpResponse:
 
         context["review_overdue"] = [row for row in schedules(actor=request.actor) if row.overdue]
         context["emergencies_waiting"] = len(emergency_queue(actor=request.actor))
+    from lyfta.workorders.start import desk_summary
+
+    context["desk"] = desk_summary(request.actor)
     return render(request, "core/start.html", context)
 
 
