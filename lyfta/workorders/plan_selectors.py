@@ -9,7 +9,6 @@ import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from django.core.paginator import Page, Paginator
 from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 
@@ -20,6 +19,7 @@ from lyfta.access.roles import Cap
 from lyfta.audit.actions import Action
 from lyfta.audit.models import LegalBasis
 from lyfta.audit.services import record, record_many
+from lyfta.core.paging import Window, window
 from lyfta.inventory.models import Item
 from lyfta.orders.selectors import denied
 from lyfta.patients.models import Patient
@@ -91,7 +91,7 @@ class DueRow:
 
 @dataclass
 class DueList:
-    page: Page[ItemInspection]
+    page: Window[ItemInspection]
     rows: list[DueRow]
     month: dt.date
     area: str
@@ -119,7 +119,7 @@ def due_list(
             item__holder__postal_code__gte=area, item__holder__postal_code__lt=next_area(area)
         )
     found = found.select_related("item__article", "item__holder", "plan").order_by("next_due", "pk")
-    shown = Paginator(found, DUE_PAGE_SIZE).get_page(page)
+    shown = window(found, DUE_PAGE_SIZE, page)
     schedules = list(shown.object_list)
     open_orders = _open_inspections(actor, schedules)
     today = timezone.localdate()

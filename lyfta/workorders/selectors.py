@@ -12,7 +12,6 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.core.paginator import Page, Paginator
 from django.db.models import Case, IntegerField, QuerySet, Value, When
 from django.utils import timezone
 
@@ -25,6 +24,7 @@ from lyfta.accounts.models import User
 from lyfta.audit.actions import Action
 from lyfta.audit.models import LegalBasis
 from lyfta.audit.services import record, record_many
+from lyfta.core.paging import Window, window
 from lyfta.inventory.models import Item
 from lyfta.orders.selectors import denied
 from lyfta.organisations.models import Unit
@@ -100,7 +100,7 @@ class QueueRow:
 
 @dataclass
 class Queue:
-    page: Page[WorkOrder]
+    page: Window[WorkOrder]
     rows: list[QueueRow] = field(default_factory=list)
     teams: list[Team] = field(default_factory=list)
     today: dt.date = field(default_factory=timezone.localdate)
@@ -121,7 +121,7 @@ def queue(*, actor: Actor, view: str, area: str, status: str, page: int) -> Queu
     if area:
         found = found.filter(postal_code__startswith=area)
     found = found.select_related(*RELATED).order_by("done_due", "pk")
-    paginated = Paginator(found, PAGE_SIZE).get_page(page)
+    paginated = window(found, PAGE_SIZE, page)
     today = timezone.localdate()
     orders: list[WorkOrder] = list(paginated.object_list)
     result = Queue(page=paginated, teams=teams, today=today)
@@ -136,7 +136,7 @@ def queue(*, actor: Actor, view: str, area: str, status: str, page: int) -> Queu
 # --- A unit's work orders --------------------------------------------------------------------
 
 
-def unit_list(*, actor: Actor, page: int) -> tuple[Page[WorkOrder], list[QueueRow]]:
+def unit_list(*, actor: Actor, page: int) -> tuple[Window[WorkOrder], list[QueueRow]]:
     """The work orders for the actor's unit, open first, then by done-by date."""
     require(actor, Cap.WORKORDERS_REQUEST)
     found = (
@@ -152,7 +152,7 @@ def unit_list(*, actor: Actor, page: int) -> tuple[Page[WorkOrder], list[QueueRo
         )
         .order_by("finished", "done_due", "-pk")
     )
-    paginated: Page[WorkOrder] = Paginator(found, PAGE_SIZE).get_page(page)  # type: ignore[assignment]
+    paginated: Window[WorkOrder] = window(found, PAGE_SIZE, page)
     orders: list[WorkOrder] = list(paginated.object_list)
     today = timezone.localdate()
     shown = [
