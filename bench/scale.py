@@ -451,7 +451,7 @@ def _items(
             (item_id, f"S{item_id:09d}", article.pk, f"SN{item_id:09d}",
              f"LOT-{article.pk}-{n % 7}", status, location, holder, acquired,
              article.price or Decimal("1000.00"), None,
-             history + (1 if status == "on_loan" else 0), None, "")
+             history + (1 if status == "on_loan" else 0), None, "", None, "", "")
         )  # fmt: skip
         if len(move_rows) >= 200_000:
             flush()
@@ -576,7 +576,7 @@ def _seal() -> None:
     under such a checkpoint). The events are fresh, in id order and above everything sealed
     before, so batches take id ranges instead of the regular sealer's search for unsealed events;
     the hashing, MACs and checkpoints are the sealer's own."""
-    from lyfta.audit import sealing
+    from lyfta.audit import daily, sealing
     from lyfta.audit.models import AuditCheckpoint, AuditEvent
 
     key = sealing.audit_key()
@@ -606,6 +606,7 @@ def _seal() -> None:
                 )  # fmt: skip
                 prev = entry
             sealing._insert_seals(seals)
+            daily.add_seals(seals[0][0], seq)
             sealing.write_checkpoint(
                 kind=AuditCheckpoint.Kind.BACKFILL,
                 seal_seq=seq,
