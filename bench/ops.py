@@ -390,6 +390,29 @@ def run_all(fx: Fixture, repeat: int = REPEAT) -> list[Result]:
             repeat=repeat,
         )
     )
+    # The log-search page as the reviewer opens it (issue 19): one patient, the form's default
+    # period (the last 30 days) and a year, over HTTP signed in as the provider's log reviewer:
+    # the search, its audit record and the accesses-per-day chart of the whole provider.
+    from django.test import Client
+
+    reviewer_client = Client()
+    _sign_in(reviewer_client, fx.reviewer.assignment)
+    for label, days in (("default period", 30), ("a year", 365)):
+
+        def search_page(i: int, days: int = days) -> None:
+            response = reviewer_client.get(
+                reverse("review:search"),
+                {
+                    "period_from": (today - dt.timedelta(days=days)).isoformat(),
+                    "period_until": today.isoformat(),
+                    "patient": patient_objs[i % len(patient_objs)].identifier,
+                },
+            )
+            assert response.status_code == 200, response.status_code
+            assert b"<svg" in response.content
+
+        results.append(measure(f"log-search page, {label} (HTTP)", search_page, repeat=repeat))
+
     month_start = (today - dt.timedelta(days=40)).replace(day=1)
     month_end = (month_start + dt.timedelta(days=32)).replace(day=1) - dt.timedelta(days=1)
     for name in ("need", "off_hours"):

@@ -216,6 +216,8 @@ TARGETS_MS = {
     "order create (HTTP)": (60.0, False),
     "audit search, one patient, whole log": (100.0, True),
     "log extract rows, one patient-year": (None, True),
+    "log-search page, default period (HTTP)": (100.0, False),
+    "log-search page, a year (HTTP)": (100.0, False),
 }
 
 
