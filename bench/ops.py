@@ -457,3 +457,60 @@ def run_all(fx: Fixture, repeat: int = REPEAT) -> list[Result]:
         )
     )
     return results
+
+
+# --- Pages over HTTP through gunicorn (issue 19 point 1) ------------------------------------
+
+
+def run_http(fx: Fixture, url: str, repeat: int = REPEAT) -> list[Result]:
+    """The pages as a browser gets them: gunicorn (one sync worker, as `manage.py serve` runs
+    it) on 127.0.0.1, one kept-alive connection, the signed-in session's cookie. The query count
+    is the one the same page issues through Django's test client (the server runs elsewhere)."""
+    import http.client
+    from urllib.parse import urlencode
+
+    from django.test import Client as DjangoClient
+    from django.urls import reverse
+    from django.utils import timezone
+
+    from bench import drills
+    from lyfta.patients.models import Patient
+
+    server = drills.Server(url, workers=1)
+    server.start()
+    try:
+        browser = DjangoClient()
+        _sign_in(browser, fx.reviewer.assignment)
+        cookie = f"lyfta_session={browser.cookies['lyfta_session'].value}"
+        conn = http.client.HTTPConnection(drills.HOST, drills.PORT, timeout=60)
+        identifiers = list(
+            Patient.objects.filter(pk__in=fx.patients[:100]).values_list("identifier", flat=True)
+        )
+        today = timezone.localdate()
+        results = []
+        for label, days in (("default period", 30), ("a year", 365)):
+
+            def path(i: int, days: int = days) -> str:
+                query = {
+                    "period_from": (today - dt.timedelta(days=days)).isoformat(),
+                    "period_until": today.isoformat(),
+                    "patient": identifiers[i % len(identifiers)],
+                }
+                return f"{reverse('review:search')}?{urlencode(query)}"
+
+            def get(i: int, path: Any = path) -> None:
+                conn.request("GET", path(i), headers={"Cookie": cookie, "Host": drills.HOST})
+                response = conn.getresponse()
+                body = response.read()
+                assert response.status == 200, response.status
+                assert b"<svg" in body
+
+            with CaptureQueriesContext(connection) as captured:
+                browser.get(path(0))
+            result = measure(f"log-search page, {label} (gunicorn)", get, repeat=repeat)
+            result.queries = len(captured)
+            results.append(result)
+        conn.close()
+        return results
+    finally:
+        server.stop()

@@ -12,9 +12,13 @@ from collections import Counter
 import pytest
 from django.conf import settings
 from django.core.management import call_command
+from django.db import connection
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
 from django.utils import timezone
 
-from conftest import County, Persona, make_persona
+from conftest import County, Persona, make_persona, signed_in
 from lyfta.access.actor import Actor
 from lyfta.access.roles import Role
 from lyfta.audit import daily, review
@@ -33,11 +37,11 @@ pytestmark = pytest.mark.django_db
 FLAGS = ("need", "emergency", "protected", "cross_provider")
 
 
-def direct(actor: Actor, unit: Unit | None, start: dt.date, until: dt.date) -> list[tuple]:
+def direct(actor: Actor, unit: Unit | None, start: dt.date, until: dt.date) -> list[tuple[dt.date, int, int]]:
     """The chart's numbers counted from the audit table itself: every sealed access in the
     reviewer's scope, per Swedish day, and those any of the four targeted checks selects."""
     events = review._filtered(actor, review.SearchParams(start, until, unit=unit)).filter(
-        action__in=review.ACCESS_ACTIONS, seal__isnull=False
+        action__in=daily.ACCESS_ACTIONS, seal__isnull=False
     )
     flagged: set[int] = set()
     for name in FLAGS:
@@ -52,7 +56,7 @@ def direct(actor: Actor, unit: Unit | None, start: dt.date, until: dt.date) -> l
     return [(day, totals[day], flags[day]) for day in days]
 
 
-def chart(actor: Actor, unit: Unit | None, start: dt.date, until: dt.date) -> list[tuple]:
+def chart(actor: Actor, unit: Unit | None, start: dt.date, until: dt.date) -> list[tuple[dt.date, int, int]]:
     return [
         (d.day, d.accesses, d.flagged)
         for d in review.accesses_per_day(
@@ -170,25 +174,20 @@ def test_issue19_the_chart_equals_a_direct_count_over_the_log(
 
 
 def test_issue19_the_page_reads_the_summary_not_the_log(
-    client: object, county: County, people: dict[str, Persona]
+    client: Client, county: County, people: dict[str, Persona]
 ) -> None:
-    from django.db import connection
-    from django.test import Client
-    from django.test.utils import CaptureQueriesContext
-    from django.urls import reverse
-
-    from conftest import signed_in
-
     mine = patients(2)
     day = timezone.localdate() - dt.timedelta(days=3)
     read(people["alice"], mine[0], at(day, 10), owner=county.municipality.pk)
     audit_seal(backfill=True)
-    assert isinstance(client, Client)
     signed_in(client, people["lena"])
     with CaptureQueriesContext(connection) as captured:
         response = client.get(
             reverse("review:search"),
-            {"period_from": (day - dt.timedelta(days=365)).isoformat(), "period_until": day},
+            {
+                "period_from": (day - dt.timedelta(days=365)).isoformat(),
+                "period_until": day.isoformat(),
+            },
         )
     assert response.status_code == 200
     assert f"{day:%Y-%m-%d}: 1 (0)" in response.content.decode()
@@ -204,8 +203,6 @@ def test_issue19_the_page_reads_the_summary_not_the_log(
 
 
 def test_issue19_pruned_events_leave_the_chart(county: County) -> None:
-    from lyfta.access.actor import Actor as _Actor
-
     when = timezone.now() - dt.timedelta(days=365 * 7 + 30)
     for i in range(3):
         AuditEvent.objects.create(
@@ -222,5 +219,5 @@ def test_issue19_pruned_events_leave_the_chart(county: County) -> None:
     settings_ship = settings.LYFTA_AUDIT_SHIP_URL
     if settings_ship:
         ship_audit()
-    audit_prune(actor=_Actor.system("test"), before=years_before(timezone.localdate(), 6))
+    audit_prune(actor=Actor.system("test"), before=years_before(timezone.localdate(), 6))
     assert not AuditDayCount.objects.filter(day__lt=years_before(timezone.localdate(), 6)).exists()
