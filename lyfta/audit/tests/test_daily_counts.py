@@ -34,10 +34,11 @@ from lyfta.patients.models import Patient
 from .test_review import at, clock, read
 
 pytestmark = pytest.mark.django_db
+Day = tuple[dt.date, int, int]  # (day, accesses, flagged)
 FLAGS = ("need", "emergency", "protected", "cross_provider")
 
 
-def direct(actor: Actor, unit: Unit | None, start: dt.date, until: dt.date) -> list[tuple[dt.date, int, int]]:
+def direct(actor: Actor, unit: Unit | None, start: dt.date, until: dt.date) -> list[Day]:
     """The chart's numbers counted from the audit table itself: every sealed access in the
     reviewer's scope, per Swedish day, and those any of the four targeted checks selects."""
     events = review._filtered(actor, review.SearchParams(start, until, unit=unit)).filter(
@@ -56,7 +57,7 @@ def direct(actor: Actor, unit: Unit | None, start: dt.date, until: dt.date) -> l
     return [(day, totals[day], flags[day]) for day in days]
 
 
-def chart(actor: Actor, unit: Unit | None, start: dt.date, until: dt.date) -> list[tuple[dt.date, int, int]]:
+def chart(actor: Actor, unit: Unit | None, start: dt.date, until: dt.date) -> list[Day]:
     return [
         (d.day, d.accesses, d.flagged)
         for d in review.accesses_per_day(
