@@ -218,6 +218,9 @@ TARGETS_MS = {
     "log extract rows, one patient-year": (None, True),
     "log-search page, default period (HTTP)": (100.0, False),
     "log-search page, a year (HTTP)": (100.0, False),
+    "holdings page (gunicorn)": (50.0, False),
+    "patient search by personnummer (gunicorn)": (20.0, False),
+    "patient search by name (gunicorn)": (100.0, False),
     "log-search page, default period (gunicorn)": (100.0, False),
     "log-search page, a year (gunicorn)": (100.0, False),
 }
