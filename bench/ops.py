@@ -15,6 +15,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlencode
 
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -199,7 +200,10 @@ def _person(role: str, username: str, *, centre: bool = False, unit: Any = None)
 
 
 def _sign_in(client: Any, assignment: Any) -> None:
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
     from lyfta.accounts import sessions
+    from lyfta.accounts.middleware import mfa_required
     from lyfta.accounts.services import agreement_accept
 
     agreement_accept(user=assignment.user)
@@ -208,6 +212,12 @@ def _sign_in(client: Any, assignment: Any) -> None:
     now = time.time()
     session[sessions.AUTH_AT] = session[sessions.LAST_ACTIVITY] = session[sessions.REAUTH_AT] = now
     session["assignment_id"] = assignment.pk
+    if mfa_required(assignment.user):
+        # A log reviewer's role asks for a second factor: verified, as after a sign-in with it.
+        device, _created = TOTPDevice.objects.get_or_create(
+            user=assignment.user, name="bench", defaults={"confirmed": True}
+        )
+        session["otp_device_id"] = device.persistent_id
     session.save()
 
 
@@ -390,6 +400,29 @@ def run_all(fx: Fixture, repeat: int = REPEAT) -> list[Result]:
             repeat=repeat,
         )
     )
+    # The log-search page as the reviewer opens it (issue 19): one patient, the form's default
+    # period (the last 30 days) and a year, over HTTP signed in as the provider's log reviewer:
+    # the search, its audit record and the accesses-per-day chart of the whole provider.
+    from django.test import Client
+
+    reviewer_client = Client()
+    _sign_in(reviewer_client, fx.reviewer.assignment)
+    for label, days in (("default period", 30), ("a year", 365)):
+
+        def search_page(i: int, days: int = days) -> None:
+            response = reviewer_client.get(
+                reverse("review:search"),
+                {
+                    "period_from": (today - dt.timedelta(days=days)).isoformat(),
+                    "period_until": today.isoformat(),
+                    "patient": patient_objs[i % len(patient_objs)].identifier,
+                },
+            )
+            assert response.status_code == 200, response.status_code
+            assert b"<svg" in response.content
+
+        results.append(measure(f"log-search page, {label} (HTTP)", search_page, repeat=repeat))
+
     month_start = (today - dt.timedelta(days=40)).replace(day=1)
     month_end = (month_start + dt.timedelta(days=32)).replace(day=1) - dt.timedelta(days=1)
     for name in ("need", "off_hours"):
@@ -434,3 +467,97 @@ def run_all(fx: Fixture, repeat: int = REPEAT) -> list[Result]:
         )
     )
     return results
+
+
+# --- Pages over HTTP through gunicorn (issue 19 point 1) ------------------------------------
+
+
+def run_http(fx: Fixture, url: str, repeat: int = REPEAT) -> list[Result]:
+    """The pages as a browser gets them: gunicorn (one sync worker, as `manage.py serve` runs
+    it) on 127.0.0.1, one kept-alive connection per signed-in person, the session's cookie. The
+    query count is the one the same page issues through Django's test client (the server runs in
+    other processes)."""
+    from django.test import Client as DjangoClient
+    from django.urls import reverse
+    from django.utils import timezone
+
+    from bench import drills
+    from lyfta.catalogue.models import Article
+    from lyfta.patients.models import Patient
+
+    articles = list(
+        Article.objects.filter(items__status="in_stock", items__location__kind="central")
+        .distinct()
+        .values_list("pk", flat=True)[:50]
+    )
+
+    def person(assignment: Any) -> tuple[Any, Any]:
+        browser = DjangoClient()
+        _sign_in(browser, assignment)
+        cookie = browser.cookies["lyfta_session"].value
+        return browser, drills.Client(cookie, fx.patients, articles)
+
+    server = drills.Server(url, workers=1)
+    server.start()
+    try:
+        prescriber_browser, prescriber = person(fx.prescriber.assignment)
+        reviewer_browser, reviewer = person(fx.reviewer.assignment)
+        people = dict(
+            Patient.objects.filter(pk__in=fx.patients[:100]).values_list("identifier", "last_name")
+        )
+        identifiers = list(people)
+        today = timezone.localdate()
+
+        def log_search(days: int) -> Any:
+            def path(i: int) -> str:
+                query = {
+                    "period_from": (today - dt.timedelta(days=days)).isoformat(),
+                    "period_until": today.isoformat(),
+                    "patient": identifiers[i % len(identifiers)],
+                }
+                return f"{reverse('review:search')}?{urlencode(query)}"
+
+            return path
+
+        def patient_search(by_name: bool) -> Any:
+            def path(i: int) -> str:
+                number = identifiers[i % len(identifiers)]
+                query = {"q": people[number] if by_name else number}
+                return f"{reverse('patients:search')}?{urlencode(query)}"
+
+            return path
+
+        def holdings(i: int) -> str:
+            return reverse("orders:holdings", args=[fx.patients[i % len(fx.patients)]])
+
+        pages = [
+            ("holdings page", prescriber_browser, prescriber, holdings),
+            ("patient search by personnummer", prescriber_browser, prescriber,
+             patient_search(False)),
+            ("patient search by name", prescriber_browser, prescriber, patient_search(True)),
+            ("log-search page, default period", reviewer_browser, reviewer, log_search(30)),
+            ("log-search page, a year", reviewer_browser, reviewer, log_search(365)),
+        ]  # fmt: skip
+        results = []
+        for name, browser, client, path in pages:
+
+            def get(i: int, client: Any = client, path: Any = path) -> None:
+                response = client.request("GET", path(i))
+                assert response.status == 200, (path(i), response.status)
+
+            with CaptureQueriesContext(connection) as captured:
+                assert browser.get(path(0)).status_code == 200
+            result = measure(f"{name} (gunicorn)", get, repeat=repeat)
+            result.queries = len(captured)
+            results.append(result)
+
+        def order(i: int) -> None:
+            ok, why = prescriber.order(i)
+            assert ok, why
+
+        result = measure("order create (gunicorn, cart add + place)", order, repeat=repeat)
+        result.queries = 0  # two requests; the test-client row gives the place's count
+        results.append(result)
+        return results
+    finally:
+        server.stop()

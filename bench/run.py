@@ -218,10 +218,17 @@ TARGETS_MS = {
     "log extract rows, one patient-year": (None, True),
     "technician's queue (HTTP)": (50.0, False),
     "monthly due list of one area (HTTP)": (100.0, False),
+    "log-search page, default period (HTTP)": (100.0, False),
+    "log-search page, a year (HTTP)": (100.0, False),
+    "holdings page (gunicorn)": (50.0, False),
+    "patient search by personnummer (gunicorn)": (20.0, False),
+    "patient search by name (gunicorn)": (100.0, False),
+    "log-search page, default period (gunicorn)": (100.0, False),
+    "log-search page, a year (gunicorn)": (100.0, False),
 }
 
 
-def bench_scale(table: Table, size: str, repeat: int) -> None:
+def bench_scale(table: Table, size: str, repeat: int, http: bool = False) -> None:
     """Generate (once) and measure the key operations on `size` data."""
     import json
     import random
@@ -250,6 +257,8 @@ def bench_scale(table: Table, size: str, repeat: int) -> None:
     fx = ops.Fixture(random.Random(7))
     results = ops.run_all(fx, repeat=repeat)
     results += workorders.run_all(repeat)
+    if http:
+        results += ops.run_http(fx, os.environ["DATABASE_URL"], repeat=repeat)
     saved = {}
     for result in results:
         target, read_path = TARGETS_MS.get(result.name, (None, False))
@@ -299,6 +308,9 @@ def main() -> None:
     parser.add_argument("--events", type=int, default=300_000, help="events for audit throughput")
     parser.add_argument("--writes", type=int, default=2000, help="writes for the record overhead")
     parser.add_argument("--repeat", type=int, default=60, help="runs of each scale operation")
+    parser.add_argument(
+        "--http", action="store_true", help="also time pages over HTTP through gunicorn"
+    )
     args = parser.parse_args()
     if not args.only:
         # Each suite in a process of its own: each has a database of its own.
@@ -306,7 +318,7 @@ def main() -> None:
             subprocess.run(
                 [sys.executable, __file__, "--only", suite, "--size", args.size,
                  "--events", str(args.events), "--writes", str(args.writes),
-                 "--repeat", str(args.repeat)],
+                 "--repeat", str(args.repeat), *(["--http"] if args.http else [])],
                 check=True,
             )  # fmt: skip
         return
@@ -342,7 +354,7 @@ def main() -> None:
     table = Table()
     suites = {
         "audit": lambda: bench_audit(table, args.events, args.writes),
-        "scale": lambda: bench_scale(table, args.size, args.repeat),
+        "scale": lambda: bench_scale(table, args.size, args.repeat, args.http),
     }
     print(f"[{args.only}]")
     suites[args.only]()

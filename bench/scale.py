@@ -576,7 +576,7 @@ def _seal() -> None:
     under such a checkpoint). The events are fresh, in id order and above everything sealed
     before, so batches take id ranges instead of the regular sealer's search for unsealed events;
     the hashing, MACs and checkpoints are the sealer's own."""
-    from lyfta.audit import sealing
+    from lyfta.audit import daily, sealing
     from lyfta.audit.models import AuditCheckpoint, AuditEvent
 
     key = sealing.audit_key()
@@ -606,6 +606,7 @@ def _seal() -> None:
                 )  # fmt: skip
                 prev = entry
             sealing._insert_seals(seals)
+            daily.add_seals(seals[0][0], seq)
             sealing.write_checkpoint(
                 kind=AuditCheckpoint.Kind.BACKFILL,
                 seal_seq=seq,

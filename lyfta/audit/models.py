@@ -166,6 +166,33 @@ class AuditSeal(models.Model):
         return f"seal {self.seq} → event {self.event_id}"
 
 
+class AuditDayCount(models.Model):
+    """Accesses to patient data on one day (Europe/Stockholm) that concern one provider, all its
+    units together (`unit_id` 0) or those one unit's users made, and how many of them a targeted
+    check flags by the event alone: what the log reviewer's chart draws. Derived from the sealed
+    log and kept with it in the transactions that seal and prune (lyfta/audit/daily.py)."""
+
+    id = models.BigAutoField(primary_key=True)
+    day = models.DateField(_("dag"))
+    provider_id = models.BigIntegerField(_("vårdgivare"))
+    unit_id = models.BigIntegerField(_("enhet (0: hela vårdgivaren)"))
+    accesses = models.BigIntegerField(_("åtkomster"))
+    flagged = models.BigIntegerField(_("flaggade"))
+
+    class Meta:
+        ordering = ["provider_id", "unit_id", "day"]
+        verbose_name = _("åtkomster per dag")
+        verbose_name_plural = _("åtkomster per dag")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["provider_id", "unit_id", "day"], name="audit_daycount_key"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.provider_id}/{self.unit_id}: {self.accesses} ({self.flagged})"
+
+
 class AuditCheckpoint(models.Model):
     """An HMAC'd statement of the chain head at a moment (R67); also appended to a file outside
     the database. A boundary checkpoint is written before retention cleanup so that the rest of

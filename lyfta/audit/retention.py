@@ -14,6 +14,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from lyfta.access.actor import Actor
+from lyfta.audit import daily
 from lyfta.audit.actions import Action
 from lyfta.audit.models import (
     AuditCheckpoint,
@@ -100,6 +101,8 @@ def audit_prune(*, actor: Actor, before: dt.date, chunk: int = 10_000) -> PruneR
                 created_at=timezone.now(),
                 created_by=actor.username,
             )
+            # The reviewer's chart forgets the pruned events with them (daily.py).
+            daily.remove_seals(lowest, boundary)
             while True:
                 seqs_and_ids = list(
                     AuditSeal.objects.filter(seq__lte=boundary)

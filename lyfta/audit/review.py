@@ -15,7 +15,7 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.db.models import Count, Max, Q, QuerySet
+from django.db.models import Count, Exists, Max, OuterRef, Q, QuerySet
 from django.db.models.functions import ExtractHour, ExtractIsoWeekDay, TruncDate
 from django.http import Http404
 from django.urls import reverse
@@ -29,11 +29,15 @@ from lyfta.access.patients import other_reviewers, other_reviewers_text
 from lyfta.access.policies import require
 from lyfta.access.roles import Cap, Role
 from lyfta.accounts.models import User
+from lyfta.audit import daily
 from lyfta.audit.actions import Action
+from lyfta.audit.daily import ACCESS_ACTIONS
 from lyfta.audit.models import (
     EMERGENCY,
     NEED_OR_NO_RELATIONSHIP,
+    AuditDayCount,
     AuditEvent,
+    AuditSeal,
     LogExtractRequest,
     Outcome,
     ReviewCheck,
@@ -49,24 +53,6 @@ from lyfta.messages.services import messages_send
 from lyfta.organisations.models import CareProvider, Unit
 from lyfta.patients.models import Patient
 
-# Events that are an access to patient data: what checks are about (a patient log extract lists
-# every event that names the patient, see `extract_rows`).
-ACCESS_ACTIONS = (
-    Action.PATIENT_READ,
-    Action.PATIENT_LISTED,
-    Action.PATIENT_CROSS_PROVIDER_READ,
-    Action.PATIENT_SEARCH_OUTSIDE,
-    Action.PATIENT_ACCESS_DENIED,
-    Action.NEED_DOCUMENTED,
-    Action.EMERGENCY_STARTED,
-    Action.PATIENT_CORRECTED,
-    Action.PATIENT_CREATED,
-    Action.RELATIONSHIP_CREATED,
-    Action.CONSENT_REGISTERED,
-    Action.BLOCK_REGISTERED,
-    Action.BLOCK_TEMPORARILY_LIFTED,
-    Action.BLOCK_PROVIDERS_REVEALED,
-)
 SEARCH_LIMIT = 500
 SAVE_LIMIT = 200  # entries of one saved check: a reviewer's afternoon, not a dump
 
@@ -1051,26 +1037,47 @@ class DayCount:
 def accesses_per_day(
     *, actor: Actor, unit: Unit | None, period_from: dt.date, period_until: dt.date
 ) -> list[DayCount]:
-    """Accesses per day for a unit (or the whole provider) and how many a targeted check flags."""
-    events = _filtered(actor, SearchParams(period_from, period_until, unit=unit)).filter(
-        action__in=ACCESS_ACTIONS
-    )
-    totals = dict(
-        events.annotate(day=TruncDate("occurred_at"))
-        .values("day")
-        .annotate(n=Count("id"))
-        .values_list("day", "n")
-    )
-    flagged_ids: set[int] = set()
-    for name in ("need", "emergency", "protected", "cross_provider"):
-        flagged_ids.update(TARGETED[name].select(events).values_list("pk", flat=True)[:20000])
-    flagged = dict(
-        events.filter(pk__in=flagged_ids)
-        .annotate(day=TruncDate("occurred_at"))
-        .values("day")
-        .annotate(n=Count("id"))
-        .values_list("day", "n")
-    )
+    """Accesses per day for a unit (or the whole provider) and how many the targeted checks
+    "need", "emergency", "protected" and "cross_provider" flag (an access flagged by several
+    counts once), over the sealed log.
+
+    Read from the per-day summary kept by the sealer (daily.py: at most one row a day), plus the
+    one flag that cannot be summarised when sealed: accesses to patients who have protected
+    identity now (it is registered and lifted after the fact). Those are counted here from the
+    protected patients' own index entries in the period (audit_patient_time), never from the
+    provider's whole log: a reviewer's page costs the same at national size as at a small one."""
+    provider = _provider(actor)
+    start, end = _window(period_from, period_until)
+    summary = AuditDayCount.objects.filter(
+        provider_id=provider.pk,
+        unit_id=unit.pk if unit is not None else daily.ALL_UNITS,
+        day__gte=period_from,
+        day__lte=period_until,
+    ).values_list("day", "accesses", "flagged")
+    totals: dict[dt.date, int] = {}
+    flagged: dict[dt.date, int] = {}
+    for day, accesses, flags in summary:
+        totals[day] = accesses
+        flagged[day] = flags
+    protected = list(Patient.objects.exclude(protection="").order_by().values_list("pk", flat=True))
+    if protected:
+        events = _filtered(actor, SearchParams(period_from, period_until, unit=unit)).filter(
+            action__in=ACCESS_ACTIONS,
+            patient_id__in=protected,
+            occurred_at__gte=start,
+            occurred_at__lt=end,
+        )
+        extra = (
+            events.filter(Exists(AuditSeal.objects.filter(event_id=OuterRef("id"))))
+            .annotate(day=TruncDate("occurred_at", tzinfo=daily.local_zone()))
+            .values("day")
+            .annotate(n=Count("id"), counted=Count("id", filter=daily.INTRINSIC))
+            .order_by()
+            .values_list("day", "n", "counted")
+        )
+        for day, n, counted in extra:
+            # Those the summary already counts as flagged by the event itself count once.
+            flagged[day] = flagged.get(day, 0) + n - counted
     days = []
     day = period_from
     while day <= period_until:

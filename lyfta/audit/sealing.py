@@ -30,6 +30,7 @@ from django.db.models.functions import Cast
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
+from lyfta.audit import daily
 from lyfta.audit.models import AuditCheckpoint, AuditEvent, AuditSeal
 
 log = logging.getLogger(__name__)
@@ -299,6 +300,9 @@ def audit_seal(
                 )
                 prev = entry
             _insert_seals(seals)
+            if seals:
+                # The reviewer's chart counts the batch in the same transaction (daily.py).
+                daily.add_seals(seals[0][0], seq)
             if backfill and seals:
                 write_checkpoint(
                     kind=AuditCheckpoint.Kind.BACKFILL,
