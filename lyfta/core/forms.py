@@ -8,7 +8,8 @@ cleans (so also fields a form adds in its own `__init__`), each text field, that
 - in fields that hold a person's name (`PERSON_NAME_FIELDS`, or a form's own `name_fields`), no
   bidi controls and no zero-width characters;
 - in fields that hold a number (`NUMBER_FIELDS`, or a form's own `number_fields`), no digits
-  but 0–9."""
+  but 0–9; and integer, decimal and float fields likewise (checked on the raw input, since
+  Python's int() reads other scripts' digits)."""
 
 from __future__ import annotations
 
@@ -84,6 +85,26 @@ class EdgeMixin(forms.BaseForm):
                 ]
                 field.validators = kept + added
         super().full_clean()
+        if self.is_bound:
+            self._refuse_non_ascii_numbers()
+
+    def _refuse_non_ascii_numbers(self) -> None:
+        """Number fields (integer, decimal, float) take the digits 0–9 only: Python's int() would
+        read Arabic-Indic or fullwidth digits as a number the user may not have meant."""
+        for field_name, field in self.fields.items():
+            if not isinstance(field, forms.IntegerField | forms.DecimalField | forms.FloatField):
+                continue
+            raw = self[field_name].data
+            values = raw if isinstance(raw, list | tuple) else [raw]
+            for value in values:
+                if not isinstance(value, str):
+                    continue
+                try:
+                    text.refuse_non_ascii_digits(value)
+                except ValidationError as error:
+                    if field_name in self.fields and not self.has_error(field_name):
+                        self.add_error(field_name, error)
+                    break
 
 
 class Form(EdgeMixin, forms.Form):

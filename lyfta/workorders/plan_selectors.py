@@ -116,7 +116,11 @@ def due_list(
         found = found.filter(item__holder__isnull=True)
     elif area:
         found = found.filter(
-            item__holder__postal_code__gte=area, item__holder__postal_code__lt=next_area(area)
+            item__holder__postal_code__gte=area,
+            item__holder__postal_code__lt=next_area(area),
+            # A protected patient's postal code is never a filter either: otherwise trying areas
+            # one by one would tell where he lives (R55). His schedules show without an area.
+            item__holder__protection="",
         )
     found = found.select_related("item__article", "item__holder", "plan").order_by("next_due", "pk")
     shown = window(found, DUE_PAGE_SIZE, page)

@@ -38,6 +38,8 @@ from lyfta.workorders.models import (
 )
 
 PAGE_SIZE = 50
+# Work orders the patient gets a letter about: periodic visits announced ahead.
+LETTER_KINDS = (WorkOrder.Kind.INSPECTION, WorkOrder.Kind.MAINTENANCE)
 RELATED = ("unit__provider", "patient", "item__article", "article", "team", "assignee")
 
 
@@ -250,7 +252,8 @@ def attachment_for(*, actor: Actor, pk: int, attachment_id: int) -> Attachment:
 def letter_for(*, actor: Actor, pk: int) -> WorkOrder:
     """The work order whose inspection letter is printed, recorded (R57, R87)."""
     order = work_order_to_change(actor=actor, pk=pk)
-    if order.patient_id is None:
+    if order.patient_id is None or order.kind not in LETTER_KINDS:
+        # A letter about a coming inspection: a repair or a stock item has none.
         raise denied(actor, "workorders.workorder", pk)
     _viewed(actor, order, Action.WORKORDER_LETTER_PRINTED)
     return order

@@ -690,6 +690,13 @@ def work_order_reopen(*, actor: Actor, order: WorkOrder) -> WorkOrder:
     with transaction.atomic():
         order = _locked(order)
         before = _state(order)
+        if order.status != S.DONE:
+            # Only done work is reopened: from anywhere else "reopen" would start the work
+            # without the start's checks (a special adaptation without its approval).
+            raise ValidationError(
+                _("En arbetsorder med status %(from)s kan inte få status %(to)s.")
+                % {"from": S(order.status).label, "to": S.IN_PROGRESS.label}
+            )
         _move(order, S.IN_PROGRESS)
         order.done_at = None
         order.save()
@@ -747,9 +754,12 @@ def attachment_dir() -> Path:
     return Path(configured) if configured else Path(settings.VAR_DIR) / "attachments"
 
 
-def _safe_name(name: str) -> str:
+def _safe_name(name: str, extension: str) -> str:
+    """The uploader's name without directories or control characters, ending in the extension
+    of the type the content was recognised as: a JPEG named "x.html" is saved as "x.jpg"."""
     keep = "".join(c for c in Path(name or "").name if c.isprintable() and c not in "/\\\0")
-    return keep.strip()[:120] or "bilaga"
+    stem = Path(keep.strip()).stem.strip(" .") or "bilaga"
+    return f"{stem[:110]}.{extension}"
 
 
 def attachment_add(*, actor: Actor, order: WorkOrder, name: str, data: bytes) -> Attachment:
@@ -779,7 +789,7 @@ def attachment_add(*, actor: Actor, order: WorkOrder, name: str, data: bytes) ->
             attachment = Attachment.unscoped.create(
                 work_order=order,
                 kind=attachment_kind,
-                name=_safe_name(name),
+                name=_safe_name(name, extension),
                 content_type=content_type,
                 size=len(data),
                 sha256=hashlib.sha256(data).hexdigest(),

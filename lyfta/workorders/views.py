@@ -211,11 +211,21 @@ Step = Callable[[LyftaRequest, WorkOrder, dict[str, Any]], str]
 
 
 def _step(
-    request: LyftaRequest, pk: int, form: Any, run: Step, *, files: bool = False
+    request: LyftaRequest,
+    pk: int,
+    form: Any,
+    run: Step,
+    *,
+    files: bool = False,
+    cap: str | None = Cap.WORKORDERS_HANDLE,
 ) -> HttpResponse:
     """Do one step on a work order the actor may see: parse the form, call the service, and go
-    back to the page with its Swedish message."""
+    back to the page with its Swedish message. A work order the actor may not see is the same
+    404 as a missing one; a step the actor's role does not carry (`cap`) is a 403, before any
+    input is read."""
     order = selectors.work_order_to_change(actor=request.actor, pk=pk)
+    if cap is not None:
+        require(request.actor, cap)
     bound = form(request.POST, request.FILES) if files else form(request.POST)
     if not bound.is_valid():
         _invalid(request, bound)
@@ -333,7 +343,8 @@ def cancel(request: LyftaRequest, pk: int) -> HttpResponse:
         services.work_order_cancel(actor=request.actor, order=order, reason=data["reason"])
         return _("Arbetsordern är makulerad.")
 
-    return _step(request, pk, ReasonForm, run)
+    # The technicians cancel any open work order, the asking unit its own (the service decides).
+    return _step(request, pk, ReasonForm, run, cap=None)
 
 
 @require_POST
@@ -351,7 +362,7 @@ def approve(request: LyftaRequest, pk: int) -> HttpResponse:
         services.work_order_approve(actor=request.actor, order=order)
         return _("Kostnadsförslaget är godkänt.")
 
-    return _step(request, pk, _empty, run)
+    return _step(request, pk, _empty, run, cap=Cap.WORKORDERS_APPROVE)
 
 
 @require_POST
@@ -365,7 +376,8 @@ def attach(request: LyftaRequest, pk: int) -> HttpResponse:
         )
         return _("Bilagan är sparad.")
 
-    return _step(request, pk, AttachForm, run, files=True)
+    # The technicians and the asking unit attach photos and documents.
+    return _step(request, pk, AttachForm, run, files=True, cap=None)
 
 
 @require_GET

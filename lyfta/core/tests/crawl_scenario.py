@@ -694,7 +694,8 @@ def build(county: County) -> Scenario:
         assert loan.item is not None
         made = WorkOrder.objects.create(
             number=f"AO-CR{next(wo_numbers):04d}",
-            kind=WorkOrder.Kind.REPAIR,
+            # Maintenance: the visit is announced, so its letter is crawled with the page.
+            kind=WorkOrder.Kind.MAINTENANCE,
             status=WorkOrder.Status.REGISTERED,
             origin=WorkOrder.Origin.PRESCRIBER,
             place=WorkOrder.Place.HOME,

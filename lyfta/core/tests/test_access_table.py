@@ -364,7 +364,15 @@ def _privilege_request(w: World, about: str, by: str) -> dict[str, int]:
 WO_ASK = ("alice", "bob", "charlie", "tekla", "logan")
 WO_ASK_MISSING = dict.fromkeys(WO_ASK, MISSING)
 WO_SEEN = everyone(DENIED, **{**WO_ASK_MISSING, "alice": OK, "bob": OK, "tekla": OK})
+# A step on unit A's work order: those who do not see it get the 404; those who see it get the
+# page back (the empty form's message) when their role carries the step, a 403 when it does not.
 WO_STEP = everyone(DENIED, **{**WO_ASK_MISSING, "alice": FOUND, "bob": FOUND, "tekla": FOUND})
+WO_TECH_STEP = everyone(
+    DENIED, **{**WO_ASK_MISSING, "alice": DENIED, "bob": DENIED, "tekla": FOUND}
+)
+WO_APPROVE_STEP = everyone(
+    DENIED, **{**WO_ASK_MISSING, "alice": FOUND, "bob": FOUND, "tekla": DENIED}
+)
 
 
 # ulla (the municipality's user administrator) asks to reset lena's (its log reviewer's) second
@@ -1040,7 +1048,16 @@ ROUTES: dict[str, list[Route]] = {
         Route(kwargs=_work_order, expect=WO_SEEN),
         Route(kwargs=lambda w: {"pk": 999999}, expect=everyone(DENIED, **WO_ASK_MISSING)),
     ],
-    "workorders:letter": [Route(kwargs=_work_order, expect=WO_SEEN)],
+    # The letter announces an inspection; a repair has none (the same 404 as a missing one).
+    "workorders:letter": [
+        Route(kwargs=_inspection_order, expect=WO_SEEN),
+        Route(
+            kwargs=_work_order,
+            expect=everyone(
+                DENIED, **{**WO_ASK_MISSING, "alice": MISSING, "bob": MISSING, "tekla": MISSING}
+            ),
+        ),
+    ],
     "workorders:attachment": [
         Route(
             kwargs=lambda w: {**_work_order(w), "attachment_id": 999999},
@@ -1048,7 +1065,7 @@ ROUTES: dict[str, list[Route]] = {
         )
     ],
     **{
-        f"workorders:{step}": [Route(method="post", kwargs=_work_order, expect=WO_STEP)]
+        f"workorders:{step}": [Route(method="post", kwargs=_work_order, expect=WO_TECH_STEP)]
         for step in (
             "plan",
             "start",
@@ -1058,11 +1075,13 @@ ROUTES: dict[str, list[Route]] = {
             "done",
             "reopen",
             "close",
-            "cancel",
             "estimate",
-            "approve",
-            "attach",
         )
+    },
+    "workorders:approve": [Route(method="post", kwargs=_work_order, expect=WO_APPROVE_STEP)],
+    **{
+        f"workorders:{step}": [Route(method="post", kwargs=_work_order, expect=WO_STEP)]
+        for step in ("cancel", "attach")
     },
 }
 
