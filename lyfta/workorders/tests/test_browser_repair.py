@@ -6,6 +6,7 @@ left stock through the ledger. Screenshots are kept in docs/screenshots/workorde
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +30,13 @@ PHONE = {"width": 390, "height": 844}
 WIDE = """() => [...document.querySelectorAll('body *')]
   .filter((el) => el.getBoundingClientRect().right > 392)
   .slice(-8).map((el) => `${el.tagName}.${el.className}`)"""
-KEPT = Path(settings.BASE_DIR) / "docs" / "screenshots"
+# The kept screenshots in docs/ are refreshed on request (LYFTA_UPDATE_SCREENSHOTS=1), so that
+# a test run leaves the working tree as it found it; otherwise they go under var/.
+KEPT = (
+    Path(settings.BASE_DIR)
+    / ("docs" if os.environ.get("LYFTA_UPDATE_SCREENSHOTS") == "1" else "var")
+    / "screenshots"
+)
 
 
 def keep(browser: BrowserSession, name: str) -> None:
