@@ -478,18 +478,19 @@ def item_holding(actor: Actor, item: Item) -> Loan | None:
 
 
 def unit_overdue_inspections(actor: Actor, today: dt.date) -> models.QuerySet[ItemInspection]:
-    """Inspection schedules past due of the devices the actor's unit has lent out (the unit's
-    start page flags them; which patient holds each is not part of these rows)."""
+    """Inspection schedules past due of the devices the actor's unit has lent out, for its start
+    page and its work-order list (which names each holder, recorded, on the unit's own loan)."""
     from lyfta.workorders.models import ItemInspection
 
     if actor.unit is None or not can(actor, Cap.WORKORDERS_REQUEST):
         return ItemInspection.objects.none()
+    # A protected patient's devices are for the unit's named staff only (R54), as his orders are.
     return ItemInspection.objects.filter(
         next_due__lt=today,
         item__loans__unit=actor.unit,
         item__loans__ended_on__isnull=True,
         item__status__in=["on_loan", "awaiting_pickup"],
-    )
+    ).exclude(_protected_not_named(actor, "item__holder"))
 
 
 # --- Whose row a refusal was about ------------------------------------------------------------

@@ -170,6 +170,50 @@ def unit_list(*, actor: Actor, page: int) -> tuple[Window[WorkOrder], list[Queue
     return paginated, shown
 
 
+@dataclass(frozen=True)
+class LateInspection:
+    schedule: ItemInspection
+    patient_label: str
+
+
+LATE_SHOWN = 100
+
+
+def unit_late_inspections(*, actor: Actor) -> list[LateInspection]:
+    """The devices the unit has lent out whose inspection is overdue, oldest first, with who
+    holds each (a patient of the unit's own loan; each one named is recorded, R57)."""
+    require(actor, Cap.WORKORDERS_REQUEST)
+    found = list(
+        rows.unit_overdue_inspections(actor, timezone.localdate())
+        .select_related("item__article", "item__holder", "plan")
+        .order_by("next_due", "pk")
+        .distinct()[:LATE_SHOWN]
+    )
+    result = []
+    entries = []
+    for schedule in found:
+        holder = schedule.item.holder
+        if holder is None:
+            continue
+        result.append(LateInspection(schedule, f"{holder} ({holder.display_identifier})"))
+        entries.append(
+            {
+                "action": Action.PATIENT_LISTED,
+                "actor": actor,
+                "patient_id": holder.pk,
+                "resource_type": "workorders.iteminspection",
+                "resource_id": schedule.pk,
+                "legal_basis": LegalBasis.CASE,
+                "legal_basis_ref": f"item:{schedule.item.individual_number}",
+                "owner_provider_id": actor.unit.provider_id if actor.unit else None,
+                "owner_unit_id": actor.unit.pk if actor.unit else None,
+                "detail": {"list": "unit_late_inspections"},
+            }
+        )
+    record_many(entries)
+    return result
+
+
 # --- One work order --------------------------------------------------------------------------
 
 

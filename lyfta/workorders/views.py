@@ -109,7 +109,8 @@ def queue(request: LyftaRequest) -> HttpResponse:
 def unit_list(request: LyftaRequest) -> HttpResponse:
     """The work orders for the actor's unit, open ones first."""
     page, shown = selectors.unit_list(actor=request.actor, page=_page_number(request))
-    return render(request, "workorders/unit_list.html", {"page": page, "rows": shown})
+    late = selectors.unit_late_inspections(actor=request.actor)
+    return render(request, "workorders/unit_list.html", {"page": page, "rows": shown, "late": late})
 
 
 # --- One work order -------------------------------------------------------------------------

@@ -57,3 +57,31 @@ def test_no_flag_while_the_inspection_is_not_yet_due(
     )
     page = signed_in(client, alice).get("/").content.decode()
     assert 'id="desk-overdue-inspections"' not in page
+
+
+def test_unit_list_names_the_lent_devices_overdue_for_inspection_and_records_each(
+    client: Client, desk: Desk, alice: Persona, bob: Persona
+) -> None:
+    from lyfta.audit.actions import Action
+    from lyfta.audit.models import AuditEvent
+
+    ItemInspection.objects.update_or_create(
+        item=desk.lift,
+        plan=desk.plan,
+        defaults={"next_due": timezone.localdate() - dt.timedelta(days=5)},
+    )
+    page = signed_in(client, alice).get("/teknik/enhetens/").content.decode()
+    assert 'id="late-inspections"' in page
+    assert desk.lift.individual_number in page and desk.shop.patient.last_name in page
+    assert AuditEvent.objects.filter(
+        action=Action.PATIENT_LISTED,
+        patient_id=desk.shop.patient.pk,
+        detail__list="unit_late_inspections",
+    ).exists()
+    # A protected patient's device: for the unit's named staff only (R54).
+    desk.shop.patient.protection = "skyddad_folkbokforing"
+    desk.shop.patient.save()
+    client.logout()
+    page = signed_in(client, bob).get("/teknik/enhetens/").content.decode()
+    assert desk.lift.individual_number not in page and desk.shop.patient.last_name not in page
+    assert 'id="desk-overdue-inspections"' not in signed_in(client, bob).get("/").content.decode()
