@@ -110,6 +110,12 @@ class ItemInspection(models.Model):
         return f"{self.item_id} {self.plan_id} {self.next_due}"
 
 
+# The open statuses as the partial indexes of the queues state them (WorkOrder.OPEN in SQL).
+OPEN_STATUS = Q(
+    status__in=["registered", "planned", "in_progress", "waiting_parts", "waiting_approval"]
+)
+
+
 class WorkOrder(models.Model):
     """One piece of technical work on a device (arbetsorder): what, on which item or article,
     for which patient, asked by whom, done by whom and where, with its service-level dates and
@@ -266,30 +272,14 @@ class WorkOrder(models.Model):
                 "team",
                 "done_due",
                 "id",
-                condition=Q(
-                    status__in=[
-                        "registered",
-                        "planned",
-                        "in_progress",
-                        "waiting_parts",
-                        "waiting_approval",
-                    ]
-                ),
+                condition=OPEN_STATUS,
                 name="workorder_open_by_team",
             ),
             models.Index(
                 "assignee",
                 "done_due",
                 "id",
-                condition=Q(
-                    status__in=[
-                        "registered",
-                        "planned",
-                        "in_progress",
-                        "waiting_parts",
-                        "waiting_approval",
-                    ]
-                ),
+                condition=OPEN_STATUS,
                 name="workorder_open_by_assignee",
             ),
             models.Index(fields=["unit", "status"]),

@@ -759,3 +759,10 @@ def test_a_due_inspection_becomes_a_work_order_and_the_unit_is_told_once(
     # The next run finds nothing new to do.
     assert services.inspections_due(actor=system) == []
     assert len(messages_to(alice)) == 1
+
+
+def test_the_queues_indexes_cover_exactly_the_open_statuses() -> None:
+    from lyfta.workorders.models import OPEN_STATUS
+
+    ((lookup, statuses),) = OPEN_STATUS.children
+    assert lookup == "status__in" and set(statuses) == set(WorkOrder.OPEN)
