@@ -764,5 +764,5 @@ def test_a_due_inspection_becomes_a_work_order_and_the_unit_is_told_once(
 def test_the_queues_indexes_cover_exactly_the_open_statuses() -> None:
     from lyfta.workorders.models import OPEN_STATUS
 
-    ((lookup, statuses),) = OPEN_STATUS.children
-    assert lookup == "status__in" and set(statuses) == set(WorkOrder.OPEN)
+    assert OPEN_STATUS.children == [("status__in", list(OPEN_STATUS.children[0][1]))]  # type: ignore[index]
+    assert set(OPEN_STATUS.children[0][1]) == set(WorkOrder.OPEN)  # type: ignore[index]
