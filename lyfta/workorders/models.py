@@ -110,6 +110,14 @@ class ItemInspection(models.Model):
         return f"{self.item_id} {self.plan_id} {self.next_due}"
 
 
+def _label(choices: type[models.TextChoices], value: str) -> str:
+    """The label of `value` among `choices` in the active language, or the value itself."""
+    for member in choices:
+        if member.value == value:
+            return str(member.label)
+    return value
+
+
 # The open statuses as the partial indexes of the queues state them (WorkOrder.OPEN in SQL).
 OPEN_STATUS = Q(
     status__in=["registered", "planned", "in_progress", "waiting_parts", "waiting_approval"]
@@ -303,6 +311,24 @@ class WorkOrder(models.Model):
 
     def __str__(self) -> str:
         return self.number
+
+    # The labels of the choices, looked up without translating every other choice first (Django's
+    # own get_FOO_display hashes each lazy label, which translates it: a list of fifty work
+    # orders spent a fifth of its time there).
+    def get_kind_display(self) -> str:  # type: ignore[no-redef]
+        return _label(self.Kind, self.kind)
+
+    def get_status_display(self) -> str:  # type: ignore[no-redef]
+        return _label(self.Status, self.status)
+
+    def get_place_display(self) -> str:  # type: ignore[no-redef]
+        return _label(self.Place, self.place)
+
+    def get_origin_display(self) -> str:  # type: ignore[no-redef]
+        return _label(self.Origin, self.origin)
+
+    def get_priority_display(self) -> str:  # type: ignore[no-redef]
+        return _label(self.Priority, self.priority)
 
     @property
     def is_open(self) -> bool:

@@ -766,3 +766,14 @@ def test_the_queues_indexes_cover_exactly_the_open_statuses() -> None:
 
     assert OPEN_STATUS.children == [("status__in", list(OPEN_STATUS.children[0][1]))]  # type: ignore[index]
     assert set(OPEN_STATUS.children[0][1]) == set(WorkOrder.OPEN)  # type: ignore[index]
+
+
+def test_choice_labels_follow_the_language_and_never_fail() -> None:
+    from django.utils.translation import override
+
+    order = WorkOrder(kind="repair", status="waiting_parts", place="home")
+    assert order.get_kind_display() == "Reparation"
+    assert order.get_status_display() == "Väntar på reservdelar"
+    with override("en"):
+        assert order.get_kind_display() == "Repair"
+    assert WorkOrder(kind="unknown").get_kind_display() == "unknown"
