@@ -117,7 +117,9 @@ class Item(models.Model):
                 F("times_lent").desc(),
                 "acquired_on",
                 "id",
-                condition=Q(status="in_stock"),
+                # Only what may be picked: in stock and not taken out of use (a failed
+                # inspection), so that the index alone answers "which one goes out next".
+                condition=Q(status="in_stock", out_of_use_since__isnull=True),
                 name="item_free_in_pick_order",
             ),
         ]

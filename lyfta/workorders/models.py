@@ -101,7 +101,8 @@ class ItemInspection(models.Model):
         ordering = ["next_due", "pk"]
         verbose_name = _("besiktningsschema")
         verbose_name_plural = _("besiktningsscheman")
-        indexes = [models.Index(fields=["next_due", "item"])]
+        # The due list walks this in its own order (due date, then id) and stops after a page.
+        indexes = [models.Index(fields=["next_due", "id"], name="schedule_due_in_order")]
         constraints = [
             models.UniqueConstraint(fields=["item", "plan"], name="one_schedule_per_item_plan")
         ]

@@ -41,6 +41,8 @@ PAGE_SIZE = 50
 # Work orders the patient gets a letter about: periodic visits announced ahead.
 LETTER_KINDS = (WorkOrder.Kind.INSPECTION, WorkOrder.Kind.MAINTENANCE)
 RELATED = ("unit__provider", "patient", "item__article", "article", "team", "assignee")
+# What a row of the queue shows (and its audit record needs: the unit's provider id).
+QUEUE_RELATED = ("unit", "patient", "item__article", "article", "assignee")
 
 
 def patient_shown(actor: Actor, order: WorkOrder) -> bool:
@@ -122,7 +124,7 @@ def queue(*, actor: Actor, view: str, area: str, status: str, page: int) -> Queu
         found = found.filter(status=status)
     if area:
         found = found.filter(postal_code__startswith=area)
-    found = found.select_related(*RELATED).order_by("done_due", "pk")
+    found = found.select_related(*QUEUE_RELATED).order_by("done_due", "pk")
     paginated = window(found, PAGE_SIZE, page)
     today = timezone.localdate()
     orders: list[WorkOrder] = list(paginated.object_list)
