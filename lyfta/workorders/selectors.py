@@ -37,7 +37,9 @@ from lyfta.workorders.models import (
     WorkOrderPart,
 )
 
-PAGE_SIZE = 50
+# A technician reads the queue on a phone in the patient's hall: 25 cards a page, the most
+# urgent first (done-by date), the rest a tap away.
+PAGE_SIZE = 25
 # Work orders the patient gets a letter about: periodic visits announced ahead.
 LETTER_KINDS = (WorkOrder.Kind.INSPECTION, WorkOrder.Kind.MAINTENANCE)
 RELATED = ("unit__provider", "patient", "item__article", "article", "team", "assignee")
