@@ -12,7 +12,8 @@ from lyfta.access.roles import Cap
 from lyfta.catalogue.models import Article
 from lyfta.inventory.models import BufferLevel, StockLevel, StockLocation, StockTake
 
-RECEIVING = (StockLocation.Kind.CENTRAL, StockLocation.Kind.BUFFER)
+# Goods from suppliers: the central warehouse, buffer stores and (spare parts) the workshop.
+RECEIVING = (StockLocation.Kind.CENTRAL, StockLocation.Kind.BUFFER, StockLocation.Kind.WORKSHOP)
 
 
 def locations_visible(actor: Actor) -> QuerySet[StockLocation]:
@@ -30,7 +31,8 @@ def location_for(*, actor: Actor, location_id: int) -> StockLocation:
 
 
 def receiving_locations(actor: Actor) -> QuerySet[StockLocation]:
-    """Where goods from a supplier may be received: the central warehouse and buffer stores."""
+    """Where goods from a supplier may be received: the central warehouse, buffer stores and
+    the workshop (spare parts)."""
     return locations_visible(actor).filter(kind__in=RECEIVING)
 
 

@@ -168,8 +168,19 @@ def goods_receive(
     """Receive goods from a supplier into a location: tracked articles become items with new
     individual numbers (one per `items` entry), others add to the stock level."""
     require(actor, Cap.STOCK_MANAGE)
-    if location.kind not in (StockLocation.Kind.CENTRAL, StockLocation.Kind.BUFFER):
-        raise ValidationError(_("Inleverans sker till centrallagret eller ett buffertförråd."))
+    if location.kind not in (
+        StockLocation.Kind.CENTRAL,
+        StockLocation.Kind.BUFFER,
+        StockLocation.Kind.WORKSHOP,
+    ):
+        raise ValidationError(
+            _("Inleverans sker till centrallagret, ett buffertförråd eller verkstaden.")
+        )
+    if location.kind == StockLocation.Kind.WORKSHOP and article.tracked:
+        # The workshop keeps spare parts, which the technicians take out for work orders.
+        raise ValidationError(
+            _("Till verkstaden tas bara reservdelar emot (artiklar utan individnummer).")
+        )
     if not 1 <= quantity <= 10000:
         raise ValidationError(_("Antalet ska vara 1–10 000."))
     acquired_on = acquired_on or timezone.localdate()

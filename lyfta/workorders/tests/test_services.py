@@ -777,3 +777,24 @@ def test_choice_labels_follow_the_language_and_never_fail() -> None:
     with override("en"):
         assert order.get_kind_display() == "Repair"
     assert WorkOrder(kind="unknown").get_kind_display() == "unknown"
+
+
+def test_spare_parts_are_received_straight_into_the_workshop(desk: Desk, logan: Persona) -> None:
+    """Spare parts from a supplier go to the workshop's stock through goods receipt (the ledger
+    row and the level); a tracked article does not."""
+    before = StockLevel.objects.get(location=desk.workshop, article=desk.part).quantity
+    stock.goods_receive(
+        actor=logan.actor, location=desk.workshop, article=desk.part, quantity=4, reference="x"
+    )
+    assert StockLevel.objects.get(location=desk.workshop, article=desk.part).quantity == before + 4
+    assert StockMovement.unscoped.filter(
+        kind=StockMovement.Kind.RECEIPT, to_location=desk.workshop, article=desk.part
+    ).exists()
+    with pytest.raises(ValidationError, match="bara reservdelar"):
+        stock.goods_receive(
+            actor=logan.actor,
+            location=desk.workshop,
+            article=desk.shop.lift,
+            quantity=1,
+            items=[stock.ReceivedItem("SN-W1", "")],
+        )
