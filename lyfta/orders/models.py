@@ -225,6 +225,16 @@ class Loan(models.Model):
     def __str__(self) -> str:
         return f"{self.article_id} → {self.patient_id}"
 
+    @property
+    def billing_type_label(self) -> str:
+        """The billing type in words (Hyra, Försäljning …), never the stored code."""
+        from lyfta.catalogue.models import BillingType
+
+        for member in BillingType:
+            if member.value == self.billing_type:
+                return str(member.label)
+        return self.billing_type
+
 
 class PickupOrder(models.Model):
     """A pick-up order (hämtorder): rent stops three working days after it is registered; the
