@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import secrets
 from decimal import Decimal
 from typing import Any
 
@@ -135,9 +136,12 @@ class PartForm(Form):
     article = forms.CharField(label=_("Artikelnummer"), max_length=20)
     quantity = forms.IntegerField(label=_("Antal"), min_value=1, max_value=100, initial=1)
     location = forms.ModelChoiceField(label=_("Ur lager"), queryset=StockLocation.objects.none())
+    # A fresh key each time the form is shown: a second post of the same form is recognised.
+    form_key = forms.RegexField(regex=r"^[0-9a-f]{32}$", required=False, widget=forms.HiddenInput)
 
     def __init__(self, *args: Any, locations: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        self.fields["form_key"].initial = secrets.token_hex(16)
         location = self.fields["location"]
         assert isinstance(location, forms.ModelChoiceField)  # noqa: S101
         location.queryset = locations

@@ -355,6 +355,8 @@ class WorkOrderPart(models.Model):
     )
     used_by = models.ForeignKey("accounts.User", on_delete=models.PROTECT, related_name="+")
     used_at = models.DateTimeField(_("använd"))
+    # The form's one-time key: the same form sent twice (a double tap, a resent post) is one part.
+    form_key = models.CharField(max_length=32, null=True, blank=True, unique=True, editable=False)
 
     objects = PatientLinkedManager["WorkOrderPart"]()
     unscoped = models.Manager["WorkOrderPart"]()

@@ -570,9 +570,11 @@ def work_order_use_part(
     article: Article,
     quantity: int,
     location: StockLocation,
+    form_key: str | None = None,
 ) -> WorkOrderPart:
     """Take a spare part out of the workshop's stock for the work order: the ledger row, the
-    stock level and the part row in one transaction (never below zero)."""
+    stock level and the part row in one transaction (never below zero). A `form_key` already
+    used (the same form sent twice) takes nothing more and is refused."""
     _handler(actor)
     if not 1 <= quantity <= MAX_PART_QUANTITY:
         raise ValidationError(_("Antalet ska vara mellan 1 och %(n)s.") % {"n": MAX_PART_QUANTITY})
@@ -584,6 +586,11 @@ def work_order_use_part(
         order = _locked(order)
         if order.status != S.IN_PROGRESS:
             raise ValidationError(_("Reservdelar används när arbetet pågår."))
+        # The work order's row lock orders two posts of one form: the second sees the first.
+        if form_key and WorkOrderPart.unscoped.filter(form_key=form_key).exists():
+            raise ValidationError(
+                _("Reservdelen är redan registrerad (formuläret skickades två gånger).")
+            )
         try:
             movement = stock.ledger(
                 actor=actor,
@@ -607,6 +614,7 @@ def work_order_use_part(
             movement=movement,
             used_by=_person(actor),
             used_at=movement.occurred_at,
+            form_key=form_key or None,
         )
         record(
             action=Action.WORKORDER_PART_USED,

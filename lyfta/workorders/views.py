@@ -302,6 +302,7 @@ def use_part(request: LyftaRequest, pk: int) -> HttpResponse:
             article=article,
             quantity=data["quantity"],
             location=data["location"],
+            form_key=data["form_key"] or None,
         )
         return _("%(n)s st %(article)s är uttagna ur lagret.") % {
             "n": data["quantity"],

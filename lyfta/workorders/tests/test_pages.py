@@ -4,6 +4,7 @@ phone width of the queue and the work-order page."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
@@ -139,6 +140,16 @@ def test_a_technician_does_the_work_from_the_page(
     level.refresh_from_db()
     assert level.quantity == 3
     assert StockMovement.unscoped.filter(kind="repair_part", quantity=2).count() == 1
+    # The part form carries a one-time key: the same form sent twice takes the part once.
+    page = client.get(reverse("workorders:detail", args=[order.pk])).content.decode()
+    key = re.search(r'name="form_key" value="([0-9a-f]{32})"', page)
+    assert key is not None
+    twice = {"article": "200001", "quantity": 1, "location": desk.workshop.pk, "form_key": key[1]}
+    assert "uttagna" in post("use_part", twice)
+    assert "redan registrerad" in post("use_part", twice)
+    level.refresh_from_db()
+    assert level.quantity == 2
+    assert StockMovement.unscoped.filter(kind="repair_part", quantity=1).count() == 1
     assert "Skriv i rapporten" in post("done")
     assert "sparad" in post(
         "report", {"findings": "Trasig brytare", "actions": "Bytt brytare", "minutes_spent": 45}
