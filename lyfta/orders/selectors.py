@@ -5,6 +5,7 @@ is returned (R57, R61); other providers' loans show only on a legal route (R39â€
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -482,6 +483,23 @@ class RecallRow:
     patient_label: str  # "" where the actor may not see the patient: the unit is contacted
 
 
+def serial_key(serial: str) -> tuple[tuple[int, int | str], ...]:
+    """A serial number as people order it: runs of digits by value, the rest by letter, case
+    ignored ("SN-9" < "SN-10" < "sn-11")."""
+    return tuple(
+        (0, int(part)) if part.isascii() and part.isdigit() else (1, part.casefold())
+        for part in re.split(r"([0-9]+)", serial.strip())
+        if part
+    )
+
+
+def serial_in_range(serial: str, low: str, high: str) -> bool:
+    if not serial.strip():
+        return False
+    key = serial_key(serial)
+    return (not low or key >= serial_key(low)) and (not high or key <= serial_key(high))
+
+
 def recall_list(
     *,
     actor: Actor,
@@ -498,10 +516,16 @@ def recall_list(
     items = Item.objects.filter(article=article).exclude(status=Item.Status.SCRAPPED)
     if batch.strip():
         items = items.filter(batch=batch.strip())
-    if serial_from.strip():
-        items = items.filter(serial_number__gte=serial_from.strip())
-    if serial_to.strip():
-        items = items.filter(serial_number__lte=serial_to.strip())
+    low, high = serial_from.strip(), serial_to.strip()
+    if low or high:
+        # Serial numbers are compared as people read them ("SN-9" before "SN-10"), not as text,
+        # so that a range never misses a device; the article's serials are few enough to sort here.
+        inside = [
+            pk
+            for pk, serial in items.values_list("pk", "serial_number")
+            if serial_in_range(serial, low, high)
+        ]
+        items = items.filter(pk__in=inside)
     items = items.select_related("location__unit").order_by("serial_number", "individual_number")
     open_loans = rows.open_loans_of_items(actor, items.values("pk"), session_ref)
     result = []

@@ -19,6 +19,7 @@ from lyfta.audit.models import AuditEvent
 from lyfta.core.workdays import add_working_days
 from lyfta.inventory import services as stock
 from lyfta.inventory.models import Item, StockLevel, StockMovement
+from lyfta.inventory.services import ReceivedItem, goods_receive
 from lyfta.messages.models import Message
 from lyfta.orders import selectors, services
 from lyfta.orders.models import Loan, LossReport, Order, OrderLine, PickupLine
@@ -549,3 +550,35 @@ def test_bad_order_input_gets_swedish_messages_and_writes_nothing(
             )
     assert Order.unscoped.count() == 0
     assert not Item.objects.filter(status=Item.Status.RESERVED).exists()
+
+
+def test_a_recall_range_of_serial_numbers_is_read_as_numbers_not_text(
+    shop: Shop, logan: Persona
+) -> None:
+    """Issue 15: the range was compared as text, so "SN-B10" fell outside SN-B2…SN-B11."""
+    goods_receive(
+        actor=logan.actor,
+        location=shop.central,
+        article=shop.bed,
+        quantity=4,
+        items=[ReceivedItem(f"SN-B{n}", "LOT-2") for n in (9, 10, 11, 100)],
+    )
+
+    def serials(low: str, high: str) -> list[str]:
+        rows = selectors.recall_list(
+            actor=logan.actor, article=shop.bed, serial_from=low, serial_to=high
+        )
+        return sorted((r.item.serial_number for r in rows), key=selectors.serial_key)
+
+    assert serials("SN-B2", "SN-B11") == ["SN-B2", "SN-B9", "SN-B10", "SN-B11"]
+    assert serials("sn-b10", "") == ["SN-B10", "SN-B11", "SN-B100"]
+    assert serials("", "SN-B9") == ["SN-B1", "SN-B2", "SN-B9"]
+    assert events(Action.RECALL_LISTED)[-1].detail["serial_to"] == "SN-B9"
+
+
+def test_serial_keys_order_digits_by_value_and_survive_any_text() -> None:
+    assert (
+        selectors.serial_key("SN-9") < selectors.serial_key("SN-10") < selectors.serial_key("sn-11")
+    )
+    for odd in ("²", "٣", "", "  ", "SN-\u0000", "9" * 400):
+        selectors.serial_in_range(odd, "SN-1", "SN-9")  # never raises
