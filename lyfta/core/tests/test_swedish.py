@@ -194,3 +194,13 @@ def test_glossary_terms_are_spelt_one_way() -> None:
         for match in variant.finditer(text)
     ]
     assert wrong == []
+
+
+def test_readme_says_what_the_demo_does_about_the_user_agreement() -> None:
+    """The README told the demo prescriber she accepts the agreement at first sign-in; the demo
+    seed has already accepted it for every demo account."""
+    seed = (ROOT / "accounts" / "seed.py").read_text()
+    readme = (ROOT.parent / "README.md").read_text()
+    assert "services.agreement_accept(user=user)" in seed
+    assert "she accepts the user agreement once" not in readme
+    assert "already accepted the user agreement" in readme
