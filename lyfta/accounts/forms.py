@@ -80,9 +80,14 @@ class ReauthForm(Form):
     password = forms.CharField(
         label=_("Lösenord"), strip=False, max_length=1024, widget=forms.PasswordInput
     )
-    code = forms.CharField(
-        label=_("Engångskod (om du har tvåfaktorsinloggning)"), required=False, max_length=8
-    )
+    code = forms.CharField(label=_("Engångskod"), max_length=8)
+
+    def __init__(self, *args: Any, needs_code: bool, **kwargs: Any) -> None:
+        """The one-time code is asked for only from users with a second factor, and from them
+        it is required: never an optional-looking field for something that must be given."""
+        super().__init__(*args, **kwargs)
+        if not needs_code:
+            del self.fields["code"]
 
 
 def normalise_personnummer(value: str, *, today: dt.date | None = None) -> str:

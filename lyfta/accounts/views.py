@@ -362,10 +362,12 @@ def reauth_required(view: Callable[..., HttpResponseBase]) -> Callable[..., Http
 @require_http_methods(["GET", "POST"])
 def reauthenticate(request: LyftaRequest) -> HttpResponse:
     """Confirm who you are before a sensitive step (R30); issues a new session key (R26)."""
-    from django_otp import devices_for_user, match_token
+    from django_otp import match_token
 
-    needs_code = any(True for _ in devices_for_user(request.user, confirmed=True))
-    form = ReauthForm(request.POST or None)
+    from lyfta.accounts.middleware import has_confirmed_device
+
+    needs_code = has_confirmed_device(request.user)
+    form = ReauthForm(request.POST or None, needs_code=needs_code)
     if request.method == "POST" and throttle.blocked_reason(request, request.user.username):
         return signed_out_for_guessing(request)
     if request.method == "POST" and form.is_valid():

@@ -33,7 +33,7 @@ NAVIGATION: list[tuple[Promise, str, Shown]] = [
     (_("Besiktningar"), "workorders:due", Cap.WORKORDERS_HANDLE),
     (_("Besiktningsplaner"), "workorders:plans", Cap.INSPECTION_PLANS_MANAGE),
     (_("Arbetsordrar"), "workorders:unit_list", asks_for_technical_work),
-    (_("Loggranskning"), "review:overview", Cap.AUDIT_REVIEW),
+    (_("Logggranskning"), "review:overview", Cap.AUDIT_REVIEW),
     (_("Nödåtkomster att granska"), "patients:emergency_queue", Cap.AUDIT_REVIEW),
     (_("Åtkomst mellan vårdgivare"), "audit:cross_provider", Cap.CROSS_PROVIDER_REPORT),
     (_("Meddelanden"), "messages:inbox", None),

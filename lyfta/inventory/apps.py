@@ -1,7 +1,8 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class InventoryConfig(AppConfig):
     name = "lyfta.inventory"
     label = "inventory"
-    verbose_name = "Lager"
+    verbose_name = _("Lager")

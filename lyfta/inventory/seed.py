@@ -108,7 +108,9 @@ def seed(actor: Actor) -> None:
     stocked = [a for a in stock_items if a.tracked][:BUFFER_ARTICLES] + [
         a for a in stock_items if not a.tracked
     ][:BUFFER_ARTICLES]
-    for store in stores:
+    # Each store's individuals get serial numbers of their own: 1000 per store above the central
+    # warehouse's (three stores once shared one serial number per article).
+    for index, store in enumerate(stores, start=1):
         for serial, article in enumerate(stocked, start=1):
             if not BufferLevel.objects.filter(location=store, article=article).exists():
                 services.buffer_level_set(
@@ -117,4 +119,4 @@ def seed(actor: Actor) -> None:
                     article=article,
                     safety_level=2 if article.tracked else 4,
                 )
-            _receive(actor, store, article, 100 + serial)
+            _receive(actor, store, article, 1000 * index + serial)

@@ -14,7 +14,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from lyfta.access.policies import can, require
@@ -180,7 +180,11 @@ def stocktake(request: LyftaRequest, location_id: int) -> HttpResponse:
         else:
             messages.success(
                 request,
-                _("Inventeringen är registrerad med %(n)s differenser.")
+                ngettext(
+                    "Inventeringen är registrerad med %(n)s differens.",
+                    "Inventeringen är registrerad med %(n)s differenser.",
+                    len(take.differences),
+                )
                 % {"n": len(take.differences)},
             )
             return redirect("stock:stocktakes")

@@ -21,7 +21,7 @@ class PicklistForm(Form):
         error_messages={"invalid": _("Ange dagen som åååå-mm-dd, till exempel 2026-03-02.")},
     )
     omrade = forms.RegexField(
-        label=_("Område (postnummerns tre första siffror)"),
+        label=_("Område (postnumrets tre första siffror)"),
         regex=r"^[0-9]{3}$",
         max_length=3,
         required=False,

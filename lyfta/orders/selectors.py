@@ -25,6 +25,7 @@ from lyfta.catalogue.models import Article
 from lyfta.inventory.models import BufferLevel, Item, StockLevel, StockLocation, StockMovement
 from lyfta.inventory.services import RefillNeed
 from lyfta.orders.models import Loan, LossReport, Order, OrderLine, PickupLine, PickupOrder
+from lyfta.orders.references import Reference, movement_references
 from lyfta.patients.models import Patient
 from lyfta.workorders.models import ItemInspection, WorkOrder
 
@@ -347,6 +348,8 @@ class ItemCard:
     movements: list[StockMovement]
     loans: list[CardLoan]
     work: ItemWork | None = None  # work orders and inspections (the technicians' desk)
+    # Each movement with its reference in words and a link where the actor may follow it.
+    moves: list[tuple[StockMovement, Reference | None]] = field(default_factory=list)
 
 
 def item_card(*, actor: Actor, individual_number: str, session_ref: str = "") -> ItemCard:
@@ -398,8 +401,13 @@ def item_card(*, actor: Actor, individual_number: str, session_ref: str = "") ->
     )
     from lyfta.workorders.selectors import item_work
 
+    references = movement_references(actor, movements)
     return ItemCard(
-        item, movements, loans, item_work(actor=actor, item=item, session_ref=session_ref)
+        item,
+        movements,
+        loans,
+        item_work(actor=actor, item=item, session_ref=session_ref),
+        [(move, references.get(move.pk)) for move in movements],
     )
 
 

@@ -55,9 +55,13 @@ class EmergencyForm(Form):
     password = forms.CharField(
         label=_("Ditt lösenord"), strip=False, max_length=1024, widget=forms.PasswordInput
     )
-    code = forms.CharField(
-        label=_("Engångskod (om du har tvåfaktorsinloggning)"), required=False, max_length=8
-    )
+    code = forms.CharField(label=_("Engångskod"), max_length=8)
+
+    def __init__(self, *args: Any, needs_code: bool, **kwargs: Any) -> None:
+        """The one-time code only for users with a second factor, and then required."""
+        super().__init__(*args, **kwargs)
+        if not needs_code:
+            del self.fields["code"]
 
 
 class RegisterForm(Form):

@@ -17,6 +17,7 @@ from lyfta.access.patients import PatientGrant
 from lyfta.access.policies import can, require
 from lyfta.access.roles import Cap
 from lyfta.accounts import throttle
+from lyfta.accounts.middleware import has_confirmed_device
 from lyfta.accounts.models import User
 from lyfta.accounts.sessions import session_ref
 from lyfta.accounts.views import signed_out_for_guessing
@@ -176,7 +177,7 @@ def emergency(request: LyftaRequest) -> HttpResponse:
     if request.method == "POST" and throttle.blocked_reason(request, request.user.username):
         # Too many wrong passwords: re-authentication here counts like any other (R18).
         return signed_out_for_guessing(request)
-    form = EmergencyForm(request.POST or None)
+    form = EmergencyForm(request.POST or None, needs_code=has_confirmed_device(request.user))
     if request.method == "POST" and form.is_valid():
         if patient is None:
             form.add_error(None, _("Det finns ingen patient med det numret i Lyfta."))
@@ -186,7 +187,7 @@ def emergency(request: LyftaRequest) -> HttpResponse:
                     actor=request.actor,
                     patient=patient,
                     **{
-                        k: form.cleaned_data[k]
+                        k: form.cleaned_data.get(k, "")
                         for k in (
                             "reason_code",
                             "reason_text",

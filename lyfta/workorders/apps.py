@@ -1,7 +1,8 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class WorkOrdersConfig(AppConfig):
     name = "lyfta.workorders"
     label = "workorders"
-    verbose_name = "Teknik: arbetsordrar och besiktningar"
+    verbose_name = _("Teknik: arbetsordrar och besiktningar")

@@ -42,6 +42,7 @@ from lyfta.accounts.models import User
 from lyfta.audit.actions import Action
 from lyfta.audit.services import record
 from lyfta.catalogue.models import Article
+from lyfta.core.money import amount
 from lyfta.core.workdays import add_working_days
 from lyfta.inventory import locks
 from lyfta.inventory import services as stock
@@ -502,7 +503,7 @@ def work_order_estimate(
             unit_users_with(order.unit, Cap.WORKORDERS_APPROVE),
             _("Kostnadsförslag att godkänna: %(number)s") % {"number": order.number},
             _("Specialanpassning, %(cost)s kr. Arbetet påbörjas när enheten har godkänt.")
-            % {"cost": order.cost_estimate},
+            % {"cost": amount(order.cost_estimate)},
         )
     return order
 
