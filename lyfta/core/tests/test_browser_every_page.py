@@ -50,7 +50,8 @@ MEASURE = """() => {
     width: document.documentElement.scrollWidth,
     header: header ? Math.round(header.getBoundingClientRect().height) : 0,
     scrollers: scrollers.map((el) => `${name(el)} scrolls ${el.scrollWidth} px`),
-    wide: wide.slice(0, 5).map((el) => `${name(el)} reaches ${Math.round(el.getBoundingClientRect().right)} px`),
+    wide: wide.slice(0, 5).map(
+      (el) => `${name(el)} reaches ${Math.round(el.getBoundingClientRect().right)} px`),
   };
 }"""
 
@@ -234,4 +235,3 @@ def test_every_page_fits_a_phone_and_passes_axe(
         problems.append("browser console errors (CSP?):\n  " + "\n  ".join(found.console))
     assert not problems, f"screenshots in {folder}\n" + "\n".join(problems)
     assert found.checked > 200, "the harness must open the pages, not skip them"
-
