@@ -159,6 +159,7 @@ def test_every_page_fits_a_phone_and_passes_axe(
     from playwright.sync_api import Error as PlaywrightError
 
     started = time.monotonic()
+    spent = {"open": 0.0, "axe": 0.0}
     pages = phone_pages(world)
     folder = SCREENSHOTS / request.node.name
     folder.mkdir(parents=True, exist_ok=True)
@@ -176,6 +177,7 @@ def test_every_page_fits_a_phone_and_passes_axe(
                 continue
             where = f"{page.label} as {persona} ({page.url})"
             errors.clear()
+            clock = time.monotonic()
             try:
                 response = tab.goto(live_server.url + page.url)
             except PlaywrightError as error:
@@ -189,6 +191,7 @@ def test_every_page_fits_a_phone_and_passes_axe(
                 continue
             found.checked += 1
             measured = tab.evaluate(MEASURE)
+            spent["open"] += time.monotonic() - clock
             if measured["width"] > PHONE["width"] or measured["scrollers"]:
                 found.too_wide.append(
                     f"{where}: {measured['width']} px; "
@@ -200,15 +203,17 @@ def test_every_page_fits_a_phone_and_passes_axe(
                 )
             if measured["header"] > HEADER:
                 found.tall_header.append(f"{where}: {measured['header']} px")
-            if page.name in KEEP and page.name not in axed:
+            if page.name in KEEP and page.label not in axed:
                 tab.screenshot(path=str(folder / f"phone-{page.name.replace(':', '_')}.png"))
             if page.label not in axed:
                 axed.add(page.label)
+                clock = time.monotonic()
                 violations = [
                     f"{v['id']} ({v['impact']}): {[n['target'] for n in v['nodes']][:3]}"
                     for v in axe.run(tab).response["violations"]
                     if v.get("impact") in ("serious", "critical")
                 ]
+                spent["axe"] += time.monotonic() - clock
                 if violations:
                     found.axe.append(f"{where}: {violations}")
             if errors:
@@ -216,7 +221,8 @@ def test_every_page_fits_a_phone_and_passes_axe(
     elapsed = time.monotonic() - started
     print(
         f"\n{found.checked} page views at {PHONE['width']} px, axe on {len(axed)} routes, "
-        f"in {elapsed:.0f} s; skipped (not HTML): {found.skipped}"
+        f"in {elapsed:.0f} s (opening and measuring {spent['open']:.0f} s, axe "
+        f"{spent['axe']:.0f} s); skipped (not HTML): {found.skipped}"
     )
     problems = []
     if found.too_wide:
