@@ -117,6 +117,7 @@ def test_a_days_work_on_a_phone(
     # On a wide screen the ISO code and the date keep to one line each.
     page.set_viewport_size({"width": 1280, "height": 900})
     page.reload()
+    browser.shot("holdings-wide")
     for label in ("ISO", "Sedan"):
         cell = f"tbody tr td[data-label='{label}']"
         assert page.evaluate(f"document.querySelector(\"{cell}\").classList.contains('nowrap')")
