@@ -228,9 +228,11 @@ def article_results(request: LyftaRequest, patient_id: int) -> HttpResponse:
                 query=form.cleaned_data["q"], iso_code=form.cleaned_data["iso"], limit=25
             )
         )
+    # htmx swaps the results into the order page; without JavaScript they are a page of their own.
+    template = "_article_results" if request.headers.get("HX-Request") else "article_results_page"
     return render(
         request,
-        "orders/_article_results.html",
+        f"orders/{template}.html",
         {"rows": rows, "patient_id": patient_id, "searched": form.is_valid()},
     )
 
