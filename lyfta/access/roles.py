@@ -120,6 +120,8 @@ class Cap:
     WORKORDERS_HANDLE = "workorders.handle"
     WORKORDERS_APPROVE = "workorders.approve"
     INSPECTION_PLANS_MANAGE = "workorders.inspection_plans"
+    # Economy: the month's billing run (none in Lyfta yet: the start page says so).
+    BILLING_VIEW = "billing.view"
 
 
 _CARE = frozenset(
@@ -167,7 +169,7 @@ ROLE_CAPABILITIES: dict[str, frozenset[str]] = {
             Cap.RECALL,
         }
     ),
-    Role.BILLING: frozenset({Cap.ORGANISATIONS_VIEW, Cap.CATALOGUE_VIEW}),
+    Role.BILLING: frozenset({Cap.ORGANISATIONS_VIEW, Cap.CATALOGUE_VIEW, Cap.BILLING_VIEW}),
     Role.USER_ADMIN: frozenset(
         {Cap.ORGANISATIONS_VIEW, Cap.USERS_MANAGE, Cap.RECERTIFY, Cap.PRIVILEGE_APPROVE}
     ),

@@ -36,7 +36,15 @@ from lyfta.access.roles import Cap
 
 if TYPE_CHECKING:
     from lyfta.inventory.models import Item, StockMovement
-    from lyfta.orders.models import Loan, LossReport, Order, OrderLine, PickupLine, PickupOrder
+    from lyfta.orders.models import (
+        Loan,
+        LossReport,
+        Order,
+        OrderLine,
+        PickupLine,
+        PickupOrder,
+        Prescription,
+    )
     from lyfta.patients.models import Patient
     from lyfta.workorders.models import Inspection, ItemInspection, WorkOrder
 
@@ -491,6 +499,34 @@ def unit_overdue_inspections(actor: Actor, today: dt.date) -> models.QuerySet[It
         item__loans__ended_on__isnull=True,
         item__status__in=["on_loan", "awaiting_pickup"],
     ).exclude(_protected_not_named(actor, "item__holder"))
+
+
+# --- A unit's work on its start page (issue 16) ---------------------------------------------
+
+
+def unit_follow_ups(actor: Actor) -> models.QuerySet[Prescription]:
+    """The prescriptions of the actor's unit, for the follow-ups due on its start page: the unit
+    owns them (R39); a protected patient's are for the named staff only (R54). Follow-up dates
+    are clinical (R34): only roles that see clinical fields get any."""
+    from lyfta.access.roles import ROLE_PATIENT_FIELDS, Fields
+    from lyfta.orders.models import Prescription
+
+    clinical = Fields.CLINICAL in ROLE_PATIENT_FIELDS.get(actor.role or "", frozenset())
+    if actor.unit is None or not clinical or not can(actor, Cap.ORDERS_PRESCRIBE):
+        return _routed(Prescription.objects.none(), "none")
+    own = Prescription.objects.filter(unit=actor.unit)
+    return _routed(own.exclude(_protected_not_named(actor, "patient")), "unit")
+
+
+def unit_open_loans(actor: Actor) -> models.QuerySet[Loan]:
+    """The open loans the actor's unit prescribed (its own information, R39), for the short-term
+    loans ending on its start page; a protected patient's for the named staff only (R54)."""
+    from lyfta.orders.models import Loan
+
+    if actor.unit is None or not can(actor, Cap.ORDERS_PLACE):
+        return _routed(Loan.objects.none(), "none")
+    own = Loan.objects.filter(unit=actor.unit, ended_on__isnull=True)
+    return _routed(own.exclude(_protected_not_named(actor, "patient")), "unit")
 
 
 # --- Whose row a refusal was about ------------------------------------------------------------

@@ -149,6 +149,17 @@ DEMO_USERS = [
         "K20809",
         pnr("19820707", 15),
     ),
+    # Arvika's own log reviewer: an emergency access by David (Arvika's home care) is judged by a
+    # reviewer of his own municipality (R52), as Anna's is by Olivia in Karlstad.
+    DemoUser(
+        "rebecka.logggranskare",
+        "Rebecka",
+        "Alm",
+        "Kvalitetsutvecklare",
+        Role.LOG_REVIEWER,
+        "K20109",
+        pnr("19790314", 17),
+    ),
     DemoUser(
         "per.systemadmin",
         "Per",

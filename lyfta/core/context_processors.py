@@ -15,11 +15,16 @@ def shell(request: HttpRequest) -> dict[str, Any]:
     actor = getattr(request, "actor", None)
     if actor is None or actor.user is None:
         return {"actor": None, "nav_items": []}
+    from lyfta.core.work import CAP, menu_counts
+
+    counts = menu_counts(actor)
     items = []
     for label, name in navigation_for(actor):
         url = reverse(name)
         here = request.path == url if url == "/" else request.path.startswith(url)
-        items.append({"label": label, "url": url, "current": here})
+        count = counts.get(name, 0)
+        shown = f"{CAP}+" if count > CAP else str(count) if count else ""
+        items.append({"label": label, "url": url, "current": here, "count": shown, "name": name})
     return {
         "actor": actor,
         "nav_items": items,

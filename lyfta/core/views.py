@@ -8,27 +8,25 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
-from lyfta.access.policies import can
-from lyfta.access.roles import Cap
 from lyfta.core.http import LyftaRequest
 from lyfta.core.navigation import navigation_for
 
 
 @require_GET
 def start(request: LyftaRequest) -> HttpResponse:
-    """The start page: who you are acting as, where you can go from here and, for a log
-    reviewer, which units' review is overdue and how many emergency accesses await a verdict
-    (R79, R52)."""
-    context: dict[str, object] = {"links": navigation_for(request.actor)[1:]}
-    if request.actor.assignment is not None and can(request.actor, Cap.AUDIT_REVIEW):
-        from lyfta.audit.review import schedules
-        from lyfta.patients.selectors import emergency_queue
-
-        context["review_overdue"] = [row for row in schedules(actor=request.actor) if row.overdue]
-        context["emergencies_waiting"] = len(emergency_queue(actor=request.actor))
+    """The start page: the actor's work queues, each row a link to where the work is done
+    (issue 16); for a log reviewer, the units whose review is overdue and the emergency accesses
+    awaiting a verdict (R79, R52); who you are acting as and where you can go from here."""
+    from lyfta.core.work import start_queues
     from lyfta.workorders.start import desk_summary
 
-    context["desk"] = desk_summary(request.actor)
+    queues = start_queues(request.actor)
+    context: dict[str, object] = {
+        "links": navigation_for(request.actor)[1:],
+        "queues": [q for q in queues if q.rows or q.note],
+        "quiet": [q for q in queues if not (q.rows or q.note)],
+        "desk": desk_summary(request.actor),
+    }
     return render(request, "core/start.html", context)
 
 

@@ -77,6 +77,9 @@ def _invalid(request: LyftaRequest, form: Any) -> None:
 # --- The pick list ----------------------------------------------------------------------------
 
 
+LATER_SHOWN = 50  # orders due after the pick list's day, listed under it
+
+
 @require_GET
 def picklist(request: LyftaRequest) -> HttpResponse:
     """The orders to pick for a delivery day (the next working day unless chosen) and area,
@@ -89,6 +92,11 @@ def picklist(request: LyftaRequest) -> HttpResponse:
     data = form.cleaned_data if form.is_bound else {}
     day, area = data.get("dag") or default_day, data.get("omrade") or ""
     stops = selectors.picklist(actor=request.actor, day=day, area=area)
+    # Orders due after the day are listed under it (number, unit, day: no patient), so that an
+    # order due later is not hidden until the day is changed.
+    later = selectors.picks_later(actor=request.actor, day=day)
+    if area:
+        later = later.filter(postal_code__startswith=area[:3])
     return render(
         request,
         "logistics/picklist.html",
@@ -98,6 +106,7 @@ def picklist(request: LyftaRequest) -> HttpResponse:
             "day": day,
             "area": area,
             "now": timezone.localtime(),
+            "later": list(later[:LATER_SHOWN]),
         },
     )
 

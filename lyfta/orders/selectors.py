@@ -279,6 +279,43 @@ def picklist(*, actor: Actor, day: dt.date, area: str = "") -> list[PickStop]:
     return stops
 
 
+TO_PICK = (OrderLine.Status.RESERVED, OrderLine.Status.PICKED)
+
+
+def picks_due(*, actor: Actor, day: dt.date) -> QuerySet[Order]:
+    """The centre's orders with lines to pick for delivery on or before `day` (overdue ones
+    included), soonest first: what the pick list of `day` holds, unordered by area. Nothing of
+    the patient is read."""
+    return (
+        rows.centre_orders(actor)
+        .filter(status__in=Order.OPEN, expected_on__lte=day)
+        .filter(pk__in=OrderLine.objects.filter(status__in=TO_PICK).values("order_id"))
+        .order_by("expected_on", "pk")
+    )
+
+
+def picks_later(*, actor: Actor, day: dt.date) -> QuerySet[Order]:
+    """The centre's orders with lines to pick that are due after `day`: shown under the pick
+    list, so that an order due later is not hidden until the day is changed."""
+    return (
+        rows.centre_orders(actor)
+        .filter(status__in=Order.OPEN, expected_on__gt=day)
+        .filter(pk__in=OrderLine.objects.filter(status__in=TO_PICK).values("order_id"))
+        .select_related("unit")
+        .order_by("expected_on", "pk")
+    )
+
+
+def failed_deliveries(*, actor: Actor) -> QuerySet[Order]:
+    """Open orders whose delivery failed (bomkörning), to be given a new delivery day: the
+    centre's every one, a unit its own (through `rows.orders_for`)."""
+    return (
+        rows.orders_for(actor)
+        .filter(status__in=Order.OPEN, failed_delivery=True)
+        .order_by("expected_on", "pk")
+    )
+
+
 def pickups_open(*, actor: Actor, day: dt.date | None = None) -> list[PickupOrder]:
     """Pick-up orders to collect (by the collect-by day), for the centre."""
     require(actor, Cap.ORDERS_HANDLE)

@@ -537,6 +537,14 @@ def emergency_queue(*, actor: Actor) -> list[EmergencyAccess]:
     return list(_awaiting_verdict(actor).exclude(user=actor.user).order_by("started_at"))
 
 
+def emergency_queue_head(*, actor: Actor, limit: int) -> tuple[list[EmergencyAccess], int]:
+    """The first `limit` of `emergency_queue` and how many wait in all, counted up to 100 (the
+    start page and the menu)."""
+    waiting = _awaiting_verdict(actor).exclude(user=actor.user)
+    total = waiting.values("pk")[:100].count()
+    return (list(waiting.order_by("started_at", "pk")[:limit]) if total else []), total
+
+
 def emergency_awaiting(*, actor: Actor, emergency_id: int) -> EmergencyAccess:
     """One emergency access of the reviewer's provider awaiting a verdict, his own included (so
     that the service can refuse and record a verdict on it, R92); else a 404."""
