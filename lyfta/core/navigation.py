@@ -24,6 +24,7 @@ Shown = str | Callable[[Actor], bool] | None
 # (label, URL name, who sees it)
 NAVIGATION: list[tuple[Promise, str, Shown]] = [
     (_("Start"), "start", None),
+    (_("Mina patienter"), "patients:mine", Cap.PATIENTS_VIEW),
     (_("Patienter"), "patients:search", Cap.PATIENTS_VIEW),
     (_("Beställningar"), "orders:orders", Cap.ORDERS_PLACE),
     (_("Logistik"), "logistics:picklist", Cap.ORDERS_HANDLE),
