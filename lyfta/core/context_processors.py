@@ -15,11 +15,17 @@ def shell(request: HttpRequest) -> dict[str, Any]:
     actor = getattr(request, "actor", None)
     if actor is None or actor.user is None:
         return {"actor": None, "nav_items": []}
-    items = []
+    found = []
     for label, name in navigation_for(actor):
         url = reverse(name)
         here = request.path == url if url == "/" else request.path.startswith(url)
-        items.append({"label": label, "url": url, "current": here})
+        found.append((label, url, here))
+    # One entry is current: the longest that matches (Mina patienter, not also Patienter).
+    longest = max((len(url) for _label, url, here in found if here), default=0)
+    items = [
+        {"label": label, "url": url, "current": here and len(url) == longest}
+        for label, url, here in found
+    ]
     return {
         "actor": actor,
         "nav_items": items,

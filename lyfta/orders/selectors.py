@@ -238,7 +238,8 @@ def order_list(*, actor: Actor, status: str, page: object) -> Window[OrderRow]:
         if protected_ids and actor.user is not None
         else set()
     )
-    result, listed = [], {}
+    result: list[OrderRow] = []
+    listed: dict[int, Order] = {}
     for order in shown:
         patient = order.patient
         if patient is None:
