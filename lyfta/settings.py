@@ -313,6 +313,13 @@ if LYFTA_CROSS_PROVIDER_ACCESS not in {"consent", "open"}:
 LYFTA_EMERGENCY_MINUTES = env_int("LYFTA_EMERGENCY_MINUTES", 120)
 # Temporary lift of a block (R46): the longest a lift may last.
 LYFTA_BLOCK_LIFT_MAX_HOURS = env_int("LYFTA_BLOCK_LIFT_MAX_HOURS", 24)
+# An order that would give a patient more than this many individually marked devices of one
+# ISO class (on loan plus on open orders) asks for a reason to confirm (issue 16). Two: a second
+# device of a kind is an everyday need (a walker indoors and one outdoors, a wheelchair at home
+# and one at the day centre); a third is rare enough that asking costs a sentence, while nine
+# beds by mistake cost a delivery, a pick-up and months of rent. The order is never refused,
+# only confirmed.
+LYFTA_MAX_PER_ISO_CLASS = max(1, env_int("LYFTA_MAX_PER_ISO_CLASS", 2))
 
 # --- Background work ------------------------------------------------------------------------------
 

@@ -277,6 +277,19 @@ def article_lines(article_id: int) -> models.QuerySet[OrderLine]:
     return _routed(OrderLine.objects.filter(article_id=article_id), "stock")
 
 
+def unit_order_lines(actor: Actor, since: dt.date) -> models.QuerySet[OrderLine]:
+    """The lines of the actor's unit's own patient orders since `since`, for the order page's
+    "often ordered here" list: only article ids and counts are read from them, never a patient."""
+    from lyfta.orders.models import OrderLine
+
+    if actor.unit is None or not can(actor, Cap.ORDERS_PRESCRIBE):
+        return _routed(OrderLine.objects.none(), "none")
+    lines = OrderLine.objects.filter(
+        order__unit=actor.unit, order__patient__isnull=False, order__registered_at__date__gte=since
+    )
+    return _routed(lines, "unit")
+
+
 # --- A device's history (the item card) and recalls ----------------------------------------
 
 

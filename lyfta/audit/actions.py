@@ -87,6 +87,10 @@ class Action(models.TextChoices):
     PATIENT_CORRECTED = "patient.corrected", _("Patientuppgift rättad")
     NEED_DOCUMENTED = "patient.need_documented", _("Behov dokumenterat (utan vårdrelation)")
     EMERGENCY_STARTED = "patient.emergency_started", _("Nödåtkomst öppnad")
+    EMERGENCY_PATIENT_NAMED = (
+        "patient.emergency_named",
+        _("Patientens namn visat i nödåtkomstformuläret"),
+    )
     EMERGENCY_ENDED = "patient.emergency_ended", _("Nödåtkomst avslutad")
     EMERGENCY_REVIEWED = "patient.emergency_reviewed", _("Nödåtkomst granskad")
     EMERGENCY_ESCALATED = "patient.emergency_escalated", _("Ogranskad nödåtkomst eskalerad")

@@ -905,6 +905,9 @@ PLAIN_KIND: dict[str, Any] = {
     Action.PATIENT_SEARCH_OUTSIDE: gettext_lazy("Sökte på ditt personnummer"),
     Action.NEED_DOCUMENTED: gettext_lazy("Öppnade dina uppgifter med angivet behov i arbetet"),
     Action.EMERGENCY_STARTED: gettext_lazy("Öppnade dina uppgifter i en nödsituation"),
+    Action.EMERGENCY_PATIENT_NAMED: gettext_lazy(
+        "Såg ditt namn inför en nödåtkomst till dina uppgifter"
+    ),
     Action.PATIENT_CORRECTED: gettext_lazy("Rättade dina uppgifter"),
     Action.PATIENT_CREATED: gettext_lazy("Registrerade dig som patient"),
     Action.RELATIONSHIP_CREATED: gettext_lazy("Registrerade en vårdrelation med dig"),

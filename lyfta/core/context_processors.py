@@ -18,13 +18,19 @@ def shell(request: HttpRequest) -> dict[str, Any]:
     from lyfta.core.work import CAP, menu_counts
 
     counts = menu_counts(actor)
-    items = []
+    found = []
     for label, name in navigation_for(actor):
         url = reverse(name)
         here = request.path == url if url == "/" else request.path.startswith(url)
+        found.append((label, name, url, here))
+    # One entry is current: the longest that matches (Mina patienter, not also Patienter).
+    longest = max((len(url) for _label, _name, url, here in found if here), default=0)
+    items = []
+    for label, name, url, here in found:
         count = counts.get(name, 0)
         shown = f"{CAP}+" if count > CAP else str(count) if count else ""
-        items.append({"label": label, "url": url, "current": here, "count": shown, "name": name})
+        current = here and len(url) == longest
+        items.append({"label": label, "url": url, "current": current, "count": shown, "name": name})
     return {
         "actor": actor,
         "nav_items": items,

@@ -35,6 +35,7 @@ PAGES: dict[str, Rule] = {
     "start": None,
     "messages:inbox": None,
     "patients:search": Cap.PATIENTS_VIEW,
+    "patients:mine": Cap.PATIENTS_VIEW,
     "orders:orders": any_of(Cap.ORDERS_HANDLE, Cap.ORDERS_PLACE, Cap.ORDERS_PRESCRIBE),
     "logistics:picklist": Cap.ORDERS_HANDLE,
     "logistics:pickups": Cap.ORDERS_HANDLE,
@@ -101,6 +102,7 @@ class Entry:
 
 NAVIGATION: list[Entry] = [
     Entry(_("Start"), "start"),
+    Entry(_("Mina patienter"), "patients:mine"),
     Entry(_("Patienter"), "patients:search"),
     Entry(_("Beställningar"), "orders:orders", only=centre_of_orders),
     Entry(_("Logistik"), "logistics:picklist"),

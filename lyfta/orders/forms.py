@@ -51,6 +51,12 @@ class OrderForm(Form):
     short_term_until = forms.DateField(
         label=_("Korttidslån till och med"), required=False, widget=DATE
     )
+    # Asked for only when the order would go over LYFTA_MAX_PER_ISO_CLASS (the page says so).
+    over_limit_reason = forms.CharField(
+        label=_("Skäl till att patienten behöver fler av samma slag"),
+        max_length=200,
+        required=False,
+    )
 
 
 class TemplateForm(Form):

@@ -9,7 +9,7 @@ import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from django.db.models import Prefetch, Q, QuerySet, Sum
+from django.db.models import Count, F, Prefetch, Q, QuerySet, Sum
 from django.http import Http404
 from django.utils import timezone
 
@@ -22,11 +22,12 @@ from lyfta.audit.actions import Action
 from lyfta.audit.models import LegalBasis, Outcome
 from lyfta.audit.services import record, record_many
 from lyfta.catalogue.models import Article
+from lyfta.core.paging import Window, window
 from lyfta.inventory.models import BufferLevel, Item, StockLevel, StockLocation, StockMovement
 from lyfta.inventory.services import RefillNeed
 from lyfta.orders.models import Loan, LossReport, Order, OrderLine, PickupLine, PickupOrder
 from lyfta.orders.references import Reference, movement_references
-from lyfta.patients.models import Patient
+from lyfta.patients.models import Patient, ProtectedStaff
 from lyfta.workorders.models import ItemInspection, WorkOrder
 
 if TYPE_CHECKING:
@@ -180,6 +181,92 @@ def orders_visible(actor: Actor) -> QuerySet[Order]:
     ):
         require(actor, Cap.ORDERS_PLACE)
     return rows.orders_for(actor).select_related("unit", "patient", "orderer", "store")
+
+
+FREQUENT = 6
+FREQUENT_DAYS = 365
+
+
+def often_ordered(*, actor: Actor) -> list[Article]:
+    """The articles the actor's unit has ordered most for its patients in the last year, still in
+    the assortment: offered on the order page so that an everyday device is one press away
+    (issue 16). Counts only; no patient is read."""
+    since = timezone.localdate() - dt.timedelta(days=FREQUENT_DAYS)
+    counted = (
+        rows.unit_order_lines(actor, since)
+        .exclude(status=OrderLine.Status.CANCELLED)
+        .values("article_id")
+        .annotate(n=Count("id"))
+        .order_by("-n", "article_id")[: FREQUENT * 2]
+    )
+    ids = [row["article_id"] for row in counted]
+    found = Article.objects.filter(pk__in=ids, in_assortment=True).select_related("iso_class")
+    by_id = {a.pk: a for a in found}
+    return [by_id[pk] for pk in ids if pk in by_id][:FREQUENT]
+
+
+ORDER_PAGE = 50
+
+
+@dataclass(frozen=True)
+class OrderRow:
+    """An order in the unit's (or the centre's) list, with whom it is for (issue 16: "Patient"
+    alone told a prescriber nothing)."""
+
+    order: Order
+    patient_name: str  # "" for a store's refill, or where the name may not be shown
+    patient_number: str
+    name_hidden: bool  # a patient whose name is not shown here (R53–R55)
+
+
+def order_list(*, actor: Actor, status: str, page: object) -> Window[OrderRow]:
+    """The actor's orders, newest first, a page at a time, each with its patient's name and
+    number. A protected patient's name, or a name behind a confidential address, shows only to
+    the patient's named staff (R53–R55), as on the order page. Every patient named on the page
+    is recorded as listed, on the order as the case (R57, R61)."""
+    orders = orders_visible(actor)
+    if status in Order.Status.values:
+        orders = orders.filter(status=status)
+    shown = window(orders.order_by("-registered_at", "-pk"), ORDER_PAGE, page)
+    protected_ids = {
+        o.patient_id for o in shown if o.patient is not None and o.patient.is_protected
+    }
+    named = (
+        set(
+            ProtectedStaff.objects.filter(
+                user=actor.user, patient_id__in=protected_ids, ended_at__isnull=True
+            ).values_list("patient_id", flat=True)
+        )
+        if protected_ids and actor.user is not None
+        else set()
+    )
+    result: list[OrderRow] = []
+    listed: dict[int, Order] = {}
+    for order in shown:
+        patient = order.patient
+        if patient is None:
+            result.append(OrderRow(order, "", "", False))
+            continue
+        visible = patient.pk in named or not (patient.is_protected or order.confidential_address)
+        if visible:
+            result.append(OrderRow(order, str(patient), patient.display_identifier, False))
+            listed.setdefault(patient.pk, order)
+        else:
+            result.append(OrderRow(order, "", "", True))
+    for patient_id, order in listed.items():
+        record(
+            action=Action.PATIENT_LISTED,
+            actor=actor,
+            patient_id=patient_id,
+            resource_type="orders.order",
+            resource_id=order.pk,
+            legal_basis=LegalBasis.CASE,
+            legal_basis_ref=f"order:{order.number}",
+            owner_provider_id=order.unit.provider_id,
+            owner_unit_id=order.unit_id,
+            detail={"list": "orders"},
+        )
+    return Window(result, shown.number, shown.has_next)
 
 
 def order_for(*, actor: Actor, order_id: int) -> Order:
@@ -515,6 +602,52 @@ def stores_visible(actor: Actor) -> QuerySet[StockLocation]:
     if actor.unit is None:
         return base.none()
     return base.filter(unit=actor.unit).select_related("unit")
+
+
+@dataclass(frozen=True)
+class StoreLine:
+    """What a buffer store holds of one article: the free items (tracked) or the free quantity."""
+
+    store: StockLocation
+    article: Article
+    items: list[Item]
+    free: int
+
+
+def store_contents(*, actor: Actor) -> list[StoreLine]:
+    """The free contents of the actor's unit's buffer stores, for the withdrawal page to pick
+    from (issue 16): tracked articles with their free items' numbers, others with the quantity.
+    Stock, not patient data: nothing is recorded."""
+    if actor.unit is None:
+        return []
+    stores = list(stores_visible(actor).filter(unit=actor.unit).order_by("name", "pk"))
+    if not stores:
+        return []
+    items = (
+        Item.objects.filter(
+            location__in=stores, status=Item.Status.IN_STOCK, out_of_use_since__isnull=True
+        )
+        .select_related("article", "location")
+        .order_by("article__name", "individual_number")[:500]
+    )
+    grouped: dict[tuple[int, int], list[Item]] = {}
+    for item in items:
+        grouped.setdefault((item.location_id or 0, item.article_id), []).append(item)
+    by_store = {store.pk: store for store in stores}
+    lines = [
+        StoreLine(by_store[store_id], found[0].article, found, len(found))
+        for (store_id, _article), found in grouped.items()
+    ]
+    levels = (
+        StockLevel.objects.filter(location__in=stores, quantity__gt=F("reserved"))
+        .select_related("article", "location")
+        .order_by("article__name")[:200]
+    )
+    lines += [
+        StoreLine(by_store[level.location_id], level.article, [], level.available)
+        for level in levels
+    ]
+    return sorted(lines, key=lambda line: (line.store.name, line.article.name))
 
 
 # --- Recall (field safety notice) --------------------------------------------------------------

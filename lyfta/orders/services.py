@@ -14,8 +14,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TypedDict
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
+from django.db.models import Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -44,6 +46,7 @@ from lyfta.orders.models import (
     Prescription,
 )
 from lyfta.organisations.models import DeliveryAddress, Unit
+from lyfta.patients.models import Patient
 from lyfta.patients.services import refuse, relationship_ensure
 
 MAX_LINES = 50
@@ -293,6 +296,107 @@ def _summary(order: Order) -> dict[str, object]:
 # --- Prescribing and ordering (DOMAIN.md §3.1, §3.2) ---------------------------------------------
 
 
+def _alive(patient: Patient) -> None:
+    """No device goes to a deceased patient: neither an order nor a buffer-store withdrawal."""
+    if patient.deceased_date is not None:
+        raise ValidationError(
+            _(
+                "Patienten är avliden (%(day)s). Inga nya hjälpmedel kan beställas eller tas ur "
+                "buffertförrådet."
+            )
+            % {"day": patient.deceased_date.isoformat()}
+        )
+
+
+@dataclass(frozen=True)
+class IsoExcess:
+    """An ISO class in which an order would take the patient over the limit."""
+
+    code: str
+    name: str
+    held: int  # on loan now plus on open orders, from the actor's own provider
+    ordered: int  # on the new order
+
+
+class OverIsoLimit(ValidationError):
+    """The order would give the patient more than the limit in one ISO class: it needs a
+    reason to confirm (nine beds for one patient is far more likely a slip than a need)."""
+
+    def __init__(self, excess: list[IsoExcess]) -> None:
+        self.excess = excess
+        super().__init__(
+            [
+                _(
+                    "Patienten skulle få %(total)s hjälpmedel i ISO-klass %(code)s %(name)s "
+                    "(%(held)s utlånade eller beställda och %(ordered)s på den här ordern). "
+                    "Ange skälet om det är rätt."
+                )
+                % {
+                    "total": e.held + e.ordered,
+                    "code": e.code,
+                    "name": e.name,
+                    "held": e.held,
+                    "ordered": e.ordered,
+                }
+                for e in excess
+            ]
+        )
+
+
+def iso_class_excess(*, actor: Actor, patient: Patient, lines: list[LineInput]) -> list[IsoExcess]:
+    """The ISO classes in which `lines` would give `patient` more devices than
+    `LYFTA_MAX_PER_ISO_CLASS`: current loans plus open (not cancelled) order lines plus the new
+    lines. Only individually marked (tracked) devices count: beds, lifts, wheelchairs, walkers,
+    where one too many is a delivery, a pick-up and months of rent; small untracked aids (a
+    cushion, grab bars) come several at a time by design. Only the actor's own provider's loans
+    and orders count, so that the warning never tells of another provider's data the actor may
+    not see (R39)."""
+    limit = settings.LYFTA_MAX_PER_ISO_CLASS
+    ordered: dict[int, int] = {}
+    classes = {}
+    for line in lines:
+        if not line.article.tracked:
+            continue
+        iso = line.article.iso_class
+        ordered[iso.pk] = ordered.get(iso.pk, 0) + line.quantity
+        classes[iso.pk] = iso
+    if not ordered or actor.unit is None:
+        return []
+    provider_id = actor.unit.provider_id
+    held: dict[int, int] = {}
+    loans = (
+        Loan.unscoped.filter(
+            patient=patient,
+            ended_on__isnull=True,
+            unit__provider_id=provider_id,
+            article__iso_class_id__in=list(ordered),
+            article__tracked=True,
+        )
+        .values("article__iso_class_id")
+        .annotate(n=Sum("quantity"))
+    )
+    open_lines = (
+        OrderLine.unscoped.filter(
+            order__patient=patient,
+            order__status__in=Order.OPEN,
+            order__unit__provider_id=provider_id,
+            article__iso_class_id__in=list(ordered),
+            article__tracked=True,
+        )
+        .exclude(status__in=[OrderLine.Status.CANCELLED, OrderLine.Status.DELIVERED])
+        .values("article__iso_class_id")
+        .annotate(n=Sum("quantity"))
+    )
+    for row in [*loans, *open_lines]:
+        key = row["article__iso_class_id"]
+        held[key] = held.get(key, 0) + (row["n"] or 0)
+    return [
+        IsoExcess(classes[pk].code, classes[pk].name, held.get(pk, 0), count)
+        for pk, count in sorted(ordered.items(), key=lambda kv: classes[kv[0]].code)
+        if held.get(pk, 0) + count > limit
+    ]
+
+
 def order_place(
     *,
     actor: Actor,
@@ -300,16 +404,24 @@ def order_place(
     lines: list[LineInput],
     delivery: DeliveryInput,
     prescription: PrescriptionInput | None = None,
+    over_limit_reason: str = "",
 ) -> Order:
     """Prescribe and order devices for a patient from the actor's unit. The unit's care
-    relationship is created if there is none; lines reserve stock (or are backordered)."""
+    relationship is created if there is none; lines reserve stock (or are backordered).
+
+    An order that would give the patient more than `LYFTA_MAX_PER_ISO_CLASS` devices of one ISO
+    class is refused with `OverIsoLimit` unless `over_limit_reason` says why; the reason and the
+    counts go into the audit detail."""
     require(actor, Cap.ORDERS_PRESCRIBE)
     _writable(actor, grant, "order_place")
     user, unit = _person(actor)
     patient = grant.patient
-    if patient.deceased_date is not None:
-        raise ValidationError(_("Patienten är avliden. Ingen order kan läggas."))
+    _alive(patient)
     _check_lines(lines)
+    excess = iso_class_excess(actor=actor, patient=patient, lines=lines)
+    over_limit_reason = " ".join(over_limit_reason.split())[:200]
+    if excess and not over_limit_reason:
+        raise OverIsoLimit(excess)
     today = timezone.localdate()
     rx = prescription or PrescriptionInput()
     if rx.follow_up_on is not None and rx.follow_up_on < today:
@@ -364,7 +476,20 @@ def order_place(
             legal_basis=grant.basis,
             legal_basis_ref=grant.basis_ref,
             changes={"status": [None, order.status]},
-            detail=_summary(order),
+            detail={
+                **_summary(order),
+                **(
+                    {
+                        "over_iso_limit": [
+                            {"iso": e.code, "held": e.held, "ordered": e.ordered} for e in excess
+                        ],
+                        "over_limit_reason": over_limit_reason,
+                        "limit": settings.LYFTA_MAX_PER_ISO_CLASS,
+                    }
+                    if excess
+                    else {}
+                ),
+            },
             **_owner(unit),
         )
     return order
@@ -866,6 +991,7 @@ def buffer_withdraw(
     _writable(actor, grant, "buffer_withdraw")
     user, unit = _person(actor)
     patient = grant.patient
+    _alive(patient)
     if store.kind != StockLocation.Kind.BUFFER or store.unit_id != unit.pk:
         raise refuse(
             actor=actor,
@@ -889,9 +1015,20 @@ def buffer_withdraw(
                 individual_number=number, article=article, location=store
             ).first()
             if item is None:
+                if not number:
+                    raise ValidationError(
+                        _(
+                            "%(article)s är individmärkt: välj individen i listan över "
+                            "förrådets innehåll eller ange dess individnummer."
+                        )
+                        % {"article": article}
+                    )
                 raise ValidationError(
-                    _("Individ %(number)s av %(article)s finns inte i förrådet.")
-                    % {"number": number or "–", "article": article}
+                    _(
+                        "Individ %(number)s av %(article)s finns inte i %(store)s. Välj en "
+                        "individ ur listan över förrådets innehåll."
+                    )
+                    % {"number": number, "article": article, "store": store.name}
                 )
             if not Item.objects.filter(pk=item.pk, status=Item.Status.IN_STOCK).update(
                 status=Item.Status.ON_LOAN,

@@ -6,11 +6,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
+from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -161,6 +163,7 @@ def order_new(request: LyftaRequest, patient_id: int) -> HttpResponse:
     grant = _grant(request, patient_id)
     cart = _cart(request, patient_id)
     form = OrderForm(request.POST or None)
+    over_limit: list[services.IsoExcess] = []
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
@@ -186,7 +189,12 @@ def order_new(request: LyftaRequest, patient_id: int) -> HttpResponse:
                     follow_up_on=data["follow_up_on"],
                     short_term_until=data["short_term_until"],
                 ),
+                over_limit_reason=data["over_limit_reason"],
             )
+        except services.OverIsoLimit as error:
+            # Not an error to correct but a question to answer: the page asks for the reason.
+            over_limit = error.excess
+            form.add_error("over_limit_reason", _("Ange skälet för att beställa ändå."))
         except (ValidationError, PermissionDenied) as error:
             for problem in _problems(error):
                 form.add_error(None, problem)
@@ -211,6 +219,10 @@ def order_new(request: LyftaRequest, patient_id: int) -> HttpResponse:
             "templates": OrderTemplate.objects.filter(unit=unit) if unit else [],
             "template_form": TemplateForm(),
             "today": timezone.localdate(),
+            "often": _article_rows(selectors.often_ordered(actor=request.actor)),
+            "over_limit": over_limit,
+            "limit": settings.LYFTA_MAX_PER_ISO_CLASS,
+            "ask_reason": bool(over_limit) or bool(form.data.get("over_limit_reason")),
         },
         status=400 if form.errors else 200,
     )
@@ -311,17 +323,18 @@ def template_use(request: LyftaRequest, patient_id: int, template_id: int) -> Ht
 
 @require_GET
 def order_list(request: LyftaRequest) -> HttpResponse:
-    orders = selectors.orders_visible(request.actor)
     status = request.GET.get("status", "")
-    if status in Order.Status.values:
-        orders = orders.filter(status=status)
+    if status not in Order.Status.values:
+        status = ""
+    page = selectors.order_list(actor=request.actor, status=status, page=request.GET.get("sida"))
     return render(
         request,
         "orders/order_list.html",
         {
-            "orders": orders.order_by("-registered_at")[:200],
+            "page": page,
             "status": status,
             "statuses": Order.Status.choices,
+            "query": urlencode({"status": status}) if status else "",
         },
     )
 
@@ -511,7 +524,14 @@ def withdraw(request: LyftaRequest, patient_id: int) -> HttpResponse:
         data = form.cleaned_data
         article = Article.objects.filter(article_number=data["article"].strip()).first()
         if article is None:
-            form.add_error("article", _("Det finns ingen artikel med det numret."))
+            form.add_error(
+                "article",
+                _(
+                    "Det finns ingen artikel med numret %(number)s. Välj i listan över "
+                    "förrådets innehåll."
+                )
+                % {"number": data["article"].strip()},
+            )
         else:
             try:
                 services.buffer_withdraw(
@@ -533,6 +553,12 @@ def withdraw(request: LyftaRequest, patient_id: int) -> HttpResponse:
     return render(
         request,
         "orders/withdraw.html",
-        {"patient": grant.patient, "form": form, "has_store": stores.exists()},
+        {
+            "patient": grant.patient,
+            "form": form,
+            "has_store": stores.exists(),
+            "contents": selectors.store_contents(actor=request.actor),
+            "today": timezone.localdate(),
+        },
         status=400 if form.errors else 200,
     )

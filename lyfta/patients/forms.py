@@ -33,6 +33,12 @@ class SearchForm(Form):
     q = forms.CharField(label=_("Sök bland enhetens patienter: namn eller nummer"), max_length=60)
 
 
+class FilterForm(Form):
+    q = forms.CharField(
+        label=_("Filtrera på namn eller personnummer"), max_length=60, required=False
+    )
+
+
 class LookupForm(Form):
     identifier = IdentifierField()
 

@@ -24,6 +24,7 @@ from lyfta.accounts.models import User
 from lyfta.audit.actions import Action
 from lyfta.audit.models import LegalBasis, Outcome
 from lyfta.audit.services import record
+from lyfta.core.paging import Window, window
 from lyfta.organisations.models import CareProvider
 from lyfta.patients import identifiers
 from lyfta.patients.models import (
@@ -81,15 +82,17 @@ def patient_search(*, actor: Actor, query: str) -> list[PatientRow]:
         found = scope.filter(condition)
         kind = "name"
     patients = list(found.order_by("last_name", "first_name")[:SEARCH_LIMIT])
-    # The query's parameters and the ids shown; never the results' contents (R60).
+    _record_listing(actor, kind, text if kind == "name" else "", patients)
+    return [_row(p) for p in patients]
+
+
+def _record_listing(actor: Actor, kind: str, query: str, patients: list[Patient]) -> None:
+    """The query's parameters and the ids shown; never the results' contents (R60); and one
+    `patient.listed` per patient shown (R57)."""
     record(
         action=Action.PATIENT_SEARCHED,
         actor=actor,
-        detail={
-            "kind": kind,
-            "query": text if kind == "name" else "",
-            "shown": [p.pk for p in patients],
-        },
+        detail={"kind": kind, "query": query, "shown": [p.pk for p in patients]},
     )
     for patient in patients:
         record(
@@ -100,7 +103,70 @@ def patient_search(*, actor: Actor, query: str) -> list[PatientRow]:
             resource_id=patient.pk,
             legal_basis=LegalBasis.RELATIONSHIP,
         )
-    return [_row(p) for p in patients]
+
+
+MINE_PAGE = 25
+
+
+def unit_patients(*, actor: Actor, query: str, page: object) -> Window[PatientRow]:
+    """Mina patienter: the patients with a care relationship in force at the actor's unit (R33),
+    protected ones only for their named staff (R55), filtered by a fragment of the name or the
+    number, a page at a time. Each page shown is recorded like a search (R57, R60): the filter
+    (a number fragment is not kept), and one `patient.listed` per patient on the page."""
+    text = " ".join(query.split())[:60]
+    found = access.patients_in_scope(actor)
+    digits = text.replace("-", "").replace("+", "")
+    if digits and digits.isascii() and digits.isdecimal():
+        found = found.filter(identifier__contains=digits)
+        kind, kept = "list_number", ""
+    else:
+        for word in text.split():
+            found = found.filter(Q(first_name__icontains=word) | Q(last_name__icontains=word))
+        kind, kept = "list", text
+    shown = window(found.order_by("last_name", "first_name", "pk"), MINE_PAGE, page)
+    _record_listing(actor, kind, kept, list(shown.object_list))
+    return Window([_row(p) for p in shown.object_list], shown.number, shown.has_next)
+
+
+@dataclass(frozen=True)
+class EmergencySubject:
+    """Who an emergency access is about, as the form may show it before access is opened."""
+
+    number: str  # the number the user typed, formatted; "" when she came with a patient id
+    name: str  # "" unless the rules allow it (see `emergency_subject`)
+
+
+def emergency_subject(
+    *, actor: Actor, patient: Patient | None, typed: str, session_ref: str
+) -> EmergencySubject:
+    """The emergency form names the patient so that the user can confirm the right person before
+    she opens access (issue 16), as far as the rules allow before access:
+
+    - a number she typed (R33) of a patient without protected identity, or one she is named staff
+      for: the name, recorded as `patient.emergency_named` (an emergency is open to her role on
+      such a patient anyway, R50);
+    - a protected patient she is not named for, and a number Lyfta does not know: the same page
+      without a name, so that the form never tells protected from unknown (R54, R55);
+    - a patient id in the address (no typed number): the name only if she may already open the
+      patient, so that no id can be tried for names."""
+    number = f"{typed[:8]}-{typed[8:]}" if typed else ""
+    if patient is None:
+        return EmergencySubject(number, "")
+    if patient.is_protected and not access.is_named_staff(actor, patient):
+        return EmergencySubject(number, "")
+    if not typed:
+        if isinstance(access.grant_for(actor, patient, session_ref), Denial):
+            return EmergencySubject("", "")
+        number = patient.display_identifier
+    record(
+        action=Action.EMERGENCY_PATIENT_NAMED,
+        actor=actor,
+        patient_id=patient.pk,
+        resource_type="patients.patient",
+        resource_id=patient.pk,
+        detail={"fields": ["name"]},
+    )
+    return EmergencySubject(number, str(patient))
 
 
 def patient_lookup_outside(*, actor: Actor, identifier: str) -> Patient | None:

@@ -5,6 +5,7 @@ from lyfta.patients import views
 app_name = "patients"
 urlpatterns = [
     path("", views.search, name="search"),
+    path("mina/", views.mine, name="mine"),
     path("utan-vardrelation/", views.outside, name="outside"),
     path("nodatkomst/", views.emergency, name="emergency"),
     path("nodatkomst/<int:emergency_id>/avsluta/", views.emergency_end, name="emergency_end"),

@@ -10,8 +10,9 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.http import urlencode
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from lyfta.access.patients import PatientGrant
 from lyfta.access.policies import can, require
@@ -29,6 +30,7 @@ from lyfta.patients.forms import (
     CorrectForm,
     EmergencyForm,
     EmergencyReviewForm,
+    FilterForm,
     LiftForm,
     LookupForm,
     NamingForm,
@@ -99,11 +101,33 @@ def search(request: LyftaRequest) -> HttpResponse:
     )
 
 
+@require_GET
+def mine(request: LyftaRequest) -> HttpResponse:
+    """Mina patienter: the unit's patients, filtered by a name or number fragment, a page at a
+    time; each opens the holdings, where ordering starts (issue 16)."""
+    require(request.actor, Cap.PATIENTS_VIEW)
+    form = FilterForm(request.GET or None)
+    query = form.cleaned_data["q"] if form.is_valid() else ""
+    page = selectors.unit_patients(actor=request.actor, query=query, page=request.GET.get("sida"))
+    return render(
+        request,
+        "patients/mine.html",
+        {
+            "form": form,
+            "page": page,
+            "filtered": bool(query.strip()),
+            "query": urlencode({"q": query}) if query else "",
+            "may_order": can(request.actor, Cap.ORDERS_PRESCRIBE),
+        },
+    )
+
+
 def _own_patient(request: LyftaRequest, identifier: str) -> HttpResponse | None:
-    """To the patient if the unit has a relationship with them (a recorded search, R33)."""
+    """To the patient's holdings if the unit has a relationship with them (a recorded search,
+    R33): the holdings are where the day's work on a patient starts (issue 16)."""
     in_scope = selectors.patient_search(actor=request.actor, query=identifier)
     if in_scope:
-        return redirect("patients:detail", patient_id=in_scope[0].pk)
+        return redirect("orders:holdings", patient_id=in_scope[0].pk)
     return None
 
 
@@ -170,10 +194,12 @@ def emergency(request: LyftaRequest) -> HttpResponse:
     """Nödåtkomst (R50): read only, for the pending number or an already known patient."""
     require(request.actor, Cap.PATIENTS_EMERGENCY)
     patient_id = _id(request.GET.get("patient") or request.POST.get("patient"))
+    typed = ""
     if patient_id is not None:
         patient = Patient.objects.filter(pk=patient_id).first()
     else:
-        patient = Patient.objects.filter(identifier=_pending(request)).first()
+        typed = _pending(request)
+        patient = Patient.objects.filter(identifier=typed).first()
     if request.method == "POST" and throttle.blocked_reason(request, request.user.username):
         # Too many wrong passwords: re-authentication here counts like any other (R18).
         return signed_out_for_guessing(request)
@@ -206,10 +232,17 @@ def emergency(request: LyftaRequest) -> HttpResponse:
                 request.session.pop(PENDING, None)
                 messages.warning(request, _("Nödåtkomst är öppnad. Den är loggad och granskas."))
                 return redirect("patients:detail", patient_id=patient.pk)
+    subject = selectors.emergency_subject(
+        actor=request.actor, patient=patient, typed=typed, session_ref=session_ref(request)
+    )
     return render(
         request,
         "patients/emergency.html",
-        {"form": form, "patient_param": patient.pk if patient and patient_id is not None else ""},
+        {
+            "form": form,
+            "patient_param": patient.pk if patient and patient_id is not None else "",
+            "subject": subject,
+        },
         status=400 if form.errors else 200,
     )
 

@@ -564,6 +564,7 @@ ROUTES: dict[str, list[Route]] = {
         )
     ],
     "patients:search": [Route(expect=everyone(DENIED, **dict.fromkeys(CARE, OK)))],
+    "patients:mine": [Route(expect=everyone(DENIED, **dict.fromkeys(CARE, OK)))],
     # Without a pending number there is nothing to show.
     "patients:outside": [Route(expect=everyone(DENIED, **dict.fromkeys(CARE, MISSING)))],
     "patients:emergency": [Route(expect=everyone(DENIED, **dict.fromkeys(CARE, MISSING)))],

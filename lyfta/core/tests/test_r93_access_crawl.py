@@ -57,6 +57,7 @@ PATIENT, ITEM, ORDER, SEARCH, PENDING_NUMBER, CENTRE, RECALL, REVIEW, PLAIN = (
     "review",
     "plain",
 )
+ORDERLIST = "orderlist"  # a list of orders, each naming its patient as the order's page does
 
 
 @dataclass(frozen=True)
@@ -145,6 +146,11 @@ CRAWLED: dict[str, Targets] = {
     "start": _one(PLAIN),
     "messages:inbox": _one(PLAIN),
     "patients:search": _searches,
+    "patients:mine": lambda s: [
+        Target({}, SEARCH),
+        Target({}, SEARCH, query={"q": "strom"}),
+        Target({}, SEARCH, query={"sida": "2"}),
+    ],
     "patients:outside": _pending,
     "patients:emergency": _pending,
     "patients:register": _one(PLAIN),
@@ -157,7 +163,7 @@ CRAWLED: dict[str, Targets] = {
     "orders:pickup_new": _patients(),
     "orders:withdraw": _patients(),
     "orders:loss_new": _patients(_loans_of),
-    "orders:orders": _one(PLAIN),
+    "orders:orders": _one(ORDERLIST),
     "orders:order": _orders,
     "logistics:picklist": _one(
         CENTRE, lambda s: {"dag": (timezone.localdate() + dt.timedelta(days=30)).isoformat()}
@@ -371,6 +377,13 @@ def allowed_identities(f: Facts, who: Who, target: Target) -> set[int]:
         return {case.patient} if ok else set()
     if kind == SEARCH:
         return {p for p in patients if cs.in_search_scope(f, who, p)}
+    if kind == ORDERLIST:
+        return {
+            c.patient
+            for c in f.orders
+            if cs.case_row_visible(f, who, c)
+            and (cs.case_route(f, who, c.patient) or cs.owner_visible(f, who, c.patient, c.unit))
+        }
     if kind == CENTRE:
         return {p for p in patients if cs.case_route(f, who, p)}
     if kind == RECALL:
