@@ -31,7 +31,7 @@ def parse(raw: str) -> Strokes:
         raise ValidationError(_("Signaturen är för stor. Rensa och signera igen."))
     try:
         data = json.loads(raw)
-    except ValueError as error:
+    except (ValueError, RecursionError) as error:  # RecursionError: "[[[[…" nested deep
         raise ValidationError(_("Signaturen kunde inte läsas. Rensa och signera igen.")) from error
     return validate(data)
 
