@@ -159,7 +159,8 @@ def test_cancelling_after_a_failed_delivery_is_its_own_step(
     services.order_cancel(actor=alice.actor, order=order, reason="Behovet upphörde")
     order.refresh_from_db()
     assert order.status == Order.Status.CANCELLED
-    assert Item.objects.get(pk=order.lines.get().item_id).status == Item.Status.IN_STOCK
+    item = order.lines.get().item
+    assert item is not None and item.status == Item.Status.IN_STOCK
 
 
 def test_the_failed_delivery_form_asks_for_the_day_and_the_fee(
