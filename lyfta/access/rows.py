@@ -37,6 +37,7 @@ from lyfta.access.roles import Cap
 if TYPE_CHECKING:
     from lyfta.inventory.models import Item, StockMovement
     from lyfta.orders.models import (
+        DeliveryAttempt,
         Loan,
         LossReport,
         Order,
@@ -44,6 +45,7 @@ if TYPE_CHECKING:
         PickupLine,
         PickupOrder,
         Prescription,
+        Receipt,
     )
     from lyfta.patients.models import Patient
     from lyfta.workorders.models import Inspection, ItemInspection, WorkOrder
@@ -217,6 +219,24 @@ def lines_of(actor: Actor, order: Order) -> models.QuerySet[OrderLine]:
     if not orders_for(actor).filter(pk=order.pk).exists():
         raise Http404
     return _routed(OrderLine.objects.filter(order=order), "order")
+
+
+def attempts_of(actor: Actor, order: Order) -> models.QuerySet[DeliveryAttempt]:
+    """The failed delivery attempts of an order the actor was given by `orders_for`."""
+    from lyfta.orders.models import DeliveryAttempt
+
+    if not orders_for(actor).filter(pk=order.pk).exists():
+        raise Http404
+    return _routed(DeliveryAttempt.objects.filter(order=order), "order")
+
+
+def receipts_of(actor: Actor, order: Order) -> models.QuerySet[Receipt]:
+    """The delivery receipts of an order the actor was given by `orders_for`."""
+    from lyfta.orders.models import Receipt
+
+    if not orders_for(actor).filter(pk=order.pk).exists():
+        raise Http404
+    return _routed(Receipt.objects.filter(order=order), "order")
 
 
 def centre_orders(actor: Actor) -> models.QuerySet[Order]:

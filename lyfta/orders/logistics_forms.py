@@ -5,12 +5,15 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
+from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 from django.utils.translation import gettext_lazy as _
 
 from lyfta.core.forms import Form
 from lyfta.inventory.models import StockLocation
-from lyfta.orders.models import PickupLine
+from lyfta.orders.models import PickupLine, Receipt
+from lyfta.orders.services import ReceiptInput
+from lyfta.orders.signature import MAX_CHARS, parse
 
 
 class PicklistForm(Form):
@@ -99,3 +102,89 @@ class ReconditionedForm(Form):
         field = self.fields["to"]
         assert isinstance(field, forms.ModelChoiceField)  # noqa: S101 - declared above
         field.queryset = locations
+
+
+class FailedDeliveryForm(Form):
+    """Nobody home (bomkörning): why, the new delivery day and the fee decision."""
+
+    reason = forms.CharField(
+        label=_("Skäl"),
+        max_length=200,
+        error_messages={"required": _("Ange ett skäl.")},
+    )
+    new_day = forms.DateField(
+        label=_("Ny leveransdag"),
+        widget=forms.DateInput(attrs={"type": "date"}),
+        error_messages={
+            "required": _("Välj en ny leveransdag."),
+            "invalid": _("Ange dagen som åååå-mm-dd, till exempel 2026-03-02."),
+        },
+    )
+    fee = forms.TypedChoiceField(
+        label=_("Avgift för bomkörning"),
+        choices=[("1", _("Ja, avgiften debiteras")), ("0", _("Nej, ingen avgift"))],
+        coerce=lambda value: value == "1",
+        widget=forms.RadioSelect,
+        initial="1",
+        help_text=_("Ingen avgift när det inte var mottagarens fel, till exempel fel adress."),
+        error_messages={
+            "required": _("Välj om avgiften för bomkörning ska debiteras."),
+            "invalid_choice": _("Välj om avgiften för bomkörning ska debiteras."),
+        },
+    )
+
+
+class ReceiptForm(Form):
+    """Who received the devices at the door: their name and relation to the patient, and the
+    signature drawn on the screen, or "ej signerat" with the reason."""
+
+    receiver_name = forms.CharField(
+        label=_("Mottagarens namn"),
+        max_length=120,
+        error_messages={"required": _("Ange vem som tog emot.")},
+    )
+    relation = forms.ChoiceField(
+        label=_("Relation till patienten"),
+        choices=Receipt.Relation.choices,
+        error_messages={
+            "required": _("Välj mottagarens relation till patienten."),
+            "invalid_choice": _("Välj mottagarens relation till patienten i listan."),
+        },
+    )
+    signature = forms.CharField(required=False, max_length=MAX_CHARS, widget=forms.HiddenInput)
+    unsigned = forms.BooleanField(label=_("Ej signerat"), required=False)
+    unsigned_reason = forms.CharField(
+        label=_("Skäl till att det inte signerades"), max_length=200, required=False
+    )
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if data.get("unsigned"):
+            if not (data.get("unsigned_reason") or "").strip():
+                self.add_error("unsigned_reason", _("Ange varför mottagaren inte signerade."))
+            data["strokes"] = None
+            return data
+        raw = data.get("signature") or ""
+        if not raw:
+            self.add_error(
+                "signature",
+                _(
+                    "Mottagaren har inte signerat: låt mottagaren signera, eller välj ej signerat "
+                    "och ange varför."
+                ),
+            )
+            return data
+        try:
+            data["strokes"] = parse(raw)
+        except ValidationError as error:
+            self.add_error("signature", error)
+        return data
+
+    def receipt(self) -> ReceiptInput:
+        data = self.cleaned_data
+        return ReceiptInput(
+            name=data["receiver_name"],
+            relation=data["relation"],
+            signature=data.get("strokes"),
+            unsigned_reason=data.get("unsigned_reason", "") if data.get("unsigned") else "",
+        )

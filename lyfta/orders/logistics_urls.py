@@ -8,6 +8,7 @@ urlpatterns = [
     path("order/<int:order_id>/", views.order, name="order"),
     path("order/<int:order_id>/rad/<int:line_id>/plocka/", views.line_pick, name="line_pick"),
     path("order/<int:order_id>/rad/<int:line_id>/makulera/", views.line_cancel, name="line_cancel"),
+    path("order/<int:order_id>/leverans/", views.delivery, name="delivery"),
     path("order/<int:order_id>/leverera/", views.deliver, name="deliver"),
     path("order/<int:order_id>/bomkorning/", views.delivery_failed, name="delivery_failed"),
     path("hamtningar/", views.pickups, name="pickups"),

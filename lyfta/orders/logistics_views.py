@@ -26,13 +26,15 @@ from lyfta.core.workdays import next_working_day
 from lyfta.inventory import selectors as stock_selectors
 from lyfta.inventory import services as stock
 from lyfta.inventory.models import Item
-from lyfta.orders import selectors, services
+from lyfta.orders import selectors, services, signature
 from lyfta.orders.logistics_forms import (
     CollectForm,
     DayForm,
+    FailedDeliveryForm,
     PickForm,
     PicklistForm,
     ReasonForm,
+    ReceiptForm,
     ReconditionedForm,
 )
 from lyfta.orders.models import Order, OrderLine, PickupLine, PickupOrder
@@ -114,18 +116,38 @@ def picklist(request: LyftaRequest) -> HttpResponse:
 # --- One order --------------------------------------------------------------------------------
 
 
-def _order_page(request: LyftaRequest, order_id: int, *, status: int = 200) -> HttpResponse:
+def _order_page(
+    request: LyftaRequest,
+    order_id: int,
+    *,
+    status: int = 200,
+    template: str = "logistics/order.html",
+    receipt_form: ReceiptForm | None = None,
+    failed_form: FailedDeliveryForm | None = None,
+) -> HttpResponse:
     order = selectors.order_for(actor=request.actor, order_id=order_id)
+    lines = selectors.order_lines(request.actor, order)
     return render(
         request,
-        "logistics/order.html",
+        template,
         {
             "order": order,
-            "lines": selectors.order_lines(request.actor, order),
+            "lines": lines,
+            "picked": [line for line in lines if line.status == OrderLine.Status.PICKED],
             "open": order.status in Order.OPEN,
             "shown": shown_order(order),
             "address": ", ".join(
                 part for part in (order.street, f"{order.postal_code} {order.city}".strip()) if part
+            ),
+            "attempts": selectors.order_attempts(request.actor, order),
+            "receipts": [
+                (receipt, signature.svg(receipt.signature))
+                for receipt in selectors.order_receipts(request.actor, order)
+            ],
+            "receipt_form": receipt_form or ReceiptForm(),
+            "failed_form": failed_form
+            or FailedDeliveryForm(
+                initial={"new_day": next_working_day(timezone.localdate()), "fee": "1"}
             ),
         },
         status=status,
@@ -208,16 +230,29 @@ def line_cancel(request: LyftaRequest, order_id: int, line_id: int) -> HttpRespo
     return redirect("logistics:order", order_id=order_id)
 
 
+@require_GET
+def delivery(request: LyftaRequest, order_id: int) -> HttpResponse:
+    """The driver's delivery page, made for a phone: what to hand over, who received it with a
+    signature drawn on the screen (or why not), or that nobody was home."""
+    require(request.actor, Cap.ORDERS_HANDLE)
+    return _order_page(request, order_id, template="logistics/delivery.html")
+
+
 @require_POST
 def deliver(request: LyftaRequest, order_id: int) -> HttpResponse:
-    """Confirm delivery of the picked lines: loans start on the patient (or stock arrives in the
-    unit's buffer store)."""
+    """Confirm delivery of the picked lines with the receipt: loans start on the patient (or
+    stock arrives in the unit's buffer store) and the orderer is told."""
     order = _order(request, order_id)
+    form = ReceiptForm(request.POST)
+    page = "logistics/delivery.html"
+    if not form.is_valid():
+        _invalid(request, form)
+        return _order_page(request, order_id, status=400, template=page, receipt_form=form)
     try:
-        loans = services.order_deliver(actor=request.actor, order=order)
+        loans = services.order_deliver(actor=request.actor, order=order, receipt=form.receipt())
     except ValidationError as error:
         _refused(request, error)
-        return _order_page(request, order_id, status=400)
+        return _order_page(request, order_id, status=400, template=page, receipt_form=form)
     if order.store_id is not None:
         messages.success(request, _("Leveransen till buffertförrådet är registrerad."))
     else:
@@ -230,20 +265,35 @@ def deliver(request: LyftaRequest, order_id: int) -> HttpResponse:
 
 @require_POST
 def delivery_failed(request: LyftaRequest, order_id: int) -> HttpResponse:
-    """Nobody home (bomkörning): the order is cancelled with the reason and a fee."""
+    """Nobody home (bomkörning): the attempt is recorded, the order keeps its devices and gets a
+    new delivery day, the fee is decided and the orderer is told."""
     order = _order(request, order_id)
-    form = ReasonForm(request.POST)
+    form = FailedDeliveryForm(request.POST)
+    page = (
+        "logistics/delivery.html"
+        if request.POST.get("from") == "delivery"
+        else "logistics/order.html"
+    )
     if not form.is_valid():
         _invalid(request, form)
-        return _order_page(request, order_id, status=400)
+        return _order_page(request, order_id, status=400, template=page, failed_form=form)
+    data = form.cleaned_data
     try:
-        services.order_delivery_failed(
-            actor=request.actor, order=order, reason=form.cleaned_data["reason"]
+        failed = services.order_delivery_failed(
+            actor=request.actor,
+            order=order,
+            reason=data["reason"],
+            new_day=data["new_day"],
+            fee=data["fee"],
         )
     except ValidationError as error:
         _refused(request, error)
-        return _order_page(request, order_id, status=400)
-    messages.success(request, _("Bomkörningen är registrerad och förskrivaren underrättad."))
+        return _order_page(request, order_id, status=400, template=page, failed_form=form)
+    messages.success(
+        request,
+        _("Bomkörningen är registrerad. Ny leveransdag %(day)s; förskrivaren är underrättad.")
+        % {"day": failed.expected_on.isoformat()},
+    )
     return redirect("logistics:order", order_id=order_id)
 
 
@@ -289,8 +339,18 @@ def pickup_collect(request: LyftaRequest, pickup_id: int) -> HttpResponse:
     if not form.is_valid():
         _invalid(request, form)
         return _pickups_page(request, status=400)
+    # The receipt signed at collection: who handed the devices over (unless none was there).
+    receipt = None
+    if len(form.missing()) < len(form.lines):
+        receipt_form = ReceiptForm(request.POST)
+        if not receipt_form.is_valid():
+            _invalid(request, receipt_form)
+            return _pickups_page(request, status=400)
+        receipt = receipt_form.receipt()
     try:
-        services.pickup_collect(actor=request.actor, pickup=pickup, missing=form.missing())
+        services.pickup_collect(
+            actor=request.actor, pickup=pickup, missing=form.missing(), receipt=receipt
+        )
     except ValidationError as error:
         _refused(request, error)
         return _pickups_page(request, status=400)

@@ -364,3 +364,92 @@ class LossReport(models.Model):
 
     def __str__(self) -> str:
         return f"{self.item_id} {self.lost_on}"
+
+
+class DeliveryAttempt(models.Model):
+    """A delivery that did not happen (bomkörning): why, the day it was planned for, the new
+    delivery day and whether the failed-delivery fee applies (a decision, recorded). The order
+    stays open and keeps what was picked for it (DOMAIN.md §3.2 point 6)."""
+
+    order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="attempts")
+    failed_at = models.DateTimeField(_("registrerad"))
+    recorded_by = models.ForeignKey("accounts.User", on_delete=models.PROTECT, related_name="+")
+    reason = models.CharField(_("skäl"), max_length=200)
+    planned_on = models.DateField(_("planerad leveransdag"))
+    new_day = models.DateField(_("ny leveransdag"))
+    fee = models.BooleanField(_("avgift för bomkörning"))
+
+    # Patient-linked rows: read through lyfta.access.rows; `unscoped` is for code that writes.
+    objects = PatientLinkedManager["DeliveryAttempt"]()
+    unscoped = models.Manager["DeliveryAttempt"]()
+
+    class Meta:
+        ordering = ["failed_at", "id"]
+        verbose_name = _("misslyckad leverans")
+        verbose_name_plural = _("misslyckade leveranser")
+
+    def __str__(self) -> str:
+        return f"{self.order_id} {self.planned_on}"
+
+
+class Receipt(models.Model):
+    """The receipt of a handover at the patient's door: who received a delivery (or handed over a
+    collected device), and their signature drawn on the driver's phone, or why it is not signed.
+    The signature is kept as strokes of whole-number points (validated server-side), drawn as SVG
+    on the order page and on the loan agreement."""
+
+    class Kind(models.TextChoices):
+        DELIVERY = "delivery", _("Leverans")
+        COLLECTION = "collection", _("Hämtning")
+
+    class Relation(models.TextChoices):
+        PATIENT = "patient", _("Patienten")
+        RELATIVE = "relative", _("Anhörig")
+        STAFF = "staff", _("Personal")
+        OTHER = "other", _("Annan")
+
+    kind = models.CharField(_("slag"), max_length=10, choices=Kind.choices)
+    order = models.ForeignKey(
+        Order, on_delete=models.PROTECT, null=True, blank=True, related_name="receipts"
+    )
+    pickup = models.ForeignKey(
+        PickupOrder, on_delete=models.PROTECT, null=True, blank=True, related_name="receipts"
+    )
+    name = models.CharField(_("mottagare"), max_length=120)
+    relation = models.CharField(
+        _("relation till patienten"), max_length=10, choices=Relation.choices
+    )
+    # [[x0, y0, x1, y1, …], …] in a 1000 × 400 box (lyfta.orders.signature); null: not signed.
+    signature = models.JSONField(_("signatur"), null=True, blank=True)
+    unsigned_reason = models.CharField(
+        _("skäl till att det inte signerades"), max_length=200, blank=True
+    )
+    recorded_at = models.DateTimeField(_("registrerad"))
+    recorded_by = models.ForeignKey("accounts.User", on_delete=models.PROTECT, related_name="+")
+
+    # Patient-linked rows: read through lyfta.access.rows; `unscoped` is for code that writes.
+    objects = PatientLinkedManager["Receipt"]()
+    unscoped = models.Manager["Receipt"]()
+
+    class Meta:
+        ordering = ["recorded_at", "id"]
+        verbose_name = _("kvittens")
+        verbose_name_plural = _("kvittenser")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(order__isnull=False, pickup__isnull=True, kind="delivery")
+                | Q(order__isnull=True, pickup__isnull=False, kind="collection"),
+                name="receipt_of_a_delivery_or_a_collection",
+            ),
+            models.CheckConstraint(
+                condition=Q(signature__isnull=False) | ~Q(unsigned_reason=""),
+                name="receipt_signed_or_why_not",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.order_id or self.pickup_id}"
+
+    @property
+    def signed(self) -> bool:
+        return self.signature is not None

@@ -25,7 +25,16 @@ from lyfta.catalogue.models import Article
 from lyfta.core.paging import Window, window
 from lyfta.inventory.models import BufferLevel, Item, StockLevel, StockLocation, StockMovement
 from lyfta.inventory.services import RefillNeed
-from lyfta.orders.models import Loan, LossReport, Order, OrderLine, PickupLine, PickupOrder
+from lyfta.orders.models import (
+    DeliveryAttempt,
+    Loan,
+    LossReport,
+    Order,
+    OrderLine,
+    PickupLine,
+    PickupOrder,
+    Receipt,
+)
 from lyfta.orders.references import Reference, movement_references
 from lyfta.patients.models import Patient, ProtectedStaff
 from lyfta.workorders.models import ItemInspection, WorkOrder
@@ -61,7 +70,7 @@ def holdings(*, actor: Actor, grant: PatientGrant) -> Holdings:
     from; recorded as one read, plus a cross-provider read per other provider shown (R42)."""
     patient = grant.patient
     found = rows.patient_loans(
-        actor, grant, "article__iso_class", "item", "unit__provider", "prescriber"
+        actor, grant, "article__iso_class", "item", "unit__provider", "prescriber", "order_line"
     )
     scope = found.scope
     waiting = rows.waiting_pickup_loans(actor, grant, [loan.pk for loan in found.loans])
@@ -293,6 +302,16 @@ def order_lines(actor: Actor, order: Order) -> list[OrderLine]:
     return list(
         rows.lines_of(actor, order).select_related("article", "item", "substitute_for", "source")
     )
+
+
+def order_attempts(actor: Actor, order: Order) -> list[DeliveryAttempt]:
+    """The order's failed delivery attempts, oldest first (shown on the order's pages)."""
+    return list(rows.attempts_of(actor, order).select_related("recorded_by"))
+
+
+def order_receipts(actor: Actor, order: Order) -> list[Receipt]:
+    """Who received each delivery of the order, with the signature or why there is none."""
+    return list(rows.receipts_of(actor, order).select_related("recorded_by"))
 
 
 # --- Pick lists (DOMAIN.md §3.2 point 5; R55) -------------------------------------------------

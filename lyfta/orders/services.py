@@ -30,13 +30,15 @@ from lyfta.audit.actions import Action
 from lyfta.audit.services import record
 from lyfta.catalogue.models import Article, BillingType, DeliveryClass
 from lyfta.core.dates import add_months
-from lyfta.core.workdays import add_working_days
+from lyfta.core.workdays import add_working_days, is_working_day, next_working_day
 from lyfta.inventory import locks
 from lyfta.inventory import services as stock
 from lyfta.inventory.models import Item, StockLocation, StockMovement
 from lyfta.messages.models import Message
 from lyfta.messages.services import messages_send
+from lyfta.orders import signature
 from lyfta.orders.models import (
+    DeliveryAttempt,
     Loan,
     LossReport,
     Order,
@@ -44,6 +46,7 @@ from lyfta.orders.models import (
     PickupLine,
     PickupOrder,
     Prescription,
+    Receipt,
 )
 from lyfta.organisations.models import DeliveryAddress, Unit
 from lyfta.patients.models import Patient
@@ -794,11 +797,15 @@ def line_pick(*, actor: Actor, line: OrderLine, individual_number: str = "") -> 
     return line
 
 
-def order_deliver(*, actor: Actor, order: Order) -> list[Loan]:
+def order_deliver(*, actor: Actor, order: Order, receipt: ReceiptInput | None = None) -> list[Loan]:
     """Confirm delivery of an order's picked lines: each becomes a loan on the patient and rent
-    starts today (or stock in the unit's buffer store). Backordered lines stay open."""
+    starts today (or stock in the unit's buffer store). Backordered lines stay open. With a
+    `receipt` (the driver's delivery page always gives one) who received the devices and their
+    signature, or why there is none, is kept with the delivery. The orderer gets a message."""
     require(actor, Cap.ORDERS_HANDLE)
     today = timezone.localdate()
+    if receipt is not None:
+        receipt = _receipt_checked(receipt)
     loans: list[Loan] = []
     with transaction.atomic():
         locked = Order.unscoped.select_for_update().get(pk=order.pk)
@@ -866,18 +873,46 @@ def order_deliver(*, actor: Actor, order: Order) -> list[Loan]:
             status=Order.Status.REGISTERED if still_open else Order.Status.DELIVERED,
             delivered_at=timezone.now(),
         )
+        kept = _receipt_create(actor, receipt, order=locked) if receipt is not None else None
         record(
             action=Action.ORDER_DELIVERED,
             actor=actor,
             target=locked,
             patient_id=locked.patient_id,
             changes={"status": [locked.status, Order.Status.DELIVERED]},
-            detail={"lines": [line.pk for line in picked], "partial": still_open},
+            detail={
+                "lines": [line.pk for line in picked],
+                "partial": still_open,
+                **(_receipt_detail(kept) if kept is not None else {}),
+            },
             **_owner(locked.unit),
         )
         for loan in loans:
             _loan_started(actor, loan)
+        _notify_delivered(actor, locked, len(picked), kept, still_open=still_open)
     return loans
+
+
+def _notify_delivered(
+    actor: Actor, order: Order, lines: int, receipt: Receipt | None, *, still_open: bool
+) -> None:
+    """The orderer's message that a delivery is done: how much, who received it, signed or not."""
+    if actor.user == order.orderer:
+        return
+    body = _("%(n)s rader levererade.") % {"n": lines}
+    if receipt is not None:
+        body += " " + _("Mottaget av %(name)s (%(relation)s).") % {
+            "name": receipt.name,
+            "relation": receipt.get_relation_display(),
+        }
+        body += " " + (
+            _("Signerat på plats.")
+            if receipt.signed
+            else _("Ej signerat: %(reason)s.") % {"reason": receipt.unsigned_reason}
+        )
+    if still_open:
+        body += " " + _("Resten av ordern levereras senare.")
+    _notify_orderer(order, _("Levererad: %(number)s") % {"number": order.number}, body)
 
 
 def _deliver_to_store(actor: Actor, order: Order, line: OrderLine) -> None:
@@ -917,59 +952,159 @@ def _loan_started(actor: Actor, loan: Loan) -> None:
     )
 
 
-def order_delivery_failed(*, actor: Actor, order: Order, reason: str) -> Order:
-    """Nobody home (bomkörning): the order is cancelled with the reason, a fee is marked and the
-    orderer gets a message (DOMAIN.md §3.2 point 6)."""
+FAILED_DELIVERY_MAX_DAYS = 60  # how far ahead a new delivery day may be set
+
+
+def order_delivery_failed(
+    *,
+    actor: Actor,
+    order: Order,
+    reason: str,
+    new_day: dt.date | None = None,
+    fee: bool = True,
+) -> Order:
+    """Nobody home (bomkörning): the attempt is recorded with its reason, the order gets a new
+    delivery day (the next working day unless chosen) and stays open with what was reserved and
+    picked for it: the device comes back on the van and waits on the shelf for the new day. The
+    failed-delivery fee is a decision (`fee`: by default it applies, as the unit booked the day),
+    recorded on the attempt. The orderer gets a message naming the new day. Cancelling the order
+    is a separate step (DOMAIN.md §3.2 point 6; issue 16)."""
     require(actor, Cap.ORDERS_HANDLE)
     reason = reason.strip()
     if not reason:
         raise ValidationError(_("Ange varför leveransen misslyckades."))
+    today = timezone.localdate()
+    day = new_day or next_working_day(today)
+    if day < today:
+        raise ValidationError(_("Den nya leveransdagen har redan passerat. Välj en senare dag."))
+    if day > today + dt.timedelta(days=FAILED_DELIVERY_MAX_DAYS):
+        raise ValidationError(
+            _("Välj en ny leveransdag inom %(n)s dagar.") % {"n": FAILED_DELIVERY_MAX_DAYS}
+        )
+    if not is_working_day(day):
+        raise ValidationError(
+            _("%(day)s är ingen arbetsdag (helg eller helgdag). Välj en annan leveransdag.")
+            % {"day": day.isoformat()}
+        )
+    user, _unit = _person(actor)
     with transaction.atomic():
         locked = Order.unscoped.select_for_update().get(pk=order.pk)
         if locked.status not in Order.OPEN:
             raise ValidationError(_("Ordern är redan levererad eller makulerad."))
-        lines = list(
-            locked.lines.filter(
-                status__in=[
-                    OrderLine.Status.RESERVED,
-                    OrderLine.Status.BACKORDERED,
-                    OrderLine.Status.PICKED,
-                ]
-            ).select_related("article", "item", "source")
+        if not locked.lines.filter(status=OrderLine.Status.PICKED).exists():
+            raise ValidationError(_("Inget är plockat på ordern: det fanns inget att leverera."))
+        planned = locked.expected_on
+        attempt = DeliveryAttempt.unscoped.create(
+            order=locked,
+            failed_at=timezone.now(),
+            recorded_by=user,
+            reason=reason[:200],
+            planned_on=planned,
+            new_day=day,
+            fee=fee,
         )
-        for line in lines:
-            _release(line)
-        locked.lines.filter(pk__in=[line.pk for line in lines]).update(
-            status=OrderLine.Status.CANCELLED, cancel_reason=reason[:200]
-        )
-        # What an earlier delivery brought stays delivered; the rest of the order is cancelled.
-        delivered = locked.lines.filter(status=OrderLine.Status.DELIVERED).exists()
-        new_status = Order.Status.DELIVERED if delivered else Order.Status.CANCELLED
+        attempts = DeliveryAttempt.unscoped.filter(order=locked).count()
         Order.unscoped.filter(pk=locked.pk).update(
-            status=new_status,
-            cancelled_at=timezone.now(),
-            cancel_reason=reason[:200],
+            expected_on=day,
             failed_delivery=True,
-            failed_fee=True,
+            failed_fee=locked.failed_fee or fee,
         )
         record(
             action=Action.ORDER_DELIVERY_FAILED,
             actor=actor,
             target=locked,
             patient_id=locked.patient_id,
-            changes={"status": [locked.status, new_status]},
-            detail={"reason": reason[:200], "fee": True},
+            changes={"expected_on": [planned.isoformat(), day.isoformat()]},
+            detail={
+                "reason": reason[:200],
+                "fee": fee,
+                "attempt": attempts,
+                "attempt_id": attempt.pk,
+                "status": locked.status,
+            },
             **_owner(locked.unit),
+        )
+        body = _(
+            "Ingen kunde ta emot leveransen %(planned)s (%(reason)s). Ordern ligger kvar och "
+            "levereras i stället %(day)s."
+        ) % {"planned": planned.isoformat(), "reason": reason, "day": day.isoformat()}
+        body += " " + (
+            _("En avgift för bomkörning debiteras.")
+            if fee
+            else _("Ingen avgift för bomkörning debiteras.")
         )
         _notify_orderer(
             locked,
-            _("Leveransen misslyckades: %(number)s") % {"number": locked.number},
-            _("Ordern är makulerad och en avgift för bomkörning debiteras. Skäl: %(reason)s")
-            % {"reason": reason},
+            _("Leveransen misslyckades: %(number)s, ny leveransdag %(day)s")
+            % {"number": locked.number, "day": day.isoformat()},
+            body,
         )
-        _refill(line.article for line in lines if line.status != OrderLine.Status.BACKORDERED)
     locked.refresh_from_db()
     return locked
+
+
+# --- Receipts: who received a delivery or handed over a collection (issue 16) -------------------
+
+
+@dataclass(frozen=True)
+class ReceiptInput:
+    """Who took the devices at the door, and their signature (strokes, lyfta.orders.signature)
+    or why there is none."""
+
+    name: str
+    relation: str
+    signature: list[list[int]] | None = None
+    unsigned_reason: str = ""
+
+
+def _receipt_checked(receipt: ReceiptInput) -> ReceiptInput:
+    name = receipt.name.strip()
+    if not name:
+        raise ValidationError(_("Ange vem som tog emot."))
+    if len(name) > 120:
+        raise ValidationError(_("Namnet får vara högst 120 tecken."))
+    if receipt.relation not in Receipt.Relation.values:
+        raise ValidationError(_("Välj mottagarens relation till patienten i listan."))
+    reason = receipt.unsigned_reason.strip()
+    if receipt.signature is not None and reason:
+        raise ValidationError(_("Välj antingen signatur eller ej signerat, inte båda."))
+    if receipt.signature is None:
+        if not reason:
+            raise ValidationError(
+                _("Låt mottagaren signera, eller välj ej signerat och ange varför.")
+            )
+        return ReceiptInput(name, receipt.relation, None, reason[:200])
+    return ReceiptInput(name, receipt.relation, signature.validate(receipt.signature), "")
+
+
+def _receipt_create(
+    actor: Actor,
+    receipt: ReceiptInput,
+    *,
+    order: Order | None = None,
+    pickup: PickupOrder | None = None,
+) -> Receipt:
+    user, _unit = _person(actor)
+    return Receipt.unscoped.create(
+        kind=Receipt.Kind.DELIVERY if order is not None else Receipt.Kind.COLLECTION,
+        order=order,
+        pickup=pickup,
+        name=receipt.name,
+        relation=receipt.relation,
+        signature=receipt.signature,
+        unsigned_reason=receipt.unsigned_reason,
+        recorded_at=timezone.now(),
+        recorded_by=user,
+    )
+
+
+def _receipt_detail(receipt: Receipt) -> dict[str, object]:
+    return {
+        "receipt": receipt.pk,
+        "relation": receipt.relation,
+        "signed": receipt.signed,
+        "unsigned_reason": receipt.unsigned_reason,
+    }
 
 
 # --- Buffer stores (DOMAIN.md §3.3) ------------------------------------------------------
@@ -1166,14 +1301,21 @@ def pickup_register(*, actor: Actor, grant: PatientGrant, pickup: PickupInput) -
 
 
 def pickup_collect(
-    *, actor: Actor, pickup: PickupOrder, missing: dict[int, str] | None = None
+    *,
+    actor: Actor,
+    pickup: PickupOrder,
+    missing: dict[int, str] | None = None,
+    receipt: ReceiptInput | None = None,
 ) -> PickupOrder:
     """The driver's report: every line collected except those missing, which are cancelled with
-    the reason; their loans go on, rent restarts and the prescriber gets a message."""
+    the reason; their loans go on, rent restarts and the prescriber gets a message. With a
+    `receipt`, who handed the devices over and their signature (or why not) is kept with it."""
     require(actor, Cap.ORDERS_HANDLE)
     missing = {k: v.strip() for k, v in (missing or {}).items()}
     if any(not reason for reason in missing.values()):
         raise ValidationError(_("Ange varför hjälpmedlet saknades."))
+    if receipt is not None:
+        receipt = _receipt_checked(receipt)
     with transaction.atomic():
         locked = PickupOrder.unscoped.select_for_update().get(pk=pickup.pk)
         if locked.status != PickupOrder.Status.REGISTERED:
@@ -1211,12 +1353,17 @@ def pickup_collect(
         PickupOrder.unscoped.filter(pk=locked.pk).update(
             status=PickupOrder.Status.COLLECTED, collected_at=timezone.now()
         )
+        kept = _receipt_create(actor, receipt, pickup=locked) if receipt is not None else None
         record(
             action=Action.PICKUP_COLLECTED,
             actor=actor,
             target=locked,
             patient_id=locked.patient_id,
-            detail={"collected": len(lines) - len(missing), "missing": sorted(missing)},
+            detail={
+                "collected": len(lines) - len(missing),
+                "missing": sorted(missing),
+                **(_receipt_detail(kept) if kept is not None else {}),
+            },
             **_owner(locked.unit),
         )
     locked.refresh_from_db()

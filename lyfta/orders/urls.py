@@ -25,6 +25,7 @@ urlpatterns = [
     path("ordrar/", views.order_list, name="orders"),
     path("ordrar/<int:order_id>/", views.order_detail, name="order"),
     path("ordrar/<int:order_id>/makulera/", views.order_cancel, name="order_cancel"),
+    path("ordrar/<int:order_id>/laneforbindelse/", views.loan_agreement, name="loan_agreement"),
     path(
         "ordrar/<int:order_id>/rad/<int:line_id>/makulera/", views.line_cancel, name="line_cancel"
     ),

@@ -12,7 +12,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
-from django.utils.http import urlencode
+from django.utils.http import content_disposition_header, urlencode
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -27,7 +27,8 @@ from lyfta.catalogue.models import Article
 from lyfta.catalogue.selectors import article_search, substitutes
 from lyfta.core.http import LyftaRequest
 from lyfta.inventory import services as stock
-from lyfta.orders import selectors, services
+from lyfta.orders import loan_agreement as loan_agreement_pdf
+from lyfta.orders import selectors, services, signature
 from lyfta.orders.forms import (
     AddLineForm,
     ArticleSearchForm,
@@ -354,8 +355,39 @@ def order_detail(request: LyftaRequest, order_id: int) -> HttpResponse:
             "lines": selectors.order_lines(request.actor, order),
             "reason_form": ReasonForm(),
             "shown": shown,
+            "attempts": selectors.order_attempts(request.actor, order),
+            "receipts": [
+                (receipt, signature.svg(receipt.signature))
+                for receipt in selectors.order_receipts(request.actor, order)
+            ],
         },
     )
+
+
+@require_GET
+def loan_agreement(request: LyftaRequest, order_id: int) -> HttpResponse:
+    """The order's loan agreement (låneförbindelse) as a PDF: printed to sign in ink before the
+    delivery, or with the signature given on delivery. Through the access layer, recorded as a
+    read of the patient; the name only for those who may see it, never a protected address."""
+    order = selectors.order_for(actor=request.actor, order_id=order_id)
+    if order.patient is None:
+        raise Http404
+    shown = shown_order(order)
+    if is_named_staff(request.actor, order.patient):
+        shown = Shown(name=True, address=True)
+    pdf = loan_agreement_pdf.render_pdf(
+        order=order,
+        lines=selectors.order_lines(request.actor, order),
+        receipts=selectors.order_receipts(request.actor, order),
+        name_shown=shown.name,
+        produced_by=request.actor.user.display_name if request.actor.user else "",
+    )
+    response = HttpResponse(pdf, content_type="application/pdf")
+    response["Content-Disposition"] = (
+        content_disposition_header(False, f"laneforbindelse-{order.number}.pdf") or "inline"
+    )
+    response["Cache-Control"] = "private, no-store"
+    return response
 
 
 @require_POST

@@ -702,6 +702,16 @@ ROUTES: dict[str, list[Route]] = {
             expect=everyone(DENIED, logan=MISSING, **dict.fromkeys(RX, MISSING)),
         ),
     ],
+    "orders:loan_agreement": [
+        Route(
+            kwargs=lambda w: {"order_id": w.order_a.pk},
+            expect=everyone(DENIED, alice=OK, bob=OK, charlie=MISSING, logan=OK),
+        ),
+        Route(
+            kwargs=lambda w: {"order_id": 999999},
+            expect=everyone(DENIED, logan=MISSING, **dict.fromkeys(RX, MISSING)),
+        ),
+    ],
     "orders:order_cancel": [
         Route(
             method="post",
@@ -854,6 +864,10 @@ ROUTES: dict[str, list[Route]] = {
         Route(data={"dag": "garbage"}, expect=everyone(DENIED, logan=BAD)),
     ],
     "logistics:order": [
+        Route(kwargs=lambda w: {"order_id": w.order_a.pk}, expect=LOGAN),
+        Route(kwargs=lambda w: {"order_id": 999999}, expect=everyone(DENIED, logan=MISSING)),
+    ],
+    "logistics:delivery": [
         Route(kwargs=lambda w: {"order_id": w.order_a.pk}, expect=LOGAN),
         Route(kwargs=lambda w: {"order_id": 999999}, expect=everyone(DENIED, logan=MISSING)),
     ],

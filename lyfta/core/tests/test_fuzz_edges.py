@@ -84,6 +84,7 @@ RAW_PARAMS = (
     "dagar",
     "delivered_at",
     "emergency",
+    "from",
     "in_assortment",
     "item",
     "kind",

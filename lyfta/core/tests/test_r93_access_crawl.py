@@ -165,10 +165,12 @@ CRAWLED: dict[str, Targets] = {
     "orders:loss_new": _patients(_loans_of),
     "orders:orders": _one(ORDERLIST),
     "orders:order": _orders,
+    "orders:loan_agreement": _orders,
     "logistics:picklist": _one(
         CENTRE, lambda s: {"dag": (timezone.localdate() + dt.timedelta(days=30)).isoformat()}
     ),
     "logistics:order": _orders,
+    "logistics:delivery": _orders,
     "logistics:pickups": _one(
         CENTRE, lambda s: {"dag": (timezone.localdate() + dt.timedelta(days=30)).isoformat()}
     ),

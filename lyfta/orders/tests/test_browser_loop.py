@@ -16,6 +16,7 @@ from lyfta.accounts.tests.factories import TEST_PASSWORD
 from lyfta.inventory.models import Item
 from lyfta.orders.models import Loan, Order
 from lyfta.orders.tests.conftest import Shop
+from lyfta.orders.tests.signature_pad import draw_signature
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -61,7 +62,11 @@ def pick_and_deliver(browser: BrowserSession, order: Order) -> None:
         page.locator("button:text-is('Plocka')").first.click()
         page.wait_for_load_state()
     browser.shot("picked")
-    click(browser, "button:has-text('Registrera leverans av plockade rader')", "delivered")
+    # The driver's delivery page: who received it, signed on the screen.
+    click(browser, "a:has-text('Till leveranssidan')", "delivery-page")
+    page.fill("#receipt-name", "Aina Apel")
+    draw_signature(page)
+    click(browser, "button:text-is('Registrera leverans')", "delivered")
 
 
 def test_the_device_loop_through_the_pages(
@@ -112,6 +117,9 @@ def test_the_device_loop_through_the_pages(
     sign_in(browser, logan)
     browser.goto("/logistik/hamtningar/?dag=2100-01-01")
     assert browser.axe_violations() == []
+    page.fill("[name=receiver_name]", "Aina Apel")
+    page.check("[name=unsigned]")
+    page.fill("[name=unsigned_reason]", "Patienten sover")
     click(browser, "button:has-text('Registrera hämtning')", "collected")
     browser.goto("/logistik/returer/")
     click(browser, "button:has-text('Ta emot')", "received")

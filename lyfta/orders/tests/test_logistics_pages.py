@@ -24,6 +24,9 @@ from lyfta.patients.models import Patient, ProtectedStaff
 pytestmark = pytest.mark.django_db
 
 PROTECTED_TEXT = "Skyddad adress – kontakta kundtjänst"
+# A receipt as the driver's phone posts it: a name, a relation and a signature (two strokes).
+SIGNATURE = "[[100,300,200,100,300,300,400,100],[500,200,600,250,700,200,800,260]]"
+RECEIPT = {"receiver_name": "Aina Apel", "relation": "patient", "signature": SIGNATURE}
 
 
 def events(action: str, **filters: object) -> list[AuditEvent]:
@@ -238,7 +241,7 @@ def test_delivering_picked_lines_starts_the_loans(
     shop: Shop, alice: Persona, logan: Persona, as_logan: Client
 ) -> None:
     order = picked(logan, place(alice, shop.patient, LineInput(shop.lift)))
-    response = as_logan.post(reverse("logistics:deliver", args=[order.pk]))
+    response = as_logan.post(reverse("logistics:deliver", args=[order.pk]), RECEIPT)
     assert response.status_code == 302
     order.refresh_from_db()
     assert order.status == Order.Status.DELIVERED
@@ -248,7 +251,7 @@ def test_delivering_picked_lines_starts_the_loans(
 
 def test_delivering_nothing_picked_is_refused(shop: Shop, alice: Persona, as_logan: Client) -> None:
     order = place(alice, shop.patient, LineInput(shop.lift))
-    response = as_logan.post(reverse("logistics:deliver", args=[order.pk]))
+    response = as_logan.post(reverse("logistics:deliver", args=[order.pk]), RECEIPT)
     assert response.status_code == 400
     assert "Inget är plockat på ordern ännu." in page(response)
     assert not Loan.unscoped.exists()
@@ -265,9 +268,15 @@ def test_a_failed_delivery_needs_a_reason_and_tells_the_prescriber(
     assert "Ange ett skäl." in page(response)
     order.refresh_from_db()
     assert order.status == Order.Status.IN_TRANSIT
-    assert as_logan.post(url, {"reason": "Ingen hemma"}).status_code == 302
+    day = next_working_day(timezone.localdate())
+    answer = as_logan.post(url, {"reason": "Ingen hemma", "new_day": day.isoformat(), "fee": "1"})
+    assert answer.status_code == 302
     order.refresh_from_db()
-    assert (order.status, order.failed_fee) == (Order.Status.CANCELLED, True)
+    assert (order.status, order.failed_fee, order.expected_on) == (
+        Order.Status.IN_TRANSIT,
+        True,
+        day,
+    )
     failed = events(Action.ORDER_DELIVERY_FAILED)[-1]
     assert failed.detail["reason"] == "Ingen hemma"
     assert Message.objects.filter(recipient=alice.user, subject__contains=order.number).exists()
@@ -343,7 +352,8 @@ def test_collecting_marks_missing_lines_with_their_reason(
     assert PickupOrder.unscoped.get(pk=pickup.pk).status == PickupOrder.Status.REGISTERED
     assert not events(Action.PICKUP_COLLECTED)
     response = as_logan.post(
-        url, {f"missing_{lift_line.pk}": "on", f"reason_{lift_line.pk}": "Inte på plats"}
+        url,
+        {f"missing_{lift_line.pk}": "on", f"reason_{lift_line.pk}": "Inte på plats", **RECEIPT},
     )
     assert response.status_code == 302
     lift_line.refresh_from_db()
