@@ -21,7 +21,14 @@ from lyfta.audit.actions import Action
 from lyfta.audit.models import LegalBasis, Outcome
 from lyfta.audit.services import record, record_many
 from lyfta.catalogue.models import Article
-from lyfta.inventory.models import BufferLevel, Item, StockLevel, StockLocation, StockMovement
+from lyfta.inventory.models import (
+    BufferLevel,
+    Item,
+    Reservation,
+    StockLevel,
+    StockLocation,
+    StockMovement,
+)
 from lyfta.inventory.services import RefillNeed
 from lyfta.orders.models import Loan, LossReport, Order, OrderLine, PickupLine, PickupOrder
 from lyfta.patients.models import Patient
@@ -346,6 +353,8 @@ class ItemCard:
     movements: list[StockMovement]
     loans: list[CardLoan]
     work: ItemWork | None = None  # work orders and inspections (the technicians' desk)
+    # Its reservations, newest first (issue 16 point 5): unit and day, never the patient's name.
+    reservations: list[Reservation] = field(default_factory=list)
 
 
 def item_card(*, actor: Actor, individual_number: str, session_ref: str = "") -> ItemCard:
@@ -397,8 +406,17 @@ def item_card(*, actor: Actor, individual_number: str, session_ref: str = "") ->
     )
     from lyfta.workorders.selectors import item_work
 
+    reservations = list(
+        rows.item_reservations(actor, item)
+        .select_related("unit", "created_by")
+        .order_by("-created_at", "-pk")[:20]
+    )
     return ItemCard(
-        item, movements, loans, item_work(actor=actor, item=item, session_ref=session_ref)
+        item,
+        movements,
+        loans,
+        item_work(actor=actor, item=item, session_ref=session_ref),
+        reservations,
     )
 
 

@@ -225,7 +225,9 @@ def _reserve_line(order: Order, article: Article, quantity: int, source: StockLo
     A fixed substitution group swaps in an equivalent article that is in stock."""
     chosen, original = article, None
     needed = 1 if article.tracked else quantity
-    if stock.available(article, source, at_most=needed) < needed:
+    # Items held for another patient or unit are not offered to this order (issue 16 point 5).
+    whose = {"patient_id": order.patient_id, "unit_id": order.unit_id}
+    if stock.available(article, source, at_most=needed, **whose) < needed:
         group = article.substitution_group
         if group is not None and group.fixed:
             for other in (
@@ -234,13 +236,13 @@ def _reserve_line(order: Order, article: Article, quantity: int, source: StockLo
                 .order_by("article_number")
             ):
                 enough = 1 if other.tracked else quantity
-                if stock.available(other, source, at_most=enough) >= enough:
+                if stock.available(other, source, at_most=enough, **whose) >= enough:
                     chosen, original = other, article
                     break
     if chosen.tracked:
         for _n in range(quantity):
             try:
-                item: Item | None = stock.reserve_item(chosen, source)
+                item: Item | None = stock.reserve_item(chosen, source, **whose)
                 status = OrderLine.Status.RESERVED
             except stock.OutOfStock:
                 item, status = None, OrderLine.Status.BACKORDERED
@@ -422,7 +424,12 @@ def backorders_fill(*, actor: Actor, article: Article) -> int:
     for line in waiting:
         try:
             if article.tracked:
-                item = stock.reserve_item(article, line.source)
+                item = stock.reserve_item(
+                    article,
+                    line.source,
+                    patient_id=line.order.patient_id,
+                    unit_id=line.order.unit_id,
+                )
                 done = OrderLine.unscoped.filter(
                     pk=line.pk, status=OrderLine.Status.BACKORDERED
                 ).update(status=OrderLine.Status.RESERVED, item=item)
@@ -623,6 +630,10 @@ def line_pick(*, actor: Actor, line: OrderLine, individual_number: str = "") -> 
                         _("Individ %(number)s är inte %(article)s i %(place)s.")
                         % {"number": number, "article": line.article, "place": line.source}
                     )
+                if stock.held_for(other, line.order.patient_id, line.order.unit_id):
+                    raise ValidationError(
+                        _("Individ %(number)s är reserverad för någon annan.") % {"number": number}
+                    )
                 if other.out_of_use_since is not None:
                     raise ValidationError(
                         _(
@@ -707,6 +718,9 @@ def order_deliver(*, actor: Actor, order: Order) -> list[Loan]:
                     times_lent=item.times_lent + 1,
                 ):
                     raise stock.OutOfStock(_("Individen är inte på väg till patienten."))
+                stock.reservations_use(
+                    actor=actor, item=item, patient_id=locked.patient_id, unit_id=locked.unit_id
+                )
             else:
                 stock.release_quantity(article, line.source, line.quantity)
             stock.ledger(
@@ -762,6 +776,7 @@ def _deliver_to_store(actor: Actor, order: Order, line: OrderLine) -> None:
         Item.objects.filter(pk=line.item.pk).update(
             status=Item.Status.IN_STOCK, location=order.store
         )
+        stock.reservations_use(actor=actor, item=line.item, patient_id=None, unit_id=order.unit_id)
     else:
         stock.release_quantity(line.article, line.source, line.quantity)
     stock.ledger(
@@ -893,6 +908,10 @@ def buffer_withdraw(
                     _("Individ %(number)s av %(article)s finns inte i förrådet.")
                     % {"number": number or "–", "article": article}
                 )
+            if stock.held_for(item, patient.pk, unit.pk):
+                raise ValidationError(
+                    _("Individ %(number)s är reserverad för någon annan.") % {"number": number}
+                )
             if not Item.objects.filter(pk=item.pk, status=Item.Status.IN_STOCK).update(
                 status=Item.Status.ON_LOAN,
                 holder=patient,
@@ -902,6 +921,7 @@ def buffer_withdraw(
                 raise stock.OutOfStock(
                     _("Individ %(number)s är redan uttagen eller reserverad.") % {"number": number}
                 )
+            stock.reservations_use(actor=actor, item=item, patient_id=patient.pk, unit_id=unit.pk)
             quantity = 1
         stock.ledger(
             actor=actor,

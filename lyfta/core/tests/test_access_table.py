@@ -295,6 +295,29 @@ def _devices(w: World) -> dict[str, int]:
     }
 
 
+def _recon_number(w: World) -> str:
+    _devices(w)
+    return "T0002"
+
+
+def _reservation(w: World) -> dict[str, int]:
+    """The item in reconditioning (T0002) held for patient A of unit A until next week."""
+    from lyfta.inventory.models import Item, Reservation
+
+    _devices(w)
+    held, _created = Reservation.unscoped.get_or_create(
+        item=Item.objects.get(individual_number="T0002"),
+        defaults={
+            "patient": w.patient_a,
+            "unit": w.county.unit_a,
+            "until": timezone.localdate() + dt.timedelta(days=7),
+            "created_by": w.people["logan"].user,
+            "created_at": timezone.now(),
+        },
+    )
+    return {"reservation_id": held.pk}
+
+
 def _on_order_a(w: World) -> dict[str, int]:
     return {"order_id": w.order_a.pk, "line_id": _devices(w)["line"]}
 
@@ -975,6 +998,28 @@ ROUTES: dict[str, list[Route]] = {
         Route(
             kwargs=lambda w: {"individual_number": "0000000"},
             expect=everyone(DENIED, **dict.fromkeys(CARE, MISSING)),
+        ),
+    ],
+    # Reservations (issue 16 point 5): made and cancelled by the centre's logistics only.
+    "stock:item_reserve": [
+        Route(
+            method="post",
+            kwargs=lambda w: {"individual_number": _recon_number(w)},
+            data={"until": "garbage"},
+            expect=everyone(DENIED, logan=BAD),
+        ),
+        Route(
+            method="post",
+            kwargs=lambda w: {"individual_number": "0000000"},
+            expect=everyone(DENIED, logan=MISSING),
+        ),
+    ],
+    "stock:reservation_cancel": [
+        Route(method="post", kwargs=_reservation, expect=everyone(DENIED, logan=FOUND)),
+        Route(
+            method="post",
+            kwargs=lambda w: {"reservation_id": 999999},
+            expect=everyone(DENIED, logan=MISSING),
         ),
     ],
     "stock:recall": [
