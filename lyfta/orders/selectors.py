@@ -30,7 +30,16 @@ from lyfta.inventory.models import (
     StockMovement,
 )
 from lyfta.inventory.services import RefillNeed
-from lyfta.orders.models import Loan, LossReport, Order, OrderLine, PickupLine, PickupOrder
+from lyfta.orders.models import (
+    ConditionPhoto,
+    ConditionReport,
+    Loan,
+    LossReport,
+    Order,
+    OrderLine,
+    PickupLine,
+    PickupOrder,
+)
 from lyfta.patients.models import Patient
 from lyfta.workorders.models import ItemInspection, WorkOrder
 
@@ -336,6 +345,86 @@ def reconditioning_queue(*, actor: Actor) -> list[Item]:
         .select_related("article", "location")
         .order_by("pk")
     )
+
+
+# --- The condition of returned devices (issue 16 point 4) --------------------------------------
+
+
+def condition_line(*, actor: Actor, line_id: int, stage: str) -> PickupLine:
+    """A pick-up line whose device's condition is checked: at collection by the drivers, at
+    receipt by the warehouse. Nothing of the patient is shown with it."""
+    require(actor, Cap.STOCK_MANAGE if stage == ConditionReport.Stage.RECEIPT else Cap.ORDERS_HANDLE)
+    line = (
+        rows.pickup_lines_for(actor)
+        .filter(pk=line_id)
+        .select_related("loan__article__iso_class", "loan__item", "pickup")
+        .first()
+    )
+    if line is None:
+        raise denied(actor, "orders.pickupline", line_id)
+    return line
+
+
+def conditions_of_lines(*, actor: Actor, line_ids: list[int]) -> dict[int, list[ConditionReport]]:
+    """The condition reports of pick-up lines, collection first, with their photos."""
+    found: dict[int, list[ConditionReport]] = {}
+    for report in (
+        rows.condition_reports(actor)
+        .filter(line_id__in=line_ids)
+        .select_related("checked_by")
+        .prefetch_related("photos")
+        .order_by("line_id", "checked_at", "pk")
+    ):
+        found.setdefault(report.line_id, []).append(report)
+    return found
+
+
+def conditions_of_items(*, actor: Actor, items: list[Item]) -> dict[int, list[ConditionReport]]:
+    """For each item, the condition reports of its latest return (collection, then receipt),
+    with their photos: what the reconditioning technician reads first."""
+    found: dict[int, list[ConditionReport]] = {}
+    latest: dict[int, int] = {}
+    for report in (
+        rows.condition_reports(actor)
+        .filter(line__loan__item_id__in=[item.pk for item in items])
+        .select_related("checked_by", "line__loan")
+        .prefetch_related("photos")
+        .order_by("line_id", "checked_at", "pk")
+    ):
+        item_id = report.line.loan.item_id
+        assert item_id is not None  # noqa: S101 - filtered on it
+        if latest.get(item_id) != report.line_id:
+            latest[item_id] = report.line_id
+            found[item_id] = []
+        found[item_id].append(report)
+    return found
+
+
+def condition_photo_for(*, actor: Actor, photo_id: int) -> ConditionPhoto:
+    """A photo of a returned device, for the centre on the case, recorded as a read (R57)."""
+    if not (can(actor, Cap.ORDERS_HANDLE) or can(actor, Cap.STOCK_VIEW)):
+        require(actor, Cap.STOCK_VIEW)
+    photo = (
+        rows.condition_photos(actor)
+        .filter(pk=photo_id)
+        .select_related("report__line__pickup__unit")
+        .first()
+    )
+    if photo is None:
+        raise denied(actor, "orders.conditionphoto", photo_id)
+    pickup = photo.report.line.pickup
+    record(
+        action=Action.CONDITION_PHOTO_VIEWED,
+        actor=actor,
+        target=photo.report.line,
+        patient_id=pickup.patient_id,
+        legal_basis=LegalBasis.CASE,
+        legal_basis_ref=f"pickup:{pickup.number}",
+        owner_provider_id=pickup.unit.provider_id,
+        owner_unit_id=pickup.unit_id,
+        detail={"photo": photo.pk, "stage": photo.report.stage},
+    )
+    return photo
 
 
 # --- The item card (individkort) ----------------------------------------------------------------

@@ -9,9 +9,12 @@ the last unit exactly one succeeds and the other gets a clear message."""
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import re
+import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TypedDict
 
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -35,6 +38,10 @@ from lyfta.inventory.models import Item, StockLocation, StockMovement
 from lyfta.messages.models import Message
 from lyfta.messages.services import messages_send
 from lyfta.orders.models import (
+    DEFAULT_CONDITION_POINTS,
+    ConditionChecklist,
+    ConditionPhoto,
+    ConditionReport,
     Loan,
     LossReport,
     Order,
@@ -1317,3 +1324,156 @@ def loss_found(*, actor: Actor, report: LossReport) -> LossReport:
 
 def delivery_class_label(article: Article) -> str:
     return str(DeliveryClass(article.delivery_class).label)
+
+
+# --- The condition of a returned device (issue 16 point 4) ------------------------------------
+
+CONDITION_RESULTS = ("yes", "no", "na")
+MAX_PHOTO_BYTES = 10 * 1024 * 1024
+MAX_CONDITION_PHOTOS = 3
+PHOTO_TYPES: dict[bytes, tuple[str, str]] = {
+    b"\xff\xd8\xff": ("image/jpeg", "jpg"),
+    b"\x89PNG\r\n\x1a\n": ("image/png", "png"),
+}
+
+
+def condition_points(article: Article) -> list[str]:
+    """The checklist of an article: its ISO class's own list, or its nearest parent's, or the
+    default list."""
+    iso = article.iso_class if article.iso_class_id else None
+    while iso is not None:
+        found = ConditionChecklist.objects.filter(iso_class=iso).first()
+        if found is not None and found.points:
+            return [str(point) for point in found.points]
+        iso = iso.parent
+    return list(DEFAULT_CONDITION_POINTS)
+
+
+def _condition_photo_dir() -> Path:
+    from lyfta.workorders.services import attachment_dir
+
+    return attachment_dir() / "condition"
+
+
+def _photo_name(name: str, extension: str) -> str:
+    keep = "".join(c for c in Path(name or "").name if c.isprintable() and c not in "/\\\0")
+    stem = Path(keep.strip()).stem.strip(" .") or "foto"
+    return f"{stem[:110]}.{extension}"
+
+
+def condition_record(
+    *,
+    actor: Actor,
+    line: PickupLine,
+    stage: str,
+    results: dict[str, str],
+    note: str = "",
+    photos: list[tuple[str, bytes]] | None = None,
+) -> ConditionReport:
+    """Record the condition of a returned device point by point, with up to three photos: by
+    the driver when it is collected (before or just after the collection is registered), by the
+    warehouse when it is received (before or just after). Once per stage."""
+    stage_ok = {
+        ConditionReport.Stage.COLLECTION: (
+            Cap.ORDERS_HANDLE,
+            (PickupLine.Status.WAITING, PickupLine.Status.COLLECTED),
+        ),
+        ConditionReport.Stage.RECEIPT: (
+            Cap.STOCK_MANAGE,
+            (PickupLine.Status.COLLECTED, PickupLine.Status.RECEIVED),
+        ),
+    }
+    if stage not in stage_ok:
+        raise ValidationError(_("Okänt tillfälle."))
+    cap, statuses = stage_ok[stage]
+    require(actor, cap)
+    user = actor.user
+    if user is None:
+        raise PermissionDenied("a person checks the condition")
+    photos = photos or []
+    if len(photos) > MAX_CONDITION_PHOTOS:
+        raise ValidationError(_("Högst tre foton."))
+    typed: list[tuple[str, bytes, str, str]] = []
+    for name, data in photos:
+        if not data:
+            raise ValidationError(_("Fotot är tomt."))
+        if len(data) > MAX_PHOTO_BYTES:
+            raise ValidationError(_("Fotot är större än 10 MB."))
+        kind = next((v for magic, v in PHOTO_TYPES.items() if data.startswith(magic)), None)
+        if kind is None:
+            raise ValidationError(_("Ett foto ska vara en JPEG- eller PNG-bild."))
+        typed.append((name, data, kind[0], kind[1]))
+    folder = _condition_photo_dir()
+    written: list[Path] = []
+    try:
+        with transaction.atomic():
+            locked = (
+                PickupLine.unscoped.select_for_update()
+                .select_related("loan__article", "loan__item", "pickup__unit")
+                .filter(pk=line.pk)
+                .first()
+            )
+            if locked is None or locked.status not in statuses:
+                raise ValidationError(
+                    _("Hjälpmedlet är inte hämtat än.")
+                    if stage == ConditionReport.Stage.RECEIPT
+                    else _("Hjälpmedlet ska inte hämtas.")
+                )
+            if ConditionReport.unscoped.filter(line=locked, stage=stage).exists():
+                raise ValidationError(_("Skicket är redan registrerat."))
+            points = condition_points(locked.loan.article)
+            missing = [p for p in points if results.get(p) not in CONDITION_RESULTS]
+            if missing:
+                raise ValidationError(
+                    _("Svara på varje punkt: %(points)s.") % {"points": ", ".join(missing)}
+                )
+            report = ConditionReport.unscoped.create(
+                line=locked,
+                stage=stage,
+                points=[{"point": p, "result": results[p]} for p in points],
+                note=note.strip()[:300],
+                checked_by=user,
+                checked_at=timezone.now(),
+            )
+            if typed:
+                folder.mkdir(parents=True, exist_ok=True)
+            for name, data, content_type, extension in typed:
+                stored_as = f"{uuid.uuid4().hex}.{extension}"
+                path = folder / stored_as
+                path.write_bytes(data)
+                written.append(path)
+                ConditionPhoto.unscoped.create(
+                    report=report,
+                    name=_photo_name(name, extension),
+                    content_type=content_type,
+                    size=len(data),
+                    sha256=hashlib.sha256(data).hexdigest(),
+                    stored_as=stored_as,
+                    uploaded_by=user,
+                    uploaded_at=report.checked_at,
+                )
+            record(
+                action=Action.CONDITION_RECORDED,
+                actor=actor,
+                target=locked,
+                patient_id=locked.pickup.patient_id,
+                legal_basis="case",
+                legal_basis_ref=f"pickup:{locked.pickup.number}",
+                detail={
+                    "stage": stage,
+                    "item": locked.loan.item.individual_number if locked.loan.item else None,
+                    "remarks": [p["point"] for p in report.remarks],
+                    "photos": len(typed),
+                },
+                **_owner(locked.pickup.unit),
+            )
+    except BaseException:
+        for path in written:
+            path.unlink(missing_ok=True)
+        raise
+    return report
+
+
+def condition_photo_bytes(photo: ConditionPhoto) -> bytes:
+    """The stored photo (the caller has checked access and records the read)."""
+    return (_condition_photo_dir() / photo.stored_as).read_bytes()

@@ -295,6 +295,18 @@ def _devices(w: World) -> dict[str, int]:
     }
 
 
+def _pickup_line(w: World) -> dict[str, int]:
+    """A line of the pick-up HO-TEST-1: patient A's lent lift T0003, waiting to be collected."""
+    from lyfta.orders.models import Loan, PickupLine
+
+    pickup = _devices(w)["pickup"]
+    line, _created = PickupLine.unscoped.get_or_create(
+        pickup_id=pickup,
+        defaults={"loan": Loan.unscoped.get(item__individual_number="T0003"), "status": "waiting"},
+    )
+    return {"line_id": line.pk}
+
+
 def _recon_number(w: World) -> str:
     _devices(w)
     return "T0002"
@@ -928,6 +940,24 @@ ROUTES: dict[str, list[Route]] = {
             method="post",
             kwargs=lambda w: {"line_id": 999999},
             expect=everyone(DENIED, logan=MISSING),
+        )
+    ],
+    # The condition of a returned device (issue 16 point 4): the drivers at collection, the
+    # warehouse at receipt (logan is both); its photos for the centre (logan, tekla).
+    "logistics:pickup_condition": [
+        Route(kwargs=_pickup_line, expect=LOGAN),
+        Route(method="post", kwargs=_pickup_line, expect=everyone(DENIED, logan=BAD)),
+        Route(kwargs=lambda w: {"line_id": 999999}, expect=everyone(DENIED, logan=MISSING)),
+    ],
+    "logistics:return_condition": [
+        Route(kwargs=_pickup_line, expect=LOGAN),
+        Route(method="post", kwargs=_pickup_line, expect=everyone(DENIED, logan=BAD)),
+        Route(kwargs=lambda w: {"line_id": 999999}, expect=everyone(DENIED, logan=MISSING)),
+    ],
+    "logistics:condition_photo": [
+        Route(
+            kwargs=lambda w: {"photo_id": 999999},
+            expect=everyone(DENIED, logan=MISSING, tekla=MISSING),
         )
     ],
     "logistics:reconditioning": [Route(expect=CENTRE_STOCK)],
