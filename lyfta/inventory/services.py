@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import TypedDict
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
@@ -522,7 +523,13 @@ MAX_RESERVATION_DAYS = 183
 RESERVABLE = (Item.Status.IN_STOCK, Item.Status.RECONDITIONING)
 
 
-def _reservation_owner(reservation: Reservation) -> dict[str, int | None]:
+class _Owner(TypedDict):
+    owner_provider_id: int
+    owner_unit_id: int
+
+
+def _reservation_owner(reservation: Reservation) -> _Owner:
+    """Whose information a reservation is: the unit it is for, and its provider (R42)."""
     return {
         "owner_provider_id": reservation.unit.provider_id,
         "owner_unit_id": reservation.unit_id,

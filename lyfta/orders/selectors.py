@@ -145,6 +145,58 @@ def loans_for_pickup(*, actor: Actor, grant: PatientGrant) -> QuerySet[Loan]:
     )
 
 
+@dataclass(frozen=True)
+class ReturnLetter:
+    """A letter asking for devices back (issue 16 point 6): to the patient, or to the estate."""
+
+    patient: Patient
+    reason: str  # korttid | behov | dodsbo
+    loans: list[Loan]
+    to_estate: bool
+    protected: bool  # no address is printed: the unit hands it over
+
+
+def return_letter(
+    *, actor: Actor, grant: PatientGrant, reason: str, loan_id: int | None
+) -> ReturnLetter:
+    """The devices of the actor's provider that the patient (or the estate) is asked to return:
+    one loan or every open one that is not sold; recorded as a read of the patient (R57) that
+    produced a letter."""
+    if not (can(actor, Cap.ORDERS_PLACE) or can(actor, Cap.ORDERS_HANDLE)):
+        require(actor, Cap.ORDERS_PLACE)
+    patient = grant.patient
+    loans = (
+        rows.provider_loans(actor, grant)
+        .filter(ended_on__isnull=True)
+        .exclude(billing_type="sale")
+        .select_related("article", "item", "unit")
+        .order_by("started_on", "pk")
+    )
+    if loan_id is not None:
+        loans = loans.filter(pk=loan_id)
+    found = list(loans)
+    if loan_id is not None and not found:
+        raise denied(actor, "orders.loan", loan_id, patient_id=patient.pk)
+    record(
+        action=Action.RETURN_LETTER_PRINTED,
+        actor=actor,
+        patient_id=patient.pk,
+        resource_type="orders.loan",
+        legal_basis=grant.basis,
+        legal_basis_ref=grant.basis_ref,
+        owner_provider_id=actor.unit.provider_id if actor.unit else None,
+        owner_unit_id=actor.unit.pk if actor.unit else None,
+        detail={"reason": reason, "loans": [loan.pk for loan in found]},
+    )
+    return ReturnLetter(
+        patient=patient,
+        reason=reason,
+        loans=found,
+        to_estate=patient.deceased_date is not None,
+        protected=patient.is_protected,
+    )
+
+
 def loan_of(*, actor: Actor, grant: PatientGrant, loan_id: int) -> Loan:
     """One loan of the patient from the actor's provider, or a recorded 404 (R38)."""
     loan = (
@@ -353,7 +405,9 @@ def reconditioning_queue(*, actor: Actor) -> list[Item]:
 def condition_line(*, actor: Actor, line_id: int, stage: str) -> PickupLine:
     """A pick-up line whose device's condition is checked: at collection by the drivers, at
     receipt by the warehouse. Nothing of the patient is shown with it."""
-    require(actor, Cap.STOCK_MANAGE if stage == ConditionReport.Stage.RECEIPT else Cap.ORDERS_HANDLE)
+    require(
+        actor, Cap.STOCK_MANAGE if stage == ConditionReport.Stage.RECEIPT else Cap.ORDERS_HANDLE
+    )
     line = (
         rows.pickup_lines_for(actor)
         .filter(pk=line_id)

@@ -1373,7 +1373,7 @@ def condition_record(
     """Record the condition of a returned device point by point, with up to three photos: by
     the driver when it is collected (before or just after the collection is registered), by the
     warehouse when it is received (before or just after). Once per stage."""
-    stage_ok = {
+    stage_ok: dict[str, tuple[str, tuple[str, str]]] = {
         ConditionReport.Stage.COLLECTION: (
             Cap.ORDERS_HANDLE,
             (PickupLine.Status.WAITING, PickupLine.Status.COLLECTED),

@@ -307,6 +307,11 @@ def _pickup_line(w: World) -> dict[str, int]:
     return {"line_id": line.pk}
 
 
+def _patient_a_with_stock(w: World) -> dict[str, int]:
+    _devices(w)
+    return {"patient_id": w.patient_a.pk}
+
+
 def _recon_number(w: World) -> str:
     _devices(w)
     return "T0002"
@@ -715,6 +720,19 @@ ROUTES: dict[str, list[Route]] = {
     ],
     "orders:pickup_new": [
         Route(kwargs=PA, expect=everyone(DENIED, alice=OK, bob=OK, charlie=MISSING))
+    ],
+    # A letter asking for devices back (issue 16 point 6): patient A's lift T0003 is lent.
+    "orders:return_letter": [
+        Route(
+            kwargs=_patient_a_with_stock,
+            data={"skal": "behov"},
+            expect=everyone(DENIED, alice=OK, bob=OK, charlie=MISSING, logan=MISSING),
+        ),
+        Route(
+            kwargs=PA,
+            data={"skal": "garbage"},
+            expect=everyone(DENIED, alice=FOUND, bob=FOUND, charlie=MISSING, logan=MISSING),
+        ),
     ],
     "orders:loss_new": [
         Route(

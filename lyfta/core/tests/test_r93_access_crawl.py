@@ -123,6 +123,13 @@ def _pickup_lines(s: Scenario) -> list[Target]:
     return [Target({"line_id": pk}, CENTRE) for pk in lines.values_list("pk", flat=True)]
 
 
+def _letters(s: Scenario) -> list[Target]:
+    return [
+        Target({"patient_id": p.pk}, PATIENT, p.pk, query={"skal": "behov"})
+        for p in s.facts.patients.values()
+    ]
+
+
 def _searches(s: Scenario) -> list[Target]:
     # Every patient's number typed exactly, and a name fragment all the surnames share.
     found = [
@@ -163,6 +170,7 @@ CRAWLED: dict[str, Targets] = {
     "orders:holdings": _patients(),
     "orders:order_new": _patients(),
     "orders:pickup_new": _patients(),
+    "orders:return_letter": _letters,
     "orders:withdraw": _patients(),
     "orders:loss_new": _patients(_loans_of),
     "orders:orders": _one(PLAIN),

@@ -219,9 +219,12 @@ def test_r16_4_the_photo_is_served_after_the_access_check_and_recorded(
     viewed = AuditEvent.objects.get(action=Action.CONDITION_PHOTO_VIEWED)
     assert viewed.patient_id == shop.patient.pk and viewed.legal_basis == "case"
     assert signed_in(Client(), alice).get(url).status_code == 403
-    assert signed_in(Client(), tekla).get(
-        reverse("logistics:condition_photo", args=[999999])
-    ).status_code == 404
+    assert (
+        signed_in(Client(), tekla)
+        .get(reverse("logistics:condition_photo", args=[999999]))
+        .status_code
+        == 404
+    )
 
 
 def test_r16_4_the_reconditioning_page_shows_the_condition_first(
