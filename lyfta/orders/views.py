@@ -133,10 +133,14 @@ def _save_cart(request: LyftaRequest, patient_id: int, cart: list[dict[str, int]
 
 
 def _cart_rows(
-    cart: list[dict[str, int]], *, with_free: bool = True
+    cart: list[dict[str, int]],
+    *,
+    with_free: bool = True,
+    whose: dict[str, int | None] | None = None,
 ) -> list[tuple[int, Article, int, int]]:
     """(index, article, quantity, free in central stock) for each line of the cart; the free
-    count only `with_free` (the page shows it; placing the order does not need it)."""
+    count only `with_free` (the page shows it; placing the order does not need it), counting
+    devices reserved for `whose` patient and unit and not those reserved for others."""
     articles = Article.objects.in_bulk([row["a"] for row in cart])
     try:
         central = services.central() if with_free else None
@@ -146,13 +150,17 @@ def _cart_rows(
     for index, row in enumerate(cart):
         article = articles.get(row["a"])
         if article is not None:
-            free = stock.available(article, central) if central else 0
+            free = stock.available(article, central, **(whose or {})) if central else 0
             rows.append((index, article, row["n"], free))
     return rows
 
 
-def _article_rows(articles: Any) -> list[dict[str, Any]]:
-    """Search results with delivery class, expected date, free stock and in-stock substitutes."""
+def _article_rows(
+    articles: Any, whose: dict[str, int | None] | None = None
+) -> list[dict[str, Any]]:
+    """Search results with delivery class, expected date, free stock (for `whose` patient and
+    unit: devices reserved for others are not free) and in-stock substitutes."""
+    whose = whose or {}
     try:
         central = services.central()
     except ValidationError:
@@ -160,10 +168,12 @@ def _article_rows(articles: Any) -> list[dict[str, Any]]:
     today = timezone.localdate()
     rows = []
     for article in articles:
-        free = stock.available(article, central)
+        free = stock.available(article, central, **whose)
         offers = []
         if free == 0:
-            offers = [s for s in substitutes(article)[:5] if stock.available(s, central) > 0]
+            offers = [
+                s for s in substitutes(article)[:5] if stock.available(s, central, **whose) > 0
+            ]
         rows.append(
             {
                 "article": article,
@@ -228,7 +238,9 @@ def order_new(request: LyftaRequest, patient_id: int) -> HttpResponse:
             "view": view,
             "form": form,
             "search": ArticleSearchForm(),
-            "cart": _cart_rows(cart),
+            "cart": _cart_rows(
+                cart, whose={"patient_id": grant.patient.pk, "unit_id": unit.pk if unit else None}
+            ),
             "templates": OrderTemplate.objects.filter(unit=unit) if unit else [],
             "template_form": TemplateForm(),
             "today": timezone.localdate(),
@@ -244,10 +256,14 @@ def article_results(request: LyftaRequest, patient_id: int) -> HttpResponse:
     form = ArticleSearchForm(request.GET)
     rows: list[dict[str, Any]] = []
     if form.is_valid() and (form.cleaned_data["q"] or form.cleaned_data["iso"]):
+        unit = request.actor.unit
         rows = _article_rows(
             article_search(
                 query=form.cleaned_data["q"], iso_code=form.cleaned_data["iso"], limit=25
-            )
+            ),
+            # Only the unit's planned need counts as theirs here: the search checks no grant to
+            # the patient, so it must not tell whether something is held for him.
+            whose={"unit_id": unit.pk if unit else None},
         )
     return render(
         request,

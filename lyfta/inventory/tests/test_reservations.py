@@ -213,3 +213,20 @@ def test_r16_5_the_item_card_reserves_and_cancels(
     held.refresh_from_db()
     assert held.end_reason == Reservation.End.CANCELLED
     assert as_logan.post(reverse("stock:reservation_cancel", args=[999999])).status_code == 404
+
+
+def test_r16_5_the_order_page_counts_a_device_held_for_the_patient_as_free_for_him(
+    shop: Shop, county: County, logan: Persona
+) -> None:
+    from lyfta.orders.views import _cart_rows
+
+    reserve(logan, lift("SN-L1"), county, patient=shop.other)
+    reserve(logan, lift("SN-L2"), county, unit=county.unit_b)
+    cart = [{"a": shop.lift.pk, "n": 1}]
+    ((_i, _article, _n, free_for_him),) = _cart_rows(
+        cart, whose={"patient_id": shop.other.pk, "unit_id": county.unit_a.pk}
+    )
+    ((_i, _article, _n, free_for_another),) = _cart_rows(
+        cart, whose={"patient_id": shop.patient.pk, "unit_id": county.unit_a.pk}
+    )
+    assert (free_for_him, free_for_another) == (1, 0)
