@@ -57,8 +57,8 @@ def test_r16_4_the_driver_checks_the_condition_on_a_phone_and_reconditioning_see
         lines=[LineInput(shop.lift)],
         delivery=DeliveryInput(),
     )
-    for line in OrderLine.unscoped.filter(order=order):
-        services.line_pick(actor=logan.actor, line=line)
+    for order_line in OrderLine.unscoped.filter(order=order):
+        services.line_pick(actor=logan.actor, line=order_line)
     loans = services.order_deliver(actor=logan.actor, order=order)
     pickup = services.pickup_register(
         actor=alice.actor, grant=grant(alice, shop.patient), pickup=PickupInput(loans=loans)
