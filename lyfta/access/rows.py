@@ -35,8 +35,10 @@ from lyfta.access.policies import can
 from lyfta.access.roles import Cap
 
 if TYPE_CHECKING:
-    from lyfta.inventory.models import Item, StockMovement
+    from lyfta.inventory.models import Item, Reservation, StockMovement
     from lyfta.orders.models import (
+        ConditionPhoto,
+        ConditionReport,
         DeliveryAttempt,
         Loan,
         LossReport,
@@ -562,6 +564,48 @@ def unit_open_loans(actor: Actor) -> models.QuerySet[Loan]:
     return _routed(own.exclude(_protected_not_named(actor, "patient")), "unit")
 
 
+# --- Returns and reservations (issue 16 points 4-5) -----------------------------------------
+
+
+def item_reservations(actor: Actor, item: Item) -> models.QuerySet[Reservation]:
+    """An item's reservations, for the centre's stock staff on its card: the unit, the day and
+    whether it is for a patient; the patient is never named there."""
+    from lyfta.inventory.models import Reservation
+
+    found = Reservation.objects.filter(item=item)
+    if can(actor, Cap.STOCK_VIEW):
+        return _routed(found, "stock")
+    return _routed(found.none(), "none")
+
+
+def reservations_to_change(actor: Actor) -> models.QuerySet[Reservation]:
+    """Reservations the actor may cancel: the centre's stock managers, every one."""
+    from lyfta.inventory.models import Reservation
+
+    if can(actor, Cap.STOCK_MANAGE):
+        return _routed(Reservation.objects.all(), "stock")
+    return _routed(Reservation.objects.none(), "none")
+
+
+def condition_reports(actor: Actor) -> models.QuerySet[ConditionReport]:
+    """Condition reports of returned devices, for the centre on the case: the drivers and the
+    warehouse who write them, and the stock staff who recondition the devices."""
+    from lyfta.orders.models import ConditionReport
+
+    if can(actor, Cap.ORDERS_HANDLE) or can(actor, Cap.STOCK_VIEW):
+        return _routed(ConditionReport.objects.all(), "case")
+    return _routed(ConditionReport.objects.none(), "none")
+
+
+def condition_photos(actor: Actor) -> models.QuerySet[ConditionPhoto]:
+    """Photos of returned devices, for the same roles as the condition reports."""
+    from lyfta.orders.models import ConditionPhoto
+
+    if can(actor, Cap.ORDERS_HANDLE) or can(actor, Cap.STOCK_VIEW):
+        return _routed(ConditionPhoto.objects.all(), "case")
+    return _routed(ConditionPhoto.objects.none(), "none")
+
+
 # --- Whose row a refusal was about ------------------------------------------------------------
 
 _OWNER_PATHS = {
@@ -572,6 +616,12 @@ _OWNER_PATHS = {
     "orders.pickupline": ("pickup__patient_id", "pickup__unit__provider_id", "pickup__unit_id"),
     "orders.lossreport": ("loan__patient_id", "loan__unit__provider_id", "loan__unit_id"),
     "workorders.workorder": ("patient_id", "unit__provider_id", "unit_id"),
+    "inventory.reservation": ("patient_id", "unit__provider_id", "unit_id"),
+    "orders.conditionphoto": (
+        "report__line__pickup__patient_id",
+        "report__line__pickup__unit__provider_id",
+        "report__line__pickup__unit_id",
+    ),
     "workorders.attachment": (
         "work_order__patient_id",
         "work_order__unit__provider_id",

@@ -974,6 +974,19 @@ PLAIN_KIND: dict[str, Any] = {
     Action.INSPECTION_REMINDED: gettext_lazy(
         "Påminde din enhet om en besiktning av ditt hjälpmedel"
     ),
+    Action.CONDITION_RECORDED: gettext_lazy(
+        "Registrerade skicket på ett hjälpmedel som hämtats hos dig"
+    ),
+    Action.CONDITION_PHOTO_VIEWED: gettext_lazy(
+        "Såg ett foto av ett hjälpmedel som hämtats hos dig"
+    ),
+    Action.RESERVATION_CREATED: gettext_lazy("Reserverade ett hjälpmedel åt dig"),
+    Action.RESERVATION_CANCELLED: gettext_lazy("Avbröt en reservation av ett hjälpmedel åt dig"),
+    Action.RESERVATION_EXPIRED: gettext_lazy("En reservation av ett hjälpmedel åt dig gick ut"),
+    Action.RESERVATION_USED: gettext_lazy("Lämnade ut ett hjälpmedel som reserverats åt dig"),
+    Action.RETURN_LETTER_PRINTED: gettext_lazy(
+        "Skrev ut ett brev till dig om att lämna tillbaka hjälpmedel"
+    ),
     Action.AUDIT_SEARCHED: gettext_lazy("Sökte i loggen efter händelser om dig"),
     Action.AUDIT_ENTRY_VIEWED: gettext_lazy("Läste en logghändelse om dig"),
     Action.EXTRACT_REQUESTED: gettext_lazy("Registrerade en begäran om loggutdrag om dig"),

@@ -43,6 +43,8 @@ def jobs() -> list[Job]:
         # and late work orders are reported once to the one who asked.
         Job("inspections_due", 24 * 3600, "lyfta.workorders.jobs:inspections_due"),
         Job("work_orders_overdue", 24 * 3600, "lyfta.workorders.jobs:work_orders_overdue"),
+        # Reservations past their day are closed (they stopped holding the item already).
+        Job("reservations_expire", 24 * 3600, "lyfta.inventory.jobs:reservations_expire"),
     ]
 
 

@@ -14,6 +14,8 @@ from lyfta.core.forms import Form
 from lyfta.core.text import refuse_non_ascii_digits
 from lyfta.inventory.models import StockLocation
 from lyfta.inventory.services import ReceivedItem
+from lyfta.organisations.models import Unit
+from lyfta.patients import identifiers
 
 MAX_SERIALS = 500
 MAX_ITEMS_SEEN = 5000
@@ -230,3 +232,46 @@ class RecallForm(Form):
         if low and high and low > high:
             self.add_error("serie_till", _("Intervallet ska sluta på ett högre serienummer."))
         return data
+
+
+class ReservationForm(Form):
+    """Hold an item for a unit's planned need, or for one of its patients (by identifier)."""
+
+    unit = forms.ModelChoiceField(
+        label=_("Enhet"),
+        queryset=Unit.objects.none(),
+        error_messages={
+            "required": _("Välj enheten som individen reserveras för."),
+            "invalid_choice": _("Välj en enhet i listan."),
+        },
+    )
+    identifier = forms.CharField(
+        label=_("Patientens personnummer (tomt: enhetens planerade behov)"),
+        max_length=20,
+        required=False,
+    )
+    until = forms.DateField(
+        label=_("Reserverad till och med"),
+        widget=forms.DateInput(attrs={"type": "date"}),
+        error_messages={
+            "required": _("Ange dagen reservationen gäller till."),
+            "invalid": _("Ange dagen som åååå-mm-dd, till exempel 2026-03-02."),
+        },
+    )
+    note = forms.CharField(label=_("Anteckning"), max_length=200, required=False)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        field = self.fields["unit"]
+        assert isinstance(field, forms.ModelChoiceField)  # noqa: S101 - declared above
+        field.queryset = (
+            Unit.objects.filter(active=True)
+            .exclude(kind__in=[Unit.Kind.CENTRE, Unit.Kind.ADMINISTRATION])
+            .order_by("name")
+        )
+
+    def clean_identifier(self) -> str:
+        raw = str(self.cleaned_data.get("identifier") or "").strip()
+        if not raw:
+            return ""
+        return identifiers.parse(raw).value

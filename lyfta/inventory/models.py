@@ -273,3 +273,57 @@ class Counter(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name}: {self.value}"
+
+
+class Reservation(models.Model):
+    """A device held back for a patient or for a unit's planned need until a day (issue 16 point
+    5): while it is in force (not ended and `until` not passed) picking and allocation offer the
+    item to nobody else, and take it for the matching order first. It ends by itself: the query
+    treats a passed `until` as not in force at once, and the daily job closes the row."""
+
+    class End(models.TextChoices):
+        USED = "used", _("Lämnad ut till den reserverade")
+        CANCELLED = "cancelled", _("Avbruten")
+        EXPIRED = "expired", _("Utgången")
+
+    item = models.ForeignKey(Item, on_delete=models.PROTECT, related_name="reservations")
+    # For a patient (then the unit is the one whose patient it is) or a unit's planned need.
+    patient = models.ForeignKey(
+        "patients.Patient", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    unit = models.ForeignKey("organisations.Unit", on_delete=models.PROTECT, related_name="+")
+    until = models.DateField(_("reserverad till och med"))
+    note = models.CharField(_("anteckning"), max_length=200, blank=True)
+    created_by = models.ForeignKey("accounts.User", on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(_("reserverad"))
+    ended_at = models.DateTimeField(_("avslutad"), null=True, blank=True)
+    end_reason = models.CharField(_("avslut"), max_length=10, choices=End.choices, blank=True)
+
+    # Patient-linked rows: read through lyfta.access.rows; `unscoped` is for code that writes.
+    objects = PatientLinkedManager["Reservation"]()
+    unscoped = models.Manager["Reservation"]()
+
+    class Meta:
+        ordering = ["until", "pk"]
+        verbose_name = _("reservation")
+        verbose_name_plural = _("reservationer")
+        constraints = [
+            # An item is held for one patient or need at a time.
+            models.UniqueConstraint(
+                fields=["item"], condition=Q(ended_at__isnull=True), name="one_open_reservation"
+            ),
+            models.CheckConstraint(
+                condition=Q(ended_at__isnull=True) | ~Q(end_reason=""),
+                name="ended_reservation_has_reason",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.item_id} → {self.until}"
+
+    @property
+    def in_force(self) -> bool:
+        """Holding the item now: not ended, and its day not passed (the job may not have run)."""
+        from django.utils import timezone
+
+        return self.ended_at is None and self.until >= timezone.localdate()

@@ -10,10 +10,11 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import TypedDict
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.db.models import F, Q
+from django.db.models import Exists, F, OuterRef, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -27,11 +28,13 @@ from lyfta.inventory import locks
 from lyfta.inventory.models import (
     BufferLevel,
     Item,
+    Reservation,
     StockLevel,
     StockLocation,
     StockMovement,
     StockTake,
 )
+from lyfta.organisations.models import Unit
 from lyfta.patients.models import Patient
 
 # Straight-line depreciation of a device's value for residual value (DOMAIN.md §3.7).
@@ -91,28 +94,80 @@ def ledger(
     return movement
 
 
-def available(article: Article, location: StockLocation, *, at_most: int | None = None) -> int:
-    """What of `article` at `location` is free for a new order; with `at_most`, counting stops
-    there (enough to know whether an order can be filled, without counting a whole warehouse)."""
+def _in_force(today: dt.date | None = None) -> QuerySet[Reservation]:
+    """Reservations in force: not ended and not past their day. A reservation whose day has
+    passed is not in force even before the daily job closes it."""
+    return Reservation.unscoped.filter(
+        ended_at__isnull=True, until__gte=today or timezone.localdate()
+    )
+
+
+def _theirs(patient_id: int | None, unit_id: int | None) -> Q:
+    """The reservations an order (of `patient_id`, from `unit_id`) may take: those for its
+    patient, and its unit's planned need (a reservation for the unit without a patient)."""
+    mine = Q(pk__in=[])
+    if patient_id is not None:
+        mine |= Q(patient_id=patient_id)
+    if unit_id is not None:
+        mine |= Q(patient__isnull=True, unit_id=unit_id)
+    return mine
+
+
+def held_for_others(patient_id: int | None = None, unit_id: int | None = None) -> Q:
+    """Items held by a reservation in force for someone other than this patient or unit: never
+    offered to them (issue 16 point 5)."""
+    others = _in_force().exclude(_theirs(patient_id, unit_id))
+    return Q(Exists(others.filter(item=OuterRef("pk"))))
+
+
+def held_for(item: Item, patient_id: int | None, unit_id: int | None) -> bool:
+    """Whether `item` is held by a reservation in force for someone else."""
+    return Item.objects.filter(pk=item.pk).filter(held_for_others(patient_id, unit_id)).exists()
+
+
+def available(
+    article: Article,
+    location: StockLocation,
+    *,
+    at_most: int | None = None,
+    patient_id: int | None = None,
+    unit_id: int | None = None,
+) -> int:
+    """What of `article` at `location` is free for a new order (of `patient_id` from `unit_id`:
+    items reserved for others are not); with `at_most`, counting stops there (enough to know
+    whether an order can be filled, without counting a whole warehouse)."""
     if article.tracked:
         free = Item.objects.filter(
             article=article,
             location=location,
             status=Item.Status.IN_STOCK,
             out_of_use_since__isnull=True,
-        )
+        ).exclude(held_for_others(patient_id, unit_id))
         return (free[:at_most] if at_most is not None else free).count()
     level = StockLevel.objects.filter(article=article, location=location).first()
     return level.available if level else 0
 
 
-def reserve_item(article: Article, location: StockLocation) -> Item:
-    """Reserve one free item of a tracked article: reconditioned units first (they have been
-    lent before), then the oldest. A conditional update: of two concurrent reservations of the
-    last unit exactly one succeeds; the other gets OutOfStock."""
-    candidates = Item.objects.filter(
-        article=article, location=location, status=Item.Status.IN_STOCK, out_of_use_since=None
-    ).order_by(F("times_lent").desc(), "acquired_on", "pk")
+def reserve_item(
+    article: Article,
+    location: StockLocation,
+    *,
+    patient_id: int | None = None,
+    unit_id: int | None = None,
+) -> Item:
+    """Reserve one free item of a tracked article for an order of `patient_id` from `unit_id`:
+    an item reserved for them first, then reconditioned units (they have been lent before), then
+    the oldest; never one reserved for someone else. A conditional update: of two concurrent
+    reservations of the last unit exactly one succeeds; the other gets OutOfStock."""
+    theirs = _in_force().filter(_theirs(patient_id, unit_id), item=OuterRef("pk"))
+    candidates = (
+        Item.objects.filter(
+            article=article, location=location, status=Item.Status.IN_STOCK, out_of_use_since=None
+        )
+        .exclude(held_for_others(patient_id, unit_id))
+        .annotate(held_for_them=Exists(theirs))
+        .order_by(F("held_for_them").desc(), F("times_lent").desc(), "acquired_on", "pk")
+    )
     for pk in candidates.values_list("pk", flat=True)[:20]:
         if Item.objects.filter(pk=pk, status=Item.Status.IN_STOCK, out_of_use_since=None).update(
             status=Item.Status.RESERVED
@@ -459,3 +514,156 @@ def books_at(article: Article, location: StockLocation) -> int:
         )
     level = StockLevel.objects.filter(article=article, location=location).first()
     return level.quantity if level else 0
+
+
+# --- Reservations (issue 16 point 5) ----------------------------------------------------------
+
+# A device is held for at most half a year: longer, and it is a loan that has not been made.
+MAX_RESERVATION_DAYS = 183
+RESERVABLE = (Item.Status.IN_STOCK, Item.Status.RECONDITIONING)
+
+
+class _Owner(TypedDict):
+    owner_provider_id: int
+    owner_unit_id: int
+
+
+def _reservation_owner(reservation: Reservation) -> _Owner:
+    """Whose information a reservation is: the unit it is for, and its provider (R42)."""
+    return {
+        "owner_provider_id": reservation.unit.provider_id,
+        "owner_unit_id": reservation.unit_id,
+    }
+
+
+def reservation_create(
+    *,
+    actor: Actor,
+    item: Item,
+    unit: Unit,
+    until: dt.date,
+    patient: Patient | None = None,
+    note: str = "",
+) -> Reservation:
+    """Hold a new or reconditioned item for a patient (of `unit`) or for `unit`'s planned need
+    until a day. While in force, picking and allocation offer it to nobody else."""
+    require(actor, Cap.STOCK_MANAGE)
+    if actor.user is None:
+        raise PermissionDenied("a person reserves")
+    today = timezone.localdate()
+    if until < today:
+        raise ValidationError(_("Reservationen kan inte gälla till en dag som har passerat."))
+    if until > today + dt.timedelta(days=MAX_RESERVATION_DAYS):
+        raise ValidationError(_("En individ kan reserveras i högst sex månader."))
+    if patient is not None and patient.deceased_date is not None:
+        raise ValidationError(_("Patienten är avliden."))
+    if not unit.active:
+        raise ValidationError(_("Enheten är inte aktiv."))
+    with transaction.atomic():
+        locked = locks.items_locked([item.pk]).get(item.pk)
+        if locked is None or locked.status not in RESERVABLE:
+            raise ValidationError(
+                _("Bara en individ i lager eller under rekonditionering kan reserveras.")
+            )
+        if _in_force(today).filter(item=locked).exists():
+            raise ValidationError(_("Individen är redan reserverad."))
+        # A reservation past its day but not yet closed by the job is closed now.
+        _expire(actor, Reservation.unscoped.filter(item=locked, ended_at__isnull=True))
+        reservation = Reservation(
+            item=locked,
+            patient=patient,
+            unit=unit,
+            until=until,
+            note=note.strip()[:200],
+            created_by=actor.user,
+            created_at=timezone.now(),
+        )
+        reservation.full_clean()
+        reservation.save()
+        record(
+            action=Action.RESERVATION_CREATED,
+            actor=actor,
+            target=reservation,
+            patient_id=patient.pk if patient else None,
+            detail={
+                "item": locked.individual_number,
+                "unit": unit.pk,
+                "until": until,
+                "for_patient": patient is not None,
+            },
+            **_reservation_owner(reservation),
+        )
+    return reservation
+
+
+def reservation_cancel(*, actor: Actor, reservation: Reservation) -> Reservation:
+    """End a reservation before its day: the item is free for anyone again."""
+    require(actor, Cap.STOCK_MANAGE)
+    with transaction.atomic():
+        if not Reservation.unscoped.filter(pk=reservation.pk, ended_at__isnull=True).update(
+            ended_at=timezone.now(), end_reason=Reservation.End.CANCELLED
+        ):
+            raise ValidationError(_("Reservationen är redan avslutad."))
+        record(
+            action=Action.RESERVATION_CANCELLED,
+            actor=actor,
+            target=reservation,
+            patient_id=reservation.patient_id,
+            changes={"end_reason": ["", Reservation.End.CANCELLED]},
+            detail={"item": reservation.item.individual_number},
+            **_reservation_owner(reservation),
+        )
+    reservation.refresh_from_db()
+    return reservation
+
+
+def _expire(actor: Actor, found: QuerySet[Reservation]) -> int:
+    done = 0
+    today = timezone.localdate()
+    for reservation in found.filter(until__lt=today).select_related("unit", "item"):
+        if Reservation.unscoped.filter(pk=reservation.pk, ended_at__isnull=True).update(
+            ended_at=timezone.now(), end_reason=Reservation.End.EXPIRED
+        ):
+            done += 1
+            record(
+                action=Action.RESERVATION_EXPIRED,
+                actor=actor,
+                target=reservation,
+                patient_id=reservation.patient_id,
+                changes={"end_reason": ["", Reservation.End.EXPIRED]},
+                detail={"item": reservation.item.individual_number, "until": reservation.until},
+                **_reservation_owner(reservation),
+            )
+    return done
+
+
+def reservations_expire(*, actor: Actor) -> int:
+    """The daily job: close every reservation whose day has passed (the queries already treat
+    them as not in force)."""
+    with transaction.atomic():
+        return _expire(actor, Reservation.unscoped.filter(ended_at__isnull=True))
+
+
+def reservations_use(
+    *, actor: Actor, item: Item, patient_id: int | None, unit_id: int | None
+) -> None:
+    """The item went to the order it was held for (delivered to the patient, or to the unit's
+    store): its reservation has done its work. The caller holds the transaction."""
+    for reservation in (
+        _in_force()
+        .filter(item=item)
+        .filter(_theirs(patient_id, unit_id))
+        .select_related("unit", "item")
+    ):
+        Reservation.unscoped.filter(pk=reservation.pk, ended_at__isnull=True).update(
+            ended_at=timezone.now(), end_reason=Reservation.End.USED
+        )
+        record(
+            action=Action.RESERVATION_USED,
+            actor=actor,
+            target=reservation,
+            patient_id=reservation.patient_id,
+            changes={"end_reason": ["", Reservation.End.USED]},
+            detail={"item": item.individual_number},
+            **_reservation_owner(reservation),
+        )

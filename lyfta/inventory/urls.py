@@ -26,6 +26,16 @@ urlpatterns = [
     path("forrad/<int:store_id>/pafyllning/", views.store_refill, name="store_refill"),
     path("individ/", views.item_find, name="item_find"),
     path("individ/<item_number:individual_number>/", views.item, name="item"),
+    path(
+        "individ/<item_number:individual_number>/reservera/",
+        views.item_reserve,
+        name="item_reserve",
+    ),
+    path(
+        "reservation/<int:reservation_id>/avbryt/",
+        views.reservation_cancel,
+        name="reservation_cancel",
+    ),
     path("aterkallelse/", views.recall, name="recall"),
     path("aterkallelse/lista.csv", views.recall_csv, name="recall_csv"),
 ]

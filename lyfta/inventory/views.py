@@ -17,6 +17,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from lyfta.access import rows
 from lyfta.access.policies import can, require
 from lyfta.access.roles import Cap
 from lyfta.accounts.sessions import session_ref
@@ -30,9 +31,10 @@ from lyfta.inventory.forms import (
     LocationForm,
     RecallForm,
     ReceiveForm,
+    ReservationForm,
     StocktakeForm,
 )
-from lyfta.inventory.models import StockLocation
+from lyfta.inventory.models import Item, StockLocation
 from lyfta.orders import selectors
 from lyfta.orders import services as order_services
 from lyfta.orders.selectors import RecallRow
@@ -305,6 +307,18 @@ def item(request: LyftaRequest, individual_number: str) -> HttpResponse:
     may_new_work = can(request.actor, Cap.WORKORDERS_HANDLE) or (
         can(request.actor, Cap.STOCK_MANAGE) and card.item.holder_id is None
     )
+    return _item_page(request, card, may_new_work=may_new_work)
+
+
+def _item_page(
+    request: LyftaRequest,
+    card: Any,
+    *,
+    may_new_work: bool = False,
+    reserve_form: ReservationForm | None = None,
+    status: int = 200,
+) -> HttpResponse:
+    may_reserve = can(request.actor, Cap.STOCK_MANAGE)
     return render(
         request,
         "stock/item.html",
@@ -313,8 +327,81 @@ def item(request: LyftaRequest, individual_number: str) -> HttpResponse:
             "hidden": HIDDEN_PATIENT,
             "may_new_work": may_new_work,
             "today": timezone.localdate(),
+            "may_reserve": may_reserve,
+            "reservable": card.item.status in services.RESERVABLE
+            and not any(r.in_force for r in card.reservations),
+            "reserve_form": reserve_form or (ReservationForm() if may_reserve else None),
         },
+        status=status,
     )
+
+
+# --- Reservations (issue 16 point 5) ----------------------------------------------------------
+
+
+@require_POST
+def item_reserve(request: LyftaRequest, individual_number: str) -> HttpResponse:
+    """Hold the item for a unit's planned need or one of its patients until a day."""
+    require(request.actor, Cap.STOCK_MANAGE)
+    item = Item.objects.filter(individual_number=individual_number).first()
+    if item is None:
+        raise Http404
+    form = ReservationForm(request.POST)
+    if form.is_valid():
+        data = form.cleaned_data
+        patient = None
+        if data["identifier"]:
+            from lyfta.patients.models import Patient
+
+            patient = Patient.objects.filter(identifier=data["identifier"]).first()
+            if patient is None:
+                form.add_error("identifier", _("Det finns ingen patient med det numret."))
+        if not form.errors:
+            try:
+                services.reservation_create(
+                    actor=request.actor,
+                    item=item,
+                    unit=data["unit"],
+                    until=data["until"],
+                    patient=patient,
+                    note=data["note"],
+                )
+            except ValidationError as error:
+                _errors(form, error)
+            else:
+                messages.success(
+                    request,
+                    _("Individ %(number)s är reserverad till och med %(day)s.")
+                    % {"number": item.individual_number, "day": data["until"].isoformat()},
+                )
+                return redirect("stock:item", individual_number=item.individual_number)
+    card = selectors.item_card(
+        actor=request.actor, individual_number=individual_number, session_ref=session_ref(request)
+    )
+    return _item_page(request, card, reserve_form=form, status=400)
+
+
+@require_POST
+def reservation_cancel(request: LyftaRequest, reservation_id: int) -> HttpResponse:
+    """End a reservation before its day: the item is offered to anyone again."""
+    require(request.actor, Cap.STOCK_MANAGE)
+    reservation = (
+        rows.reservations_to_change(request.actor)
+        .filter(pk=reservation_id)
+        .select_related("item", "unit")
+        .first()
+    )
+    if reservation is None:
+        raise selectors.denied(request.actor, "inventory.reservation", reservation_id)
+    number = reservation.item.individual_number
+    try:
+        services.reservation_cancel(actor=request.actor, reservation=reservation)
+    except ValidationError as error:
+        for problem in error.messages:
+            messages.error(request, problem)
+    else:
+        messages.success(request, _("Reservationen är avbruten."))
+    return redirect("stock:item", individual_number=number)
 
 
 # --- Recall -----------------------------------------------------------------------------------

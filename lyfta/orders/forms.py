@@ -119,3 +119,30 @@ class WithdrawForm(Form):
     def clean_taken_on(self) -> dt.date:
         value: dt.date = self.cleaned_data["taken_on"]
         return value
+
+
+class ReturnLetterForm(Form):
+    """Which letter asking for devices back: a short-term loan has ended, a follow-up found
+    the need gone, or (to the estate) the patient has died; one loan, or all of them."""
+
+    REASONS = [
+        ("korttid", _("Korttidslånet har upphört")),
+        ("behov", _("Behovet har upphört")),
+        ("dodsbo", _("Till dödsboet")),
+    ]
+
+    skal = forms.ChoiceField(
+        label=_("Skäl"),
+        choices=REASONS,
+        error_messages={
+            "required": _("Välj vilket brev som ska skrivas ut."),
+            "invalid_choice": _("Välj vilket brev som ska skrivas ut."),
+        },
+    )
+    lan = forms.IntegerField(
+        label=_("Utlåning"),
+        required=False,
+        min_value=1,
+        max_value=2**31 - 1,
+        error_messages={"invalid": _("Välj en utlåning i innehavet.")},
+    )

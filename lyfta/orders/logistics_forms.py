@@ -188,3 +188,48 @@ class ReceiptForm(Form):
             signature=data.get("strokes"),
             unsigned_reason=data.get("unsigned_reason", "") if data.get("unsigned") else "",
         )
+
+
+RESULT_CHOICES = [("yes", _("Ja")), ("no", _("Nej")), ("na", _("Ej aktuellt"))]
+
+
+class ConditionForm(Form):
+    """The condition checklist of a returned device: an answer for each point, a remark and up
+    to three photos (taken with the phone's camera)."""
+
+    note = forms.CharField(label=_("Anmärkning"), max_length=300, required=False)
+
+    def __init__(self, *args: Any, points: list[str], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.points = points
+        for index, point in enumerate(points):
+            self.fields[f"point_{index}"] = forms.ChoiceField(
+                label=point,
+                choices=RESULT_CHOICES,
+                widget=forms.RadioSelect,
+                error_messages={
+                    "required": _("Svara på punkten."),
+                    "invalid_choice": _("Välj Ja, Nej eller Ej aktuellt."),
+                },
+            )
+        for number in range(1, 4):
+            self.fields[f"photo_{number}"] = forms.FileField(
+                label=_("Foto %(n)s") % {"n": number},
+                required=False,
+                widget=forms.ClearableFileInput(
+                    attrs={"accept": "image/jpeg,image/png", "capture": "environment"}
+                ),
+            )
+
+    @property
+    def point_fields(self) -> list[Any]:
+        return [self[f"point_{index}"] for index in range(len(self.points))]
+
+    @property
+    def photo_fields(self) -> list[Any]:
+        return [self[f"photo_{number}"] for number in range(1, 4)]
+
+    def results(self) -> dict[str, str]:
+        return {
+            point: self.cleaned_data[f"point_{index}"] for index, point in enumerate(self.points)
+        }

@@ -15,8 +15,9 @@ from django.core.exceptions import ValidationError
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
+from django.utils.http import content_disposition_header
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from lyfta.access import rows
 from lyfta.access.policies import can, require
@@ -29,6 +30,7 @@ from lyfta.inventory.models import Item
 from lyfta.orders import selectors, services, signature
 from lyfta.orders.logistics_forms import (
     CollectForm,
+    ConditionForm,
     DayForm,
     FailedDeliveryForm,
     PickForm,
@@ -37,7 +39,7 @@ from lyfta.orders.logistics_forms import (
     ReceiptForm,
     ReconditionedForm,
 )
-from lyfta.orders.models import Order, OrderLine, PickupLine, PickupOrder
+from lyfta.orders.models import ConditionReport, Order, OrderLine, PickupLine, PickupOrder
 
 
 @dataclass(frozen=True)
@@ -360,7 +362,15 @@ def pickup_collect(request: LyftaRequest, pickup_id: int) -> HttpResponse:
 
 def _returns_page(request: LyftaRequest, *, status: int = 200) -> HttpResponse:
     lines = selectors.returns_to_receive(actor=request.actor)
-    return render(request, "logistics/returns.html", {"lines": lines}, status=status)
+    conditions = selectors.conditions_of_lines(
+        actor=request.actor, line_ids=[line.pk for line in lines]
+    )
+    return render(
+        request,
+        "logistics/returns.html",
+        {"rows": [(line, conditions.get(line.pk, [])) for line in lines]},
+        status=status,
+    )
 
 
 @require_GET
@@ -390,6 +400,8 @@ def return_receive(request: LyftaRequest, line_id: int) -> HttpResponse:
 
 def _reconditioning_page(request: LyftaRequest, *, status: int = 200) -> HttpResponse:
     items = selectors.reconditioning_queue(actor=request.actor)
+    # The condition at collection and at receipt, with the photos, first (issue 16 point 4).
+    conditions = selectors.conditions_of_items(actor=request.actor, items=items)
     manager = can(request.actor, Cap.STOCK_MANAGE)
     form = (
         ReconditionedForm(locations=stock_selectors.central_locations(request.actor))
@@ -399,7 +411,11 @@ def _reconditioning_page(request: LyftaRequest, *, status: int = 200) -> HttpRes
     return render(
         request,
         "logistics/reconditioning.html",
-        {"items": items, "manager": manager, "form": form},
+        {
+            "rows": [(item, conditions.get(item.pk, [])) for item in items],
+            "manager": manager,
+            "form": form,
+        },
         status=status,
     )
 
@@ -449,3 +465,88 @@ def scrap(request: LyftaRequest, item_id: int) -> HttpResponse:
         request, _("Individ %(number)s är skrotad.") % {"number": item.individual_number}
     )
     return redirect("logistics:reconditioning")
+
+
+# --- The condition of a returned device (issue 16 point 4) ------------------------------------
+
+
+def _condition(request: LyftaRequest, line_id: int, stage: str) -> HttpResponse:
+    """The checklist of one returned device, on a phone: each point, a remark and photos."""
+    line = selectors.condition_line(actor=request.actor, line_id=line_id, stage=stage)
+    points = services.condition_points(line.loan.article)
+    done = selectors.conditions_of_lines(actor=request.actor, line_ids=[line.pk]).get(line.pk, [])
+    recorded = next((report for report in done if report.stage == stage), None)
+    back = "logistics:returns" if stage == ConditionReport.Stage.RECEIPT else "logistics:pickups"
+    form = ConditionForm(request.POST or None, request.FILES or None, points=points)
+    status = 200
+    if request.method == "POST" and recorded is None:
+        if form.is_valid():
+            try:
+                uploads = [
+                    upload
+                    for upload in (form.cleaned_data[f"photo_{n}"] for n in range(1, 4))
+                    if upload is not None
+                ]
+                # Refused before it is read into memory.
+                if any(upload.size > services.MAX_PHOTO_BYTES for upload in uploads):
+                    raise ValidationError(_("Fotot är större än 10 MB."))
+                photos = [(upload.name or "", upload.read()) for upload in uploads]
+                services.condition_record(
+                    actor=request.actor,
+                    line=line,
+                    stage=stage,
+                    results=form.results(),
+                    note=form.cleaned_data["note"],
+                    photos=photos,
+                )
+            except ValidationError as error:
+                for problem in error.messages:
+                    form.add_error(None, problem)
+            else:
+                messages.success(request, _("Skicket är registrerat."))
+                return redirect(back)
+        status = 400
+    elif request.method == "POST":
+        messages.error(request, _("Skicket är redan registrerat."))
+        status = 400
+    return render(
+        request,
+        "logistics/condition.html",
+        {
+            "line": line,
+            "stage": stage,
+            "stage_label": ConditionReport.Stage(stage).label,
+            "form": form,
+            "recorded": [recorded] if recorded else [],
+            "earlier": [report for report in done if report.stage != stage],
+            "back": back,
+        },
+        status=status,
+    )
+
+
+@require_http_methods(["GET", "POST"])
+def pickup_condition(request: LyftaRequest, line_id: int) -> HttpResponse:
+    """The driver's checklist when a device is collected."""
+    return _condition(request, line_id, ConditionReport.Stage.COLLECTION)
+
+
+@require_http_methods(["GET", "POST"])
+def return_condition(request: LyftaRequest, line_id: int) -> HttpResponse:
+    """The warehouse's checklist when a device is received."""
+    return _condition(request, line_id, ConditionReport.Stage.RECEIPT)
+
+
+@require_GET
+def condition_photo(request: LyftaRequest, photo_id: int) -> HttpResponse:
+    """A photo of a returned device, only after the access check, recorded."""
+    photo = selectors.condition_photo_for(actor=request.actor, photo_id=photo_id)
+    try:
+        data = services.condition_photo_bytes(photo)
+    except OSError as error:
+        raise Http404 from error
+    response = HttpResponse(data, content_type=photo.content_type)
+    response["Content-Disposition"] = content_disposition_header(False, photo.name) or "inline"
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Cache-Control"] = "private, no-store"
+    return response

@@ -453,3 +453,103 @@ class Receipt(models.Model):
     @property
     def signed(self) -> bool:
         return self.signature is not None
+
+
+# The points checked when a device is collected and when it is received, unless its ISO class
+# (or a parent class) has its own list (issue 16 point 4).
+DEFAULT_CONDITION_POINTS = [
+    "Komplett",
+    "Rent",
+    "Synliga skador",
+    "Batteri/laddare medföljer",
+    "Tillbehör medföljer",
+]
+
+
+class ConditionChecklist(models.Model):
+    """The points of the condition checklist for the devices of one ISO class (and its
+    sub-classes, unless they have their own): kept by the centre, used at collection and at
+    receipt. Without one, DEFAULT_CONDITION_POINTS apply."""
+
+    iso_class = models.OneToOneField(
+        "catalogue.IsoClass",
+        on_delete=models.PROTECT,
+        related_name="condition_checklist",
+        verbose_name=_("ISO-klass"),
+    )
+    points = models.JSONField(_("kontrollpunkter"), default=list)  # ["Komplett", ...]
+
+    class Meta:
+        verbose_name = _("skickskontroll")
+        verbose_name_plural = _("skickskontroller")
+
+    def __str__(self) -> str:
+        return f"{self.iso_class_id}: {len(self.points)}"
+
+
+class ConditionReport(models.Model):
+    """The condition of a returned device, checked point by point when the driver collects it
+    and again when the warehouse receives it; what the reconditioning technician reads first."""
+
+    class Stage(models.TextChoices):
+        COLLECTION = "collection", _("Vid hämtning")
+        RECEIPT = "receipt", _("Vid mottagning")
+
+    line = models.ForeignKey(PickupLine, on_delete=models.PROTECT, related_name="conditions")
+    stage = models.CharField(_("tillfälle"), max_length=10, choices=Stage.choices)
+    # [{"point": "Komplett", "result": "yes" | "no" | "na"}]
+    points = models.JSONField(_("kontrollpunkter"), default=list)
+    note = models.CharField(_("anmärkning"), max_length=300, blank=True)
+    checked_by = models.ForeignKey("accounts.User", on_delete=models.PROTECT, related_name="+")
+    checked_at = models.DateTimeField(_("kontrollerad"))
+
+    # Patient-linked rows: read through lyfta.access.rows; `unscoped` is for code that writes.
+    objects = PatientLinkedManager["ConditionReport"]()
+    unscoped = models.Manager["ConditionReport"]()
+
+    class Meta:
+        ordering = ["checked_at", "pk"]
+        verbose_name = _("skicksrapport")
+        verbose_name_plural = _("skicksrapporter")
+        constraints = [
+            models.UniqueConstraint(fields=["line", "stage"], name="one_condition_per_stage")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.line_id} {self.stage}"
+
+    @property
+    def remarks(self) -> list[dict[str, str]]:
+        """The points that were not as they should be: 'no', except that a visible damage is
+        a remark when it is 'yes'."""
+        return [p for p in self.points if p.get("result") == ("yes" if _damage(p) else "no")]
+
+
+def _damage(point: dict[str, str]) -> bool:
+    return "skad" in str(point.get("point", "")).lower()
+
+
+class ConditionPhoto(models.Model):
+    """A photo taken with a condition report: content-checked (JPEG or PNG, at most 10 MB),
+    stored under the var directory by a random name, served only after the access check."""
+
+    report = models.ForeignKey(ConditionReport, on_delete=models.PROTECT, related_name="photos")
+    name = models.CharField(_("filnamn"), max_length=120)
+    content_type = models.CharField(max_length=40)
+    size = models.PositiveIntegerField(_("storlek"))
+    sha256 = models.CharField(max_length=64)
+    stored_as = models.CharField(max_length=80, unique=True)
+    uploaded_by = models.ForeignKey("accounts.User", on_delete=models.PROTECT, related_name="+")
+    uploaded_at = models.DateTimeField(_("fotograferad"))
+
+    # Patient-linked rows: read through lyfta.access.rows; `unscoped` is for code that writes.
+    objects = PatientLinkedManager["ConditionPhoto"]()
+    unscoped = models.Manager["ConditionPhoto"]()
+
+    class Meta:
+        ordering = ["pk"]
+        verbose_name = _("foto av skick")
+        verbose_name_plural = _("foton av skick")
+
+    def __str__(self) -> str:
+        return self.name

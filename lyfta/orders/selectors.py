@@ -23,9 +23,18 @@ from lyfta.audit.models import LegalBasis, Outcome
 from lyfta.audit.services import record, record_many
 from lyfta.catalogue.models import Article
 from lyfta.core.paging import Window, window
-from lyfta.inventory.models import BufferLevel, Item, StockLevel, StockLocation, StockMovement
+from lyfta.inventory.models import (
+    BufferLevel,
+    Item,
+    Reservation,
+    StockLevel,
+    StockLocation,
+    StockMovement,
+)
 from lyfta.inventory.services import RefillNeed
 from lyfta.orders.models import (
+    ConditionPhoto,
+    ConditionReport,
     DeliveryAttempt,
     Loan,
     LossReport,
@@ -138,6 +147,58 @@ def loans_for_pickup(*, actor: Actor, grant: PatientGrant) -> QuerySet[Loan]:
         .exclude(pickup_lines__status__in=[PickupLine.Status.WAITING, PickupLine.Status.COLLECTED])
         .select_related("article", "item")
         .distinct()
+    )
+
+
+@dataclass(frozen=True)
+class ReturnLetter:
+    """A letter asking for devices back (issue 16 point 6): to the patient, or to the estate."""
+
+    patient: Patient
+    reason: str  # korttid | behov | dodsbo
+    loans: list[Loan]
+    to_estate: bool
+    protected: bool  # no address is printed: the unit hands it over
+
+
+def return_letter(
+    *, actor: Actor, grant: PatientGrant, reason: str, loan_id: int | None
+) -> ReturnLetter:
+    """The devices of the actor's provider that the patient (or the estate) is asked to return:
+    one loan or every open one that is not sold; recorded as a read of the patient (R57) that
+    produced a letter."""
+    if not (can(actor, Cap.ORDERS_PLACE) or can(actor, Cap.ORDERS_HANDLE)):
+        require(actor, Cap.ORDERS_PLACE)
+    patient = grant.patient
+    loans = (
+        rows.provider_loans(actor, grant)
+        .filter(ended_on__isnull=True)
+        .exclude(billing_type="sale")
+        .select_related("article", "item", "unit")
+        .order_by("started_on", "pk")
+    )
+    if loan_id is not None:
+        loans = loans.filter(pk=loan_id)
+    found = list(loans)
+    if loan_id is not None and not found:
+        raise denied(actor, "orders.loan", loan_id, patient_id=patient.pk)
+    record(
+        action=Action.RETURN_LETTER_PRINTED,
+        actor=actor,
+        patient_id=patient.pk,
+        resource_type="orders.loan",
+        legal_basis=grant.basis,
+        legal_basis_ref=grant.basis_ref,
+        owner_provider_id=actor.unit.provider_id if actor.unit else None,
+        owner_unit_id=actor.unit.pk if actor.unit else None,
+        detail={"reason": reason, "loans": [loan.pk for loan in found]},
+    )
+    return ReturnLetter(
+        patient=patient,
+        reason=reason,
+        loans=found,
+        to_estate=patient.deceased_date is not None,
+        protected=patient.is_protected,
     )
 
 
@@ -476,6 +537,88 @@ def reconditioning_queue(*, actor: Actor) -> list[Item]:
     )
 
 
+# --- The condition of returned devices (issue 16 point 4) --------------------------------------
+
+
+def condition_line(*, actor: Actor, line_id: int, stage: str) -> PickupLine:
+    """A pick-up line whose device's condition is checked: at collection by the drivers, at
+    receipt by the warehouse. Nothing of the patient is shown with it."""
+    require(
+        actor, Cap.STOCK_MANAGE if stage == ConditionReport.Stage.RECEIPT else Cap.ORDERS_HANDLE
+    )
+    line = (
+        rows.pickup_lines_for(actor)
+        .filter(pk=line_id)
+        .select_related("loan__article__iso_class", "loan__item", "pickup")
+        .first()
+    )
+    if line is None:
+        raise denied(actor, "orders.pickupline", line_id)
+    return line
+
+
+def conditions_of_lines(*, actor: Actor, line_ids: list[int]) -> dict[int, list[ConditionReport]]:
+    """The condition reports of pick-up lines, collection first, with their photos."""
+    found: dict[int, list[ConditionReport]] = {}
+    for report in (
+        rows.condition_reports(actor)
+        .filter(line_id__in=line_ids)
+        .select_related("checked_by")
+        .prefetch_related("photos")
+        .order_by("line_id", "checked_at", "pk")
+    ):
+        found.setdefault(report.line_id, []).append(report)
+    return found
+
+
+def conditions_of_items(*, actor: Actor, items: list[Item]) -> dict[int, list[ConditionReport]]:
+    """For each item, the condition reports of its latest return (collection, then receipt),
+    with their photos: what the reconditioning technician reads first."""
+    found: dict[int, list[ConditionReport]] = {}
+    latest: dict[int, int] = {}
+    for report in (
+        rows.condition_reports(actor)
+        .filter(line__loan__item_id__in=[item.pk for item in items])
+        .select_related("checked_by", "line__loan")
+        .prefetch_related("photos")
+        .order_by("line_id", "checked_at", "pk")
+    ):
+        item_id = report.line.loan.item_id
+        assert item_id is not None  # noqa: S101 - filtered on it
+        if latest.get(item_id) != report.line_id:
+            latest[item_id] = report.line_id
+            found[item_id] = []
+        found[item_id].append(report)
+    return found
+
+
+def condition_photo_for(*, actor: Actor, photo_id: int) -> ConditionPhoto:
+    """A photo of a returned device, for the centre on the case, recorded as a read (R57)."""
+    if not (can(actor, Cap.ORDERS_HANDLE) or can(actor, Cap.STOCK_VIEW)):
+        require(actor, Cap.STOCK_VIEW)
+    photo = (
+        rows.condition_photos(actor)
+        .filter(pk=photo_id)
+        .select_related("report__line__pickup__unit")
+        .first()
+    )
+    if photo is None:
+        raise denied(actor, "orders.conditionphoto", photo_id)
+    pickup = photo.report.line.pickup
+    record(
+        action=Action.CONDITION_PHOTO_VIEWED,
+        actor=actor,
+        target=photo.report.line,
+        patient_id=pickup.patient_id,
+        legal_basis=LegalBasis.CASE,
+        legal_basis_ref=f"pickup:{pickup.number}",
+        owner_provider_id=pickup.unit.provider_id,
+        owner_unit_id=pickup.unit_id,
+        detail={"photo": photo.pk, "stage": photo.report.stage},
+    )
+    return photo
+
+
 # --- The item card (individkort) ----------------------------------------------------------------
 
 
@@ -493,6 +636,8 @@ class ItemCard:
     work: ItemWork | None = None  # work orders and inspections (the technicians' desk)
     # Each movement with its reference in words and a link where the actor may follow it.
     moves: list[tuple[StockMovement, Reference | None]] = field(default_factory=list)
+    # Its reservations, newest first (issue 16 point 5): unit and day, never the patient's name.
+    reservations: list[Reservation] = field(default_factory=list)
 
 
 def item_card(*, actor: Actor, individual_number: str, session_ref: str = "") -> ItemCard:
@@ -545,12 +690,18 @@ def item_card(*, actor: Actor, individual_number: str, session_ref: str = "") ->
     from lyfta.workorders.selectors import item_work
 
     references = movement_references(actor, movements)
+    reservations = list(
+        rows.item_reservations(actor, item)
+        .select_related("unit", "created_by")
+        .order_by("-created_at", "-pk")[:20]
+    )
     return ItemCard(
         item,
         movements,
         loans,
         item_work(actor=actor, item=item, session_ref=session_ref),
         [(move, references.get(move.pk)) for move in movements],
+        reservations,
     )
 
 

@@ -9,9 +9,12 @@ the last unit exactly one succeeds and the other gets a clear message."""
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import re
+import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TypedDict
 
 from django.conf import settings
@@ -38,6 +41,10 @@ from lyfta.messages.models import Message
 from lyfta.messages.services import messages_send
 from lyfta.orders import signature
 from lyfta.orders.models import (
+    DEFAULT_CONDITION_POINTS,
+    ConditionChecklist,
+    ConditionPhoto,
+    ConditionReport,
     DeliveryAttempt,
     Loan,
     LossReport,
@@ -231,7 +238,9 @@ def _reserve_line(order: Order, article: Article, quantity: int, source: StockLo
     A fixed substitution group swaps in an equivalent article that is in stock."""
     chosen, original = article, None
     needed = 1 if article.tracked else quantity
-    if stock.available(article, source, at_most=needed) < needed:
+    # Items held for another patient or unit are not offered to this order (issue 16 point 5).
+    whose = {"patient_id": order.patient_id, "unit_id": order.unit_id}
+    if stock.available(article, source, at_most=needed, **whose) < needed:
         group = article.substitution_group
         if group is not None and group.fixed:
             for other in (
@@ -240,13 +249,13 @@ def _reserve_line(order: Order, article: Article, quantity: int, source: StockLo
                 .order_by("article_number")
             ):
                 enough = 1 if other.tracked else quantity
-                if stock.available(other, source, at_most=enough) >= enough:
+                if stock.available(other, source, at_most=enough, **whose) >= enough:
                     chosen, original = other, article
                     break
     if chosen.tracked:
         for _n in range(quantity):
             try:
-                item: Item | None = stock.reserve_item(chosen, source)
+                item: Item | None = stock.reserve_item(chosen, source, **whose)
                 status = OrderLine.Status.RESERVED
             except stock.OutOfStock:
                 item, status = None, OrderLine.Status.BACKORDERED
@@ -550,7 +559,12 @@ def backorders_fill(*, actor: Actor, article: Article) -> int:
     for line in waiting:
         try:
             if article.tracked:
-                item = stock.reserve_item(article, line.source)
+                item = stock.reserve_item(
+                    article,
+                    line.source,
+                    patient_id=line.order.patient_id,
+                    unit_id=line.order.unit_id,
+                )
                 done = OrderLine.unscoped.filter(
                     pk=line.pk, status=OrderLine.Status.BACKORDERED
                 ).update(status=OrderLine.Status.RESERVED, item=item)
@@ -751,6 +765,10 @@ def line_pick(*, actor: Actor, line: OrderLine, individual_number: str = "") -> 
                         _("Individ %(number)s är inte %(article)s i %(place)s.")
                         % {"number": number, "article": line.article, "place": line.source}
                     )
+                if stock.held_for(other, line.order.patient_id, line.order.unit_id):
+                    raise ValidationError(
+                        _("Individ %(number)s är reserverad för någon annan.") % {"number": number}
+                    )
                 if other.out_of_use_since is not None:
                     raise ValidationError(
                         _(
@@ -839,6 +857,9 @@ def order_deliver(*, actor: Actor, order: Order, receipt: ReceiptInput | None = 
                     times_lent=item.times_lent + 1,
                 ):
                     raise stock.OutOfStock(_("Individen är inte på väg till patienten."))
+                stock.reservations_use(
+                    actor=actor, item=item, patient_id=locked.patient_id, unit_id=locked.unit_id
+                )
             else:
                 stock.release_quantity(article, line.source, line.quantity)
             stock.ledger(
@@ -922,6 +943,7 @@ def _deliver_to_store(actor: Actor, order: Order, line: OrderLine) -> None:
         Item.objects.filter(pk=line.item.pk).update(
             status=Item.Status.IN_STOCK, location=order.store
         )
+        stock.reservations_use(actor=actor, item=line.item, patient_id=None, unit_id=order.unit_id)
     else:
         stock.release_quantity(line.article, line.source, line.quantity)
     stock.ledger(
@@ -1165,6 +1187,10 @@ def buffer_withdraw(
                     )
                     % {"number": number, "article": article, "store": store.name}
                 )
+            if stock.held_for(item, patient.pk, unit.pk):
+                raise ValidationError(
+                    _("Individ %(number)s är reserverad för någon annan.") % {"number": number}
+                )
             if not Item.objects.filter(pk=item.pk, status=Item.Status.IN_STOCK).update(
                 status=Item.Status.ON_LOAN,
                 holder=patient,
@@ -1174,6 +1200,7 @@ def buffer_withdraw(
                 raise stock.OutOfStock(
                     _("Individ %(number)s är redan uttagen eller reserverad.") % {"number": number}
                 )
+            stock.reservations_use(actor=actor, item=item, patient_id=patient.pk, unit_id=unit.pk)
             quantity = 1
         stock.ledger(
             actor=actor,
@@ -1581,3 +1608,156 @@ def loss_found(*, actor: Actor, report: LossReport) -> LossReport:
 
 def delivery_class_label(article: Article) -> str:
     return str(DeliveryClass(article.delivery_class).label)
+
+
+# --- The condition of a returned device (issue 16 point 4) ------------------------------------
+
+CONDITION_RESULTS = ("yes", "no", "na")
+MAX_PHOTO_BYTES = 10 * 1024 * 1024
+MAX_CONDITION_PHOTOS = 3
+PHOTO_TYPES: dict[bytes, tuple[str, str]] = {
+    b"\xff\xd8\xff": ("image/jpeg", "jpg"),
+    b"\x89PNG\r\n\x1a\n": ("image/png", "png"),
+}
+
+
+def condition_points(article: Article) -> list[str]:
+    """The checklist of an article: its ISO class's own list, or its nearest parent's, or the
+    default list."""
+    iso = article.iso_class if article.iso_class_id else None
+    while iso is not None:
+        found = ConditionChecklist.objects.filter(iso_class=iso).first()
+        if found is not None and found.points:
+            return [str(point) for point in found.points]
+        iso = iso.parent
+    return list(DEFAULT_CONDITION_POINTS)
+
+
+def _condition_photo_dir() -> Path:
+    from lyfta.workorders.services import attachment_dir
+
+    return attachment_dir() / "condition"
+
+
+def _photo_name(name: str, extension: str) -> str:
+    keep = "".join(c for c in Path(name or "").name if c.isprintable() and c not in "/\\\0")
+    stem = Path(keep.strip()).stem.strip(" .") or "foto"
+    return f"{stem[:110]}.{extension}"
+
+
+def condition_record(
+    *,
+    actor: Actor,
+    line: PickupLine,
+    stage: str,
+    results: dict[str, str],
+    note: str = "",
+    photos: list[tuple[str, bytes]] | None = None,
+) -> ConditionReport:
+    """Record the condition of a returned device point by point, with up to three photos: by
+    the driver when it is collected (before or just after the collection is registered), by the
+    warehouse when it is received (before or just after). Once per stage."""
+    stage_ok: dict[str, tuple[str, tuple[str, str]]] = {
+        ConditionReport.Stage.COLLECTION: (
+            Cap.ORDERS_HANDLE,
+            (PickupLine.Status.WAITING, PickupLine.Status.COLLECTED),
+        ),
+        ConditionReport.Stage.RECEIPT: (
+            Cap.STOCK_MANAGE,
+            (PickupLine.Status.COLLECTED, PickupLine.Status.RECEIVED),
+        ),
+    }
+    if stage not in stage_ok:
+        raise ValidationError(_("Okänt tillfälle."))
+    cap, statuses = stage_ok[stage]
+    require(actor, cap)
+    user = actor.user
+    if user is None:
+        raise PermissionDenied("a person checks the condition")
+    photos = photos or []
+    if len(photos) > MAX_CONDITION_PHOTOS:
+        raise ValidationError(_("Högst tre foton."))
+    typed: list[tuple[str, bytes, str, str]] = []
+    for name, data in photos:
+        if not data:
+            raise ValidationError(_("Fotot är tomt."))
+        if len(data) > MAX_PHOTO_BYTES:
+            raise ValidationError(_("Fotot är större än 10 MB."))
+        kind = next((v for magic, v in PHOTO_TYPES.items() if data.startswith(magic)), None)
+        if kind is None:
+            raise ValidationError(_("Ett foto ska vara en JPEG- eller PNG-bild."))
+        typed.append((name, data, kind[0], kind[1]))
+    folder = _condition_photo_dir()
+    written: list[Path] = []
+    try:
+        with transaction.atomic():
+            locked = (
+                PickupLine.unscoped.select_for_update()
+                .select_related("loan__article", "loan__item", "pickup__unit")
+                .filter(pk=line.pk)
+                .first()
+            )
+            if locked is None or locked.status not in statuses:
+                raise ValidationError(
+                    _("Hjälpmedlet är inte hämtat än.")
+                    if stage == ConditionReport.Stage.RECEIPT
+                    else _("Hjälpmedlet ska inte hämtas.")
+                )
+            if ConditionReport.unscoped.filter(line=locked, stage=stage).exists():
+                raise ValidationError(_("Skicket är redan registrerat."))
+            points = condition_points(locked.loan.article)
+            missing = [p for p in points if results.get(p) not in CONDITION_RESULTS]
+            if missing:
+                raise ValidationError(
+                    _("Svara på varje punkt: %(points)s.") % {"points": ", ".join(missing)}
+                )
+            report = ConditionReport.unscoped.create(
+                line=locked,
+                stage=stage,
+                points=[{"point": p, "result": results[p]} for p in points],
+                note=note.strip()[:300],
+                checked_by=user,
+                checked_at=timezone.now(),
+            )
+            if typed:
+                folder.mkdir(parents=True, exist_ok=True)
+            for name, data, content_type, extension in typed:
+                stored_as = f"{uuid.uuid4().hex}.{extension}"
+                path = folder / stored_as
+                path.write_bytes(data)
+                written.append(path)
+                ConditionPhoto.unscoped.create(
+                    report=report,
+                    name=_photo_name(name, extension),
+                    content_type=content_type,
+                    size=len(data),
+                    sha256=hashlib.sha256(data).hexdigest(),
+                    stored_as=stored_as,
+                    uploaded_by=user,
+                    uploaded_at=report.checked_at,
+                )
+            record(
+                action=Action.CONDITION_RECORDED,
+                actor=actor,
+                target=locked,
+                patient_id=locked.pickup.patient_id,
+                legal_basis="case",
+                legal_basis_ref=f"pickup:{locked.pickup.number}",
+                detail={
+                    "stage": stage,
+                    "item": locked.loan.item.individual_number if locked.loan.item else None,
+                    "remarks": [p["point"] for p in report.remarks],
+                    "photos": len(typed),
+                },
+                **_owner(locked.pickup.unit),
+            )
+    except BaseException:
+        for path in written:
+            path.unlink(missing_ok=True)
+        raise
+    return report
+
+
+def condition_photo_bytes(photo: ConditionPhoto) -> bytes:
+    """The stored photo (the caller has checked access and records the read)."""
+    return (_condition_photo_dir() / photo.stored_as).read_bytes()

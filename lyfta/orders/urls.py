@@ -20,6 +20,7 @@ urlpatterns = [
         name="template_use",
     ),
     path("innehav/<int:patient_id>/hamtning/", views.pickup_new, name="pickup_new"),
+    path("innehav/<int:patient_id>/aterlamning/", views.return_letter, name="return_letter"),
     path("innehav/<int:patient_id>/forlust/<int:loan_id>/", views.loss_new, name="loss_new"),
     path("innehav/<int:patient_id>/uttag/", views.withdraw, name="withdraw"),
     path("ordrar/", views.order_list, name="orders"),

@@ -11,9 +11,11 @@ from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
 from django.utils import timezone
 from django.utils.http import content_disposition_header, urlencode
 from django.utils.translation import gettext as _
+from django.utils.translation import override
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from lyfta.access import rows
@@ -36,6 +38,7 @@ from lyfta.orders.forms import (
     OrderForm,
     PickupForm,
     ReasonForm,
+    ReturnLetterForm,
     TemplateForm,
     WithdrawForm,
 )
@@ -86,6 +89,16 @@ def _fail(request: LyftaRequest, error: ValidationError | PermissionDenied) -> N
 def holdings(request: LyftaRequest, patient_id: int) -> HttpResponse:
     grant = _grant(request, patient_id)
     view = selectors.holdings(actor=request.actor, grant=grant)
+    may_place = can(request.actor, Cap.ORDERS_PLACE) and not grant.read_only
+    # A death proposes a pick-up of every device at once (issue 16 point 6): the page offers
+    # it first, and the pick-up form comes with all of them chosen, for the prescriber to
+    # confirm. Not created by itself: a death registered by mistake is corrected without a
+    # driver at the door, and the estate's contact and address are only known then.
+    to_collect = [
+        row
+        for row in view.active
+        if row.own_provider and not row.waiting_pickup and row.loan.billing_type != "sale"
+    ]
     return render(
         request,
         "orders/holdings.html",
@@ -94,7 +107,14 @@ def holdings(request: LyftaRequest, patient_id: int) -> HttpResponse:
             "patient": grant.patient,
             "view": view,
             "may_order": can(request.actor, Cap.ORDERS_PRESCRIBE) and not grant.read_only,
-            "may_place": can(request.actor, Cap.ORDERS_PLACE) and not grant.read_only,
+            "may_place": may_place,
+            "may_letter": (
+                can(request.actor, Cap.ORDERS_PLACE) or can(request.actor, Cap.ORDERS_HANDLE)
+            )
+            and not grant.read_only,
+            "death_pickup": len(to_collect)
+            if may_place and grant.patient.deceased_date is not None
+            else 0,
             "may_request": can(request.actor, Cap.WORKORDERS_REQUEST) and not grant.read_only,
             "may_handle": can(request.actor, Cap.WORKORDERS_HANDLE),
             "losses": view.losses,
@@ -115,10 +135,14 @@ def _save_cart(request: LyftaRequest, patient_id: int, cart: list[dict[str, int]
 
 
 def _cart_rows(
-    cart: list[dict[str, int]], *, with_free: bool = True
+    cart: list[dict[str, int]],
+    *,
+    with_free: bool = True,
+    whose: dict[str, int | None] | None = None,
 ) -> list[tuple[int, Article, int, int]]:
     """(index, article, quantity, free in central stock) for each line of the cart; the free
-    count only `with_free` (the page shows it; placing the order does not need it)."""
+    count only `with_free` (the page shows it; placing the order does not need it), counting
+    devices reserved for `whose` patient and unit and not those reserved for others."""
     articles = Article.objects.in_bulk([row["a"] for row in cart])
     try:
         central = services.central() if with_free else None
@@ -128,13 +152,17 @@ def _cart_rows(
     for index, row in enumerate(cart):
         article = articles.get(row["a"])
         if article is not None:
-            free = stock.available(article, central) if central else 0
+            free = stock.available(article, central, **(whose or {})) if central else 0
             rows.append((index, article, row["n"], free))
     return rows
 
 
-def _article_rows(articles: Any) -> list[dict[str, Any]]:
-    """Search results with delivery class, expected date, free stock and in-stock substitutes."""
+def _article_rows(
+    articles: Any, whose: dict[str, int | None] | None = None
+) -> list[dict[str, Any]]:
+    """Search results with delivery class, expected date, free stock (for `whose` patient and
+    unit: devices reserved for others are not free) and in-stock substitutes."""
+    whose = whose or {}
     try:
         central = services.central()
     except ValidationError:
@@ -142,10 +170,12 @@ def _article_rows(articles: Any) -> list[dict[str, Any]]:
     today = timezone.localdate()
     rows = []
     for article in articles:
-        free = stock.available(article, central)
+        free = stock.available(article, central, **whose)
         offers = []
         if free == 0:
-            offers = [s for s in substitutes(article)[:5] if stock.available(s, central) > 0]
+            offers = [
+                s for s in substitutes(article)[:5] if stock.available(s, central, **whose) > 0
+            ]
         rows.append(
             {
                 "article": article,
@@ -216,7 +246,9 @@ def order_new(request: LyftaRequest, patient_id: int) -> HttpResponse:
             "view": view,
             "form": form,
             "search": ArticleSearchForm(),
-            "cart": _cart_rows(cart),
+            "cart": _cart_rows(
+                cart, whose={"patient_id": grant.patient.pk, "unit_id": unit.pk if unit else None}
+            ),
             "templates": OrderTemplate.objects.filter(unit=unit) if unit else [],
             "template_form": TemplateForm(),
             "today": timezone.localdate(),
@@ -236,10 +268,14 @@ def article_results(request: LyftaRequest, patient_id: int) -> HttpResponse:
     form = ArticleSearchForm(request.GET)
     rows: list[dict[str, Any]] = []
     if form.is_valid() and (form.cleaned_data["q"] or form.cleaned_data["iso"]):
+        unit = request.actor.unit
         rows = _article_rows(
             article_search(
                 query=form.cleaned_data["q"], iso_code=form.cleaned_data["iso"], limit=25
-            )
+            ),
+            # Only the unit's planned need counts as theirs here: the search checks no grant to
+            # the patient, so it must not tell whether something is held for him.
+            whose={"unit_id": unit.pk if unit else None},
         )
     # htmx swaps the results into the order page; without JavaScript they are a page of their own.
     template = "_article_results" if request.headers.get("HX-Request") else "article_results_page"
@@ -450,7 +486,9 @@ def pickup_new(request: LyftaRequest, patient_id: int) -> HttpResponse:
         )
         for loan in loans
     ]
-    form = PickupForm(request.POST or None, choices=choices)
+    # A patient who has died: every device is proposed at once (the prescriber confirms).
+    initial = {"loans": list(by_id)} if grant.patient.deceased_date is not None else {}
+    form = PickupForm(request.POST or None, choices=choices, initial=initial)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
@@ -482,6 +520,56 @@ def pickup_new(request: LyftaRequest, patient_id: int) -> HttpResponse:
         {"patient": grant.patient, "form": form, "has_loans": bool(loans)},
         status=400 if form.errors else 200,
     )
+
+
+@require_GET
+def return_letter(request: LyftaRequest, patient_id: int) -> HttpResponse:
+    """A letter asking the patient, or the estate of a patient who has died, to return devices
+    (a short-term loan has ended, the need is gone), as a PDF. A protected patient's address is
+    never printed: the unit hands the letter over (R55)."""
+    if not (can(request.actor, Cap.ORDERS_PLACE) or can(request.actor, Cap.ORDERS_HANDLE)):
+        require(request.actor, Cap.ORDERS_PLACE)
+    grant = _grant(request, patient_id)
+    form = ReturnLetterForm(request.GET)
+    if not form.is_valid():
+        for field in form:
+            for problem in field.errors:
+                messages.error(request, str(problem))
+        return redirect("orders:holdings", patient_id=patient_id)
+    reason = form.cleaned_data["skal"]
+    if reason == "dodsbo" and grant.patient.deceased_date is None:
+        messages.error(
+            request, _("Brev till dödsboet skrivs när patienten är registrerad som avliden.")
+        )
+        return redirect("orders:holdings", patient_id=patient_id)
+    letter = selectors.return_letter(
+        actor=request.actor, grant=grant, reason=reason, loan_id=form.cleaned_data["lan"]
+    )
+    if not letter.loans:
+        messages.error(
+            request, _("Det finns inga hjälpmedel från din vårdgivare att lämna tillbaka.")
+        )
+        return redirect("orders:holdings", patient_id=patient_id)
+    import weasyprint
+
+    unit = request.actor.unit
+    context = {
+        "letter": letter,
+        "name": str(letter.patient),
+        "unit": unit,
+        "printed_at": timezone.localtime().strftime("%Y-%m-%d %H:%M"),
+        "produced_by": request.actor.user.display_name if request.actor.user else "",
+    }
+    with override("sv"):
+        html = render_to_string("orders/return_letter_pdf.html", context)
+    fetcher = weasyprint.urls.URLFetcher(allowed_protocols=frozenset())
+    pdf: bytes = weasyprint.HTML(string=html, base_url=None, url_fetcher=fetcher).write_pdf()
+    response = HttpResponse(pdf, content_type="application/pdf")
+    response["Content-Disposition"] = (
+        content_disposition_header(False, f"aterlamning-{patient_id}.pdf") or "inline"
+    )
+    response["Cache-Control"] = "private, no-store"
+    return response
 
 
 @require_POST

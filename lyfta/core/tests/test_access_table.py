@@ -295,6 +295,46 @@ def _devices(w: World) -> dict[str, int]:
     }
 
 
+def _pickup_line(w: World) -> dict[str, int]:
+    """A line of the pick-up HO-TEST-1: patient A's lent lift T0003, waiting to be collected."""
+    from lyfta.orders.models import Loan, PickupLine
+
+    pickup = _devices(w)["pickup"]
+    line, _created = PickupLine.unscoped.get_or_create(
+        pickup_id=pickup,
+        defaults={"loan": Loan.unscoped.get(item__individual_number="T0003"), "status": "waiting"},
+    )
+    return {"line_id": line.pk}
+
+
+def _patient_a_with_stock(w: World) -> dict[str, int]:
+    _devices(w)
+    return {"patient_id": w.patient_a.pk}
+
+
+def _recon_number(w: World) -> str:
+    _devices(w)
+    return "T0002"
+
+
+def _reservation(w: World) -> dict[str, int]:
+    """The item in reconditioning (T0002) held for patient A of unit A until next week."""
+    from lyfta.inventory.models import Item, Reservation
+
+    _devices(w)
+    held, _created = Reservation.unscoped.get_or_create(
+        item=Item.objects.get(individual_number="T0002"),
+        defaults={
+            "patient": w.patient_a,
+            "unit": w.county.unit_a,
+            "until": timezone.localdate() + dt.timedelta(days=7),
+            "created_by": w.people["logan"].user,
+            "created_at": timezone.now(),
+        },
+    )
+    return {"reservation_id": held.pk}
+
+
 def _on_order_a(w: World) -> dict[str, int]:
     return {"order_id": w.order_a.pk, "line_id": _devices(w)["line"]}
 
@@ -682,6 +722,19 @@ ROUTES: dict[str, list[Route]] = {
     "orders:pickup_new": [
         Route(kwargs=PA, expect=everyone(DENIED, alice=OK, bob=OK, charlie=MISSING))
     ],
+    # A letter asking for devices back (issue 16 point 6): patient A's lift T0003 is lent.
+    "orders:return_letter": [
+        Route(
+            kwargs=_patient_a_with_stock,
+            data={"skal": "behov"},
+            expect=everyone(DENIED, alice=OK, bob=OK, charlie=MISSING, logan=MISSING),
+        ),
+        Route(
+            kwargs=PA,
+            data={"skal": "garbage"},
+            expect=everyone(DENIED, alice=FOUND, bob=FOUND, charlie=MISSING, logan=MISSING),
+        ),
+    ],
     "orders:loss_new": [
         Route(
             kwargs=lambda w: {"patient_id": w.patient_a.pk, "loan_id": 999999},
@@ -922,6 +975,24 @@ ROUTES: dict[str, list[Route]] = {
             expect=everyone(DENIED, logan=MISSING),
         )
     ],
+    # The condition of a returned device (issue 16 point 4): the drivers at collection, the
+    # warehouse at receipt (logan is both); its photos for the centre (logan, tekla).
+    "logistics:pickup_condition": [
+        Route(kwargs=_pickup_line, expect=LOGAN),
+        Route(method="post", kwargs=_pickup_line, expect=everyone(DENIED, logan=BAD)),
+        Route(kwargs=lambda w: {"line_id": 999999}, expect=everyone(DENIED, logan=MISSING)),
+    ],
+    "logistics:return_condition": [
+        Route(kwargs=_pickup_line, expect=LOGAN),
+        Route(method="post", kwargs=_pickup_line, expect=everyone(DENIED, logan=BAD)),
+        Route(kwargs=lambda w: {"line_id": 999999}, expect=everyone(DENIED, logan=MISSING)),
+    ],
+    "logistics:condition_photo": [
+        Route(
+            kwargs=lambda w: {"photo_id": 999999},
+            expect=everyone(DENIED, logan=MISSING, tekla=MISSING),
+        )
+    ],
     "logistics:reconditioning": [Route(expect=CENTRE_STOCK)],
     "logistics:recondition_done": [
         Route(
@@ -990,6 +1061,28 @@ ROUTES: dict[str, list[Route]] = {
         Route(
             kwargs=lambda w: {"individual_number": "0000000"},
             expect=everyone(DENIED, **dict.fromkeys(CARE, MISSING)),
+        ),
+    ],
+    # Reservations (issue 16 point 5): made and cancelled by the centre's logistics only.
+    "stock:item_reserve": [
+        Route(
+            method="post",
+            kwargs=lambda w: {"individual_number": _recon_number(w)},
+            data={"until": "garbage"},
+            expect=everyone(DENIED, logan=BAD),
+        ),
+        Route(
+            method="post",
+            kwargs=lambda w: {"individual_number": "0000000"},
+            expect=everyone(DENIED, logan=MISSING),
+        ),
+    ],
+    "stock:reservation_cancel": [
+        Route(method="post", kwargs=_reservation, expect=everyone(DENIED, logan=FOUND)),
+        Route(
+            method="post",
+            kwargs=lambda w: {"reservation_id": 999999},
+            expect=everyone(DENIED, logan=MISSING),
         ),
     ],
     "stock:recall": [

@@ -116,6 +116,21 @@ def _items(s: Scenario) -> list[Target]:
     return [Target({"individual_number": n}, ITEM, n) for n in s.items]
 
 
+def _pickup_lines(s: Scenario) -> list[Target]:
+    """Each pick-up line's condition checklist (issue 16 point 4): about a device, no patient."""
+    from lyfta.orders.models import PickupLine
+
+    lines = PickupLine.unscoped.filter(pickup_id__in=[c.pk for c in s.facts.pickups])
+    return [Target({"line_id": pk}, CENTRE) for pk in lines.values_list("pk", flat=True)]
+
+
+def _letters(s: Scenario) -> list[Target]:
+    return [
+        Target({"patient_id": p.pk}, PATIENT, p.pk, query={"skal": "behov"})
+        for p in s.facts.patients.values()
+    ]
+
+
 def _searches(s: Scenario) -> list[Target]:
     # Every patient's number typed exactly, and a name fragment all the surnames share.
     found = [
@@ -161,6 +176,7 @@ CRAWLED: dict[str, Targets] = {
     "orders:holdings": _patients(),
     "orders:order_new": _patients(),
     "orders:pickup_new": _patients(),
+    "orders:return_letter": _letters,
     "orders:withdraw": _patients(),
     "orders:loss_new": _patients(_loans_of),
     "orders:orders": _one(ORDERLIST),
@@ -175,6 +191,8 @@ CRAWLED: dict[str, Targets] = {
         CENTRE, lambda s: {"dag": (timezone.localdate() + dt.timedelta(days=30)).isoformat()}
     ),
     "logistics:returns": _one(CENTRE),
+    "logistics:pickup_condition": _pickup_lines,
+    "logistics:return_condition": _pickup_lines,
     "logistics:reconditioning": _one(CENTRE),
     "stock:overview": _one(CENTRE),
     "stock:stores": _one(CENTRE),
@@ -243,6 +261,8 @@ EXCLUDED: dict[str, str] = {
     "stock:receive": "a goods-receipt form",
     "stock:stocktakes": "the list of stock-takes per location",
     "stock:item_find": "redirects to the item card, which is crawled",
+    "logistics:condition_photo": "an image of a returned device, for the centre only; each view "
+    "is recorded (lyfta/orders/tests/test_condition.py)",
     "catalogue:articles": "the assortment",
     "catalogue:article": "the assortment",
     "catalogue:article_create": "the assortment",

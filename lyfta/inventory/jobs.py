@@ -1,0 +1,12 @@
+"""Scheduled jobs of stock (lyfta/core/scheduler.py runs them)."""
+
+from __future__ import annotations
+
+from lyfta.access.actor import Actor
+from lyfta.inventory import services
+
+
+def reservations_expire(*, actor: Actor) -> int:
+    """Close the reservations whose day has passed (they stopped holding the item at midnight:
+    the queries never count them as in force)."""
+    return services.reservations_expire(actor=actor)
