@@ -33,6 +33,7 @@ from lyfta.audit.actions import Action
 from lyfta.audit.services import record
 from lyfta.catalogue.models import Article, BillingType, DeliveryClass
 from lyfta.core.dates import add_months
+from lyfta.core.uploads import safe_name, upload_dir
 from lyfta.core.workdays import add_working_days, is_working_day, next_working_day
 from lyfta.inventory import locks
 from lyfta.inventory import services as stock
@@ -1634,15 +1635,7 @@ def condition_points(article: Article) -> list[str]:
 
 
 def _condition_photo_dir() -> Path:
-    from lyfta.workorders.services import attachment_dir
-
-    return attachment_dir() / "condition"
-
-
-def _photo_name(name: str, extension: str) -> str:
-    keep = "".join(c for c in Path(name or "").name if c.isprintable() and c not in "/\\\0")
-    stem = Path(keep.strip()).stem.strip(" .") or "foto"
-    return f"{stem[:110]}.{extension}"
+    return upload_dir() / "condition"
 
 
 def condition_record(
@@ -1728,7 +1721,7 @@ def condition_record(
                 written.append(path)
                 ConditionPhoto.unscoped.create(
                     report=report,
-                    name=_photo_name(name, extension),
+                    name=safe_name(name, extension, "foto"),
                     content_type=content_type,
                     size=len(data),
                     sha256=hashlib.sha256(data).hexdigest(),

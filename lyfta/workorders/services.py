@@ -24,10 +24,8 @@ import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
-from pathlib import Path
 from typing import Any, TypedDict
 
-from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
@@ -43,6 +41,7 @@ from lyfta.audit.actions import Action
 from lyfta.audit.services import record
 from lyfta.catalogue.models import Article
 from lyfta.core.money import amount
+from lyfta.core.uploads import safe_name, upload_dir
 from lyfta.core.workdays import add_working_days
 from lyfta.inventory import locks
 from lyfta.inventory import services as stock
@@ -758,17 +757,7 @@ def work_order_cancel(*, actor: Actor, order: WorkOrder, reason: str) -> WorkOrd
 # --- Attachments ------------------------------------------------------------------------------
 
 
-def attachment_dir() -> Path:
-    configured = getattr(settings, "LYFTA_ATTACHMENT_DIR", "")
-    return Path(configured) if configured else Path(settings.VAR_DIR) / "attachments"
-
-
-def _safe_name(name: str, extension: str) -> str:
-    """The uploader's name without directories or control characters, ending in the extension
-    of the type the content was recognised as: a JPEG named "x.html" is saved as "x.jpg"."""
-    keep = "".join(c for c in Path(name or "").name if c.isprintable() and c not in "/\\\0")
-    stem = Path(keep.strip()).stem.strip(" .") or "bilaga"
-    return f"{stem[:110]}.{extension}"
+attachment_dir = upload_dir
 
 
 def attachment_add(*, actor: Actor, order: WorkOrder, name: str, data: bytes) -> Attachment:
@@ -798,7 +787,7 @@ def attachment_add(*, actor: Actor, order: WorkOrder, name: str, data: bytes) ->
             attachment = Attachment.unscoped.create(
                 work_order=order,
                 kind=attachment_kind,
-                name=_safe_name(name, extension),
+                name=safe_name(name, extension, "bilaga"),
                 content_type=content_type,
                 size=len(data),
                 sha256=hashlib.sha256(data).hexdigest(),
