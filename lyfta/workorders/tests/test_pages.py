@@ -324,7 +324,7 @@ def test_the_unit_approves_a_special_adaptation_and_cancels_its_own_while_not_st
     assert "Godkänn kostnadsförslaget" not in client.get(detail).content.decode()
     signed_in(client, bob)
     page = client.get(detail).content.decode()
-    assert "Godkänn kostnadsförslaget" in page and "1500" in page
+    assert "Godkänn kostnadsförslaget" in page and "1\xa0500,00\xa0kr" in page
     answer = client.post(reverse("workorders:approve", args=[special.pk]), follow=True)
     assert "Kostnadsförslaget är godkänt." in answer.content.decode()
     special.refresh_from_db()
