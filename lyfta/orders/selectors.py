@@ -551,7 +551,7 @@ def item_card(*, actor: Actor, individual_number: str, session_ref: str = "") ->
 
     reservations = list(
         rows.item_reservations(actor, item)
-        .select_related("unit", "created_by")
+        .select_related("unit", "created_by", "patient")
         .order_by("-created_at", "-pk")[:20]
     )
     return ItemCard(
