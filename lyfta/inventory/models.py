@@ -327,6 +327,6 @@ class Reservation(models.Model):
         (the job that closes the others may not have run)."""
         from django.utils import timezone
 
-        if self.patient_id is not None and self.patient.deceased_date is not None:
+        if self.patient is not None and self.patient.deceased_date is not None:
             return False
         return self.ended_at is None and self.until >= timezone.localdate()
