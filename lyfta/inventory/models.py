@@ -323,7 +323,10 @@ class Reservation(models.Model):
 
     @property
     def in_force(self) -> bool:
-        """Holding the item now: not ended, and its day not passed (the job may not have run)."""
+        """Holding the item now: not ended, its day not passed and its patient, if any, alive
+        (the job that closes the others may not have run)."""
         from django.utils import timezone
 
+        if self.patient is not None and self.patient.deceased_date is not None:
+            return False
         return self.ended_at is None and self.until >= timezone.localdate()

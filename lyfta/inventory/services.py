@@ -95,10 +95,12 @@ def ledger(
 
 
 def _in_force(today: dt.date | None = None) -> QuerySet[Reservation]:
-    """Reservations in force: not ended and not past their day. A reservation whose day has
-    passed is not in force even before the daily job closes it."""
+    """Reservations in force: not ended, not past their day, and not for a patient who has died.
+    Such a reservation holds nothing even before the daily job closes it."""
     return Reservation.unscoped.filter(
-        ended_at__isnull=True, until__gte=today or timezone.localdate()
+        ended_at__isnull=True,
+        until__gte=today or timezone.localdate(),
+        patient__deceased_date__isnull=True,
     )
 
 
@@ -620,7 +622,8 @@ def reservation_cancel(*, actor: Actor, reservation: Reservation) -> Reservation
 def _expire(actor: Actor, found: QuerySet[Reservation]) -> int:
     done = 0
     today = timezone.localdate()
-    for reservation in found.filter(until__lt=today).select_related("unit", "item"):
+    lapsed = found.filter(Q(until__lt=today) | Q(patient__deceased_date__isnull=False))
+    for reservation in lapsed.select_related("unit", "item"):
         if Reservation.unscoped.filter(pk=reservation.pk, ended_at__isnull=True).update(
             ended_at=timezone.now(), end_reason=Reservation.End.EXPIRED
         ):
@@ -638,8 +641,8 @@ def _expire(actor: Actor, found: QuerySet[Reservation]) -> int:
 
 
 def reservations_expire(*, actor: Actor) -> int:
-    """The daily job: close every reservation whose day has passed (the queries already treat
-    them as not in force)."""
+    """The daily job: close every reservation whose day has passed or whose patient has died
+    (the queries already treat them as not in force)."""
     with transaction.atomic():
         return _expire(actor, Reservation.unscoped.filter(ended_at__isnull=True))
 

@@ -692,7 +692,7 @@ def item_card(*, actor: Actor, individual_number: str, session_ref: str = "") ->
     references = movement_references(actor, movements)
     reservations = list(
         rows.item_reservations(actor, item)
-        .select_related("unit", "created_by")
+        .select_related("unit", "created_by", "patient")
         .order_by("-created_at", "-pk")[:20]
     )
     return ItemCard(

@@ -230,3 +230,18 @@ def test_r16_5_the_order_page_counts_a_device_held_for_the_patient_as_free_for_h
         cart, whose={"patient_id": shop.patient.pk, "unit_id": county.unit_a.pk}
     )
     assert (free_for_him, free_for_another) == (1, 0)
+
+
+def test_r16_5_a_reservation_for_a_patient_who_has_died_holds_nothing(
+    shop: Shop, county: County, alice: Persona, logan: Persona
+) -> None:
+    held = reserve(logan, lift("SN-L1"), county, patient=shop.other)
+    reserve(logan, lift("SN-L2"), county, unit=county.unit_b)
+    Patient.objects.filter(pk=shop.other.pk).update(deceased_date=timezone.localdate())
+    held.refresh_from_db()
+    assert not held.in_force
+    order = place(alice, shop.patient, LineInput(shop.lift))
+    assert line_item(order) == lift("SN-L1")
+    assert stock_jobs.reservations_expire(actor=Actor.system("reservations_expire")) == 1
+    held.refresh_from_db()
+    assert held.end_reason == Reservation.End.EXPIRED
