@@ -58,6 +58,9 @@ PATIENT, ITEM, ORDER, SEARCH, PENDING_NUMBER, CENTRE, RECALL, REVIEW, PLAIN = (
     "plain",
 )
 ORDERLIST = "orderlist"  # a list of orders, each naming its patient as the order's page does
+# The emergency form for a number the user typed: it names the patient for her to confirm the
+# right person, never a protected one she is not named for (issue 16, R54, R55).
+EMERGENCY_NUMBER = "emergency_number"
 
 
 @dataclass(frozen=True)
@@ -167,7 +170,10 @@ CRAWLED: dict[str, Targets] = {
         Target({}, SEARCH, query={"sida": "2"}),
     ],
     "patients:outside": _pending,
-    "patients:emergency": _pending,
+    "patients:emergency": lambda s: [
+        Target({}, EMERGENCY_NUMBER, p.pk, pending=p.identifier, typed=p.pk)
+        for p in s.facts.patients.values()
+    ],
     "patients:register": _one(PLAIN),
     "patients:detail": _patients(),
     "patients:correct": _patients(),
@@ -375,6 +381,11 @@ def allowed_identities(f: Facts, who: Who, target: Target) -> set[int]:
     kind, about = target.kind, target.about
     if kind in (PATIENT, PENDING_NUMBER):
         return {about} if cs.route(f, who, about) else set()
+    if kind == EMERGENCY_NUMBER:
+        patient = f.patient(about)
+        named = not patient.protected or who.user_id in patient.named
+        ok = cs.route(f, who, about) or (who.role in cs.PATIENT_ROLES and named)
+        return {about} if ok else set()
     if kind == ITEM:
         loans = {x.patient for x in f.loans if x.item == about and cs.loan_visible(f, who, x)}
         work = {

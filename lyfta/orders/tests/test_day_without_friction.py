@@ -68,11 +68,6 @@ def test_the_order_list_hides_a_protected_patients_name_but_from_named_staff(
     assert "Aina Apel" in page
 
 
-def test_the_order_list_pages_by_fifty(client: Client, shop: Shop, alice: Persona) -> None:
-    signed_in(client, alice)
-    assert client.get(reverse("orders:orders"), {"sida": "abc", "status": "x"}).status_code == 200
-
-
 # --- Problem 7: the buffer store's contents -------------------------------------------------------
 
 

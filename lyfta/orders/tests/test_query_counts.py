@@ -27,6 +27,7 @@ def lend(shop: Shop, alice: Persona, logan: Persona, patient: Patient, beds: int
         grant=grant(alice, patient),
         lines=[LineInput(shop.bed, beds), LineInput(shop.cushion, 1)],
         delivery=DeliveryInput(),
+        over_limit_reason="Mätning av sidans kostnad",  # many beds on purpose (issue 16)
     )
     for line in order.lines.all():
         services.line_pick(actor=logan.actor, line=line)

@@ -76,6 +76,10 @@ def test_a_prescriber_finds_own_patient_and_documents_a_need_for_another(
     assert browser.axe_violations() == []
     page.click("text=Aina Apel")
     page.wait_for_load_state()
+    # A search result opens the holdings (issue 16); the patient page is one link away.
+    assert "Hjälpmedelsinnehav" in page.locator("h1").inner_text()
+    page.click(".breadcrumb a:has-text('Aina Apel')")
+    page.wait_for_load_state()
     browser.shot("own-patient")
     assert "Storgatan 1" in page.content()
     assert browser.axe_violations() == []

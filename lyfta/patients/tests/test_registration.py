@@ -154,6 +154,7 @@ def test_r33_registering_the_units_own_patient_opens_the_patient(
         valid_from=timezone.localdate() - dt.timedelta(days=1),
     )
     response = as_alice.post(reverse("patients:register"), form(KNOWN))
-    assert response["Location"] == reverse("patients:detail", args=[known.pk])
+    # The unit's own patient opens at the holdings, where the day's work starts (issue 16).
+    assert response["Location"] == reverse("orders:holdings", args=[known.pk])
     assert not outside_lookups()
     assert AuditEvent.objects.filter(action=Action.PATIENT_LISTED, patient_id=known.pk).exists()
