@@ -62,7 +62,9 @@ def events_of(order: WorkOrder, action: str | None = None) -> list[AuditEvent]:
 
 
 def messages_to(persona: Persona) -> list[Message]:
-    return list(Message.objects.filter(recipient=persona.user).order_by("pk"))
+    """The desk's messages to `persona`: not the delivery notes of the devices set up for it."""
+    found = Message.objects.filter(recipient=persona.user).exclude(subject__startswith="Levererad:")
+    return list(found.order_by("pk"))
 
 
 def started(desk: Desk, alice: Persona, tekla: Persona) -> WorkOrder:
