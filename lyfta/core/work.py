@@ -57,8 +57,9 @@ def _capped(queryset: QuerySet[Any]) -> int:
     return queryset.values("pk")[: CAP + 1].count()
 
 
-def _listed(actor: Actor, shown: list[tuple[int | None, str, Any]], where: str) -> None:
-    """One PATIENT_LISTED per patient row the start page names (R57), written together."""
+def _listed(actor: Actor, shown: list[tuple[int | None, str, Any]]) -> None:
+    """One PATIENT_LISTED per patient row the start page names (R57), written together: each is
+    of the actor's unit's care relationships (`_in_care`)."""
     from lyfta.audit.actions import Action
     from lyfta.audit.models import LegalBasis
     from lyfta.audit.services import record_many
@@ -69,11 +70,11 @@ def _listed(actor: Actor, shown: list[tuple[int | None, str, Any]], where: str) 
                 "action": Action.PATIENT_LISTED,
                 "actor": actor,
                 "patient_id": patient_id,
-                "legal_basis": LegalBasis.CASE,
+                "legal_basis": LegalBasis.RELATIONSHIP,
                 "legal_basis_ref": ref,
                 "owner_provider_id": unit.provider_id,
                 "owner_unit_id": unit.pk,
-                "detail": {"list": where},
+                "detail": {"list": "start"},
             }
             for patient_id, ref, unit in shown
             if patient_id is not None
@@ -113,6 +114,15 @@ def _patient_name(patient: Any) -> str:
     return f"{patient.first_name} {patient.last_name}"
 
 
+def _in_care(actor: Actor) -> QuerySet[Any]:
+    """The patients the actor's unit has a care relationship with in force (R33; a protected
+    one only for the named staff, R55): the start page names only them, and lists a follow-up or
+    a loan only of them (the link opens their page)."""
+    from lyfta.access.patients import patients_in_scope
+
+    return patients_in_scope(actor)
+
+
 def unit_orders(actor: Actor, today: dt.date) -> Queue:
     from lyfta.orders.models import Order
 
@@ -123,15 +133,24 @@ def unit_orders(actor: Actor, today: dt.date) -> Queue:
         .order_by("expected_on", "pk")
     )
     found, more = _head(query)
-    _listed(actor, [(o.patient_id, f"order:{o.number}", o.unit) for o in found], "start")
+    # The unit's own orders, all of them; the patient named only on a care relationship in force.
+    ids = {o.patient_id for o in found if o.patient_id is not None}
+    named = set(_in_care(actor).filter(pk__in=ids).values_list("pk", flat=True)) if ids else set()
+    _listed(
+        actor, [(o.patient_id, f"order:{o.number}", o.unit) for o in found if o.patient_id in named]
+    )
+
+    def whom(o: Any) -> str:
+        if o.patient_id in named:
+            return f"{_patient_name(o.patient)} – "
+        return f"{o.store.name} – " if o.store else ""
+
     return Queue(
         "unit-orders",
         _("Enhetens pågående beställningar"),
         [
             WorkRow(
-                f"{o.number} – "
-                f"{_patient_name(o.patient) if o.patient else o.store.name if o.store else ''}"
-                f" ({o.get_status_display().lower()})",
+                f"{o.number} – {whom(o)}{o.get_status_display().lower()}",
                 reverse("orders:order", args=[o.pk]),
                 o.expected_on,
                 o.expected_on < today,
@@ -169,11 +188,12 @@ def follow_ups(actor: Actor, today: dt.date) -> Queue:
     query = (
         rows.unit_follow_ups(actor)
         .filter(follow_up_on__gte=today - dt.timedelta(days=30), follow_up_on__lte=today + SOON)
+        .filter(patient__in=_in_care(actor).values("pk"))
         .select_related("patient", "unit")
         .order_by("follow_up_on", "pk")
     )
     found, more = _head(query)
-    _listed(actor, [(p.patient_id, f"prescription:{p.pk}", p.unit) for p in found], "start")
+    _listed(actor, [(p.patient_id, f"prescription:{p.pk}", p.unit) for p in found])
     return Queue(
         "follow-ups",
         _("Uppföljningar"),
@@ -195,11 +215,12 @@ def loans_ending(actor: Actor, today: dt.date) -> Queue:
     query = (
         rows.unit_open_loans(actor)
         .filter(expected_end__isnull=False, expected_end__lte=today + SOON)
+        .filter(patient__in=_in_care(actor).values("pk"))
         .select_related("patient", "article", "unit")
         .order_by("expected_end", "pk")
     )
     found, more = _head(query)
-    _listed(actor, [(loan.patient_id, f"loan:{loan.pk}", loan.unit) for loan in found], "start")
+    _listed(actor, [(loan.patient_id, f"loan:{loan.pk}", loan.unit) for loan in found])
     return Queue(
         "loans-ending",
         _("Korttidslån som går ut"),

@@ -310,3 +310,30 @@ def test_each_roles_start_page_takes_a_bounded_number_of_queries(
         assert client.get("/").status_code == 200
     # No query per row: twelve more of everything cost no more queries.
     assert len(many) <= len(few), (persona, len(few), len(many))
+
+
+def test_the_start_page_names_only_patients_the_unit_has_in_care(
+    client: Client, busy: World
+) -> None:
+    """The unit's order for a patient it has no care relationship with is listed, unnamed."""
+    from lyfta.audit.models import AuditEvent
+    from lyfta.orders.models import Order
+
+    unit_a, alice = busy.county.unit_a, busy.people["alice"]
+    Order.unscoped.create(
+        number="KO-TEST-3",
+        patient=busy.patient_b,
+        unit=unit_a,
+        payer=unit_a,
+        orderer=alice.user,
+        delivery=Order.Delivery.PATIENT,
+        status=Order.Status.REGISTERED,
+        registered_at=timezone.now(),
+        expected_on=timezone.localdate(),
+    )
+    html = signed_in(client, alice).get("/").content.decode()
+    orders = _queue(html, "unit-orders")
+    assert "KO-TEST-3" in orders and "Bertil" not in html
+    assert "Aina Apel" in orders
+    listed = AuditEvent.objects.filter(action="patient.listed", actor_id=alice.user.pk)
+    assert set(listed.values_list("patient_id", flat=True)) == {busy.patient_a.pk}

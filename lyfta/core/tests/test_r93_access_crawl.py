@@ -46,6 +46,7 @@ PENDING = "lyfta_pending_identifier"  # the number a user typed, kept for the ou
 
 # What a page is about, which decides whose identity it may show.
 WORKORDER, WORKLIST = "workorder", "worklist"
+START = "start"  # the start page's work queues: the unit's patients in care may be named
 PATIENT, ITEM, ORDER, SEARCH, PENDING_NUMBER, CENTRE, RECALL, REVIEW, PLAIN = (
     "patient",
     "item",
@@ -161,7 +162,7 @@ def _locations(s: Scenario, code: str) -> list[dict[str, Any]]:
 
 # Every GET route that can show patient data, and the objects it is fetched with.
 CRAWLED: dict[str, Targets] = {
-    "start": _one(PLAIN),
+    "start": _one(START),
     "messages:inbox": _one(PLAIN),
     "patients:search": _searches,
     "patients:mine": lambda s: [
@@ -423,6 +424,8 @@ def allowed_identities(f: Facts, who: Who, target: Target) -> set[int]:
         return {x.patient for x in f.loans if x.open and cs.loan_visible(f, who, x)}
     if kind == REVIEW:
         return {p for p in patients if cs.reviewable(f, who, p)}
+    if kind == START:
+        return {p for p in patients if cs.route(f, who, p) == "relationship"}
     return set()
 
 
