@@ -436,10 +436,10 @@ def other_reviewers_text(to: list[User], role: str) -> str:
         return _("Granskas i stället av %(names)s.") % {"names": names}
     if role == Role.SYSTEM_ADMIN:
         return _(
-            "Det finns ingen annan logggranskare hos vårdgivaren: systemadministratören "
+            "Det finns ingen annan loggranskare hos vårdgivaren: systemadministratören "
             "(%(names)s) behöver utse en."
         ) % {"names": names}
     return _(
-        "Det finns ingen annan logggranskare hos vårdgivaren och ingen systemadministratör som "
+        "Det finns ingen annan loggranskare hos vårdgivaren och ingen systemadministratör som "
         "kan utse en."
     )

@@ -18,7 +18,7 @@ class Role(models.TextChoices):
     CATALOGUE_MANAGER = "catalogue_manager", _("Sortiment och inköp")
     BILLING = "billing", _("Ekonomi")
     USER_ADMIN = "user_admin", _("Användaradministratör")
-    LOG_REVIEWER = "log_reviewer", _("Logggranskare")
+    LOG_REVIEWER = "log_reviewer", _("Loggranskare")
     SYSTEM_ADMIN = "system_admin", _("Systemadministratör")
 
 
@@ -28,7 +28,7 @@ class Purpose(models.TextChoices):
     CARE = "care", _("Vård och behandling")
     ADMINISTRATION = "administration", _("Administration")
     QUALITY = "quality", _("Kvalitetsuppföljning")
-    LOG_REVIEW = "log_review", _("Logggranskning")
+    LOG_REVIEW = "log_review", _("Loggranskning")
     SYSTEM = "system", _("Systemdrift")
 
 

@@ -132,7 +132,7 @@ DEMO_USERS = [
         pnr("19840606", 13),
     ),
     DemoUser(
-        "nils.logggranskare",
+        "nils.loggranskare",
         "Nils",
         "Ås",
         "Informationssäkerhetssamordnare",
@@ -141,7 +141,7 @@ DEMO_USERS = [
         pnr("19710909", 14),
     ),
     DemoUser(
-        "olivia.logggranskare",
+        "olivia.loggranskare",
         "Olivia",
         "Björk",
         "Verksamhetsutvecklare",
@@ -152,7 +152,7 @@ DEMO_USERS = [
     # Arvika's own log reviewer: an emergency access by David (Arvika's home care) is judged by a
     # reviewer of his own municipality (R52), as Anna's is by Olivia in Karlstad.
     DemoUser(
-        "rebecka.logggranskare",
+        "rebecka.loggranskare",
         "Rebecka",
         "Alm",
         "Kvalitetsutvecklare",

@@ -132,8 +132,8 @@ def review_warning(user: User, unit: Unit, role: str) -> str | None:
     if not conflicts:
         return None
     return _(
-        "Varning: %(name)s får både ett uppdrag som logggranskare och ett uppdrag med tillgång "
-        "till patientuppgifter hos %(provider)s (%(others)s). En logggranskare ska inte granska "
+        "Varning: %(name)s får både ett uppdrag som loggranskare och ett uppdrag med tillgång "
+        "till patientuppgifter hos %(provider)s (%(others)s). En loggranskare ska inte granska "
         "sina egna åtgärder; låt någon annan granska loggen för den vårdgivaren."
     ) % {
         "name": user.display_name,

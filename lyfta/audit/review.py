@@ -161,13 +161,13 @@ def _hand_over(actor: Actor, handover: Handover, period: SearchParams, check_id:
         ) % {"check": check_id, "count": handover.count, "name": user.display_name}
         link = f"{reverse('review:search')}?{urlencode(query)}"
     else:
-        subject = _("Ingen annan logggranskare för %(name)s") % {"name": user.display_name}
+        subject = _("Ingen annan loggranskare för %(name)s") % {"name": user.display_name}
         body = ngettext(
             "Kontroll %(check)d lämnade %(count)d logghändelse av %(name)s utanför, eftersom "
-            "ingen bedömer sina egna händelser, och vårdgivaren har ingen annan logggranskare. "
+            "ingen bedömer sina egna händelser, och vårdgivaren har ingen annan loggranskare. "
             "Utse en som granskar den.",
             "Kontroll %(check)d lämnade %(count)d logghändelser av %(name)s utanför, eftersom "
-            "ingen bedömer sina egna händelser, och vårdgivaren har ingen annan logggranskare. "
+            "ingen bedömer sina egna händelser, och vårdgivaren har ingen annan loggranskare. "
             "Utse en som granskar dem.",
             handover.count,
         ) % {"check": check_id, "count": handover.count, "name": user.display_name}
@@ -564,7 +564,7 @@ def review_verdict(*, actor: Actor, item: ReviewItem, verdict: str, follow_up: s
             patient_id=patient_id,
             target=item,
             user_message=_(
-                "Du kan inte bedöma din egen logghändelse. En annan logggranskare bedömer den."
+                "Du kan inte bedöma din egen logghändelse. En annan loggranskare bedömer den."
             ),
         )
     if verdict not in Verdict.values:

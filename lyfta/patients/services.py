@@ -638,7 +638,7 @@ def emergency_review(
             patient_id=emergency.patient_id,
             target=emergency,
             user_message=_(
-                "Du kan inte bedöma din egen nödåtkomst. En annan logggranskare bedömer den."
+                "Du kan inte bedöma din egen nödåtkomst. En annan loggranskare bedömer den."
             ),
         )
     with transaction.atomic():

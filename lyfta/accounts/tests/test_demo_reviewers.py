@@ -38,4 +38,4 @@ def test_each_demo_emergency_access_has_a_reviewer_of_its_own_provider() -> None
         )
     ]
     assert unjudged == []
-    assert "rebecka.logggranskare" in reviewers
+    assert "rebecka.loggranskare" in reviewers

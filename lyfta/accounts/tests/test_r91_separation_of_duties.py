@@ -473,7 +473,7 @@ def test_r92_a_log_reviewer_and_care_assignment_at_one_provider_is_warned_about(
         _grant_form(county.unit_a.pk, Role.PRESCRIBER),
         follow=True,
     )
-    assert "Varning: Lena Logg får både ett uppdrag som logggranskare" in response.content.decode()
+    assert "Varning: Lena Logg får både ett uppdrag som loggranskare" in response.content.decode()
     created = last_event(Action.ASSIGNMENT_CREATED)
     assert created.detail["warning"] == "log_review_and_care_at_same_provider"
     assert created.detail["conflicting_assignments"] == [lena.assignment.pk]

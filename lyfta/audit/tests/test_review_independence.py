@@ -144,7 +144,7 @@ def test_r92_without_another_reviewer_the_check_names_the_system_administrators_
     handover = review.check_handover(check)
     assert handover is not None
     assert handover.to == [] and handover.role == ""
-    assert "ingen annan logggranskare hos vårdgivaren och ingen systemadministratör" in (
+    assert "ingen annan loggranskare hos vårdgivaren och ingen systemadministratör" in (
         handover.text
     )
     sigge = make_persona(county.centre, Role.SYSTEM_ADMIN, "sigge", first_name="Sigge")
@@ -156,7 +156,7 @@ def test_r92_without_another_reviewer_the_check_names_the_system_administrators_
     assert (handover.to, handover.role) == ([sigge.user], Role.SYSTEM_ADMIN)
     assert "systemadministratören (Sigge" in handover.text
     notice = Message.objects.get(recipient=sigge.user)
-    assert "Ingen annan logggranskare" in notice.subject
+    assert "Ingen annan loggranskare" in notice.subject
 
 
 def test_r92_targeted_checks_and_saved_checks_leave_out_the_reviewers_own_events(
@@ -214,7 +214,7 @@ def test_r92_the_verdict_on_his_own_event_is_refused_and_recorded_even_posted_di
     signed_in(client, lena)
     url = reverse("review:check", args=[check.pk])
     page = client.get(url).content.decode()
-    assert "Din egen händelse: en annan logggranskare bedömer den." in page
+    assert "Din egen händelse: en annan loggranskare bedömer den." in page
     assert f'name="item" value="{mine.pk}"' not in page
     assert f'name="item" value="{theirs.pk}"' in page
     # Posted anyway: refused with a Swedish message, recorded, nothing stored.
