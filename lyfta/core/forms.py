@@ -5,6 +5,7 @@ cleans (so also fields a form adds in its own `__init__`), each text field, that
 `CharField` (so also regex, e-mail and identifier fields), gets:
 - no control characters: single-line fields none at all, textareas tab and line breaks only
   (passwords take any Unicode but NUL, R14);
+- something visible: a value made only of spaces, zero-width and bidi characters is refused;
 - in fields that hold a person's name (`PERSON_NAME_FIELDS`, or a form's own `name_fields`), no
   bidi controls and no zero-width characters;
 - in fields that hold a number (`NUMBER_FIELDS`, or a form's own `number_fields`), no digits
@@ -27,6 +28,7 @@ from lyfta.core import text
 # arithmetic (a period's end plus a day, a timezone shift) never leaves Python's calendar.
 EARLIEST_DATE = dt.date(1900, 1, 1)
 LATEST_DATE = dt.date(2199, 12, 31)
+ISO_DATE_FORMATS = ["%Y-%m-%d"]
 
 
 def refuse_date_out_of_range(value: dt.date) -> None:
@@ -48,7 +50,8 @@ def edge_validators(field: forms.Field, *, name: bool, number: bool = False) -> 
         return []
     multiline = isinstance(field.widget, forms.Textarea)
     found: list[Any] = [
-        text.refuse_control_characters_multiline if multiline else text.refuse_control_characters
+        text.refuse_control_characters_multiline if multiline else text.refuse_control_characters,
+        text.refuse_invisible_only,
     ]
     if name:
         found.append(text.refuse_invisible_in_name)
@@ -75,6 +78,10 @@ class EdgeMixin(forms.BaseForm):
         for field_name, field in self.fields.items():
             if field_name in self.edge_exempt:
                 continue
+            if isinstance(field, forms.DateField) and not isinstance(field, forms.DateTimeField):
+                # The date as a date input sends it and as the messages ask for it: Django's
+                # Swedish formats would also read "12/08/2026" as 8 December.
+                field.input_formats = ISO_DATE_FORMATS
             added = edge_validators(field, name=field_name in names, number=field_name in numbers)
             if added and added[0] not in field.validators:
                 # Django's own NUL check would say the same a second time.
@@ -89,10 +96,12 @@ class EdgeMixin(forms.BaseForm):
             self._refuse_non_ascii_numbers()
 
     def _refuse_non_ascii_numbers(self) -> None:
-        """Number fields (integer, decimal, float) take the digits 0–9 only: Python's int() would
+        """Number and date fields take the digits 0–9 only: Python's int() and strptime would
         read Arabic-Indic or fullwidth digits as a number the user may not have meant."""
         for field_name, field in self.fields.items():
-            if not isinstance(field, forms.IntegerField | forms.DecimalField | forms.FloatField):
+            if not isinstance(
+                field, forms.IntegerField | forms.DecimalField | forms.FloatField | forms.DateField
+            ):
                 continue
             raw = self[field_name].data
             values = raw if isinstance(raw, list | tuple) else [raw]

@@ -54,7 +54,15 @@ NUMBER_FIELDS = frozenset(
 )
 # Form fields that hold a person's name (beyond a form's own `name_fields`).
 PERSON_NAME_FIELDS = frozenset(
-    {"first_name", "last_name", "requested_by", "representative", "contact_name", "requester"}
+    {
+        "first_name",
+        "last_name",
+        "requested_by",
+        "representative",
+        "contact_name",
+        "requester",
+        "receiver_name",
+    }
 )
 
 ASCII_DIGITS = re.compile(r"[0-9]+")
@@ -86,6 +94,16 @@ def refuse_control_characters_multiline(value: str) -> None:
     """A validator for notes (tab and line breaks allowed)."""
     if control_characters(value, multiline=True):
         raise ValidationError(CONTROL_MESSAGE, code="control_character")
+
+
+INVISIBLE_ONLY_MESSAGE = _("Skriv med synliga tecken.")
+
+
+def refuse_invisible_only(value: str) -> None:
+    """A validator for any text: something must be visible. A reason, a name or a note made only
+    of spaces, zero-width and bidi characters (which Python's strip() keeps) says nothing."""
+    if value and all(c.isspace() or c in ZERO_WIDTH or c in BIDI_CONTROLS for c in value):
+        raise ValidationError(INVISIBLE_ONLY_MESSAGE, code="invisible_only")
 
 
 def refuse_invisible_in_name(value: str) -> None:

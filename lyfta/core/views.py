@@ -6,10 +6,12 @@ from django.contrib.auth.decorators import login_not_required
 from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
+from django.urls import reverse
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
 from lyfta.core.http import LyftaRequest
-from lyfta.core.navigation import navigation_for
+from lyfta.core.navigation import may_open, navigation_for
 
 
 @require_GET
@@ -21,7 +23,18 @@ def start(request: LyftaRequest) -> HttpResponse:
     from lyfta.workorders.start import desk_summary
 
     queues = start_queues(request.actor)
+    # The first thing a prescriber does, one press from the start page on a phone too (where
+    # the menu is folded away).
+    shortcuts = [
+        (label, reverse(name))
+        for label, name in (
+            (_("Mina patienter"), "patients:mine"),
+            (_("Sök patient"), "patients:search"),
+        )
+        if may_open(request.actor, name)
+    ]
     context: dict[str, object] = {
+        "shortcuts": shortcuts,
         "links": navigation_for(request.actor)[1:],
         "queues": [q for q in queues if q.rows or q.note],
         "quiet": [q for q in queues if not (q.rows or q.note)],

@@ -1192,7 +1192,19 @@ def buffer_withdraw(
                 raise ValidationError(
                     _("Individ %(number)s är reserverad för någon annan.") % {"number": number}
                 )
-            if not Item.objects.filter(pk=item.pk, status=Item.Status.IN_STOCK).update(
+            # A device taken out of use (a failed inspection, a safety notice) is lent to no one;
+            # the update's condition holds it against a change between the read and the write.
+            if item.out_of_use_since is not None:
+                raise ValidationError(
+                    _(
+                        "Individ %(number)s är tagen ur bruk (%(reason)s) och får inte lånas ut. "
+                        "Välj en annan individ."
+                    )
+                    % {"number": number, "reason": item.out_of_use_reason or "–"}
+                )
+            if not Item.objects.filter(
+                pk=item.pk, status=Item.Status.IN_STOCK, out_of_use_since__isnull=True
+            ).update(
                 status=Item.Status.ON_LOAN,
                 holder=patient,
                 location=None,

@@ -394,3 +394,40 @@ def test_extreme_dates_in_the_log_search_are_a_message_not_a_500(
     )
     assert response.status_code < 500
     assert "Ange ett datum mellan 1900-01-01 och 2199-12-31." in response.content.decode()
+
+
+@pytest.mark.parametrize("invisible", ["\u200b", " \u200b\u200d ", "\u202e", "\ufeff\u2060"])
+def test_a_text_of_only_invisible_characters_says_nothing_and_is_refused(invisible: str) -> None:
+    """Found by the attack on the demo: a required reason of one zero-width space (which
+    Python's strip() keeps) placed an order over the ISO-class limit and recorded a failed
+    delivery; a receiver's name took a right-to-left override."""
+    from lyfta.orders.logistics_forms import FailedDeliveryForm, ReceiptForm
+
+    failed = FailedDeliveryForm({"reason": invisible, "new_day": "2030-01-07", "fee": "1"})
+    assert not failed.is_valid()
+    assert "Skriv med synliga tecken." in failed.errors["reason"]
+    receipt = ReceiptForm(
+        {"receiver_name": f"A{invisible}B", "relation": "patient", "unsigned": "on"}
+        | {"unsigned_reason": invisible}
+    )
+    assert not receipt.is_valid()
+    assert "receiver_name" in receipt.errors and "unsigned_reason" in receipt.errors
+    fine = ReceiptForm(
+        {"receiver_name": "Åsa Öberg", "relation": "patient", "unsigned": "on"}
+        | {"unsigned_reason": "Kunde inte hålla pennan"}
+    )
+    assert fine.is_valid(), fine.errors
+
+
+@pytest.mark.parametrize("typed", ["２０２６-12-08", "12/08/2026", "12/08/26", "٢٠٢٦-12-08"])
+def test_a_date_is_taken_as_yyyy_mm_dd_in_digits_0_to_9_only(typed: str) -> None:
+    """Found by the attack on the demo: a new delivery day took fullwidth digits, and
+    "12/08/2026" (Django's Swedish formats) was read as 8 December."""
+    from lyfta.orders.logistics_forms import FailedDeliveryForm
+
+    form = FailedDeliveryForm({"reason": "Ingen hemma", "new_day": typed, "fee": "1"})
+    assert not form.is_valid()
+    assert "new_day" in form.errors
+    iso = FailedDeliveryForm({"reason": "Ingen hemma", "new_day": "2030-01-07", "fee": "1"})
+    assert iso.is_valid(), iso.errors
+    assert iso.cleaned_data["new_day"] == dt.date(2030, 1, 7)

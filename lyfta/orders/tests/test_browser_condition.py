@@ -90,7 +90,10 @@ def test_r16_4_the_driver_checks_the_condition_on_a_phone_and_reconditioning_see
     assert [p["point"] for p in report.remarks] == ["Rent"]
     assert ConditionPhoto.unscoped.filter(report=report).count() == 1
 
-    # The collection is registered; the warehouse checks it again at receipt.
+    # The collection is registered with its receipt; the warehouse checks it again at receipt.
+    page.fill("[name=receiver_name]", "Aina Apel")
+    page.check("[name=unsigned]")
+    page.fill("[name=unsigned_reason]", "Patienten sover")
     page.click("button:has-text('Registrera hämtning')")
     page.wait_for_load_state()
     browser.goto(reverse("logistics:returns"))

@@ -72,7 +72,7 @@ def test_ordering_a_stocked_walker_takes_at_most_four_actions(
     assert browser.axe_violations() == []
     page = browser.page
     act = Actions(browser)
-    act.press(".site-nav a:text-is('Mina patienter')", "mina-patienter")
+    act.press("#shortcuts a:text-is('Mina patienter')", "mina-patienter")
     assert page.locator("#my-patients", has_text="Aina Apel").is_visible()
     act.press("#my-patients tr:has-text('Aina Apel') a:has-text('Beställ')", "order-page")
     assert page.locator("#often-heading").is_visible()

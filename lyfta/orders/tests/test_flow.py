@@ -589,3 +589,30 @@ def test_serial_keys_order_digits_by_value_and_survive_any_text() -> None:
     )
     for odd in ("²", "٣", "", "  ", "SN-\u0000", "9" * 400):
         selectors.serial_in_range(odd, "SN-1", "SN-9")  # never raises
+
+
+def test_a_device_taken_out_of_use_is_not_lent_from_a_buffer_store(
+    shop: Shop, alice: Persona, logan: Persona
+) -> None:
+    """Found by the attack on the demo: a sling that failed its inspection could still be taken
+    from a unit's buffer store and lent to a patient."""
+    refill = services.order_store_place(
+        actor=logan.actor, store=shop.buffer_a, lines=[LineInput(shop.bed, 1)]
+    )
+    pick_all(logan, refill)
+    services.order_deliver(actor=logan.actor, order=refill)
+    bed = Item.objects.get(location=shop.buffer_a)
+    Item.objects.filter(pk=bed.pk).update(
+        out_of_use_since=timezone.localdate(), out_of_use_reason="Underkänd besiktning"
+    )
+    with pytest.raises(ValidationError, match="tagen ur bruk"):
+        services.buffer_withdraw(
+            actor=alice.actor,
+            grant=grant(alice, shop.patient),
+            store=shop.buffer_a,
+            article=shop.bed,
+            individual_number=bed.individual_number,
+        )
+    bed.refresh_from_db()
+    assert (bed.status, bed.holder_id) == (Item.Status.IN_STOCK, None)
+    assert not Loan.unscoped.filter(item=bed).exists()
