@@ -410,10 +410,18 @@ def need_document(
     return need
 
 
+# The one answer to an emergency access that cannot be opened, whatever the reason: a number or id
+# Lyfta does not know, or a protected patient the role may not open (R54, R55).
+EMERGENCY_REFUSED = gettext_lazy(
+    "Nödåtkomst kunde inte öppnas: patienten finns inte i Lyfta, eller så får din roll inte "
+    "öppna nödåtkomst för patienten. Kontrollera numret."
+)
+
+
 def emergency_open(
     *,
     actor: Actor,
-    patient: Patient,
+    patient: Patient | None,
     reason_code: str,
     reason_text: str,
     patient_cannot_consent: bool,
@@ -423,17 +431,14 @@ def emergency_open(
     """Nödåtkomst (R50–R52): the password (and code) again, a reason, confirmation that the
     patient cannot consent; read only, one patient, LYFTA_EMERGENCY_MINUTES; the provider's log
     reviewers are told at once and the access waits in their queue for a verdict. A wrong password
-    is recorded and counts towards the account's lockout like any other (R18, R22)."""
-    require(actor, Cap.PATIENTS_EMERGENCY, patient_id=patient.pk)
+    is recorded and counts towards the account's lockout like any other (R18, R22).
+
+    `patient` is None for a number or id Lyfta does not know. The input and the password are
+    checked first, the same for every patient; only then is the patient weighed, and no patient
+    and one the role may not open (protected identity, R54) get the same refusal, recorded
+    (R38): the answer never tells an unknown number from a protected patient (R55)."""
+    require(actor, Cap.PATIENTS_EMERGENCY, patient_id=patient.pk if patient else None)
     user, _unit, _assignment = _acting(actor)
-    if not access.may_open_emergency(actor, patient):
-        raise refuse(
-            actor=actor,
-            step="emergency_open",
-            reason="protected_identity",
-            patient_id=patient.pk,
-            target=patient,
-        )
     errors: dict[str, str] = {}
     if reason_code not in EmergencyAccess.Reason.values:
         errors["reason_code"] = _("Välj ett skäl.")
@@ -448,6 +453,23 @@ def emergency_open(
         errors["password"] = _("Lösenordet eller engångskoden stämmer inte.")
     if errors:
         raise ValidationError(errors)
+    if patient is None:
+        raise refuse(
+            actor=actor,
+            step="emergency_open",
+            reason="no_such_patient",
+            patient_id=None,
+            user_message=str(EMERGENCY_REFUSED),
+        )
+    if not access.may_open_emergency(actor, patient):
+        raise refuse(
+            actor=actor,
+            step="emergency_open",
+            reason="protected_identity",
+            patient_id=patient.pk,
+            target=patient,
+            user_message=str(EMERGENCY_REFUSED),
+        )
     now = timezone.now()
     with transaction.atomic():
         emergency = EmergencyAccess.objects.create(

@@ -205,33 +205,33 @@ def emergency(request: LyftaRequest) -> HttpResponse:
         return signed_out_for_guessing(request)
     form = EmergencyForm(request.POST or None, needs_code=has_confirmed_device(request.user))
     if request.method == "POST" and form.is_valid():
-        if patient is None:
-            form.add_error(None, _("Det finns ingen patient med det numret i Lyfta."))
+        # The service checks the input and the password before it weighs the patient, and gives
+        # an unknown number or id and a protected patient the role may not open one and the same
+        # refusal (R54, R55): nothing here may tell them apart.
+        try:
+            opened = services.emergency_open(
+                actor=request.actor,
+                patient=patient,
+                **{
+                    k: form.cleaned_data.get(k, "")
+                    for k in (
+                        "reason_code",
+                        "reason_text",
+                        "patient_cannot_consent",
+                        "password",
+                        "code",
+                    )
+                },
+            )
+        except ValidationError as error:
+            _errors(form, error)
+        except services.Refused as refused:
+            # Recorded by the service (R38); the same words for every reason.
+            form.add_error(None, refused.user_message)
         else:
-            try:
-                services.emergency_open(
-                    actor=request.actor,
-                    patient=patient,
-                    **{
-                        k: form.cleaned_data.get(k, "")
-                        for k in (
-                            "reason_code",
-                            "reason_text",
-                            "patient_cannot_consent",
-                            "password",
-                            "code",
-                        )
-                    },
-                )
-            except ValidationError as error:
-                _errors(form, error)
-            except PermissionDenied:
-                # Not for this role on a protected patient (R54): as if not found, recorded.
-                raise Http404 from None
-            else:
-                request.session.pop(PENDING, None)
-                messages.warning(request, _("Nödåtkomst är öppnad. Den är loggad och granskas."))
-                return redirect("patients:detail", patient_id=patient.pk)
+            request.session.pop(PENDING, None)
+            messages.warning(request, _("Nödåtkomst är öppnad. Den är loggad och granskas."))
+            return redirect("patients:detail", patient_id=opened.patient_id)
     subject = selectors.emergency_subject(
         actor=request.actor, patient=patient, typed=typed, session_ref=session_ref(request)
     )
@@ -240,7 +240,8 @@ def emergency(request: LyftaRequest) -> HttpResponse:
         "patients/emergency.html",
         {
             "form": form,
-            "patient_param": patient.pk if patient and patient_id is not None else "",
+            # The id as asked for, whether or not it is a patient's (the page is the same).
+            "patient_param": patient_id if patient_id is not None else "",
             "subject": subject,
         },
         status=400 if form.errors else 200,
