@@ -196,6 +196,24 @@ def grant_for(actor: Actor, patient: Patient, session_ref: str) -> PatientGrant 
     return Denial("no_relationship")
 
 
+def reservation_denial(actor: Actor, unit_id: int, patient: Patient) -> Denial | None:
+    """Why `patient` may not have a device held for her at unit `unit_id`, or None (issue 16
+    point 5). The centre's stock staff reserve without opening the patient, so the rule is the
+    search's (R33, R55) applied to the chosen unit: a care relationship in force there, and a
+    protected patient only for her named staff. A deceased patient is refused too. The caller
+    gives every reason the same answer, so the form is no oracle for existence, protection or
+    death, and records the refusal with its reason (R38)."""
+    if patient.is_protected and not is_named_staff(actor, patient):
+        return Denial("protected_identity")
+    if not CareRelationship.objects.filter(
+        relationship_active(), unit_id=unit_id, patient=patient
+    ).exists():
+        return Denial("no_relationship")
+    if patient.deceased_date is not None:
+        return Denial("deceased")
+    return None
+
+
 # --- What the actor may change ---------------------------------------------------------------
 
 # The category (R34) each correctable patient field belongs to.

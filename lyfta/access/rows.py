@@ -587,12 +587,22 @@ def reservations_to_change(actor: Actor) -> models.QuerySet[Reservation]:
     return _routed(Reservation.objects.none(), "none")
 
 
+# Condition reports and their photos show a patient's home and belongings (a phone photo taken
+# at a pick-up, of a protected patient's too): only for the centre's staff who do the returns and
+# the reconditioning, i.e. who handle the orders AND keep the stock (logistics: the drivers who
+# collect, the warehouse that receives, the staff who recondition). Customer service handles
+# orders but keeps no stock, the catalogue manager and the technicians only view it: none of them
+# needs to see where or how a device was collected.
+def may_see_conditions(actor: Actor) -> bool:
+    return can(actor, Cap.ORDERS_HANDLE) and can(actor, Cap.STOCK_MANAGE)
+
+
 def condition_reports(actor: Actor) -> models.QuerySet[ConditionReport]:
     """Condition reports of returned devices, for the centre on the case: the drivers and the
     warehouse who write them, and the stock staff who recondition the devices."""
     from lyfta.orders.models import ConditionReport
 
-    if can(actor, Cap.ORDERS_HANDLE) or can(actor, Cap.STOCK_VIEW):
+    if may_see_conditions(actor):
         return _routed(ConditionReport.objects.all(), "case")
     return _routed(ConditionReport.objects.none(), "none")
 
@@ -601,7 +611,7 @@ def condition_photos(actor: Actor) -> models.QuerySet[ConditionPhoto]:
     """Photos of returned devices, for the same roles as the condition reports."""
     from lyfta.orders.models import ConditionPhoto
 
-    if can(actor, Cap.ORDERS_HANDLE) or can(actor, Cap.STOCK_VIEW):
+    if may_see_conditions(actor):
         return _routed(ConditionPhoto.objects.all(), "case")
     return _routed(ConditionPhoto.objects.none(), "none")
 

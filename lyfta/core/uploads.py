@@ -1,8 +1,10 @@
-"""Uploaded files (work-order attachments, photos of returned devices): where they are kept and
-the name they are kept under. Each app recognises the content it accepts itself."""
+"""Uploaded files (work-order attachments, photos of returned devices): where they are kept, the
+name they are kept under, and photos stripped of their metadata. Each app recognises the content
+it accepts itself."""
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 
 from django.conf import settings
@@ -20,3 +22,49 @@ def safe_name(name: str, extension: str, default: str) -> str:
     keep = "".join(c for c in Path(name or "").name if c.isprintable() and c not in "/\\\0")
     stem = Path(keep.strip()).stem.strip(" .") or default
     return f"{stem[:110]}.{extension}"
+
+
+class UnreadableImage(ValueError):
+    """The bytes look like a JPEG or PNG but Pillow cannot open them as one."""
+
+
+def without_metadata(data: bytes, content_type: str) -> bytes:
+    """A JPEG or PNG photo re-encoded from its pixels alone: no EXIF (a phone's GPS position,
+    which for a protected patient's pick-up would print her home), no XMP, ICC or comments, no
+    PNG text chunks. The EXIF orientation is applied to the pixels first, so the photo still
+    stands the right way up. Raises `UnreadableImage` for what Pillow cannot decode (the caller
+    answers with its own message)."""
+    from PIL import Image, ImageOps
+
+    fmt = {"image/jpeg": "JPEG", "image/png": "PNG"}[content_type]
+    try:
+        with Image.open(io.BytesIO(data)) as opened:
+            if opened.format != fmt:
+                raise UnreadableImage(opened.format)
+            opened.load()
+            upright = ImageOps.exif_transpose(opened) or opened
+            # Only the pixels go on: a new image has no info, EXIF, XMP or ICC to copy.
+            mode = upright.mode
+            if fmt == "JPEG" and mode not in ("RGB", "L", "CMYK"):
+                mode = "RGB"
+            elif fmt == "PNG" and mode not in ("1", "L", "LA", "I", "I;16", "P", "RGB", "RGBA"):
+                mode = "RGBA"
+            pixels = upright.convert(mode) if mode != upright.mode else upright
+            clean = Image.new(mode, pixels.size)
+            if mode == "P":
+                palette = pixels.getpalette()
+                if palette is not None:
+                    clean.putpalette(palette)
+                if "transparency" in pixels.info:
+                    clean.info["transparency"] = pixels.info["transparency"]
+            clean.paste(pixels, (0, 0))
+            out = io.BytesIO()
+            if fmt == "JPEG":
+                clean.save(out, "JPEG", quality=90)
+            else:
+                clean.save(out, "PNG", optimize=False)
+            return out.getvalue()
+    except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as error:
+        if isinstance(error, UnreadableImage):
+            raise
+        raise UnreadableImage(str(error)) from error

@@ -22,6 +22,7 @@ from lyfta.access.actor import Actor
 from lyfta.access.policies import require
 from lyfta.access.roles import Cap
 from lyfta.audit.actions import Action
+from lyfta.audit.models import Outcome
 from lyfta.audit.services import record
 from lyfta.catalogue.models import Article
 from lyfta.inventory import locks
@@ -538,6 +539,45 @@ def _reservation_owner(reservation: Reservation) -> _Owner:
     }
 
 
+def no_patient_at_unit() -> str:
+    """The one answer for every patient a reservation cannot name: unknown, protected from the
+    actor, without a care relationship at the unit, or deceased (no oracle for any of them)."""
+    return _("Det finns ingen patient med det personnumret och en vårdrelation vid enheten.")
+
+
+def reservation_patient(
+    *, actor: Actor, unit: Unit, identifier: str = "", patient: Patient | None = None
+) -> Patient:
+    """The patient (by `identifier`, or `patient` itself) a device may be held for at `unit`,
+    through the access layer's rule (a care relationship in force at the unit; a protected
+    patient only for her named staff; never a deceased one). Every failure gets the same
+    message and is recorded as a refusal with its reason and the patient where one was found
+    (R38); one for a protected patient is flagged for review (R54)."""
+    from lyfta.access.patients import Denial, reservation_denial
+
+    if patient is None and identifier:
+        patient = Patient.objects.filter(identifier=identifier).first()
+    denial = Denial("not_found") if patient is None else reservation_denial(actor, unit.pk, patient)
+    if denial is None and patient is not None:
+        return patient
+    assert denial is not None  # noqa: S101 - set above whenever no patient is returned
+    record(
+        action=Action.ACCESS_DENIED,
+        actor=actor,
+        outcome=Outcome.DENIED,
+        patient_id=patient.pk if patient is not None else None,
+        resource_type="patients.patient",
+        resource_id=patient.pk if patient is not None else "",
+        detail={
+            "reason": denial.reason,
+            "review": denial.reason == "protected_identity",
+            "purpose": "reservation",
+            "unit": unit.pk,
+        },
+    )
+    raise ValidationError({"identifier": [no_patient_at_unit()]})
+
+
 def reservation_create(
     *,
     actor: Actor,
@@ -545,10 +585,13 @@ def reservation_create(
     unit: Unit,
     until: dt.date,
     patient: Patient | None = None,
+    identifier: str = "",
     note: str = "",
 ) -> Reservation:
-    """Hold a new or reconditioned item for a patient (of `unit`) or for `unit`'s planned need
-    until a day. While in force, picking and allocation offer it to nobody else."""
+    """Hold a new or reconditioned item for a patient (of `unit`, by `patient` or `identifier`)
+    or for `unit`'s planned need until a day. While in force, picking and allocation offer it to
+    nobody else. Everything but the patient is checked first: the patient is looked up only for
+    a reservation that would otherwise be made, and only through `reservation_patient`."""
     require(actor, Cap.STOCK_MANAGE)
     if actor.user is None:
         raise PermissionDenied("a person reserves")
@@ -557,10 +600,19 @@ def reservation_create(
         raise ValidationError(_("Reservationen kan inte gälla till en dag som har passerat."))
     if until > today + dt.timedelta(days=MAX_RESERVATION_DAYS):
         raise ValidationError(_("En individ kan reserveras i högst sex månader."))
-    if patient is not None and patient.deceased_date is not None:
-        raise ValidationError(_("Patienten är avliden."))
     if not unit.active:
         raise ValidationError(_("Enheten är inte aktiv."))
+    # Checked again under the lock below; here so that a refusal never depends on the patient.
+    if not Item.objects.filter(pk=item.pk, status__in=RESERVABLE).exists():
+        raise ValidationError(
+            _("Bara en individ i lager eller under rekonditionering kan reserveras.")
+        )
+    if _in_force(today).filter(item=item).exists():
+        raise ValidationError(_("Individen är redan reserverad."))
+    if patient is not None or identifier:
+        patient = reservation_patient(
+            actor=actor, unit=unit, identifier=identifier, patient=patient
+        )
     with transaction.atomic():
         locked = locks.items_locked([item.pk]).get(item.pk)
         if locked is None or locked.status not in RESERVABLE:

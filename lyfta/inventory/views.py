@@ -349,32 +349,26 @@ def item_reserve(request: LyftaRequest, individual_number: str) -> HttpResponse:
     form = ReservationForm(request.POST)
     if form.is_valid():
         data = form.cleaned_data
-        patient = None
-        if data["identifier"]:
-            from lyfta.patients.models import Patient
-
-            patient = Patient.objects.filter(identifier=data["identifier"]).first()
-            if patient is None:
-                form.add_error("identifier", _("Det finns ingen patient med det numret."))
-        if not form.errors:
-            try:
-                services.reservation_create(
-                    actor=request.actor,
-                    item=item,
-                    unit=data["unit"],
-                    until=data["until"],
-                    patient=patient,
-                    note=data["note"],
-                )
-            except ValidationError as error:
-                _errors(form, error)
-            else:
-                messages.success(
-                    request,
-                    _("Individ %(number)s är reserverad till och med %(day)s.")
-                    % {"number": item.individual_number, "day": data["until"].isoformat()},
-                )
-                return redirect("stock:item", individual_number=item.individual_number)
+        # The patient is looked up by the service, after every other field, through the access
+        # layer's rule; any failure to find her gives one message (no existence or death oracle).
+        try:
+            services.reservation_create(
+                actor=request.actor,
+                item=item,
+                unit=data["unit"],
+                until=data["until"],
+                identifier=data["identifier"],
+                note=data["note"],
+            )
+        except ValidationError as error:
+            _errors(form, error)
+        else:
+            messages.success(
+                request,
+                _("Individ %(number)s är reserverad till och med %(day)s.")
+                % {"number": item.individual_number, "day": data["until"].isoformat()},
+            )
+            return redirect("stock:item", individual_number=item.individual_number)
     card = selectors.item_card(
         actor=request.actor, individual_number=individual_number, session_ref=session_ref(request)
     )

@@ -415,6 +415,7 @@ def _reconditioning_page(request: LyftaRequest, *, status: int = 200) -> HttpRes
             "rows": [(item, conditions.get(item.pk, [])) for item in items],
             "manager": manager,
             "form": form,
+            "see_conditions": rows.may_see_conditions(request.actor),
         },
         status=status,
     )

@@ -594,8 +594,9 @@ def conditions_of_items(*, actor: Actor, items: list[Item]) -> dict[int, list[Co
 
 def condition_photo_for(*, actor: Actor, photo_id: int) -> ConditionPhoto:
     """A photo of a returned device, for the centre on the case, recorded as a read (R57)."""
-    if not (can(actor, Cap.ORDERS_HANDLE) or can(actor, Cap.STOCK_VIEW)):
-        require(actor, Cap.STOCK_VIEW)
+    if not rows.may_see_conditions(actor):
+        require(actor, Cap.STOCK_MANAGE)
+        require(actor, Cap.ORDERS_HANDLE)
     photo = (
         rows.condition_photos(actor)
         .filter(pk=photo_id)

@@ -33,7 +33,7 @@ from lyfta.audit.actions import Action
 from lyfta.audit.services import record
 from lyfta.catalogue.models import Article, BillingType, DeliveryClass
 from lyfta.core.dates import add_months
-from lyfta.core.uploads import safe_name, upload_dir
+from lyfta.core.uploads import UnreadableImage, safe_name, upload_dir, without_metadata
 from lyfta.core.workdays import add_working_days, is_working_day, next_working_day
 from lyfta.inventory import locks
 from lyfta.inventory import services as stock
@@ -1691,6 +1691,12 @@ def condition_record(
         kind = next((v for magic, v in PHOTO_TYPES.items() if data.startswith(magic)), None)
         if kind is None:
             raise ValidationError(_("Ett foto ska vara en JPEG- eller PNG-bild."))
+        # Kept without its metadata: a phone photo's GPS position would show where the patient
+        # lives (a protected patient's too).
+        try:
+            data = without_metadata(data, kind[0])
+        except UnreadableImage:
+            raise ValidationError(_("Ett foto ska vara en JPEG- eller PNG-bild.")) from None
         typed.append((name, data, kind[0], kind[1]))
     folder = _condition_photo_dir()
     written: list[Path] = []

@@ -41,7 +41,7 @@ from lyfta.audit.actions import Action
 from lyfta.audit.services import record
 from lyfta.catalogue.models import Article
 from lyfta.core.money import amount
-from lyfta.core.uploads import safe_name, upload_dir
+from lyfta.core.uploads import UnreadableImage, safe_name, upload_dir, without_metadata
 from lyfta.core.workdays import add_working_days
 from lyfta.inventory import locks
 from lyfta.inventory import services as stock
@@ -774,6 +774,14 @@ def attachment_add(*, actor: Actor, order: WorkOrder, name: str, data: bytes) ->
     if kind is None:
         raise ValidationError(_("Bifoga ett foto (JPEG eller PNG) eller ett PDF-dokument."))
     content_type, extension, attachment_kind = kind
+    if attachment_kind == Attachment.Kind.PHOTO:
+        # Kept without its metadata (EXIF with a phone's GPS position, XMP, comments).
+        try:
+            data = without_metadata(data, content_type)
+        except UnreadableImage:
+            raise ValidationError(
+                _("Bifoga ett foto (JPEG eller PNG) eller ett PDF-dokument.")
+            ) from None
     folder = attachment_dir()
     folder.mkdir(parents=True, exist_ok=True)
     stored_as = f"{uuid.uuid4().hex}.{extension}"

@@ -976,7 +976,8 @@ ROUTES: dict[str, list[Route]] = {
         )
     ],
     # The condition of a returned device (issue 16 point 4): the drivers at collection, the
-    # warehouse at receipt (logan is both); its photos for the centre (logan, tekla).
+    # warehouse at receipt (logan is both); its photos only for them too (rows.may_see_conditions:
+    # not customer service, the catalogue manager or the technician).
     "logistics:pickup_condition": [
         Route(kwargs=_pickup_line, expect=LOGAN),
         Route(method="post", kwargs=_pickup_line, expect=everyone(DENIED, logan=BAD)),
@@ -990,7 +991,7 @@ ROUTES: dict[str, list[Route]] = {
     "logistics:condition_photo": [
         Route(
             kwargs=lambda w: {"photo_id": 999999},
-            expect=everyone(DENIED, logan=MISSING, tekla=MISSING),
+            expect=everyone(DENIED, logan=MISSING),
         )
     ],
     "logistics:reconditioning": [Route(expect=CENTRE_STOCK)],

@@ -6,6 +6,7 @@ audited; the item card reserves and cancels."""
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 import pytest
 from django.core.exceptions import ValidationError
@@ -16,7 +17,7 @@ from django.utils import timezone
 from conftest import County, Persona, signed_in
 from lyfta.access.actor import Actor
 from lyfta.audit.actions import Action
-from lyfta.audit.models import AuditEvent
+from lyfta.audit.models import AuditEvent, Outcome
 from lyfta.core.scheduler import jobs
 from lyfta.inventory import jobs as stock_jobs
 from lyfta.inventory import services as stock
@@ -25,7 +26,7 @@ from lyfta.orders import services
 from lyfta.orders.models import Order, OrderLine
 from lyfta.orders.services import DeliveryInput, LineInput
 from lyfta.orders.tests.conftest import Shop, grant
-from lyfta.patients.models import Patient
+from lyfta.patients.models import Patient, ProtectedStaff
 
 pytestmark = pytest.mark.django_db
 
@@ -245,3 +246,107 @@ def test_r16_5_a_reservation_for_a_patient_who_has_died_holds_nothing(
     assert stock_jobs.reservations_expire(actor=Actor.system("reservations_expire")) == 1
     held.refresh_from_db()
     assert held.end_reason == Reservation.End.EXPIRED
+
+
+# --- The patient of a reservation: the access layer's rule, no oracle (security test) ------------
+
+
+def _without_tokens(html: str, typed: str) -> str:
+    """The page without what differs between two requests anyway: the CSRF tokens and the
+    number the user typed (echoed in the field)."""
+    html = re.sub(r'name="csrfmiddlewaretoken" value="[^"]*"', "", html)
+    html = re.sub(r'"X-CSRFToken": "[^"]*"', "", html)
+    return html.replace(typed, "NUMMER")
+
+
+def test_r16_5_the_reservation_form_answers_alike_for_unknown_protected_deceased_and_unrelated(
+    client: Client, shop: Shop, county: County, logan: Persona
+) -> None:
+    item = lift("SN-L1")
+    url = reverse("stock:item_reserve", args=[item.individual_number])
+    until = (timezone.localdate() + dt.timedelta(days=7)).isoformat()
+    as_logan = signed_in(client, logan)
+    # Both of unit A's patients have a relationship there: one is protected, one has died.
+    Patient.objects.filter(pk=shop.patient.pk).update(protection="protected")
+    Patient.objects.filter(pk=shop.other.pk).update(deceased_date=timezone.localdate())
+    cases = {
+        "not_found": ("191212121212", None),
+        "protected_identity": (shop.patient.identifier, shop.patient.pk),
+        "deceased": (shop.other.identifier, shop.other.pk),
+        # Unit B's patient has no care relationship with unit A.
+        "no_relationship": (shop.region_patient.identifier, shop.region_patient.pk),
+    }
+    pages, errors = set(), []
+    for typed, _patient_id in cases.values():
+        response = as_logan.post(
+            url, {"unit": county.unit_a.pk, "until": until, "identifier": typed}
+        )
+        assert response.status_code == 400
+        errors.append(response.context["reserve_form"].errors)
+        pages.add(_without_tokens(response.content.decode(), typed))
+    assert len(pages) == 1
+    assert all(found == errors[0] for found in errors)
+    assert errors[0] == {"identifier": [stock.no_patient_at_unit()]}
+    assert "avliden" not in pages.pop()
+    assert not Reservation.unscoped.exists()
+    # Each refusal is recorded with its reason and the patient where one was found (R38).
+    refused = AuditEvent.objects.filter(action=Action.ACCESS_DENIED).order_by("pk")
+    assert [(e.detail["reason"], e.patient_id) for e in refused] == [
+        (reason, patient_id) for reason, (_typed, patient_id) in cases.items()
+    ]
+    assert all(e.outcome == Outcome.DENIED and e.actor_id == logan.user.pk for e in refused)
+    assert [e.detail["review"] for e in refused] == [False, True, False, False]
+
+
+def test_r16_5_the_other_fields_are_checked_before_the_patient_is_looked_up(
+    client: Client, shop: Shop, county: County, logan: Persona
+) -> None:
+    item = lift("SN-L1")
+    url = reverse("stock:item_reserve", args=[item.individual_number])
+    as_logan = signed_in(client, logan)
+    Patient.objects.filter(pk=shop.patient.pk).update(protection="protected")
+    past = (timezone.localdate() - dt.timedelta(days=1)).isoformat()
+    found = []
+    for typed in ("191212121212", shop.patient.identifier):
+        response = as_logan.post(
+            url, {"unit": county.unit_a.pk, "until": past, "identifier": typed}
+        )
+        assert response.status_code == 400
+        found.append(response.context["reserve_form"].errors)
+    assert found[0] == found[1]
+    assert "identifier" not in found[0]
+    # Nothing was looked up, so nothing was refused.
+    assert not AuditEvent.objects.filter(action=Action.ACCESS_DENIED).exists()
+
+
+def test_r16_5_a_patient_is_reserved_for_only_at_a_unit_she_has_a_relationship_with(
+    client: Client, shop: Shop, county: County, logan: Persona
+) -> None:
+    item = lift("SN-L1")
+    url = reverse("stock:item_reserve", args=[item.individual_number])
+    until = (timezone.localdate() + dt.timedelta(days=7)).isoformat()
+    as_logan = signed_in(client, logan)
+    Patient.objects.filter(pk=shop.patient.pk).update(protection="protected")
+    protected = Patient.objects.get(pk=shop.patient.pk)
+    # The protected patient at unit B (no relationship), and at her own unit unnamed: refused.
+    for unit in (county.unit_b, county.unit_a):
+        response = as_logan.post(
+            url, {"unit": unit.pk, "until": until, "identifier": protected.identifier}
+        )
+        assert response.status_code == 400
+    assert not Reservation.unscoped.exists()
+    # The service refuses the same way when handed the patient.
+    with pytest.raises(ValidationError) as refused:
+        reserve(logan, item, county, unit=county.unit_a, patient=shop.region_patient)
+    assert refused.value.message_dict == {"identifier": [stock.no_patient_at_unit()]}
+    # Named staff may reserve for her at the unit she has a relationship with.
+    ProtectedStaff.objects.create(patient=protected, user=logan.user, named_by=logan.user)
+    response = as_logan.post(
+        url, {"unit": county.unit_b.pk, "until": until, "identifier": protected.identifier}
+    )
+    assert response.status_code == 400
+    response = as_logan.post(
+        url, {"unit": county.unit_a.pk, "until": until, "identifier": protected.identifier}
+    )
+    assert response.status_code == 302
+    assert Reservation.unscoped.get().patient == protected

@@ -16,6 +16,7 @@ from django.urls import reverse
 from conftest import BrowserSession, Persona
 from lyfta.accounts import services as account_services
 from lyfta.accounts.tests.factories import TEST_PASSWORD
+from lyfta.core.tests.images import png
 from lyfta.orders import services
 from lyfta.orders.models import ConditionPhoto, ConditionReport, OrderLine, PickupLine
 from lyfta.orders.services import DeliveryInput, LineInput, PickupInput
@@ -30,7 +31,7 @@ DOCS = (
     / "screenshots"
 )
 PHONE = {"width": 390, "height": 844}
-PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
+PNG = png()
 
 
 def keep(browser: BrowserSession, name: str) -> None:

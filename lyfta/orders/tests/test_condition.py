@@ -5,6 +5,8 @@ view recorded; the reconditioning page shows it first."""
 
 from __future__ import annotations
 
+import hashlib
+import io
 from pathlib import Path
 
 import pytest
@@ -13,10 +15,13 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.urls import reverse
 
-from conftest import Persona, signed_in
+from conftest import County, Persona, make_persona, signed_in
+from lyfta.access.roles import Role
 from lyfta.audit.actions import Action
 from lyfta.audit.models import AuditEvent
 from lyfta.catalogue.models import IsoClass
+from lyfta.core.tests.images import GPS_IFD, jpeg, png
+from lyfta.core.uploads import without_metadata
 from lyfta.orders import services
 from lyfta.orders.models import (
     DEFAULT_CONDITION_POINTS,
@@ -32,8 +37,8 @@ from lyfta.orders.tests.conftest import Shop, grant
 
 pytestmark = pytest.mark.django_db
 
-PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
-JPEG = b"\xff\xd8\xff\xe0" + b"\x00" * 64
+PNG = png()
+JPEG = jpeg()
 ALL_FINE = {
     "Komplett": "yes",
     "Rent": "yes",
@@ -95,7 +100,7 @@ def test_r16_4_collection_and_receipt_are_recorded_with_photos_and_audited(
     photo = ConditionPhoto.unscoped.get(report=collected)
     # Named by its content, stored by a random name, the uploader's path thrown away.
     assert photo.name == "bom.jpg" and photo.content_type == "image/jpeg"
-    assert (photo_dir / photo.stored_as).read_bytes() == JPEG
+    assert (photo_dir / photo.stored_as).read_bytes() == without_metadata(JPEG, "image/jpeg")
     event = AuditEvent.objects.get(action=Action.CONDITION_RECORDED)
     assert event.patient_id == shop.patient.pk
     assert event.detail["remarks"] == ["Synliga skador"] and event.detail["photos"] == 1
@@ -212,15 +217,15 @@ def test_r16_4_the_photo_is_served_after_the_access_check_and_recorded(
     )
     photo = ConditionPhoto.unscoped.get(report=report)
     url = reverse("logistics:condition_photo", args=[photo.pk])
-    response = signed_in(client, tekla).get(url)
-    assert response.status_code == 200 and response.content == PNG
+    response = signed_in(client, logan).get(url)
+    assert response.status_code == 200 and response.content == services.condition_photo_bytes(photo)
     assert response["Content-Type"] == "image/png"
     assert response["X-Content-Type-Options"] == "nosniff"
     viewed = AuditEvent.objects.get(action=Action.CONDITION_PHOTO_VIEWED)
     assert viewed.patient_id == shop.patient.pk and viewed.legal_basis == "case"
     assert signed_in(Client(), alice).get(url).status_code == 403
     assert (
-        signed_in(Client(), tekla)
+        signed_in(Client(), logan)
         .get(reverse("logistics:condition_photo", args=[999999]))
         .status_code
         == 404
@@ -249,12 +254,89 @@ def test_r16_4_the_reconditioning_page_shows_the_condition_first(
     assert "Laddaren saknas" in page  # the driver's check, shown to the warehouse
     assert as_logan.post(receipt, _answers()).status_code == 302
     services.pickup_receive(actor=logan.actor, line=line)
-    html = signed_in(Client(), tekla).get(reverse("logistics:reconditioning")).content.decode()
+    html = as_logan.get(reverse("logistics:reconditioning")).content.decode()
     item = line.loan.item
     assert item is not None
     # The condition comes before the actions on the device's card.
     assert html.index(item.individual_number) < html.index("Laddaren saknas")
     assert "Vid hämtning" in html and "Vid mottagning" in html and "Komplett" in html
-    assert reverse("logistics:condition_photo", args=[ConditionPhoto.unscoped.get().pk]) in html
-    manager = as_logan.get(reverse("logistics:reconditioning")).content.decode()
-    assert manager.index("Laddaren saknas") < manager.index("Tillbaka i lager")
+    photo_url = reverse("logistics:condition_photo", args=[ConditionPhoto.unscoped.get().pk])
+    assert photo_url in html
+    assert html.index("Laddaren saknas") < html.index("Tillbaka i lager")
+    # The technician sees the queue, not the condition (it shows the patient's home).
+    technician = signed_in(Client(), tekla).get(reverse("logistics:reconditioning"))
+    assert item.individual_number in technician.content.decode()
+    assert "Laddaren saknas" not in technician.content.decode()
+    assert photo_url not in technician.content.decode()
+
+
+# --- Security test: photos without their metadata, for the returns and reconditioning staff ----
+
+
+def test_r16_4_a_photo_is_kept_without_its_gps_position_and_other_metadata(
+    shop: Shop, alice: Persona, logan: Persona, photo_dir: Path
+) -> None:
+    from PIL import Image
+
+    phone = jpeg((8, 6), gps=True, orientation=6)
+    assert Image.open(io.BytesIO(phone)).getexif().get_ifd(GPS_IFD)
+    report = services.condition_record(
+        actor=logan.actor,
+        line=_line(_pickup(alice, logan, shop)),
+        stage=ConditionReport.Stage.COLLECTION,
+        results=ALL_FINE,
+        photos=[("gps.jpg", phone), ("text.png", png(text="Hemliga vägen 7"))],
+    )
+    jpg, png_photo = ConditionPhoto.unscoped.filter(report=report).order_by("pk")
+    kept = (photo_dir / jpg.stored_as).read_bytes()
+    image = Image.open(io.BytesIO(kept))
+    assert image.format == "JPEG"
+    assert not image.getexif() and "exif" not in image.info
+    assert "xmp" not in image.info and "comment" not in image.info
+    assert b"Hemliga" not in kept and b"adobe:ns:meta" not in kept
+    # The orientation is applied to the pixels: the photo still stands up.
+    assert image.size == (6, 8)
+    assert jpg.size == len(kept) and jpg.sha256 == hashlib.sha256(kept).hexdigest()
+    stored_png = (photo_dir / png_photo.stored_as).read_bytes()
+    assert b"Hemliga" not in stored_png and not Image.open(io.BytesIO(stored_png)).info
+
+
+def test_r16_4_a_photo_pillow_cannot_open_is_refused(
+    shop: Shop, alice: Persona, logan: Persona, photo_dir: Path
+) -> None:
+    line = _line(_pickup(alice, logan, shop))
+    for fake in (b"\xff\xd8\xff\xe0" + b"\x00" * 64, b"\x89PNG\r\n\x1a\n<html>"):
+        with pytest.raises(ValidationError, match="JPEG- eller PNG"):
+            services.condition_record(
+                actor=logan.actor,
+                line=line,
+                stage=ConditionReport.Stage.COLLECTION,
+                results=ALL_FINE,
+                photos=[("x.jpg", fake)],
+            )
+    assert not ConditionReport.unscoped.exists()
+    assert not photo_dir.exists() or not any(photo_dir.iterdir())
+
+
+def test_r16_4_photos_and_reports_only_for_the_returns_and_reconditioning_staff(
+    client: Client, county: County, shop: Shop, alice: Persona, logan: Persona, tekla: Persona
+) -> None:
+    from lyfta.access import rows
+
+    report = services.condition_record(
+        actor=logan.actor,
+        line=_line(_pickup(alice, logan, shop)),
+        stage=ConditionReport.Stage.COLLECTION,
+        results=ALL_FINE,
+        photos=[("gps.jpg", jpeg(gps=True))],
+    )
+    url = reverse("logistics:condition_photo", args=[ConditionPhoto.unscoped.get().pk])
+    assert signed_in(client, logan).get(url).status_code == 200
+    assert list(rows.condition_reports(logan.actor)) == [report]
+    catalogue = make_persona(county.centre, Role.CATALOGUE_MANAGER, "jonas")
+    service = make_persona(county.centre, Role.CUSTOMER_SERVICE, "ida")
+    for persona in (catalogue, tekla, service):
+        assert signed_in(Client(), persona).get(url).status_code in (403, 404)
+        assert not rows.condition_reports(persona.actor).exists()
+        assert not rows.condition_photos(persona.actor).exists()
+    assert AuditEvent.objects.filter(action=Action.CONDITION_PHOTO_VIEWED).count() == 1

@@ -10,12 +10,14 @@ from django.test import Client
 from django.urls import reverse
 
 from conftest import Persona, signed_in
+from lyfta.core.tests.images import jpeg
 from lyfta.workorders.models import Attachment, WorkOrder, WorkOrderPart
 from lyfta.workorders.tests.pages_fixtures import Desk, desk, fault, shop
 
 __all__ = ["desk", "shop"]
 
-JPEG_POLYGLOT = b"\xff\xd8\xff\xe0" + b"<html><script>alert(document.domain)</script></html>"
+# A real JPEG with HTML in its comment (and the comment is dropped when it is kept).
+JPEG_POLYGLOT = jpeg(comment=b"<html><script>alert(document.domain)</script></html>")
 
 
 @pytest.fixture

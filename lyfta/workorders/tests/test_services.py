@@ -19,6 +19,8 @@ from conftest import County, Persona
 from lyfta.access.actor import Actor
 from lyfta.audit.actions import Action
 from lyfta.audit.models import AuditEvent
+from lyfta.core.tests.images import GPS_IFD, jpeg, png
+from lyfta.core.uploads import without_metadata
 from lyfta.inventory import services as stock
 from lyfta.inventory.models import Item, StockLevel, StockMovement
 from lyfta.messages.models import Message
@@ -43,8 +45,8 @@ S = WorkOrder.Status
 K = WorkOrder.Kind
 D = dt.date
 
-JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00" + b"\x01" * 64
-PNG = b"\x89PNG\r\n\x1a\n" + b"\x02" * 64
+JPEG = jpeg()
+PNG = png()
 PDF = b"%PDF-1.4\n" + b"\x03" * 64
 
 
@@ -563,6 +565,9 @@ def test_an_attachment_is_recognised_by_its_content_and_stored_under_the_folder(
     added = services.attachment_add(
         actor=alice.actor, order=order, name="../../etc/bild.txt", data=data
     )
+    # A photo is kept re-encoded without its metadata; a PDF as it came.
+    if kind == Attachment.Kind.PHOTO:
+        data = without_metadata(data, content_type)
     assert (added.content_type, added.kind, added.size) == (content_type, kind, len(data))
     # ... and the name ends as the content is: never as the uploader wrote it.
     assert added.name == "bild." + {"image/jpeg": "jpg", "image/png": "png"}.get(
@@ -800,3 +805,35 @@ def test_spare_parts_are_received_straight_into_the_workshop(desk: Desk, logan: 
             quantity=1,
             items=[stock.ReceivedItem("SN-W1", "")],
         )
+
+
+def test_a_photo_attachment_is_kept_without_its_gps_position_and_other_metadata(
+    desk: Desk, alice: Persona, attachments: Path
+) -> None:
+    import io
+
+    from PIL import Image
+
+    order = repair_for(desk, alice)
+    phone = jpeg((8, 6), gps=True, orientation=6)
+    assert Image.open(io.BytesIO(phone)).getexif().get_ifd(GPS_IFD)
+    added = services.attachment_add(actor=alice.actor, order=order, name="a.jpg", data=phone)
+    kept = services.attachment_bytes(added)
+    image = Image.open(io.BytesIO(kept))
+    assert image.format == "JPEG" and not image.getexif()
+    assert not {"exif", "xmp", "comment"} & set(image.info)
+    assert b"Hemliga" not in kept and b"adobe:ns:meta" not in kept
+    assert image.size == (6, 8)  # the orientation is applied to the pixels
+    assert added.size == len(kept)
+    text = services.attachment_add(
+        actor=alice.actor, order=order, name="b.png", data=png(text="Hemliga vägen 7")
+    )
+    assert b"Hemliga" not in services.attachment_bytes(text)
+    # What Pillow cannot open is refused with the usual message, and nothing is kept.
+    with pytest.raises(ValidationError, match="Bifoga ett foto"):
+        services.attachment_add(
+            actor=alice.actor, order=order, name="c.jpg", data=b"\xff\xd8\xff\xe0" + b"\0" * 64
+        )
+    assert sorted(p.name for p in attachments.iterdir()) == sorted(
+        [added.stored_as, text.stored_as]
+    )

@@ -41,6 +41,7 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, rule, run_stat
 
 from conftest import Persona
 from lyfta.audit.models import AuditEvent
+from lyfta.core.tests.images import png
 from lyfta.inventory import services as stock
 from lyfta.inventory.models import StockLevel, StockMovement
 from lyfta.workorders import services
@@ -91,7 +92,7 @@ def mostly(good: object, *bad: object) -> st.SearchStrategy[Any]:
     return st.sampled_from([good] * 4 * max(1, len(bad)) + list(bad))
 
 
-PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 32
+PNG = png()
 
 
 def snapshot(order_id: int) -> dict[str, Any]:
