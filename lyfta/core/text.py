@@ -99,16 +99,35 @@ def refuse_control_characters_multiline(value: str) -> None:
 INVISIBLE_ONLY_MESSAGE = _("Skriv med synliga tecken.")
 
 
+# Letters that draw nothing: Hangul and halfwidth fillers, the braille blank, the Mongolian vowel
+# separator, the combining grapheme joiner.
+BLANK_LETTERS = frozenset(["\u115f", "\u1160", "\u3164", "\uffa0", "\u2800", "\u180e", "\u034f"])
+# Unicode categories that draw nothing on their own: separators, controls, format characters
+# (zero-width, bidi, invisible operators, tags, soft hyphen), combining marks, unassigned.
+INVISIBLE_CATEGORIES = frozenset(["Zs", "Zl", "Zp", "Cc", "Cf", "Cs", "Co", "Cn", "Mn", "Me"])
+
+
+def invisible(c: str) -> bool:
+    return c in BLANK_LETTERS or unicodedata.category(c) in INVISIBLE_CATEGORIES
+
+
 def refuse_invisible_only(value: str) -> None:
     """A validator for any text: something must be visible. A reason, a name or a note made only
-    of spaces, zero-width and bidi characters (which Python's strip() keeps) says nothing."""
-    if value and all(c.isspace() or c in ZERO_WIDTH or c in BIDI_CONTROLS for c in value):
+    of spaces, format characters (zero-width, bidi, invisible operators, soft hyphens), combining
+    marks or blank letters (which Python's strip() keeps) says nothing."""
+    if value and all(c.isspace() or invisible(c) for c in value):
         raise ValidationError(INVISIBLE_ONLY_MESSAGE, code="invisible_only")
 
 
 def refuse_invisible_in_name(value: str) -> None:
     """A validator for a person's name: no bidi controls, no zero-width characters."""
-    if any(c in BIDI_CONTROLS or c in ZERO_WIDTH for c in value):
+    if any(
+        c in BIDI_CONTROLS
+        or c in ZERO_WIDTH
+        or c in BLANK_LETTERS
+        or unicodedata.category(c) in ("Cf", "Cs", "Co", "Cn")
+        for c in value
+    ):
         raise ValidationError(NAME_MESSAGE, code="invisible_character")
 
 

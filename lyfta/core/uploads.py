@@ -28,6 +28,10 @@ class UnreadableImage(ValueError):
     """The bytes look like a JPEG or PNG but Pillow cannot open them as one."""
 
 
+# A 50-megapixel phone camera (8160 × 6120) fits; more is refused before decoding.
+MAX_PIXELS = 50_000_000
+
+
 def without_metadata(data: bytes, content_type: str) -> bytes:
     """A JPEG or PNG photo re-encoded from its pixels alone: no EXIF (a phone's GPS position,
     which for a protected patient's pick-up would print her home), no XMP, ICC or comments, no
@@ -41,6 +45,11 @@ def without_metadata(data: bytes, content_type: str) -> bytes:
         with Image.open(io.BytesIO(data)) as opened:
             if opened.format != fmt:
                 raise UnreadableImage(opened.format)
+            # The size is read from the header before any pixel is decoded: a small file that
+            # unpacks to a huge image (12000 × 12000 zeros is 420 KB) would take gigabytes.
+            width, height = opened.size
+            if width * height > MAX_PIXELS:
+                raise UnreadableImage("too large")
             opened.load()
             upright = ImageOps.exif_transpose(opened) or opened
             # Only the pixels go on: a new image has no info, EXIF, XMP or ICC to copy.

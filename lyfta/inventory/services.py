@@ -609,6 +609,8 @@ def reservation_create(
         )
     if _in_force(today).filter(item=item).exists():
         raise ValidationError(_("Individen är redan reserverad."))
+    if Item.objects.filter(pk=item.pk, out_of_use_since__isnull=False).exists():
+        raise ValidationError(_("Individen är tagen ur bruk och kan inte reserveras."))
     if patient is not None or identifier:
         patient = reservation_patient(
             actor=actor, unit=unit, identifier=identifier, patient=patient
@@ -621,6 +623,8 @@ def reservation_create(
             )
         if _in_force(today).filter(item=locked).exists():
             raise ValidationError(_("Individen är redan reserverad."))
+        if locked.out_of_use_since is not None:
+            raise ValidationError(_("Individen är tagen ur bruk och kan inte reserveras."))
         # A reservation past its day but not yet closed by the job is closed now.
         _expire(actor, Reservation.unscoped.filter(item=locked, ended_at__isnull=True))
         reservation = Reservation(

@@ -837,6 +837,22 @@ def order_deliver(*, actor: Actor, order: Order, receipt: ReceiptInput | None = 
         )
         if not picked:
             raise ValidationError(_("Inget är plockat på ordern ännu."))
+        # A device taken out of use after it was picked (a failed inspection, a safety notice)
+        # is not handed over: it goes back and another is picked.
+        unusable = [
+            line.item.individual_number
+            for line in picked
+            if line.item is not None
+            and Item.objects.filter(pk=line.item.pk, out_of_use_since__isnull=False).exists()
+        ]
+        if unusable:
+            raise ValidationError(
+                _(
+                    "Individ %(numbers)s är tagen ur bruk och får inte lämnas ut. Ångra "
+                    "plockningen och plocka en annan individ."
+                )
+                % {"numbers": ", ".join(unusable)}
+            )
         prescription = locked.prescription
         for line in picked:
             article = line.article

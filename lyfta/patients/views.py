@@ -175,9 +175,12 @@ def outside(request: LyftaRequest) -> HttpResponse:
         except ValidationError as error:
             _errors(form, error)
         except PermissionDenied:
-            # A protected patient: as if not found, for anyone not named (R54); the service has
-            # recorded the refusal for review.
-            raise Http404 from None
+            # A protected patient: as if the number were new, for anyone not named (R54): the
+            # same redirect an unknown number gets (a 404 told the two apart). The service has
+            # recorded the refusal for review; registering the number then fails as a number
+            # registered meanwhile does, a write that is itself recorded.
+            request.session[CLEARED] = identifier
+            return redirect(f"{reverse('patients:register')}?ny=1")
         else:
             del request.session[PENDING]
             return redirect("patients:detail", patient_id=patient.pk)

@@ -396,7 +396,20 @@ def test_extreme_dates_in_the_log_search_are_a_message_not_a_500(
     assert "Ange ett datum mellan 1900-01-01 och 2199-12-31." in response.content.decode()
 
 
-@pytest.mark.parametrize("invisible", ["\u200b", " \u200b\u200d ", "\u202e", "\ufeff\u2060"])
+@pytest.mark.parametrize(
+    "invisible",
+    [
+        "\u200b",
+        " \u200b\u200d ",
+        "\u202e",
+        "\ufeff\u2060",
+        "\u2061\u2062",
+        "\u3164\u00ad",
+        "\u2800",
+        "\U000e0041\ufe0f",
+        "\u115f\u1160\uffa0\u180e\u034f",
+    ],
+)
 def test_a_text_of_only_invisible_characters_says_nothing_and_is_refused(invisible: str) -> None:
     """Found by the attack on the demo: a required reason of one zero-width space (which
     Python's strip() keeps) placed an order over the ISO-class limit and recorded a failed
@@ -431,3 +444,18 @@ def test_a_date_is_taken_as_yyyy_mm_dd_in_digits_0_to_9_only(typed: str) -> None
     iso = FailedDeliveryForm({"reason": "Ingen hemma", "new_day": "2030-01-07", "fee": "1"})
     assert iso.is_valid(), iso.errors
     assert iso.cleaned_data["new_day"] == dt.date(2030, 1, 7)
+
+
+def test_a_photo_that_unpacks_to_a_huge_image_is_refused_before_decoding() -> None:
+    """Found by the re-test of the demo: a 420 KB PNG of 12000 × 12000 zeros took 1.7 GB."""
+    import io
+
+    from PIL import Image
+
+    from lyfta.core.uploads import MAX_PIXELS, UnreadableImage, without_metadata
+
+    buffer = io.BytesIO()
+    Image.new("L", (8000, 7000)).save(buffer, "PNG")  # 56 million pixels, a small file
+    assert MAX_PIXELS < 8000 * 7000 and len(buffer.getvalue()) < 200_000
+    with pytest.raises(UnreadableImage):
+        without_metadata(buffer.getvalue(), "image/png")

@@ -350,3 +350,28 @@ def test_r16_5_a_patient_is_reserved_for_only_at_a_unit_she_has_a_relationship_w
     )
     assert response.status_code == 302
     assert Reservation.unscoped.get().patient == protected
+
+
+def test_a_device_taken_out_of_use_is_neither_reserved_nor_delivered(
+    shop: Shop, county: County, alice: Persona, logan: Persona
+) -> None:
+    """Found by the re-test of the demo: a device that failed its inspection after it was
+    picked was still delivered, and could be reserved."""
+    broken = lift("SN-L1")
+    Item.objects.filter(pk=broken.pk).update(
+        out_of_use_since=timezone.localdate(), out_of_use_reason="Underkänd besiktning"
+    )
+    with pytest.raises(ValidationError, match="tagen ur bruk"):
+        reserve(logan, broken, county, unit=county.unit_a)
+    order = place(alice, shop.patient, LineInput(shop.lift))
+    line = OrderLine.unscoped.get(order=order)
+    services.line_pick(actor=logan.actor, line=line)
+    picked = line_item(order)
+    assert picked is not None and picked.pk != broken.pk
+    Item.objects.filter(pk=picked.pk).update(
+        out_of_use_since=timezone.localdate(), out_of_use_reason="Underkänd besiktning"
+    )
+    with pytest.raises(ValidationError, match="tagen ur bruk"):
+        services.order_deliver(actor=logan.actor, order=order)
+    assert Order.unscoped.get(pk=order.pk).status != Order.Status.DELIVERED
+    assert Item.objects.get(pk=picked.pk).holder_id is None

@@ -269,3 +269,25 @@ def test_r54_named_staff_still_opens_a_protected_patient_by_id(
     response = client.post(url, {**VALID, "patient": protected.pk})
     assert response["Location"] == reverse("patients:detail", args=[protected.pk])
     assert EmergencyAccess.objects.get().patient == protected
+
+
+@pytest.mark.django_db
+def test_r54_documenting_a_need_answers_a_protected_number_as_an_unknown_one(
+    client: Client, bob: Persona, patients: dict[str, Patient]
+) -> None:
+    """Found by the re-test of the demo: after a documented need, a protected patient the user
+    is not named for answered 404 while an unknown number went on to registration."""
+    signed_in(client, bob)
+    answers = []
+    for number in (PROTECTED, UNKNOWN):
+        client.post(reverse("patients:search"), {"identifier": number})
+        response = client.post(
+            reverse("patients:outside"),
+            {"reason_code": "new_contact", "reason_text": "Ska förskriva en lyft till patienten"},
+        )
+        answers.append((response.status_code, response.get("Location")))
+    assert answers[0] == answers[1] == (302, reverse("patients:register") + "?ny=1")
+    refused = AuditEvent.objects.filter(
+        action=Action.ACCESS_DENIED, patient_id=patients["protected"].pk
+    )
+    assert refused.exists()
