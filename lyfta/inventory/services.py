@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import TypedDict
+from typing import Any, TypedDict
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
@@ -162,15 +162,16 @@ def reserve_item(
     an item reserved for them first, then reconditioned units (they have been lent before), then
     the oldest; never one reserved for someone else. A conditional update: of two concurrent
     reservations of the last unit exactly one succeeds; the other gets OutOfStock."""
-    theirs = _in_force().filter(_theirs(patient_id, unit_id), item=OuterRef("pk"))
-    candidates = (
-        Item.objects.filter(
-            article=article, location=location, status=Item.Status.IN_STOCK, out_of_use_since=None
-        )
-        .exclude(held_for_others(patient_id, unit_id))
-        .annotate(held_for_them=Exists(theirs))
-        .order_by(F("held_for_them").desc(), F("times_lent").desc(), "acquired_on", "pk")
-    )
+    candidates = Item.objects.filter(
+        article=article, location=location, status=Item.Status.IN_STOCK, out_of_use_since=None
+    ).exclude(held_for_others(patient_id, unit_id))
+    order: list[Any] = [F("times_lent").desc(), "acquired_on", "pk"]
+    if patient_id is not None or unit_id is not None:
+        # (Without a holder the condition is a constant, which PostgreSQL refuses to order by.)
+        theirs = _in_force().filter(_theirs(patient_id, unit_id), item=OuterRef("pk"))
+        candidates = candidates.annotate(held_for_them=Exists(theirs))
+        order.insert(0, F("held_for_them").desc())
+    candidates = candidates.order_by(*order)
     for pk in candidates.values_list("pk", flat=True)[:20]:
         if Item.objects.filter(pk=pk, status=Item.Status.IN_STOCK, out_of_use_since=None).update(
             status=Item.Status.RESERVED

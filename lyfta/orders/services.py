@@ -1719,7 +1719,7 @@ def condition_record(
     try:
         with transaction.atomic():
             locked = (
-                PickupLine.unscoped.select_for_update()
+                PickupLine.unscoped.select_for_update(of=("self",))
                 .select_related("loan__article", "loan__item", "pickup__unit")
                 .filter(pk=line.pk)
                 .first()
