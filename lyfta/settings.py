@@ -143,6 +143,7 @@ INSTALLED_APPS = [
     "lyfta.patients",
     "lyfta.messages",
     "lyfta.workorders",
+    "lyfta.quality",
 ]
 
 MIDDLEWARE = [

@@ -18,6 +18,7 @@ urlpatterns = [
     path("logistik/", include("lyfta.orders.logistics_urls")),
     path("lager/", include("lyfta.inventory.urls")),
     path("teknik/", include("lyfta.workorders.urls")),
+    path("kvalitet/", include("lyfta.quality.urls")),
     path("meddelanden/", include("lyfta.messages.urls")),
     path("granskning/", include("lyfta.audit.urls")),
     path("loggranskning/", include("lyfta.audit.review_urls")),

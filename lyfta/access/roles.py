@@ -17,6 +17,7 @@ class Role(models.TextChoices):
     CUSTOMER_SERVICE = "customer_service", _("Kundtjänst")
     CATALOGUE_MANAGER = "catalogue_manager", _("Sortiment och inköp")
     BILLING = "billing", _("Ekonomi")
+    QUALITY = "quality", _("Kvalitetssamordnare")
     USER_ADMIN = "user_admin", _("Användaradministratör")
     LOG_REVIEWER = "log_reviewer", _("Loggranskare")
     SYSTEM_ADMIN = "system_admin", _("Systemadministratör")
@@ -43,6 +44,7 @@ ROLE_PURPOSE: dict[str, str] = {
     Role.CUSTOMER_SERVICE: Purpose.ADMINISTRATION,
     Role.CATALOGUE_MANAGER: Purpose.ADMINISTRATION,
     Role.BILLING: Purpose.ADMINISTRATION,
+    Role.QUALITY: Purpose.QUALITY,
     Role.USER_ADMIN: Purpose.ADMINISTRATION,
     Role.LOG_REVIEWER: Purpose.LOG_REVIEW,
     Role.SYSTEM_ADMIN: Purpose.SYSTEM,
@@ -120,6 +122,11 @@ class Cap:
     WORKORDERS_HANDLE = "workorders.handle"
     WORKORDERS_APPROVE = "workorders.approve"
     INSPECTION_PLANS_MANAGE = "workorders.inspection_plans"
+    # The quality desk (DOMAIN.md §3.5): reporting a deviation (everyone who handles devices for
+    # patients), and handling them: investigating, deciding, reports out, supplier complaints,
+    # safety-notice campaigns and failure statistics (the quality role).
+    DEVIATIONS_REPORT = "quality.report"
+    QUALITY_MANAGE = "quality.manage"
     # Economy: the month's billing run (none in Lyfta yet: the start page says so).
     BILLING_VIEW = "billing.view"
 
@@ -131,6 +138,7 @@ _CARE = frozenset(
         Cap.PATIENTS_REGISTER,
         Cap.PATIENTS_EMERGENCY,
         Cap.CATALOGUE_VIEW,
+        Cap.DEVIATIONS_REPORT,
     }
 )
 _ORDERING = frozenset({Cap.ORDERS_PRESCRIBE, Cap.ORDERS_PLACE})
@@ -170,6 +178,18 @@ ROLE_CAPABILITIES: dict[str, frozenset[str]] = {
         }
     ),
     Role.BILLING: frozenset({Cap.ORGANISATIONS_VIEW, Cap.CATALOGUE_VIEW, Cap.BILLING_VIEW}),
+    # The quality officer sees patients pseudonymised (no identity fields): a case that needs
+    # identity opens it on a recorded route (lyfta.quality).
+    Role.QUALITY: frozenset(
+        {
+            Cap.ORGANISATIONS_VIEW,
+            Cap.CATALOGUE_VIEW,
+            Cap.STOCK_VIEW,
+            Cap.RECALL,
+            Cap.DEVIATIONS_REPORT,
+            Cap.QUALITY_MANAGE,
+        }
+    ),
     Role.USER_ADMIN: frozenset(
         {Cap.ORGANISATIONS_VIEW, Cap.USERS_MANAGE, Cap.RECERTIFY, Cap.PRIVILEGE_APPROVE}
     ),

@@ -114,6 +114,15 @@ DEMO_USERS = [
         "karin.ekonomi", "Karin", "Lund", "Ekonom", Role.BILLING, "K10014", pnr("19721212", 11)
     ),
     DemoUser(
+        "sara.kvalitet",
+        "Sara",
+        "Ek",
+        "Kvalitetssamordnare",
+        Role.QUALITY,
+        "K10016",
+        pnr("19810808", 18),
+    ),
+    DemoUser(
         "lars.anvandaradmin",
         "Lars",
         "Nord",

@@ -98,6 +98,7 @@ CENTRE_UNITS = [
     ("Hjälpmedelsservice, sortiment och inköp", "70040"),
     ("Hjälpmedelsservice, ekonomi", "70050"),
     ("Hjälpmedelsservice, hjälpmedelskonsulenter", "70060"),
+    ("Hjälpmedelsservice, kvalitet", "70070"),
 ]
 REGION_ADMIN_UNIT = ("Region Värmland, regionkansliet", "10001")
 

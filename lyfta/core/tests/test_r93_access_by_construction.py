@@ -84,6 +84,9 @@ def _write_side(path: Path) -> bool:
     relative = path.relative_to(ROOT)
     return (
         path.name in WRITE_SIDE
+        # A services package (one module per part, as the quality desk's) and per-part seeds.
+        or relative.parts[-2:-1] == ("services",)
+        or (path.name.startswith("seed_") and relative.parts[:2] != ("lyfta", "core"))
         or "management" in relative.parts
         or relative.parts[:2] == ("lyfta", "access")
     )

@@ -16,6 +16,7 @@ SEEDERS = [
     "lyfta.patients.seed",
     "lyfta.inventory.seed",
     "lyfta.workorders.seed",
+    "lyfta.quality.seed",
     "lyfta.audit.seed",
 ]
 

@@ -1,0 +1,9 @@
+"""Demo deviations for the quality desk."""
+
+from __future__ import annotations
+
+from lyfta.access.actor import Actor
+
+
+def seed(actor: Actor) -> None:
+    """Nothing yet."""
