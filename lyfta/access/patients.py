@@ -23,7 +23,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 
 from django.conf import settings
-from django.db.models import Q, QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -92,6 +92,9 @@ class PatientGrant:
     # An emergency access in force for the actor and patient, whatever the basis: it is what
     # lets a unit that already has a relationship break a block in an emergency (R49).
     emergency_ref: str = ""
+    # The facts the decision was made from (one query, `access_facts`): `data_scope` reuses them
+    # instead of asking again. None for a grant made without them.
+    facts: AccessFacts | None = None
 
 
 @dataclass(frozen=True)
@@ -99,6 +102,89 @@ class Denial:
     """Why a patient could not be opened (for the audit log, R38); the user sees a 404."""
 
     reason: str
+
+
+@dataclass(frozen=True)
+class AccessFacts:
+    """Everything the access decision for one actor and one patient depends on, read in ONE
+    query (issue 19): named staff, the newest emergency access in force, the oldest care
+    relationship of the actor's unit in force, the newest documented need of this session, the
+    newest valid consent for the unit (or the actor), and whether any block or block lift could
+    apply. `grant_for` and `data_scope` decide from these; the block rows themselves are read only
+    when a block or lift exists (rare)."""
+
+    named: bool
+    emergency_id: int | None
+    emergency_expires_at: dt.datetime | None
+    relationship_id: int | None
+    need_id: int | None
+    consent_id: int | None
+    blocks_or_lifts: bool
+
+
+def access_facts(actor: Actor, patient: Patient, session_ref: str) -> AccessFacts:
+    """The facts of the access decision for `actor` and `patient`, as columns of one SELECT."""
+    now = timezone.now()
+    today = timezone.localdate()
+    here = OuterRef("pk")
+    emergency = EmergencyAccess.objects.filter(
+        user=actor.user, patient=here, ended_at__isnull=True, expires_at__gt=now
+    ).order_by("-started_at", "-pk")
+    relationship = CareRelationship.objects.filter(
+        relationship_active(today), unit=actor.unit, patient=here
+    ).order_by("valid_from", "pk")
+    need = DocumentedNeed.objects.filter(
+        user=actor.user, patient=here, session_ref=session_ref, assignment=actor.assignment
+    ).order_by("-created_at")
+    consent = (
+        Consent.objects.filter(
+            patient=here,
+            status=Consent.Status.ACTIVE,
+            grantee_unit=actor.unit,
+            valid_from__lte=today,
+            valid_until__gte=today,
+        )
+        .filter(Q(grantee_user__isnull=True) | Q(grantee_user=actor.user))
+        .order_by("-valid_from")
+    )
+    blocks = Block.objects.filter(patient=here, status=Block.Status.ACTIVE)
+    lifts = BlockLift.objects.filter(
+        patient=here, unit=actor.unit, starts_at__lte=now, ends_at__gt=now
+    ).filter(Q(user__isnull=True) | Q(user=actor.user))
+    named = ProtectedStaff.objects.filter(patient=here, user=actor.user, ended_at__isnull=True)
+    row = (
+        Patient.objects.filter(pk=patient.pk)
+        .annotate(
+            f_named=Exists(named),
+            f_emergency=Subquery(emergency.values("pk")[:1]),
+            f_emergency_expires=Subquery(emergency.values("expires_at")[:1]),
+            f_relationship=Subquery(relationship.values("pk")[:1]),
+            f_need=Subquery(need.values("pk")[:1]),
+            f_consent=Subquery(consent.values("pk")[:1]),
+            f_blocks=Exists(blocks) | Exists(lifts),
+        )
+        .values_list(
+            "f_named",
+            "f_emergency",
+            "f_emergency_expires",
+            "f_relationship",
+            "f_need",
+            "f_consent",
+            "f_blocks",
+        )
+        .first()
+    )
+    if row is None:
+        return AccessFacts(False, None, None, None, None, None, False)
+    return AccessFacts(
+        named=bool(row[0]),
+        emergency_id=row[1],
+        emergency_expires_at=row[2],
+        relationship_id=row[3],
+        need_id=row[4],
+        consent_id=row[5],
+        blocks_or_lifts=bool(row[6]),
+    )
 
 
 # Only these roles may open an emergency on a protected patient they are not named for (R54):
@@ -116,27 +202,20 @@ def may_open_emergency(actor: Actor, patient: Patient) -> bool:
 
 
 def grant_for(actor: Actor, patient: Patient, session_ref: str) -> PatientGrant | Denial:
-    """The legal route for `actor` to open `patient`, or why there is none."""
+    """The legal route for `actor` to open `patient`, or why there is none (one query)."""
     if actor.user is None or actor.assignment is None or not can(actor, Cap.PATIENTS_VIEW):
         return Denial("role")
     fields = ROLE_PATIENT_FIELDS.get(actor.role, frozenset())
     if not fields:
         return Denial("role")
-    named = is_named_staff(actor, patient) if patient.is_protected else True
-    now = timezone.now()
-    emergency = (
-        EmergencyAccess.objects.filter(
-            user=actor.user, patient=patient, ended_at__isnull=True, expires_at__gt=now
-        )
-        .order_by("-started_at")
-        .first()
-    )
-    emergency_ref = f"emergency:{emergency.pk}" if emergency is not None else ""
+    facts = access_facts(actor, patient, session_ref)
+    named = facts.named if patient.is_protected else True
+    emergency_ref = f"emergency:{facts.emergency_id}" if facts.emergency_id is not None else ""
     if patient.is_protected and not named:
         # Only an emergency opens a protected patient to someone not named (R54), read only and
         # without the address (R53), whatever relationships their unit has, and only for the
         # care roles that may open one on a protected patient.
-        if emergency is None or actor.role not in PROTECTED_EMERGENCY_ROLES:
+        if facts.emergency_id is None or actor.role not in PROTECTED_EMERGENCY_ROLES:
             return Denial("protected_identity")
         return PatientGrant(
             patient,
@@ -145,44 +224,35 @@ def grant_for(actor: Actor, patient: Patient, session_ref: str) -> PatientGrant 
             True,
             fields,
             False,
-            emergency.expires_at,
+            facts.emergency_expires_at,
             emergency_ref,
+            facts,
         )
-    relationship = (
-        CareRelationship.objects.filter(relationship_active(), unit=actor.unit, patient=patient)
-        .order_by("valid_from")
-        .first()
-    )
     # A protected patient's contact details are for named staff only (R53), also in an emergency.
     show_contact = Fields.CONTACT in fields and named
-    if relationship is not None:
+    if facts.relationship_id is not None:
         return PatientGrant(
             patient,
             LegalBasis.RELATIONSHIP,
-            f"relationship:{relationship.pk}",
+            f"relationship:{facts.relationship_id}",
             False,
             fields,
             show_contact,
             emergency_ref=emergency_ref,
+            facts=facts,
         )
-    need = (
-        DocumentedNeed.objects.filter(
-            user=actor.user, patient=patient, session_ref=session_ref, assignment=actor.assignment
-        )
-        .order_by("-created_at")
-        .first()
-    )
-    if need is not None:
+    if facts.need_id is not None:
         return PatientGrant(
             patient,
             LegalBasis.NEED,
-            f"need:{need.pk}",
+            f"need:{facts.need_id}",
             False,
             fields,
             show_contact,
             emergency_ref=emergency_ref,
+            facts=facts,
         )
-    if emergency is not None:
+    if facts.emergency_id is not None:
         return PatientGrant(
             patient,
             LegalBasis.EMERGENCY,
@@ -190,8 +260,9 @@ def grant_for(actor: Actor, patient: Patient, session_ref: str) -> PatientGrant 
             True,
             fields,
             show_contact,
-            emergency.expires_at,
+            facts.emergency_expires_at,
             emergency_ref,
+            facts,
         )
     return Denial("no_relationship")
 
@@ -350,19 +421,28 @@ def data_scope(actor: Actor, grant: PatientGrant) -> DataScope:
     else:
         # Consent first; an emergency in force beside a relationship or need is the fallback
         # (R39, R41), so the log names the least exceptional route that applies.
-        consent = valid_consent(actor, patient)
-        if consent is not None:
-            basis, ref = LegalBasis.CONSENT, f"consent:{consent.pk}"
+        facts = grant.facts
+        if facts is not None:
+            consent_id = facts.consent_id
+        else:
+            consent = valid_consent(actor, patient)
+            consent_id = consent.pk if consent is not None else None
+        if consent_id is not None:
+            basis, ref = LegalBasis.CONSENT, f"consent:{consent_id}"
         elif grant.emergency_ref:
             basis, ref = LegalBasis.EMERGENCY, grant.emergency_ref
-    blocks = list(Block.objects.filter(patient=patient, status=Block.Status.ACTIVE))
-    lifts = list(
-        BlockLift.objects.filter(
-            patient=patient, unit=actor.unit, starts_at__lte=now, ends_at__gt=now
+    blocks: list[Block] = []
+    lifts: list[BlockLift] = []
+    # The decision's one query said whether any block or lift could apply; only then are they read.
+    if grant.facts is None or grant.facts.blocks_or_lifts:
+        blocks = list(Block.objects.filter(patient=patient, status=Block.Status.ACTIVE))
+        lifts = list(
+            BlockLift.objects.filter(
+                patient=patient, unit=actor.unit, starts_at__lte=now, ends_at__gt=now
+            )
+            .filter(Q(user__isnull=True) | Q(user=actor.user))
+            .select_related("block")
         )
-        .filter(Q(user__isnull=True) | Q(user=actor.user))
-        .select_related("block")
-    )
     return DataScope(
         actor_provider_id=actor.unit.provider_id,
         actor_unit_id=actor.unit.pk,
