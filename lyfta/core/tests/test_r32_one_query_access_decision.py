@@ -172,11 +172,11 @@ def _ref_scope(actor: Actor, grant: access.PatientGrant, open_access: bool) -> a
 
 def _world(county: County, rng: random.Random) -> tuple[list[Persona], list[Patient], list[Unit]]:
     other = ProviderFactory(name="Annanstads kommun", short_name="Annanstad")
-    units = [
+    units: list[Unit] = [
         county.unit_a,
         county.unit_a2,
         county.unit_b,
-        UnitFactory(provider=other, name="Hemtjänsten Annanstad"),
+        UnitFactory.create(provider=other, name="Hemtjänsten Annanstad"),
     ]
     people = [
         make_persona(county.unit_a, Role.PRESCRIBER, "p_a"),
