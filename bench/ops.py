@@ -504,6 +504,7 @@ def run_http(fx: Fixture, url: str, repeat: int = REPEAT) -> list[Result]:
     try:
         prescriber_browser, prescriber = person(fx.prescriber.assignment)
         reviewer_browser, reviewer = person(fx.reviewer.assignment)
+        logistics_browser, logistics = person(fx.logistics.assignment)
         people = dict(
             Patient.objects.filter(pk__in=fx.patients[:100]).values_list("identifier", "last_name")
         )
@@ -539,6 +540,10 @@ def run_http(fx: Fixture, url: str, repeat: int = REPEAT) -> list[Result]:
             ("patient search by name", prescriber_browser, prescriber, patient_search(True)),
             ("log-search page, default period", reviewer_browser, reviewer, log_search(30)),
             ("log-search page, a year", reviewer_browser, reviewer, log_search(365)),
+            # Each role's start page: its work queues and the menu's counts (issue 19 point 1).
+            ("start page, prescriber", prescriber_browser, prescriber, lambda i: "/"),
+            ("start page, logistics", logistics_browser, logistics, lambda i: "/"),
+            ("start page, log reviewer", reviewer_browser, reviewer, lambda i: "/"),
         ]  # fmt: skip
         results = []
         for name, browser, client, path in pages:
