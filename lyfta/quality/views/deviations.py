@@ -360,6 +360,7 @@ def deviation_detail(request: LyftaRequest, pk: int) -> HttpResponse:
 def _step(request: LyftaRequest, pk: int, form_class: Any, run: Any, done: str) -> HttpResponse:
     """A step on a deviation page: the form, the service, a message, back to the page."""
     deviation = selectors.deviation_to_change(actor=request.actor, pk=pk)
+    require(request.actor, Cap.QUALITY_MANAGE)  # the reporting unit sees it; steps are not its
     form = form_class(request.POST) if form_class is not None else None
     if form is not None and not form.is_valid():
         _invalid(request, form)
