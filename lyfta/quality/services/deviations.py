@@ -405,6 +405,7 @@ def deviation_identity_open(*, actor: Actor, deviation: Deviation, reason: str) 
         raise ValidationError(_("Beskriv skälet med minst tio tecken."))
     with transaction.atomic():
         deviation = _locked(deviation)
+        _open(deviation)
         if deviation.patient_id is None:
             raise ValidationError(_("Avvikelsen gäller ingen patient."))
         deviation.identity_reason = reason
@@ -561,13 +562,13 @@ def complaint_create(
         raise ValidationError(_("Artikeln har ingen leverantör att reklamera till."))
     if item is not None and item.article_id != article.pk:
         raise ValidationError(_("Individen är inte av den valda artikeln."))
-    if deviation is not None and deviation.status == S.CLOSED:
-        raise ValidationError(_("Avvikelsen är avslutad och kan inte ändras."))
     if delivered_on is not None and delivered_on > timezone.localdate():
         raise ValidationError(_("Leveransdagen kan inte ligga i framtiden."))
     description = _text(description, 4000, _("Beskrivning"), required=True)
     lot = _text(lot, 60, _("Batch/lot")) or (item.batch if item is not None else "")
     with transaction.atomic():
+        if deviation is not None:
+            _open(_locked(deviation))
         complaint = Complaint(
             number=_year_number("REK"),
             deviation=deviation,
