@@ -5,6 +5,7 @@ complaints and their windows, every change audited."""
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from decimal import Decimal
 
 import pytest
@@ -142,7 +143,7 @@ def test_a_closed_deviation_never_changes(desk: Desk, alice: Persona, sara: Pers
     _decide(deviation, sara)
     services.deviation_close(actor=sara.actor, deviation=deviation)
     before = Deviation.unscoped.filter(pk=deviation.pk).values().get()
-    attempts = [
+    attempts: list[Callable[[], object]] = [
         lambda: services.deviation_investigate(actor=sara.actor, deviation=deviation),
         lambda: _decide(deviation, sara),
         lambda: services.deviation_close(actor=sara.actor, deviation=deviation),
