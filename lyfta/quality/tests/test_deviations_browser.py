@@ -69,7 +69,8 @@ def pdf_text(browser: BrowserSession, path: str) -> str:
     done = subprocess.run(  # noqa: S603 - a fixed local tool on our own test output
         [PDFTOTEXT, "-q", "-", "-"], input=response.body(), capture_output=True, check=True
     )
-    return done.stdout.decode()
+    text: str = done.stdout.decode()
+    return text
 
 
 def test_a_tipped_lift_from_the_holdings_to_a_closed_deviation(
