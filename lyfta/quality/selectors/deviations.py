@@ -219,7 +219,7 @@ def report_for(*, actor: Actor, pk: int, recipient: str) -> IncidentReport:
     require(actor, Cap.QUALITY_MANAGE)
     report = (
         rows.incident_reports_for(actor)
-        .filter(deviation_id=pk, recipient=recipient)
+        .filter(deviation__pk=pk, recipient=recipient)
         .select_related(
             "deviation__unit__provider",
             "deviation__article__supplier",
