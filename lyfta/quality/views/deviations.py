@@ -20,7 +20,7 @@ from django.urls import URLPattern, URLResolver, path, reverse
 from django.utils import timezone
 from django.utils.http import content_disposition_header
 from django.utils.translation import gettext as _
-from django.utils.translation import override
+from django.utils.translation import gettext_lazy, override
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from lyfta.access.policies import can, require
@@ -357,93 +357,51 @@ def deviation_detail(request: LyftaRequest, pk: int) -> HttpResponse:
     )
 
 
-def _step(request: LyftaRequest, pk: int, form_class: Any, run: Any, done: str) -> HttpResponse:
-    """A step on a deviation page: the form, the service, a message, back to the page."""
-    deviation = selectors.deviation_to_change(actor=request.actor, pk=pk)
-    require(request.actor, Cap.QUALITY_MANAGE)  # the reporting unit sees it; steps are not its
-    form = form_class(request.POST) if form_class is not None else None
-    if form is not None and not form.is_valid():
-        _invalid(request, form)
-    else:
+def _step(form_class: Any, service: Any, done: Any) -> Any:
+    """A step on a deviation page (the quality role's): the form, whose fields are the service's
+    arguments, the service, a message, back to the page. The reporting unit sees the deviation
+    but takes no step (403); a deviation the actor may not see is the recorded 404."""
+
+    @require_POST
+    def step(request: LyftaRequest, pk: int) -> HttpResponse:
+        deviation = selectors.deviation_to_change(actor=request.actor, pk=pk)
+        require(request.actor, Cap.QUALITY_MANAGE)
+        form = form_class(request.POST) if form_class is not None else None
+        if form is not None and not form.is_valid():
+            _invalid(request, form)
+            return redirect("quality:deviation", pk=pk)
+        data = form.cleaned_data if form is not None else {}
         try:
-            run(deviation, form.cleaned_data if form is not None else {})
+            service(actor=request.actor, deviation=deviation, **data)
         except (ValidationError, PermissionDenied) as error:
             _fail(request, error)
         else:
-            messages.success(request, done)
-    return redirect("quality:deviation", pk=pk)
+            messages.success(request, str(done))
+        return redirect("quality:deviation", pk=pk)
+
+    return step
 
 
-@require_POST
-def investigate(request: LyftaRequest, pk: int) -> HttpResponse:
-    return _step(
-        request,
-        pk,
-        InvestigateForm,
-        lambda d, data: services.deviation_investigate(
-            actor=request.actor, deviation=d, analysis=data["analysis"]
-        ),
-        _("Utredningen är påbörjad."),
-    )
-
-
-@require_POST
-def decide(request: LyftaRequest, pk: int) -> HttpResponse:
-    return _step(
-        request,
-        pk,
-        DecideForm,
-        lambda d, data: services.deviation_decide(actor=request.actor, deviation=d, **data),
-        _("Beslutet är sparat."),
-    )
-
-
-@require_POST
-def close(request: LyftaRequest, pk: int) -> HttpResponse:
-    return _step(
-        request,
-        pk,
-        None,
-        lambda d, data: services.deviation_close(actor=request.actor, deviation=d),
-        _("Avvikelsen är avslutad."),
-    )
-
-
-@require_POST
-def quarantine(request: LyftaRequest, pk: int) -> HttpResponse:
-    return _step(
-        request,
-        pk,
-        None,
-        lambda d, data: services.deviation_quarantine(actor=request.actor, deviation=d),
-        _("Hjälpmedlet är taget ur bruk."),
-    )
-
-
-@require_POST
-def incident(request: LyftaRequest, pk: int) -> HttpResponse:
-    return _step(
-        request,
-        pk,
-        IncidentForm,
-        lambda d, data: services.deviation_mark_incident(
-            actor=request.actor, deviation=d, serious_threat=data["serious_threat"]
-        ),
-        _("Avvikelsen är anmälningspliktig: anmälningarna har skapats med sina sista dagar."),
-    )
-
-
-@require_POST
-def identity(request: LyftaRequest, pk: int) -> HttpResponse:
-    return _step(
-        request,
-        pk,
-        IdentityForm,
-        lambda d, data: services.deviation_identity_open(
-            actor=request.actor, deviation=d, reason=data["reason"]
-        ),
-        _("Skälet är registrerat. Patientens identitet visas nu i ärendet."),
-    )
+investigate = _step(
+    InvestigateForm, services.deviation_investigate, gettext_lazy("Utredningen är påbörjad.")
+)
+decide = _step(DecideForm, services.deviation_decide, gettext_lazy("Beslutet är sparat."))
+close = _step(None, services.deviation_close, gettext_lazy("Avvikelsen är avslutad."))
+quarantine = _step(
+    None, services.deviation_quarantine, gettext_lazy("Hjälpmedlet är taget ur bruk.")
+)
+incident = _step(
+    IncidentForm,
+    services.deviation_mark_incident,
+    gettext_lazy(
+        "Avvikelsen är anmälningspliktig: anmälningarna har skapats med sina sista dagar."
+    ),
+)
+identity = _step(
+    IdentityForm,
+    services.deviation_identity_open,
+    gettext_lazy("Skälet är registrerat. Patientens identitet visas nu i ärendet."),
+)
 
 
 @require_GET
