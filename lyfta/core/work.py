@@ -387,7 +387,6 @@ def new_deviations(actor: Actor) -> Queue:
                 f"{d.number} – {d.kind_label}{', ' + d.article.name if d.article else ''}",
                 reverse("quality:deviation", args=[d.pk]),
                 timezone.localtime(d.reported_at).date(),
-                d.is_incident,
             )
             for d in found
         ],
