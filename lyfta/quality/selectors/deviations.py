@@ -245,7 +245,7 @@ def _centre() -> Unit | None:
     return Unit.objects.filter(kind=Unit.Kind.CENTRE).select_related("provider").first()
 
 
-def report_content(report: IncidentReport) -> dict[str, Any]:
+def report_content(actor: Actor, report: IncidentReport) -> dict[str, Any]:
     """What the recipient's form asks for, in the order it asks: the reporter and organisation,
     the device, the event, the patient as age band and sex only (never a name or a number), the
     actions taken and whether the device is kept for investigation."""
@@ -253,7 +253,7 @@ def report_content(report: IncidentReport) -> dict[str, Any]:
     article, item, patient = deviation.article, deviation.item, deviation.patient
     centre = _centre()
     supplier = article.supplier if article is not None else None
-    reports = {r.recipient: r for r in IncidentReport.unscoped.filter(deviation=deviation)}
+    reports = {r.recipient: r for r in rows.incident_reports_for(actor).filter(deviation=deviation)}
     return {
         "form": report.recipient,
         "recipient": report.recipient_label,

@@ -441,7 +441,7 @@ def report_pdf(request: LyftaRequest, pk: int, recipient: str) -> HttpResponse:
     not send it)."""
     report = _report(request, pk, recipient)
     report = services.report_produced(actor=request.actor, report=report, form="pdf")
-    content = selectors.report_content(report)
+    content = selectors.report_content(request.actor, report)
     return _pdf(
         "quality/deviations/report_pdf.html",
         {
@@ -459,7 +459,7 @@ def report_json(request: LyftaRequest, pk: int, recipient: str) -> HttpResponse:
     """The same report as structured data (JSON), for a recipient's e-service or the archive."""
     report = _report(request, pk, recipient)
     report = services.report_produced(actor=request.actor, report=report, form="json")
-    body = json.dumps(selectors.report_content(report), ensure_ascii=False, indent=2)
+    body = json.dumps(selectors.report_content(request.actor, report), ensure_ascii=False, indent=2)
     response = HttpResponse(body, content_type="application/json; charset=utf-8")
     response["Content-Disposition"] = (
         content_disposition_header(
