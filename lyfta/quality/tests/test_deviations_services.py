@@ -374,3 +374,32 @@ def test_sex_and_age_band_from_the_personnummer(desk: Desk) -> None:
     assert band == "80–89 år"
     assert selectors.age_band(patient, dt.date(born.year + 10, 12, 31)) == "0–17 år"
     assert selectors.sex_of(patient) in ("man", "kvinna")
+
+
+def test_quarantine_after_picking_stops_the_delivery(
+    desk: Desk, alice: Persona, logan: Persona
+) -> None:
+    """The spare lift is picked for alice's order, then a deviation takes it out of use: the
+    delivery refuses it and nothing is handed over."""
+    order = orders.order_place(
+        actor=alice.actor,
+        grant=grant(alice, desk.shop.other),
+        lines=[LineInput(desk.shop.lift)],
+        delivery=DeliveryInput(),
+    )
+    orders.line_pick(actor=logan.actor, line=OrderLine.unscoped.get(order=order))
+    services.deviation_report(
+        actor=logan.actor,
+        source=Deviation.Source.ITEM,
+        kind=Deviation.Kind.PRODUCT_FAULT,
+        severity=Deviation.Severity.NONE,
+        description="Lyftbandet fransat vid plockningen.",
+        occurred_on=timezone.localdate(),
+        item=desk.spare_lift,
+        quarantine=True,
+    )
+    with pytest.raises(ValidationError, match="ur bruk"):
+        orders.order_deliver(actor=logan.actor, order=order)
+    spare = Item.objects.get(pk=desk.spare_lift.pk)
+    assert spare.holder is None
+    assert spare.status != Item.Status.ON_LOAN
