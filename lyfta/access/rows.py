@@ -50,6 +50,7 @@ if TYPE_CHECKING:
         Receipt,
     )
     from lyfta.patients.models import Patient
+    from lyfta.quality.models import Complaint, Deviation, IncidentReport
     from lyfta.workorders.models import Inspection, ItemInspection, WorkOrder
 
 M = TypeVar("M", bound=models.Model)
@@ -616,6 +617,86 @@ def condition_photos(actor: Actor) -> models.QuerySet[ConditionPhoto]:
     return _routed(ConditionPhoto.objects.none(), "none")
 
 
+# --- The quality desk: deviations, reports out, complaints (DOMAIN.md §3.5) -----------------
+
+
+def deviations_for(actor: Actor) -> models.QuerySet[Deviation]:
+    """The deviations the actor may see: the quality role every one, on the quality route (the
+    patient pseudonymised, `deviation_patient` names him only on a recorded reason); a unit those
+    it reported (a protected patient's for the named staff only, R54); nobody else any."""
+    from lyfta.quality.models import Deviation
+
+    if can(actor, Cap.QUALITY_MANAGE):
+        return _routed(Deviation.objects.all(), "quality")
+    if actor.unit is not None and can(actor, Cap.DEVIATIONS_REPORT):
+        own = Deviation.objects.filter(unit=actor.unit).exclude(
+            _protected_not_named(actor, "patient")
+        )
+        return _routed(own, "unit")
+    return _routed(Deviation.objects.none(), "none")
+
+
+def incident_reports_for(actor: Actor) -> models.QuerySet[IncidentReport]:
+    """Reports out of incidents (to the manufacturer, to Läkemedelsverket): the quality role's;
+    they name no patient, only an age band and sex."""
+    from lyfta.quality.models import IncidentReport
+
+    if can(actor, Cap.QUALITY_MANAGE):
+        return _routed(IncidentReport.objects.all(), "quality")
+    return _routed(IncidentReport.objects.none(), "none")
+
+
+def complaints_for(actor: Actor) -> models.QuerySet[Complaint]:
+    """Supplier complaints: the quality role's (they name a device, never a patient)."""
+    from lyfta.quality.models import Complaint
+
+    if can(actor, Cap.QUALITY_MANAGE):
+        return _routed(Complaint.objects.all(), "quality")
+    return _routed(Complaint.objects.none(), "none")
+
+
+def deviation_order(actor: Actor, deviation: Deviation) -> models.QuerySet[Order]:
+    """The order a deviation was reported from, for the quality role: its delivery day starts a
+    supplier complaint's window (its patient is not read from it)."""
+    from lyfta.orders.models import Order
+
+    if deviation.order_id is None or not can(actor, Cap.QUALITY_MANAGE):
+        return _routed(Order.objects.none(), "none")
+    return _routed(Order.objects.filter(pk=deviation.order_id), "quality")
+
+
+@dataclass(frozen=True)
+class DeviationPatient:
+    patient: Patient | None  # named: the actor may see who it is
+    basis: str = ""
+    basis_ref: str = ""
+
+
+def deviation_patient(actor: Actor, deviation: Deviation, session_ref: str) -> DeviationPatient:
+    """The patient of a deviation the actor was given by `deviations_for`, named where the actor
+    may: the quality role only once the case's need of identity is recorded on it (and a
+    protected patient only to his named staff, R54); the reporting unit where it has a legal
+    route to the patient and his data (R32, R39). Otherwise nobody is named."""
+    patient = deviation.patient
+    if patient is None or not deviations_for(actor).filter(pk=deviation.pk).exists():
+        return DeviationPatient(None)
+    if can(actor, Cap.QUALITY_MANAGE):
+        if not deviation.identity_reason:
+            return DeviationPatient(None)
+        if patient.is_protected and not access.is_named_staff(actor, patient):
+            return DeviationPatient(None)
+        return DeviationPatient(patient, "case", f"deviation:{deviation.number}")
+    shown, basis, ref = _patient_visible(
+        actor,
+        patient,
+        deviation.unit.provider_id,
+        deviation.unit_id,
+        deviation.reported_at.date(),
+        session_ref,
+    )
+    return DeviationPatient(patient if shown else None, basis, ref)
+
+
 # --- Whose row a refusal was about ------------------------------------------------------------
 
 _OWNER_PATHS = {
@@ -626,6 +707,7 @@ _OWNER_PATHS = {
     "orders.pickupline": ("pickup__patient_id", "pickup__unit__provider_id", "pickup__unit_id"),
     "orders.lossreport": ("loan__patient_id", "loan__unit__provider_id", "loan__unit_id"),
     "workorders.workorder": ("patient_id", "unit__provider_id", "unit_id"),
+    "quality.deviation": ("patient_id", "unit__provider_id", "unit_id"),
     "inventory.reservation": ("patient_id", "unit__provider_id", "unit_id"),
     "orders.conditionphoto": (
         "report__line__pickup__patient_id",

@@ -138,6 +138,22 @@ class Action(models.TextChoices):
     INSPECTION_REMINDED = "inspection.reminded", _("Påminnelse om besiktning skickad")
     INSPECTION_PLAN_SAVED = "inspection.plan_saved", _("Besiktningsplan sparad")
     BUFFER_LEVEL_SET = "buffer.level_set", _("Säkerhetsnivå i buffertförråd ändrad")
+    # The quality desk: deviations, reports out, supplier complaints (DOMAIN.md §3.5)
+    DEVIATION_REPORTED = "deviation.reported", _("Avvikelse rapporterad")
+    DEVIATION_CHANGED = "deviation.changed", _("Avvikelse ändrad")
+    DEVIATION_VIEWED = "deviation.viewed", _("Avvikelse visad")
+    DEVIATION_IDENTITY_OPENED = (
+        "deviation.identity_opened",
+        _("Patientens identitet i avvikelse visad med angivet skäl"),
+    )
+    DEVIATION_LABEL_PRINTED = "deviation.label_printed", _("Spärretikett utskriven")
+    INCIDENT_REPORT_PRODUCED = (
+        "incident_report.produced",
+        _("Anmälan av allvarlig händelse framtagen"),
+    )
+    INCIDENT_REPORT_SENT = "incident_report.sent", _("Anmälan markerad som skickad")
+    COMPLAINT_CREATED = "complaint.created", _("Reklamation registrerad")
+    COMPLAINT_CHANGED = "complaint.changed", _("Reklamation ändrad")
     ORDER_PLACED = "order.created", _("Order registrerad")
     ORDER_CANCELLED = "order.cancelled", _("Order makulerad")
     ORDER_LINE_CANCELLED = "order.line_cancelled", _("Orderrad makulerad")

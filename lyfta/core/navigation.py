@@ -64,6 +64,9 @@ PAGES: dict[str, Rule] = {
     "accounts:admin_privilege_requests": Cap.PRIVILEGE_APPROVE,
     "accounts:admin_recertification": Cap.RECERTIFY,
     "admin:index": Cap.ADMIN_SITE,
+    "quality:deviations": Cap.DEVIATIONS_REPORT,
+    "quality:complaints": Cap.QUALITY_MANAGE,
+    "quality:complaint_new": Cap.QUALITY_MANAGE,
 }
 
 
@@ -77,6 +80,12 @@ def may_open(actor: Actor, url_name: str) -> bool:
     if isinstance(rule, str):
         return can(actor, rule)
     return rule(actor)
+
+
+def holds(actor: Actor, capability: str) -> bool:
+    """Whether the actor holds a capability: for a link in one app's template to another app's
+    page (the template filter `may_do`)."""
+    return can(actor, capability)
 
 
 def asks_for_technical_work(actor: Actor) -> bool:
@@ -112,6 +121,8 @@ NAVIGATION: list[Entry] = [
     Entry(_("Besiktningar"), "workorders:due"),
     Entry(_("Besiktningsplaner"), "workorders:plans"),
     Entry(_("Arbetsordrar"), "workorders:unit_list", only=asks_for_technical_work),
+    Entry(_("Avvikelser"), "quality:deviations"),
+    Entry(_("Reklamationer"), "quality:complaints"),
     Entry(_("Loggranskning"), "review:overview"),
     Entry(_("Nödåtkomster att granska"), "patients:emergency_queue"),
     Entry(_("Åtkomst mellan vårdgivare"), "audit:cross_provider"),

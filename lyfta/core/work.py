@@ -371,6 +371,55 @@ def work_orders(actor: Actor, today: dt.date) -> Queue:
     )
 
 
+# --- The quality desk ----------------------------------------------------------------------------
+
+
+def new_deviations(actor: Actor) -> Queue:
+    """Deviations registered and not yet taken up by the quality role, oldest first."""
+    from lyfta.quality.selectors.deviations import new_deviations as registered
+
+    found, more = _head(registered(actor))
+    return Queue(
+        "new-deviations",
+        _("Nya avvikelser"),
+        [
+            WorkRow(
+                f"{d.number} – {d.kind_label}{', ' + d.article.name if d.article else ''}",
+                reverse("quality:deviation", args=[d.pk]),
+                timezone.localtime(d.reported_at).date(),
+            )
+            for d in found
+        ],
+        more,
+        reverse("quality:deviations") + "?status=registered",
+        _("Inga nya avvikelser."),
+    )
+
+
+def incident_reports_due(actor: Actor, today: dt.date) -> Queue:
+    """Reports out to the manufacturer and Läkemedelsverket not yet sent, overdue or due within
+    a few days (MDR art. 87 deadlines), most urgent first."""
+    from lyfta.quality.selectors.deviations import reports_due
+
+    found, more = _head(reports_due(actor, today))
+    return Queue(
+        "incident-reports",
+        _("Anmälningar att skicka"),
+        [
+            WorkRow(
+                f"{r.deviation.number} – {r.recipient_label}",
+                reverse("quality:deviation", args=[r.deviation_id]) + "#reports",
+                r.due_on,
+                r.due_on < today,
+            )
+            for r in found
+        ],
+        more,
+        reverse("quality:deviations") + "?status=investigating",
+        _("Inga anmälningar som ska skickas snart."),
+    )
+
+
 # --- The log reviewer --------------------------------------------------------------------------
 
 
@@ -526,6 +575,9 @@ def start_queues(actor: Actor) -> list[Queue]:
         queues.append(loans_ending(actor, today))
     if can(actor, Cap.PATIENTS_EMERGENCY) and may_open(actor, "patients:search"):
         queues.append(own_emergencies(actor))
+    if may_open(actor, "quality:complaints"):
+        queues.append(incident_reports_due(actor, today))
+        queues.append(new_deviations(actor))
     if may_open(actor, "review:overview"):
         queues.append(review_overdue(actor))
     if may_open(actor, "patients:emergency_queue"):

@@ -727,3 +727,51 @@ def reservations_use(
             detail={"item": item.individual_number},
             **_reservation_owner(reservation),
         )
+
+
+# --- Taking a device out of use and back (a deviation's quarantine, DOMAIN.md §3.5) ----------
+
+
+@transaction.atomic
+def item_out_of_use(*, actor: Actor, item: Item, reason: str, since: dt.date | None = None) -> Item:
+    """Take `item` out of use at once: picking, reservation and delivery refuse it until
+    `item_back_in_use`. An item already out of use keeps its first date and reason."""
+    reason = reason.strip()[:200]
+    if not reason:
+        raise ValidationError(_("Ange varför hjälpmedlet tas ur bruk."))
+    locked = locks.items_locked([item.pk])[item.pk]
+    if locked.status in (Item.Status.SCRAPPED, Item.Status.LOST):
+        raise ValidationError(_("Hjälpmedlet är skrotat eller förkommet och kan inte spärras."))
+    if locked.out_of_use_since is not None:
+        return locked
+    locked.out_of_use_since = since or timezone.localdate()
+    locked.out_of_use_reason = reason
+    locked.save(update_fields=["out_of_use_since", "out_of_use_reason"])
+    record(
+        action=Action.ITEM_OUT_OF_USE,
+        actor=actor,
+        target=locked,
+        changes={"out_of_use_since": [None, locked.out_of_use_since.isoformat()]},
+        detail={"reason": reason},
+    )
+    return locked
+
+
+@transaction.atomic
+def item_back_in_use(*, actor: Actor, item: Item, reason: str) -> Item:
+    """Put `item` back in use (the investigation found the device fine)."""
+    locked = locks.items_locked([item.pk])[item.pk]
+    if locked.out_of_use_since is None:
+        return locked
+    before = locked.out_of_use_since.isoformat()
+    locked.out_of_use_since = None
+    locked.out_of_use_reason = ""
+    locked.save(update_fields=["out_of_use_since", "out_of_use_reason"])
+    record(
+        action=Action.ITEM_BACK_IN_USE,
+        actor=actor,
+        target=locked,
+        changes={"out_of_use_since": [before, None]},
+        detail={"reason": reason.strip()[:200]},
+    )
+    return locked

@@ -116,6 +116,11 @@ class Deviation(models.Model):
     # A reportable incident (HSLF-FS 2021:52 ch. 5): reports out to the manufacturer and
     # Läkemedelsverket with deadlines (IncidentReport).
     is_incident = models.BooleanField(_("allvarlig händelse (anmälningspliktig)"), default=False)
+    # A serious public health threat shortens the deadline of the reports out to 2 days
+    # (EU MDR art. 87.4); whether the device is kept for the manufacturer's investigation is
+    # what both report forms ask.
+    serious_threat = models.BooleanField(_("allvarligt hot mot folkhälsan"), default=False)
+    device_kept = models.BooleanField(_("produkten sparas för utredning"), default=False)
     # The quality role sees the patient pseudonymised; when the case needs identity, the reason
     # is recorded here and every opening of the identity is audited.
     identity_reason = models.CharField(_("skäl att se identitet"), max_length=300, blank=True)

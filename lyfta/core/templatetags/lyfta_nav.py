@@ -7,7 +7,7 @@ from typing import Any
 from django import template
 from django.urls import reverse
 
-from lyfta.core.navigation import submenu_for
+from lyfta.core.navigation import holds, submenu_for
 
 register = template.Library()
 
@@ -27,3 +27,10 @@ def submenu(context: template.Context, name: str, section: str = "") -> dict[str
             for entry in entries
         ],
     }
+
+
+@register.filter
+def may_do(actor: Any, capability: str) -> bool:
+    """`{% if actor|may_do:"quality.report" %}`: whether the actor holds a capability (a link to
+    another app's page, shown only where its view would let the actor in)."""
+    return actor is not None and holds(actor, capability)

@@ -415,6 +415,76 @@ WO_APPROVE_STEP = everyone(
 )
 
 
+def _deviation(w: World) -> dict[str, int]:
+    """Unit A's deviation on patient A's lent lift T0003, the lift taken out of use, with its
+    reports out and a supplier complaint (the quality desk)."""
+    from lyfta.inventory.models import Item
+    from lyfta.quality.models import Complaint, Deviation, IncidentReport
+
+    _devices(w)
+    now, today = timezone.now(), timezone.localdate()
+    lift = Item.objects.get(individual_number="T0003")
+    deviation, created = Deviation.unscoped.get_or_create(
+        number="AVV-TEST-1",
+        defaults={
+            "kind": "adverse_event",
+            "severity": "serious",
+            "source": "holdings",
+            "occurred_on": today,
+            "description": "Lyften tippade",
+            "item": lift,
+            "article": lift.article,
+            "patient": w.patient_a,
+            "unit": w.county.unit_a,
+            "reported_by": w.people["alice"].user,
+            "reported_at": now,
+            "quarantined_at": now,
+            "is_incident": True,
+        },
+    )
+    if created:
+        for recipient in ("manufacturer", "mpa"):
+            IncidentReport.unscoped.create(deviation=deviation, recipient=recipient, due_on=today)
+        Complaint.unscoped.create(
+            number="REK-TEST-1",
+            deviation=deviation,
+            supplier=lift.article.supplier,
+            article=lift.article,
+            item=lift,
+            billing_type="rent",
+            description="Spärren lossnade",
+            created_by=w.people["alice"].user,
+            created_at=now,
+        )
+    return {"pk": deviation.pk}
+
+
+def _complaint(w: World) -> dict[str, int]:
+    from lyfta.quality.models import Complaint
+
+    _deviation(w)
+    return {"pk": Complaint.unscoped.get(number="REK-TEST-1").pk}
+
+
+def _report(recipient: str) -> Callable[[World], dict[str, Any]]:
+    return lambda w: {**_deviation(w), "recipient": recipient}
+
+
+def _pickup(w: World) -> dict[str, int]:
+    return {"pickup_id": _devices(w)["pickup"]}
+
+
+# The quality desk: every role that handles devices for patients reports deviations (no persona
+# here is the quality role: its pages are tested in lyfta/quality/tests). A unit sees its own
+# deviations; another unit's, and the centre's staff, get the same 404 as a missing one.
+DEV_REPORT = ("alice", "bob", "charlie", "tekla", "logan")
+DEV_MISSING = dict.fromkeys(DEV_REPORT, MISSING)
+DEV_SEEN = everyone(DENIED, **{**DEV_MISSING, "alice": OK, "bob": OK})
+DEV_STEP = everyone(DENIED, **DEV_MISSING)  # the unit sees it, but steps are the quality role's
+DEV_STEP.update(alice=DENIED, bob=DENIED)
+QUALITY_ONLY = everyone(DENIED)
+
+
 # ulla (the municipality's user administrator) asks to reset lena's (its log reviewer's) second
 # factor: only another approver, the system administrator, decides it; ulla may withdraw it.
 ULLAS_REQUEST = lambda w: _privilege_request(w, "lena", "ulla")  # noqa: E731
@@ -1192,6 +1262,93 @@ ROUTES: dict[str, list[Route]] = {
         f"workorders:{step}": [Route(method="post", kwargs=_work_order, expect=WO_STEP)]
         for step in ("cancel", "attach")
     },
+    # The quality desk: reporting a deviation from the thing it happened with (the thing is
+    # looked up through its own access: another unit's is the same 404 as a missing one).
+    "quality:deviations": [
+        Route(expect=everyone(DENIED, **dict.fromkeys(DEV_REPORT, OK))),
+        Route(data={"status": "x"}, expect=everyone(DENIED, **dict.fromkeys(DEV_REPORT, BAD))),
+    ],
+    "quality:deviation": [
+        Route(kwargs=_deviation, expect=DEV_SEEN),
+        Route(kwargs=lambda w: {"pk": 999999}, expect=everyone(DENIED, **DEV_MISSING)),
+    ],
+    "quality:deviation_label": [
+        Route(kwargs=_deviation, expect=DEV_SEEN),
+        Route(kwargs=lambda w: {"pk": 999999}, expect=everyone(DENIED, **DEV_MISSING)),
+    ],
+    **{
+        f"quality:deviation_{step}": [Route(method="post", kwargs=_deviation, expect=DEV_STEP)]
+        for step in ("investigate", "decide", "close", "quarantine", "incident", "identity")
+    },
+    **{
+        f"quality:{name}": [
+            Route(method=method, kwargs=_report(recipient), expect=QUALITY_ONLY)
+            for recipient in ("manufacturer", "mpa")
+        ]
+        for name, method in (("report_pdf", "get"), ("report_json", "get"), ("report_sent", "post"))
+    },
+    "quality:complaint_from_deviation": [
+        Route(kwargs=_deviation, expect=QUALITY_ONLY),
+        Route(method="post", kwargs=_deviation, expect=QUALITY_ONLY),
+    ],
+    "quality:complaints": [Route(expect=QUALITY_ONLY)],
+    "quality:complaint_new": [
+        Route(expect=QUALITY_ONLY),
+        Route(method="post", expect=QUALITY_ONLY),
+    ],
+    "quality:complaint": [
+        Route(kwargs=_complaint, expect=QUALITY_ONLY),
+        Route(method="post", kwargs=_complaint, expect=QUALITY_ONLY),
+    ],
+    "quality:report_loan": [
+        Route(kwargs=_lift_loan, expect=DEV_SEEN),
+        Route(
+            method="post",
+            kwargs=_lift_loan,
+            expect=everyone(DENIED, **{**DEV_MISSING, "alice": BAD, "bob": BAD}),
+        ),
+        Route(
+            kwargs=lambda w: {"patient_id": w.patient_a.pk, "loan_id": 999999},
+            expect=everyone(DENIED, **DEV_MISSING),
+        ),
+    ],
+    "quality:report_item": [
+        Route(
+            kwargs=_lent_item,
+            expect=everyone(DENIED, **{**DEV_MISSING, "alice": OK, "bob": OK})
+            | {"tekla": OK, "logan": OK},
+        ),
+        Route(
+            kwargs=lambda w: {"individual_number": "0000000"},
+            expect=everyone(DENIED, **DEV_MISSING),
+        ),
+    ],
+    "quality:report_workorder": [
+        Route(
+            kwargs=_work_order,
+            expect=everyone(DENIED, **{**DEV_MISSING, "alice": OK, "bob": OK, "tekla": OK}),
+        ),
+        Route(kwargs=lambda w: {"pk": 999999}, expect=everyone(DENIED, **DEV_MISSING)),
+    ],
+    "quality:report_order": [
+        Route(
+            kwargs=lambda w: {"order_id": w.order_a.pk},
+            expect=everyone(DENIED, **{**DEV_MISSING, "alice": OK, "bob": OK, "logan": OK}),
+        ),
+        Route(
+            method="post",
+            kwargs=lambda w: {"order_id": w.order_a.pk},
+            expect=everyone(DENIED, **{**DEV_MISSING, "alice": BAD, "bob": BAD, "logan": BAD}),
+        ),
+        Route(kwargs=lambda w: {"order_id": 999999}, expect=everyone(DENIED, **DEV_MISSING)),
+    ],
+    "quality:report_pickup": [
+        Route(
+            kwargs=_pickup,
+            expect=everyone(DENIED, **{**DEV_MISSING, "alice": OK, "bob": OK, "logan": OK}),
+        ),
+        Route(kwargs=lambda w: {"pickup_id": 999999}, expect=everyone(DENIED, **DEV_MISSING)),
+    ],
 }
 
 

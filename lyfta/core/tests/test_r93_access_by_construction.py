@@ -15,7 +15,7 @@ from django.db import models
 from lyfta.access.guard import PatientLinkedManager, UnscopedRead
 from lyfta.patients.models import Patient
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 
 # Models that name a patient but are not guarded, each with the reason. Anything else with a
 # path to a patient must use PatientLinkedManager.

@@ -160,6 +160,42 @@ def _locations(s: Scenario, code: str) -> list[dict[str, Any]]:
     return [{"location_id": StockLocation.objects.get(code=code).pk}]
 
 
+def _deviations(s: Scenario) -> list[Target]:
+    """A deviation on each open loan, reported by the loan's unit, its device taken out of use
+    (the quality desk): a page about that patient."""
+    from lyfta.accounts.models import User
+    from lyfta.inventory.models import Item
+    from lyfta.quality.models import Deviation
+
+    found = []
+    reporter = User.objects.order_by("pk").first()
+    for loan in (x for x in s.facts.loans if x.open):
+        item = Item.objects.get(individual_number=loan.item)
+        deviation, _created = Deviation.unscoped.get_or_create(
+            number=f"AVV-CRAWL-{loan.pk}",
+            defaults={
+                "kind": "product_fault",
+                "source": "holdings",
+                "occurred_on": timezone.localdate(),
+                "description": "Fel i crawl",
+                "item": item,
+                "article": item.article,
+                "patient_id": loan.patient,
+                "unit_id": loan.unit,
+                "reported_by": reporter,
+                "reported_at": timezone.now(),
+                "quarantined_at": timezone.now(),
+            },
+        )
+        found.append(Target({"pk": deviation.pk}, PATIENT, loan.patient))
+    return found
+
+
+def _pickups(s: Scenario) -> list[Target]:
+    """A deviation's form from a pick-up: names the pick-up, never its patient."""
+    return [Target({"pickup_id": c.pk}, PLAIN) for c in s.facts.pickups]
+
+
 # Every GET route that can show patient data, and the objects it is fetched with.
 CRAWLED: dict[str, Targets] = {
     "start": _one(START),
@@ -217,6 +253,14 @@ CRAWLED: dict[str, Targets] = {
     "workorders:new_for_item": _items,
     "stock:recall_csv": _one(RECALL, lambda s: {"artikel": s.article_number}),
     "workorders:due": _one(CENTRE, lambda s: {"forsenade": "on"}),
+    "quality:deviations": _one(PLAIN),
+    "quality:deviation": _deviations,
+    "quality:deviation_label": _deviations,
+    "quality:report_loan": _patients(_loans_of),
+    "quality:report_item": _items,
+    "quality:report_workorder": _workorders,
+    "quality:report_order": _orders,
+    "quality:report_pickup": _pickups,
     "workorders:dayplan": _one(CENTRE),
     "audit:cross_provider": _one(REVIEW, lambda s: _period()),
     "review:overview": _one(REVIEW),
@@ -290,6 +334,19 @@ EXCLUDED: dict[str, str] = {
     "catalogue:iso_class_create": "the assortment",
     "catalogue:iso_class_edit": "the assortment",
     "workorders:plans": "inspection plans of articles and ISO classes, no patients",
+    **dict.fromkeys(
+        (
+            "quality:report_pdf",
+            "quality:report_json",
+            "quality:complaints",
+            "quality:complaint_new",
+            "quality:complaint",
+            "quality:complaint_from_deviation",
+        ),
+        "the quality role's only (no persona of the crawl holds it); a report out names the "
+        "patient by age band and sex only, a complaint a device only; tested in "
+        "lyfta/quality/tests/test_deviations_access.py",
+    ),
     "workorders:plan_new": "an inspection plan's form, no patients",
     "workorders:plan_edit": "an inspection plan's form, no patients",
     "workorders:inspect": "the protocol of one work order: shown only to the technicians, on "

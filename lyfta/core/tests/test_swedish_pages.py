@@ -126,7 +126,9 @@ def visible_text(page: str) -> str:
 
 def offences(text: str, codes: dict[str, str]) -> list[str]:
     found = [f"reference code {m.group(0)!r}" for m in REFERENCE.finditer(text)]
-    for word in re.findall(r"(?<![\w-])[\w-]+(?![\w-])", text):
+    # A reference code is reported once, as a whole: its kind is not also a choice code
+    # (a deviation registered from a pick-up has the source "pickup").
+    for word in re.findall(r"(?<![\w-])[\w-]+(?![\w-])", REFERENCE.sub(" ", text)):
         if word in codes:
             found.append(f"choice code {word!r} ({codes[word]})")
         elif word in ENGLISH:
