@@ -654,3 +654,143 @@ def owner_of_refused(resource_type: str, pk: object) -> tuple[int | None, int | 
     if found is None:
         return None, None, None
     return found[0], found[1], found[2]
+
+
+# --- Failure statistics (issue 15 point 5) ----------------------------------------------------
+#
+# The quality role (and the catalogue managers, for procurement) count deviations and repairs per
+# article, supplier, lot and holding unit. Those rows name patients, but statistics need none of
+# it: the builders below are the route "statistics" and return only counts per group key (an
+# article, supplier or unit id, a lot, a month), never a row, so no patient column can reach a
+# page or an export. The group keys and filters are fixed here; nothing a caller passes becomes a
+# field path.
+
+
+def may_see_failure_statistics(actor: Actor) -> bool:
+    return can(actor, Cap.QUALITY_MANAGE) or can(actor, Cap.CATALOGUE_MANAGE)
+
+
+@dataclass(frozen=True)
+class FailureFilter:
+    """What the statistics count: rows registered in [since, until) (aware datetimes), of
+    `kinds` (deviation kinds; empty: all), of articles in `articles` (ids; None: all)."""
+
+    since: dt.datetime
+    until: dt.datetime
+    kinds: tuple[str, ...] = ()
+    articles: models.QuerySet[Any] | None = None
+
+
+# The groupings: each as (which rows, the path to their key). A deviation names its article (or
+# only its item, whose article counts then) and its lot (or the item's batch); a work order names
+# its article or only its item likewise. The holding unit is the deviation's reporting unit and
+# the unit the work order is for (the holding or asking unit).
+_OWN_ARTICLE, _ITEMS_ARTICLE = Q(article__isnull=False), Q(article__isnull=True)
+_FAILURE_KEYS: dict[str, dict[str, list[tuple[Q, str]]]] = {
+    "deviations": {
+        "article": [(_OWN_ARTICLE, "article_id"), (_ITEMS_ARTICLE, "item__article_id")],
+        "supplier": [
+            (_OWN_ARTICLE, "article__supplier_id"),
+            (_ITEMS_ARTICLE, "item__article__supplier_id"),
+        ],
+        "lot": [(~Q(lot=""), "lot"), (Q(lot=""), "item__batch")],
+        "unit": [(Q(), "unit_id")],
+    },
+    "repairs": {
+        "article": [(_OWN_ARTICLE, "article_id"), (_ITEMS_ARTICLE, "item__article_id")],
+        "supplier": [
+            (_OWN_ARTICLE, "article__supplier_id"),
+            (_ITEMS_ARTICLE, "item__article__supplier_id"),
+        ],
+        "lot": [(Q(), "item__batch")],
+        "unit": [(Q(), "unit_id")],
+    },
+}
+FAILURE_GROUPS = ("article", "supplier", "lot", "unit")
+
+
+def _failure_rows(actor: Actor, source: str, where: FailureFilter) -> models.QuerySet[Any]:
+    """The deviations, or the repairs (work orders of kind repair, not cancelled), that
+    `where` selects, on the route "statistics" (nobody else gets any)."""
+    from lyfta.quality.models import Deviation
+    from lyfta.workorders.models import WorkOrder
+
+    found: models.QuerySet[Any]
+    if source == "deviations":
+        found = Deviation.objects.filter(reported_at__gte=where.since, reported_at__lt=where.until)
+        if where.kinds:
+            found = found.filter(kind__in=where.kinds)
+    elif source == "repairs":
+        found = WorkOrder.objects.filter(
+            kind="repair", registered_at__gte=where.since, registered_at__lt=where.until
+        ).exclude(status="cancelled")
+    else:
+        raise ValueError(source)
+    if where.articles is not None:
+        found = found.filter(
+            Q(article__in=where.articles)
+            | Q(article__isnull=True, item__article__in=where.articles)
+        )
+    if not may_see_failure_statistics(actor):
+        return _routed(found.none(), "none")
+    return _routed(found, "statistics")
+
+
+def failure_counts(
+    actor: Actor, source: str, group: str, where: FailureFilter
+) -> dict[object, int]:
+    """How many deviations or repairs (`source`) each group key has: an article, supplier or
+    unit id, or a lot ("" and None, no lot, count under None). Counts only."""
+    counts: dict[object, int] = {}
+    rows = _failure_rows(actor, source, where)
+    for condition, path in _FAILURE_KEYS[source][group]:
+        grouped = rows.filter(condition).values(key=models.F(path))
+        for found in grouped.annotate(n=models.Count("pk")).order_by():
+            key = found["key"] or None
+            counts[key] = counts.get(key, 0) + found["n"]
+    return counts
+
+
+def failure_months(actor: Actor, source: str, where: FailureFilter) -> dict[dt.date, int]:
+    """How many deviations or repairs were registered each month (the local calendar's)."""
+    from django.db.models.functions import TruncMonth
+
+    field = "reported_at" if source == "deviations" else "registered_at"
+    months = _failure_rows(actor, source, where).values(month=TruncMonth(field))
+    counts: dict[dt.date, int] = {}
+    for found in months.annotate(n=models.Count("pk")).order_by():
+        month = found["month"]
+        day = month.date() if isinstance(month, dt.datetime) else month
+        counts[day] = counts.get(day, 0) + found["n"]
+    return counts
+
+
+_IN_USE_KEYS = {
+    "article": "article_id",
+    "supplier": "article__supplier_id",
+    "lot": "item__batch",
+    "unit": "unit_id",
+}
+
+
+def devices_in_use(
+    actor: Actor, group: str, keys: list[Any], articles: models.QuerySet[Any] | None = None
+) -> dict[object, int]:
+    """How many devices are in use today per group key among `keys`: the quantities of the open
+    loans (an individual item counts one), of articles in `articles` (None: all). The lot of a
+    loan is its item's batch; loans of untracked articles have none. Sums only."""
+    from lyfta.orders.models import Loan
+
+    path = _IN_USE_KEYS[group]
+    wanted = [key for key in keys if key not in (None, "")]
+    if not wanted or not may_see_failure_statistics(actor):
+        return {}
+    found = Loan.objects.filter(ended_on__isnull=True, **{f"{path}__in": wanted})
+    if articles is not None:
+        found = found.filter(article__in=articles)
+    grouped = _routed(found, "statistics").values(key=models.F(path))
+    return {
+        row["key"]: row["n"]
+        for row in grouped.annotate(n=models.Sum("quantity")).order_by()
+        if row["n"]
+    }
