@@ -302,6 +302,7 @@ PERSONA_SPECS: tuple[tuple[str, str, str, str, str], ...] = (
     ("sigge", "centre", Role.SYSTEM_ADMIN, "Sigge", "Sys"),
     ("lena", "unit_a2", Role.LOG_REVIEWER, "Lena", "Logg"),
     ("rita", "region_admin", Role.LOG_REVIEWER, "Rita", "Revy"),
+    ("sara", "centre", Role.QUALITY, "Sara", "Kval"),
 )
 CASE_PERSONAS = frozenset(name for name, _u, role, *_ in PERSONA_SPECS if role in CASE_ROLES)
 

@@ -67,6 +67,7 @@ EXTRA_ROLES = {
     "ebba": Role.UNIT_MANAGER,
     "konrad": Role.CONSULTANT,
     "kim": Role.CUSTOMER_SERVICE,
+    "vera": Role.QUALITY,
 }
 FUZZ_PERSONAS = [*PERSONAS, *EXTRA_ROLES]
 # Forms that end the persona's session are not posted; the language form on every page is
@@ -301,7 +302,11 @@ PLAN = plan()
 
 @pytest.fixture
 def extra_people(county: County) -> dict[str, Persona]:
-    units = {Role.CATALOGUE_MANAGER: county.centre, Role.CUSTOMER_SERVICE: county.centre}
+    units = {
+        Role.CATALOGUE_MANAGER: county.centre,
+        Role.CUSTOMER_SERVICE: county.centre,
+        Role.QUALITY: county.centre,
+    }
     return {
         username: make_persona(units.get(role, county.unit_a), role, username)
         for username, role in EXTRA_ROLES.items()

@@ -81,8 +81,8 @@ def test_the_exports_hold_every_group_s_figures(client: Client, w: StatsWorld, g
     start = next(i for i, r in enumerate(sheet) if r[1:2] == ["Avvikelser"]) + 1
     for cells, row in zip(sheet[start:], found.rows, strict=True):
         label = row.label if not row.label.startswith("=") else "'" + row.label
-        per_100 = None if row.per_100 is None else float(row.per_100)
-        assert cells == [label, row.deviations, row.repairs, row.in_use, per_100]
+        ratio = None if row.per_100 is None else float(row.per_100)
+        assert cells == [label, row.deviations, row.repairs, row.in_use, ratio]
     monthly = [list(r) for r in book["Per månad"].iter_rows(values_only=True)][1:]
     assert monthly == [[f"{m.month:%Y-%m}", m.deviations, m.repairs] for m in found.months]
 

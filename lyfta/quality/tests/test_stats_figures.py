@@ -61,7 +61,7 @@ def expected(
         d.refresh_from_db()
         day = timezone.localtime(d.reported_at).date()
         if since <= day <= until and (not kind or d.kind == kind) and _in_class(d, iso):
-            lot = d.lot or (d.item.batch if d.item_id else "")
+            lot = d.lot or (d.item.batch if d.item else "")
             deviations[_key(d, group, lot)] += 1
     for o in w.work_orders:
         day = timezone.localtime(o.registered_at).date()
@@ -71,7 +71,7 @@ def expected(
             and since <= day <= until
             and _in_class(o, iso)
         ):
-            repairs[_key(o, group, o.item.batch if o.item_id else "")] += 1
+            repairs[_key(o, group, o.item.batch if o.item else "")] += 1
     keys = set(deviations) | set(repairs)
     return {key: (deviations[key], repairs[key]) for key in keys}
 
@@ -84,7 +84,7 @@ def expected_in_use(w: StatsWorld, group: str, iso: str = "") -> Counter[object]
         key = {
             "article": loan.article_id,
             "supplier": loan.article.supplier_id,
-            "lot": loan.item.batch if loan.item_id else None,
+            "lot": loan.item.batch if loan.item else None,
             "unit": loan.unit_id,
         }[group]
         if key:

@@ -191,7 +191,7 @@ def statistics(request: LyftaRequest) -> HttpResponse:
     return render(request, "quality/stats/statistics.html", context, status=200 if found else 400)
 
 
-def _header(found: selectors.Statistics) -> list[str]:
+def _header(found: selectors.Statistics) -> list[object]:
     return [
         _group_label(found.group),
         _("Avvikelser"),
