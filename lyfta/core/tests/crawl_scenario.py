@@ -62,7 +62,7 @@ PATIENT_ROLES = frozenset(
 CASE_ROLES = frozenset({Role.LOGISTICS, Role.CUSTOMER_SERVICE})
 # Roles that work with the stock itself: they see any item's card (its device history).
 STOCK_ROLES = frozenset(
-    {Role.TECHNICIAN, Role.LOGISTICS, Role.CUSTOMER_SERVICE, Role.CATALOGUE_MANAGER}
+    {Role.TECHNICIAN, Role.LOGISTICS, Role.CUSTOMER_SERVICE, Role.CATALOGUE_MANAGER, Role.QUALITY}
 )
 ORDERING_ROLES = frozenset({Role.PRESCRIBER, Role.ORDERER, Role.UNIT_MANAGER, Role.CONSULTANT})
 
