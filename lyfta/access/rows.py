@@ -765,12 +765,7 @@ def failure_months(actor: Actor, source: str, where: FailureFilter) -> dict[dt.d
     return counts
 
 
-_IN_USE_KEYS = {
-    "article": "article_id",
-    "supplier": "article__supplier_id",
-    "lot": "item__batch",
-    "unit": "unit_id",
-}
+_IN_USE_KEYS = {"article": "article_id", "supplier": "article__supplier_id", "unit": "unit_id"}
 
 
 def devices_in_use(
@@ -779,18 +774,28 @@ def devices_in_use(
     """How many devices are in use today per group key among `keys`: the quantities of the open
     loans (an individual item counts one), of articles in `articles` (None: all). The lot of a
     loan is its item's batch; loans of untracked articles have none. Sums only."""
+    from lyfta.inventory.models import Item
     from lyfta.orders.models import Loan
 
-    path = _IN_USE_KEYS[group]
+    path = _IN_USE_KEYS.get(group, "")
     wanted = [key for key in keys if key not in (None, "")]
     if not wanted or not may_see_failure_statistics(actor):
         return {}
-    found = Loan.objects.filter(ended_on__isnull=True, **{f"{path}__in": wanted})
-    if articles is not None:
-        found = found.filter(article__in=articles)
-    grouped = _routed(found, "statistics").values(key=models.F(path))
-    return {
-        row["key"]: row["n"]
-        for row in grouped.annotate(n=models.Sum("quantity")).order_by()
-        if row["n"]
-    }
+    grouped: models.QuerySet[Any]
+    if group == "lot":
+        # Only individual items have a lot, and an item with a patient has exactly one open
+        # loan (DOMAIN.md §5): its own row answers without reading the loans.
+        items = Item.objects.filter(batch__in=wanted, status__in=Item.WITH_PATIENT)
+        if articles is not None:
+            items = items.filter(article__in=articles)
+        grouped = items.values(key=models.F("batch")).annotate(n=models.Count("pk"))
+    else:
+        found = Loan.objects.filter(ended_on__isnull=True, **{f"{path}__in": wanted})
+        if articles is not None:
+            found = found.filter(article__in=articles)
+        grouped = (
+            _routed(found, "statistics")
+            .values(key=models.F(path))
+            .annotate(n=models.Sum("quantity"))
+        )
+    return {row["key"]: row["n"] for row in grouped.order_by() if row["n"]}

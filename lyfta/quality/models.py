@@ -143,6 +143,13 @@ class Deviation(models.Model):
             models.Index(fields=["status", "reported_at"]),
             models.Index(fields=["article", "reported_at"]),
             models.Index(fields=["unit", "reported_at"]),
+            # The failure statistics: deviations registered in a period, counted per kind,
+            # article, lot, item and unit from the index alone.
+            models.Index(
+                fields=["reported_at"],
+                include=["kind", "article", "item", "unit", "lot"],
+                name="deviation_stats",
+            ),
         ]
 
     def __str__(self) -> str:
