@@ -229,3 +229,15 @@ def test_the_default_period_is_the_last_twelve_months(client: Client, w: StatsWo
     # Only a start: up to today; only an end: the twelve months before it.
     page = client.get(reverse("quality:stats"), {"till": UNTIL.isoformat()})
     assert "Från 2025-06-16 till och med 2026-06-15" in page.content.decode()
+
+
+def test_the_charts_escape_names_and_carry_the_figures(client: Client, w: StatsWorld) -> None:
+    """A name with markup is text in the SVG; each bar's tooltip names its figures."""
+    lift = w.articles[0]
+    lift.name = '<script>alert("x")</script> Taklyft'
+    lift.save()
+    query = {"fran": SINCE.isoformat(), "till": UNTIL.isoformat()}
+    html = signed_in(client, w.sara).get(reverse("quality:stats"), query).content.decode()
+    assert '<script>alert("x")' not in html
+    assert "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; Taklyft: 4 avvikelser, 2" in html
+    assert "<title>2026-06: 1 avvikelser, 1 reparationer</title>" in html

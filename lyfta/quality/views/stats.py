@@ -54,20 +54,20 @@ def _bar(x: float, y: float, w: float, h: float, colour: str) -> str:
 def group_chart(found: selectors.Statistics, group_label: str) -> Chart:
     """One stacked bar per group shown (deviations, then repairs), its label above it: a label
     stays readable when the drawing is scaled down to a phone's width."""
-    width, line, bar_h, left = 720, 40, 16, 4
+    width, line, bar_h, left = 480, 40, 16, 4
     shown = found.shown
     peak = max([row.failures for row in shown] + [1])
-    plot_w = width - left - 60
+    plot_w = width - left - 50
     parts = []
     for i, row in enumerate(shown):
         top = 6 + i * line
         dev_w = plot_w * row.deviations / peak
         rep_w = plot_w * row.repairs / peak
-        label = row.label if len(row.label) <= 70 else row.label[:69] + "…"
+        label = row.label if len(row.label) <= 50 else row.label[:49] + "…"
         parts.append(
             f"<g><title>{escape(row.label)}: {row.deviations} {escape(_('avvikelser'))}, "
             f"{row.repairs} {escape(_('reparationer'))}</title>"
-            f'<text x="{left}" y="{top + 12}" font-size="13" fill="{GREY}">{escape(label)}</text>'
+            f'<text x="{left}" y="{top + 12}" font-size="14" fill="{GREY}">{escape(label)}</text>'
             + _bar(left, top + 16, dev_w, bar_h, BLUE)
             + _bar(left + dev_w, top + 16, rep_w, bar_h, ORANGE)
             + f'<text x="{left + dev_w + rep_w + 4:.1f}" y="{top + 29}" font-size="12" '
