@@ -681,10 +681,11 @@ class FailureFilter:
     articles: models.QuerySet[Any] | None = None
 
 
-# The groupings: each as (which rows, the path to their key). A deviation names its article (or
-# only its item, whose article counts then) and its lot (or the item's batch); a work order names
-# its article or only its item likewise. The holding unit is the deviation's reporting unit and
-# the unit the work order is for (the holding or asking unit).
+# The groupings: each as (which rows, the path to their key); the conditions of a grouping split
+# the rows, so that every row counts once. A deviation names its article (or only its item, whose
+# article counts then) and its lot (or the item's batch); a work order names its article or only
+# its item likewise. The holding unit is the deviation's reporting unit and the unit the work
+# order is for (the holding or asking unit).
 _OWN_ARTICLE, _ITEMS_ARTICLE = Q(article__isnull=False), Q(article__isnull=True)
 _FAILURE_KEYS: dict[str, dict[str, list[tuple[Q, str]]]] = {
     "deviations": {
@@ -738,64 +739,32 @@ def _failure_rows(actor: Actor, source: str, where: FailureFilter) -> models.Que
 
 def failure_counts(
     actor: Actor, source: str, group: str, where: FailureFilter
-) -> dict[object, int]:
-    """How many deviations or repairs (`source`) each group key has: an article, supplier or
-    unit id, or a lot ("" and None, no lot, count under None). Counts only."""
-    counts: dict[object, int] = {}
-    rows = _failure_rows(actor, source, where)
-    for condition, path in _FAILURE_KEYS[source][group]:
-        grouped = rows.filter(condition).values(key=models.F(path))
-        for found in grouped.annotate(n=models.Count("pk")).order_by():
-            key = found["key"] or None
-            counts[key] = counts.get(key, 0) + found["n"]
-    return counts
-
-
-def failure_months(actor: Actor, source: str, where: FailureFilter) -> dict[dt.date, int]:
-    """How many deviations or repairs were registered each month (the local calendar's)."""
+) -> dict[tuple[object, dt.date], int]:
+    """How many deviations or repairs (`source`) each group key has in each month (the local
+    calendar's): the key an article, supplier or unit id, or a lot (no lot counts under None).
+    Counts only, read from the covering indexes (COUNT(*), no other column)."""
     from django.db.models.functions import TruncMonth
 
     field = "reported_at" if source == "deviations" else "registered_at"
-    months = _failure_rows(actor, source, where).values(month=TruncMonth(field))
-    counts: dict[dt.date, int] = {}
-    for found in months.annotate(n=models.Count("pk")).order_by():
-        month = found["month"]
-        day = month.date() if isinstance(month, dt.datetime) else month
-        counts[day] = counts.get(day, 0) + found["n"]
+    counts: dict[tuple[object, dt.date], int] = {}
+    rows = _failure_rows(actor, source, where)
+    for condition, path in _FAILURE_KEYS[source][group]:
+        grouped = rows.filter(condition).values(key=models.F(path), month=TruncMonth(field))
+        for found in grouped.annotate(n=models.Count("*")).order_by():
+            month = found["month"]
+            day = month.date() if isinstance(month, dt.datetime) else month
+            cell = (found["key"] or None, day)
+            counts[cell] = counts.get(cell, 0) + found["n"]
     return counts
 
 
-_IN_USE_KEYS = {"article": "article_id", "supplier": "article__supplier_id", "unit": "unit_id"}
-
-
-def devices_in_use(
-    actor: Actor, group: str, keys: list[Any], articles: models.QuerySet[Any] | None = None
-) -> dict[object, int]:
-    """How many devices are in use today per group key among `keys`: the quantities of the open
-    loans (an individual item counts one), of articles in `articles` (None: all). The lot of a
-    loan is its item's batch; loans of untracked articles have none. Sums only."""
-    from lyfta.inventory.models import Item
+def open_loans_per_article_and_unit(actor: Actor) -> list[tuple[int, int, int]]:
+    """The devices on open loans as (article id, unit id, quantity), summed: the denominator of
+    the failure statistics. Sums only, read from the open loans' covering index."""
     from lyfta.orders.models import Loan
 
-    path = _IN_USE_KEYS.get(group, "")
-    wanted = [key for key in keys if key not in (None, "")]
-    if not wanted or not may_see_failure_statistics(actor):
-        return {}
-    grouped: models.QuerySet[Any]
-    if group == "lot":
-        # Only individual items have a lot, and an item with a patient has exactly one open
-        # loan (DOMAIN.md §5): its own row answers without reading the loans.
-        items = Item.objects.filter(batch__in=wanted, status__in=Item.WITH_PATIENT)
-        if articles is not None:
-            items = items.filter(article__in=articles)
-        grouped = items.values(key=models.F("batch")).annotate(n=models.Count("pk"))
-    else:
-        found = Loan.objects.filter(ended_on__isnull=True, **{f"{path}__in": wanted})
-        if articles is not None:
-            found = found.filter(article__in=articles)
-        grouped = (
-            _routed(found, "statistics")
-            .values(key=models.F(path))
-            .annotate(n=models.Sum("quantity"))
-        )
-    return {row["key"]: row["n"] for row in grouped.order_by() if row["n"]}
+    if not may_see_failure_statistics(actor):
+        return []
+    found = _routed(Loan.objects.filter(ended_on__isnull=True), "statistics")
+    grouped = found.values("article_id", "unit_id").annotate(n=models.Sum("quantity")).order_by()
+    return [(row["article_id"], row["unit_id"], row["n"]) for row in grouped]

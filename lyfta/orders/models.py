@@ -213,19 +213,13 @@ class Loan(models.Model):
         verbose_name_plural = _("utlåningar")
         indexes = [
             models.Index(fields=["patient", "ended_on"]),
-            # The devices in use per article and per unit (the failure statistics): the open
-            # loans only, with their quantity, so that the index alone answers the sums.
+            # The devices in use per article and unit (the failure statistics): the open loans
+            # only, with their quantity, so that the index alone answers the sums.
             models.Index(
-                fields=["article"],
+                fields=["article", "unit"],
                 include=["quantity"],
                 condition=Q(ended_on__isnull=True),
-                name="loan_open_by_article",
-            ),
-            models.Index(
-                fields=["unit"],
-                include=["quantity"],
-                condition=Q(ended_on__isnull=True),
-                name="loan_open_by_unit",
+                name="loan_open_by_article_unit",
             ),
         ]
         constraints = [

@@ -12,10 +12,6 @@ class Migration(migrations.Migration):
     operations = [
         migrations.AddIndex(
             model_name='loan',
-            index=models.Index(condition=models.Q(('ended_on__isnull', True)), fields=['article'], include=('quantity',), name='loan_open_by_article'),
-        ),
-        migrations.AddIndex(
-            model_name='loan',
-            index=models.Index(condition=models.Q(('ended_on__isnull', True)), fields=['unit'], include=('quantity',), name='loan_open_by_unit'),
+            index=models.Index(condition=models.Q(('ended_on__isnull', True)), fields=['article', 'unit'], include=('quantity',), name='loan_open_by_article_unit'),
         ),
     ]

@@ -20,7 +20,9 @@ from lyfta.access.actor import Actor
 from lyfta.access.policies import require
 from lyfta.access.roles import Cap
 from lyfta.catalogue.models import Article, IsoClass, Supplier
+from lyfta.inventory.models import Item
 from lyfta.organisations.models import Unit
+from lyfta.quality.models import InUseCount
 
 # The table and the bar chart show the groups with the most failures; the exports every group.
 SHOWN = 25
@@ -111,13 +113,41 @@ def _labels(group: str, keys: list[Any]) -> dict[object, str]:
     return {key: str(key) for key in wanted}
 
 
+def devices_in_use(
+    group: str, keys: list[Any], counted_at: dt.datetime | None, articles: Any = None
+) -> dict[object, int]:
+    """How many devices are in use per group key among `keys`: for an article, a supplier or a
+    unit the count of open loans taken at `counted_at` (an item counts one, other articles
+    their quantity); for a lot the items of the lot with a patient now (only items have a lot,
+    and an item with a patient has exactly one open loan, DOMAIN.md §5)."""
+    wanted = [key for key in keys if key is not None]
+    if not wanted:
+        return {}
+    grouped: models.QuerySet[Any]
+    if group == "lot":
+        items = Item.objects.filter(batch__in=wanted, status__in=Item.WITH_PATIENT)
+        if articles is not None:
+            items = items.filter(article__in=articles)
+        grouped = items.values(key=models.F("batch")).annotate(n=models.Count("*"))
+    else:
+        if counted_at is None:
+            return {}
+        path = {"article": "article_id", "supplier": "article__supplier_id", "unit": "unit_id"}
+        found = InUseCount.objects.filter(taken_at=counted_at, **{f"{path[group]}__in": wanted})
+        if articles is not None:
+            found = found.filter(article__in=articles)
+        grouped = found.values(key=models.F(path[group])).annotate(n=models.Sum("quantity"))
+    return {row["key"]: row["n"] for row in grouped.order_by() if row["n"]}
+
+
 def failure_statistics(
     *, actor: Actor, since: dt.date, until: dt.date, group: str, kind: str = "", iso: str = "",
-    in_use_for_all: bool = False,
+    in_use_at: dt.datetime | None = None, in_use_for_all: bool = False,
 ) -> Statistics:  # fmt: skip
     """The deviations and repairs registered from `since` to `until` (inclusive) per `group`,
-    most failures first, the devices in use of the groups shown (of every group with
-    `in_use_for_all`, for the exports), and both per month."""
+    most failures first, the devices in use (counted at `in_use_at`, see
+    `services.stats.in_use_counted_at`) of the groups shown, of every group with
+    `in_use_for_all` (the exports), and both per month."""
     if not rows.may_see_failure_statistics(actor):
         require(actor, Cap.QUALITY_MANAGE)
     if group not in rows.FAILURE_GROUPS:
@@ -132,10 +162,17 @@ def failure_statistics(
         kinds=(kind,) if kind else (),
         articles=articles,
     )
-    deviations = rows.failure_counts(actor, "deviations", group, where)
-    repairs = rows.failure_counts(actor, "repairs", group, where)
-    keys = list(dict.fromkeys([*deviations, *repairs]))
-    labels = _labels(group, keys)
+    counts = {
+        source: rows.failure_counts(actor, source, group, where)
+        for source in ("deviations", "repairs")
+    }
+    per_key: dict[object, list[int]] = {}
+    per_month: dict[dt.date, list[int]] = {}
+    for column, source in enumerate(("deviations", "repairs")):
+        for (key, month), n in counts[source].items():
+            per_key.setdefault(key, [0, 0])[column] += n
+            per_month.setdefault(month, [0, 0])[column] += n
+    labels = _labels(group, list(per_key))
     none_label = {
         "article": _("Ingen artikel angiven"),
         "supplier": _("Ingen leverantör angiven"),
@@ -143,24 +180,14 @@ def failure_statistics(
         "unit": _("Ingen enhet angiven"),
     }[group]
     found = [
-        Row(
-            key,
-            none_label if key is None else labels.get(key, str(key)),
-            deviations.get(key, 0),
-            repairs.get(key, 0),
-        )
-        for key in keys
+        Row(key, none_label if key is None else labels.get(key, str(key)), dev, rep)
+        for key, (dev, rep) in per_key.items()
     ]
     found.sort(key=lambda row: (-row.failures, row.label))
     counted = found if in_use_for_all else found[:SHOWN]
-    in_use = rows.devices_in_use(actor, group, [row.key for row in counted], articles)
+    in_use = devices_in_use(group, [row.key for row in counted], in_use_at, articles)
     for row in counted:
         if row.key is not None:
             row.in_use = in_use.get(row.key, 0)
-    by_month_dev = rows.failure_months(actor, "deviations", where)
-    by_month_rep = rows.failure_months(actor, "repairs", where)
-    months = [
-        Month(month, by_month_dev.get(month, 0), by_month_rep.get(month, 0))
-        for month in month_list(since, until)
-    ]
+    months = [Month(month, *per_month.get(month, [0, 0])) for month in month_list(since, until)]
     return Statistics(group, since, until, kind, iso, found, months)

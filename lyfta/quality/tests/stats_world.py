@@ -179,3 +179,12 @@ def build(county: County) -> StatsWorld:
                kind=WorkOrder.Kind.INSPECTION)  # fmt: skip
     work_order(w, article=lift2, registered_at=at(dt.date(2024, 2, 2)))
     return w
+
+
+def stats_of(*, actor: Any, **filters: Any) -> Any:
+    """The statistics as the page computes them: the devices in use counted first."""
+    from lyfta.quality.selectors import stats as selectors
+    from lyfta.quality.services import stats as services
+
+    counted_at = services.in_use_counted_at(actor=actor)
+    return selectors.failure_statistics(actor=actor, in_use_at=counted_at, **filters)

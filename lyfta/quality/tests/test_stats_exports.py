@@ -14,7 +14,6 @@ from django.test import Client
 from django.urls import reverse
 
 from conftest import County, signed_in
-from lyfta.quality.selectors import stats as selectors
 from lyfta.quality.tests.stats_world import (
     PATIENT_NAME,
     PATIENT_NUMBER,
@@ -22,6 +21,7 @@ from lyfta.quality.tests.stats_world import (
     StatsWorld,
     build,
     deviation,
+    stats_of,
 )
 
 pytestmark = pytest.mark.django_db
@@ -49,7 +49,7 @@ def _xlsx(response: Any) -> Any:
 @pytest.mark.parametrize("group", ["article", "supplier", "lot", "unit"])
 def test_the_exports_hold_every_group_s_figures(client: Client, w: StatsWorld, group: str) -> None:
     signed_in(client, w.sara)
-    found = selectors.failure_statistics(
+    found = stats_of(
         actor=w.sara.actor,
         since=dt.date(2025, 6, 16),
         until=TODAY,

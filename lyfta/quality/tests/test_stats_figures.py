@@ -16,7 +16,7 @@ from django.utils import timezone
 from conftest import County, signed_in
 from lyfta.quality.models import Deviation
 from lyfta.quality.selectors import stats as selectors
-from lyfta.quality.tests.stats_world import TODAY, StatsWorld, build
+from lyfta.quality.tests.stats_world import TODAY, StatsWorld, build, stats_of
 
 pytestmark = pytest.mark.django_db
 
@@ -111,9 +111,7 @@ CASES = [
 def test_every_figure_equals_a_count_of_the_rows(
     w: StatsWorld, group: str, kind: str, iso: str
 ) -> None:
-    found = selectors.failure_statistics(
-        actor=w.sara.actor, since=SINCE, until=UNTIL, group=group, kind=kind, iso=iso
-    )
+    found = stats_of(actor=w.sara.actor, since=SINCE, until=UNTIL, group=group, kind=kind, iso=iso)
     want = expected(w, group, SINCE, UNTIL, kind, iso)
     assert want, "the world has rows for every case"
     assert {row.key: (row.deviations, row.repairs) for row in found.rows} == want
@@ -147,9 +145,7 @@ def test_every_figure_equals_a_count_of_the_rows(
 
 def test_the_known_figures_of_the_world(w: StatsWorld) -> None:
     """A few figures by hand, so that a mistake shared by the selector and `expected` shows."""
-    found = selectors.failure_statistics(
-        actor=w.sara.actor, since=SINCE, until=UNTIL, group="article"
-    )
+    found = stats_of(actor=w.sara.actor, since=SINCE, until=UNTIL, group="article")
     lift, lift2, sling = w.articles
     by_key = {row.key: row for row in found.rows}
     # Lift T1: 4 deviations (one only by its item, one on the period's first minute), 2 repairs
@@ -178,9 +174,7 @@ def test_the_page_shows_the_selector_figures_for_the_quality_role(
     page = signed_in(client, w.sara).get(reverse("quality:stats"), query)
     assert page.status_code == 200
     html = page.content.decode()
-    found = selectors.failure_statistics(
-        actor=w.sara.actor, since=SINCE, until=UNTIL, group="article"
-    )
+    found = stats_of(actor=w.sara.actor, since=SINCE, until=UNTIL, group="article")
     for row in found.rows:
         assert f">{row.label}</th>" in html
         cells = (
@@ -204,9 +198,7 @@ def test_the_catalogue_manager_sees_it_too_and_others_do_not(
 
 
 def test_a_deviation_s_kind_filters_deviations_only(w: StatsWorld) -> None:
-    found = selectors.failure_statistics(
-        actor=w.sara.actor, since=SINCE, until=UNTIL, group="unit", kind="near_miss"
-    )
+    found = stats_of(actor=w.sara.actor, since=SINCE, until=UNTIL, group="unit", kind="near_miss")
     assert found.total_deviations == sum(
         1
         for d in w.deviations

@@ -29,6 +29,7 @@ from lyfta.core.http import LyftaRequest
 from lyfta.quality.forms.stats import GROUP_CHOICES, StatsForm
 from lyfta.quality.models import Deviation
 from lyfta.quality.selectors import stats as selectors
+from lyfta.quality.services import stats as services
 
 BLUE, ORANGE, GREY = "#0b5c74", "#b3471b", "#4f5b69"
 
@@ -154,6 +155,7 @@ def _statistics(
     if not form.is_valid():
         return form, None
     data = form.cleaned_data
+    counted_at = services.in_use_counted_at(actor=request.actor)
     found = selectors.failure_statistics(
         actor=request.actor,
         since=data["fran"],
@@ -161,6 +163,7 @@ def _statistics(
         group=data["gruppera"],
         kind=data.get("typ") or "",
         iso=data.get("iso") or "",
+        in_use_at=counted_at,
         in_use_for_all=for_export,
     )
     return form, found
