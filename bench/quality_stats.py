@@ -148,6 +148,8 @@ def run_all(repeat: int) -> list[Any]:
     from django.urls import reverse
 
     from bench.ops import _sign_in, measure
+    from lyfta.quality.models import InUseCount
+    from lyfta.quality.services import stats as services
 
     officer = quality_officer()
     client = Client()
@@ -174,7 +176,16 @@ def run_all(repeat: int) -> list[Any]:
         response = client.get(reverse("quality:stats_xlsx"))
         assert response.status_code == 200, response.status_code
 
+    def recount(i: int) -> None:
+        services.in_use_counted_at(actor=officer)
+
+    def forget(i: int) -> None:
+        InUseCount.objects.all().delete()
+
     return [
+        # The hourly count of the devices in use that the page takes when the last is an hour
+        # old (the page's own figures below read it).
+        measure("devices in use, hourly recount (service)", recount, repeat=5, prepare=forget),
         measure("failure statistics page, default (HTTP)", default, repeat=repeat),
         measure("failure statistics page, every grouping and filter (HTTP)", page, repeat=repeat),
         measure("failure statistics export, xlsx (HTTP)", export, repeat=max(5, repeat // 6)),

@@ -225,6 +225,7 @@ TARGETS_MS = {
     "patient search by name (gunicorn)": (100.0, False),
     "log-search page, default period (gunicorn)": (100.0, False),
     "log-search page, a year (gunicorn)": (100.0, False),
+    "devices in use, hourly recount (service)": (None, False),
     "failure statistics page, default (HTTP)": (500.0, False),
     "failure statistics page, every grouping and filter (HTTP)": (500.0, False),
     "failure statistics page, default (gunicorn)": (500.0, False),
