@@ -225,6 +225,10 @@ TARGETS_MS = {
     "patient search by name (gunicorn)": (100.0, False),
     "log-search page, default period (gunicorn)": (100.0, False),
     "log-search page, a year (gunicorn)": (100.0, False),
+    "devices in use, hourly recount (service)": (None, False),
+    "failure statistics page, default (HTTP)": (500.0, False),
+    "failure statistics page, every grouping and filter (HTTP)": (500.0, False),
+    "failure statistics page, default (gunicorn)": (500.0, False),
 }
 
 
@@ -236,7 +240,7 @@ def bench_scale(table: Table, size: str, repeat: int, http: bool = False) -> Non
     from django.db import connection
 
     sys.path.insert(0, str(ROOT))
-    from bench import ops, scale, workorders
+    from bench import ops, quality_stats, scale, workorders
 
     generated = scale.generate(size)
     if not generated.get("skipped"):
@@ -244,6 +248,9 @@ def bench_scale(table: Table, size: str, repeat: int, http: bool = False) -> Non
     generated = workorders.generate(size)
     if not generated.get("skipped"):
         table.add(f"work-order generator ({size})", f"{generated['seconds']:.0f} s", "", None)
+    generated = quality_stats.generate(size)
+    if not generated.get("skipped"):
+        table.add(f"deviation generator ({size})", f"{generated['seconds']:.0f} s", "", None)
     rows = scale.counts()
     table.add(
         "data",
@@ -257,8 +264,10 @@ def bench_scale(table: Table, size: str, repeat: int, http: bool = False) -> Non
     fx = ops.Fixture(random.Random(7))
     results = ops.run_all(fx, repeat=repeat)
     results += workorders.run_all(repeat)
+    results += quality_stats.run_all(repeat)
     if http:
         results += ops.run_http(fx, os.environ["DATABASE_URL"], repeat=repeat)
+        results += quality_stats.run_gunicorn(os.environ["DATABASE_URL"], repeat=repeat)
     saved = {}
     for result in results:
         target, read_path = TARGETS_MS.get(result.name, (None, False))

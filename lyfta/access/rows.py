@@ -736,3 +736,117 @@ def owner_of_refused(resource_type: str, pk: object) -> tuple[int | None, int | 
     if found is None:
         return None, None, None
     return found[0], found[1], found[2]
+
+
+# --- Failure statistics (issue 15 point 5) ----------------------------------------------------
+#
+# The quality role (and the catalogue managers, for procurement) count deviations and repairs per
+# article, supplier, lot and holding unit. Those rows name patients, but statistics need none of
+# it: the builders below are the route "statistics" and return only counts per group key (an
+# article, supplier or unit id, a lot, a month), never a row, so no patient column can reach a
+# page or an export. The group keys and filters are fixed here; nothing a caller passes becomes a
+# field path.
+
+
+def may_see_failure_statistics(actor: Actor) -> bool:
+    return can(actor, Cap.QUALITY_MANAGE) or can(actor, Cap.CATALOGUE_MANAGE)
+
+
+@dataclass(frozen=True)
+class FailureFilter:
+    """What the statistics count: rows registered in [since, until) (aware datetimes), of
+    `kinds` (deviation kinds; empty: all), of articles in `articles` (ids; None: all)."""
+
+    since: dt.datetime
+    until: dt.datetime
+    kinds: tuple[str, ...] = ()
+    articles: models.QuerySet[Any] | None = None
+
+
+# The groupings: each as (which rows, the path to their key); the conditions of a grouping split
+# the rows, so that every row counts once. A deviation names its article (or only its item, whose
+# article counts then) and its lot (or the item's batch); a work order names its article or only
+# its item likewise. The holding unit is the deviation's reporting unit and the unit the work
+# order is for (the holding or asking unit).
+_OWN_ARTICLE, _ITEMS_ARTICLE = Q(article__isnull=False), Q(article__isnull=True)
+_FAILURE_KEYS: dict[str, dict[str, list[tuple[Q, str]]]] = {
+    "deviations": {
+        "article": [(_OWN_ARTICLE, "article_id"), (_ITEMS_ARTICLE, "item__article_id")],
+        "supplier": [
+            (_OWN_ARTICLE, "article__supplier_id"),
+            (_ITEMS_ARTICLE, "item__article__supplier_id"),
+        ],
+        "lot": [(~Q(lot=""), "lot"), (Q(lot=""), "item__batch")],
+        "unit": [(Q(), "unit_id")],
+    },
+    "repairs": {
+        "article": [(_OWN_ARTICLE, "article_id"), (_ITEMS_ARTICLE, "item__article_id")],
+        "supplier": [
+            (_OWN_ARTICLE, "article__supplier_id"),
+            (_ITEMS_ARTICLE, "item__article__supplier_id"),
+        ],
+        "lot": [(Q(), "item__batch")],
+        "unit": [(Q(), "unit_id")],
+    },
+}
+FAILURE_GROUPS = ("article", "supplier", "lot", "unit")
+
+
+def _failure_rows(actor: Actor, source: str, where: FailureFilter) -> models.QuerySet[Any]:
+    """The deviations, or the repairs (work orders of kind repair, not cancelled), that
+    `where` selects, on the route "statistics" (nobody else gets any)."""
+    from lyfta.quality.models import Deviation
+    from lyfta.workorders.models import WorkOrder
+
+    found: models.QuerySet[Any]
+    if source == "deviations":
+        found = Deviation.objects.filter(reported_at__gte=where.since, reported_at__lt=where.until)
+        if where.kinds:
+            found = found.filter(kind__in=where.kinds)
+    elif source == "repairs":
+        found = WorkOrder.objects.filter(
+            kind="repair", registered_at__gte=where.since, registered_at__lt=where.until
+        ).exclude(status="cancelled")
+    else:
+        raise ValueError(source)
+    if where.articles is not None:
+        found = found.filter(
+            Q(article__in=where.articles)
+            | Q(article__isnull=True, item__article__in=where.articles)
+        )
+    if not may_see_failure_statistics(actor):
+        return _routed(found.none(), "none")
+    return _routed(found, "statistics")
+
+
+def failure_counts(
+    actor: Actor, source: str, group: str, where: FailureFilter
+) -> dict[tuple[object, dt.date], int]:
+    """How many deviations or repairs (`source`) each group key has in each month (the local
+    calendar's): the key an article, supplier or unit id, or a lot (no lot counts under None).
+    Counts only, read from the covering indexes (COUNT(*), no other column)."""
+    from django.db.models.functions import TruncMonth
+
+    field = "reported_at" if source == "deviations" else "registered_at"
+    counts: dict[tuple[object, dt.date], int] = {}
+    rows = _failure_rows(actor, source, where)
+    for condition, path in _FAILURE_KEYS[source][group]:
+        grouped = rows.filter(condition).values(key=models.F(path), month=TruncMonth(field))
+        for found in grouped.annotate(n=models.Count("*")).order_by():
+            month = found["month"]
+            day = month.date() if isinstance(month, dt.datetime) else month
+            cell = (found["key"] or None, day)
+            counts[cell] = counts.get(cell, 0) + found["n"]
+    return counts
+
+
+def open_loans_per_article_and_unit(actor: Actor) -> list[tuple[int, int, int]]:
+    """The devices on open loans as (article id, unit id, quantity), summed: the denominator of
+    the failure statistics. Sums only, read from the open loans' covering index."""
+    from lyfta.orders.models import Loan
+
+    if not may_see_failure_statistics(actor):
+        return []
+    found = _routed(Loan.objects.filter(ended_on__isnull=True), "statistics")
+    grouped = found.values("article_id", "unit_id").annotate(n=models.Sum("quantity")).order_by()
+    return [(row["article_id"], row["unit_id"], row["n"]) for row in grouped]

@@ -59,6 +59,8 @@ PAGES: dict[str, Rule] = {
     "catalogue:suppliers": Cap.CATALOGUE_VIEW,
     "catalogue:groups": Cap.CATALOGUE_VIEW,
     "catalogue:article_import": Cap.CATALOGUE_MANAGE,
+    # Failure statistics: the quality desk's, and procurement's (the catalogue managers).
+    "quality:stats": any_of(Cap.QUALITY_MANAGE, Cap.CATALOGUE_MANAGE),
     "organisations:providers": Cap.ORGANISATIONS_VIEW,
     "accounts:admin_users": Cap.USERS_MANAGE,
     "accounts:admin_privilege_requests": Cap.PRIVILEGE_APPROVE,
@@ -128,6 +130,7 @@ NAVIGATION: list[Entry] = [
     Entry(_("Åtkomst mellan vårdgivare"), "audit:cross_provider"),
     Entry(_("Meddelanden"), "messages:inbox"),
     Entry(_("Sortiment"), "catalogue:articles"),
+    Entry(_("Felstatistik"), "quality:stats"),
     Entry(_("Organisation"), "organisations:providers"),
     Entry(_("Användare"), "accounts:admin_users"),
     Entry(_("Begäranden om behörighet"), "accounts:admin_privilege_requests"),
@@ -157,6 +160,10 @@ SUBMENUS: dict[str, list[Entry]] = {
         Entry(_("Leverantörer"), "catalogue:suppliers", section="suppliers"),
         Entry(_("Ersättningsgrupper"), "catalogue:groups", section="groups"),
         Entry(_("Importera artiklar"), "catalogue:article_import", section="import"),
+        Entry(_("Felstatistik"), "quality:stats"),
+    ],
+    "quality": [
+        Entry(_("Felstatistik"), "quality:stats", section="stats"),
     ],
 }
 

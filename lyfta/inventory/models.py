@@ -122,6 +122,9 @@ class Item(models.Model):
                 condition=Q(status="in_stock", out_of_use_since__isnull=True),
                 name="item_free_in_pick_order",
             ),
+            # The items of a lot and where they are (the failure statistics' devices in use per
+            # lot); items without a lot are left out.
+            models.Index(fields=["batch", "status"], condition=~Q(batch=""), name="item_by_batch"),
         ]
         constraints = [
             # With a patient exactly when on loan or waiting to be picked up; then nowhere else.

@@ -211,7 +211,17 @@ class Loan(models.Model):
         ordering = ["-started_on", "-id"]
         verbose_name = _("utlåning")
         verbose_name_plural = _("utlåningar")
-        indexes = [models.Index(fields=["patient", "ended_on"])]
+        indexes = [
+            models.Index(fields=["patient", "ended_on"]),
+            # The devices in use per article and unit (the failure statistics): the open loans
+            # only, with their quantity, so that the index alone answers the sums.
+            models.Index(
+                fields=["article", "unit"],
+                include=["quantity"],
+                condition=Q(ended_on__isnull=True),
+                name="loan_open_by_article_unit",
+            ),
+        ]
         constraints = [
             # An item is on loan to at most one patient at a time (DOMAIN.md §5).
             models.UniqueConstraint(

@@ -148,6 +148,13 @@ class Deviation(models.Model):
             models.Index(fields=["status", "reported_at"]),
             models.Index(fields=["article", "reported_at"]),
             models.Index(fields=["unit", "reported_at"]),
+            # The failure statistics: deviations registered in a period, counted per kind,
+            # article, lot, item and unit from the index alone.
+            models.Index(
+                fields=["reported_at"],
+                include=["kind", "article", "item", "unit", "lot"],
+                name="deviation_stats",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -444,3 +451,21 @@ class CampaignDevice(models.Model):
     @property
     def status_label(self) -> str:
         return _label(self.Status, self.status)
+
+
+class InUseCount(models.Model):
+    """How many devices were on open loans per article and unit at `taken_at`: the failure
+    statistics' devices in use, counted anew at most once an hour (summing every open loan takes
+    a second at national size). A count: no loan, no patient."""
+
+    taken_at = models.DateTimeField(_("räknat"), db_index=True)
+    article = models.ForeignKey("catalogue.Article", on_delete=models.CASCADE, related_name="+")
+    unit = models.ForeignKey("organisations.Unit", on_delete=models.CASCADE, related_name="+")
+    quantity = models.PositiveIntegerField(_("antal i bruk"))
+
+    class Meta:
+        verbose_name = _("antal i bruk")
+        verbose_name_plural = _("antal i bruk")
+
+    def __str__(self) -> str:
+        return f"{self.taken_at:%Y-%m-%d %H:%M} {self.article_id} {self.unit_id} {self.quantity}"

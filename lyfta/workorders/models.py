@@ -294,6 +294,13 @@ class WorkOrder(models.Model):
             models.Index(fields=["unit", "status"]),
             models.Index(fields=["patient", "status"]),
             models.Index(fields=["status", "done_due"]),
+            # The failure statistics: repairs registered in a period, counted per article, unit
+            # and item from the index alone.
+            models.Index(
+                fields=["kind", "registered_at"],
+                include=["status", "article", "item", "unit"],
+                name="workorder_kind_registered",
+            ),
         ]
         constraints = [
             models.CheckConstraint(

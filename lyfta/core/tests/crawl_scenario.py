@@ -62,7 +62,7 @@ PATIENT_ROLES = frozenset(
 CASE_ROLES = frozenset({Role.LOGISTICS, Role.CUSTOMER_SERVICE})
 # Roles that work with the stock itself: they see any item's card (its device history).
 STOCK_ROLES = frozenset(
-    {Role.TECHNICIAN, Role.LOGISTICS, Role.CUSTOMER_SERVICE, Role.CATALOGUE_MANAGER}
+    {Role.TECHNICIAN, Role.LOGISTICS, Role.CUSTOMER_SERVICE, Role.CATALOGUE_MANAGER, Role.QUALITY}
 )
 ORDERING_ROLES = frozenset({Role.PRESCRIBER, Role.ORDERER, Role.UNIT_MANAGER, Role.CONSULTANT})
 
@@ -302,6 +302,7 @@ PERSONA_SPECS: tuple[tuple[str, str, str, str, str], ...] = (
     ("sigge", "centre", Role.SYSTEM_ADMIN, "Sigge", "Sys"),
     ("lena", "unit_a2", Role.LOG_REVIEWER, "Lena", "Logg"),
     ("rita", "region_admin", Role.LOG_REVIEWER, "Rita", "Revy"),
+    ("sara", "centre", Role.QUALITY, "Sara", "Kval"),
 )
 CASE_PERSONAS = frozenset(name for name, _u, role, *_ in PERSONA_SPECS if role in CASE_ROLES)
 

@@ -918,6 +918,14 @@ ROUTES: dict[str, list[Route]] = {
             expect=everyone(DENIED, lena=MISSING),
         )
     ],
+    # Failure statistics: the quality role's and the catalogue managers', whom no persona here
+    # is (their answers are tested in lyfta/quality/tests/test_stats_*.py).
+    "quality:stats": [
+        Route(expect=everyone(DENIED)),
+        Route(data={"gruppera": "patient", "fran": "x"}, expect=everyone(DENIED)),
+    ],
+    "quality:stats_csv": [Route(expect=everyone(DENIED))],
+    "quality:stats_xlsx": [Route(expect=everyone(DENIED))],
     "catalogue:articles": [
         Route(expect=CATALOGUE_VIEW),
         Route(data={"q": "rollator", "iso": "12 06"}, expect=CATALOGUE_VIEW),

@@ -19,6 +19,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import html
+import io
 import json
 import re
 import shutil
@@ -275,6 +276,10 @@ CRAWLED: dict[str, Targets] = {
     "review:extract_file": _review(
         lambda s: [{"request_id": r, "fmt": fmt} for r in s.extracts for fmt in ("csv", "pdf")]
     ),
+    # Failure statistics: counts built from deviations and work orders, never a patient.
+    "quality:stats": _one(PLAIN, lambda s: {"gruppera": "unit"}),
+    "quality:stats_csv": _one(PLAIN, lambda s: {"gruppera": "lot"}),
+    "quality:stats_xlsx": _one(PLAIN, lambda s: {"gruppera": "article"}),
 }
 
 # GET routes left out of the crawl, each with the reason it cannot show patient data.
@@ -411,6 +416,14 @@ def _text(body: bytes, content_type: str) -> str | None:
             [PDFTOTEXT, "-q", "-", "-"], input=body, capture_output=True, check=True
         )
         return done.stdout.decode("utf-8", errors="replace")
+    if "spreadsheetml" in content_type:
+        from openpyxl import load_workbook
+
+        book = load_workbook(io.BytesIO(body), read_only=True)
+        cells = [
+            c for sheet in book.worksheets for r in sheet.iter_rows(values_only=True) for c in r
+        ]
+        return " ".join("" if c is None else str(c) for c in cells)
     text = body.decode("utf-8-sig", errors="replace")
     if "json" in content_type:
         return json.dumps(json.loads(text), ensure_ascii=False)
