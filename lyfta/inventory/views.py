@@ -122,6 +122,7 @@ def receive(request: LyftaRequest) -> HttpResponse:
                 acquired_on=data["acquired_on"],
                 value=data["value"],
                 reference=data["reference"],
+                lot=data["batch"] or "",
             )
         except ValidationError as error:
             _errors(form, error)

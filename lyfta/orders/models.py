@@ -187,6 +187,9 @@ class Loan(models.Model):
         "inventory.Item", on_delete=models.PROTECT, null=True, blank=True, related_name="loans"
     )
     quantity = models.PositiveIntegerField(_("antal"), default=1)
+    # The lot of a non-tracked quantity (from the ledger row that took it out of stock), so
+    # that a safety notice for a lot finds the patients holding it.
+    lot = models.CharField(_("batch/lot"), max_length=60, blank=True, default="")
     order_line = models.ForeignKey(
         OrderLine, on_delete=models.PROTECT, null=True, blank=True, related_name="loans"
     )
@@ -211,7 +214,10 @@ class Loan(models.Model):
         ordering = ["-started_on", "-id"]
         verbose_name = _("utlåning")
         verbose_name_plural = _("utlåningar")
-        indexes = [models.Index(fields=["patient", "ended_on"])]
+        indexes = [
+            models.Index(fields=["patient", "ended_on"]),
+            models.Index(fields=["article", "lot", "ended_on"]),
+        ]
         constraints = [
             # An item is on loan to at most one patient at a time (DOMAIN.md §5).
             models.UniqueConstraint(
