@@ -46,6 +46,10 @@ PAGES: dict[str, Rule] = {
     "stock:stocktakes": Cap.STOCK_VIEW,
     "stock:stores": Cap.STOCK_VIEW,
     "stock:recall": Cap.RECALL,
+    "quality:campaigns": any_of(
+        Cap.QUALITY_MANAGE, Cap.RECALL, Cap.WORKORDERS_HANDLE, Cap.STOCK_MANAGE
+    ),
+    "quality:campaign_new": Cap.QUALITY_MANAGE,
     "workorders:queue": Cap.WORKORDERS_HANDLE,
     "workorders:dayplan": Cap.WORKORDERS_HANDLE,
     "workorders:due": Cap.WORKORDERS_HANDLE,
@@ -85,6 +89,12 @@ def asks_for_technical_work(actor: Actor) -> bool:
     return not can(actor, Cap.WORKORDERS_HANDLE)
 
 
+def manages_quality(actor: Actor) -> bool:
+    """The quality officer reaches the campaigns from the main menu; the stock and technicians'
+    staff from the stock submenu and the campaign's own links."""
+    return can(actor, Cap.QUALITY_MANAGE)
+
+
 def centre_of_orders(actor: Actor) -> bool:
     """The centre reaches orders through its logistics pages, the units through their list."""
     return not can(actor, Cap.ORDERS_HANDLE)
@@ -112,6 +122,7 @@ NAVIGATION: list[Entry] = [
     Entry(_("Besiktningar"), "workorders:due"),
     Entry(_("Besiktningsplaner"), "workorders:plans"),
     Entry(_("Arbetsordrar"), "workorders:unit_list", only=asks_for_technical_work),
+    Entry(_("Säkerhetskampanjer"), "quality:campaigns", only=manages_quality),
     Entry(_("Loggranskning"), "review:overview"),
     Entry(_("Nödåtkomster att granska"), "patients:emergency_queue"),
     Entry(_("Åtkomst mellan vårdgivare"), "audit:cross_provider"),
@@ -138,6 +149,7 @@ SUBMENUS: dict[str, list[Entry]] = {
         Entry(_("Inventering"), "stock:stocktakes", section="stocktakes"),
         Entry(_("Buffertförråd"), "stock:stores", section="stores"),
         Entry(_("Återkallelse"), "stock:recall", section="recall"),
+        Entry(_("Säkerhetskampanjer"), "quality:campaigns", section="campaigns"),
         Entry(_("Rekonditionering"), "logistics:reconditioning"),
     ],
     "catalogue": [
