@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from django.core.exceptions import PermissionDenied
 from django.core.paginator import Page, Paginator
 from django.db.models import Count, Q, QuerySet
 from django.http import Http404
@@ -26,8 +27,9 @@ def may_read(actor: Actor) -> bool:
 
 
 def _readable(actor: Actor) -> None:
+    """Refused before any campaign is looked up: the answer says nothing of which exist."""
     if not may_read(actor):
-        raise Http404
+        raise PermissionDenied
 
 
 @dataclass(frozen=True)
@@ -70,7 +72,7 @@ def open_campaigns_queue(actor: Actor, limit: int = 8) -> list[CampaignRow]:
 
 
 def campaign_for(*, actor: Actor, number: str) -> Campaign:
-    """One campaign by its number, or 404 (also to those who may not read campaigns)."""
+    """One campaign by its number, or 404 (403 to those who may not read campaigns at all)."""
     _readable(actor)
     campaign = (
         Campaign.objects.filter(number=number)
