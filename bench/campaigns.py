@@ -11,7 +11,6 @@ over every serial number of the article, so the natural comparison runs on each 
 
 from __future__ import annotations
 
-import datetime as dt
 import statistics
 import time
 from typing import Any
@@ -34,6 +33,8 @@ def officer() -> Any:
 
 def _top_up(article: Any, have: int) -> int:
     """Add in-stock individuals of `article` at the central warehouse until it has DEVICES."""
+    from django.utils import timezone
+
     from lyfta.inventory.models import Item, StockLocation
 
     missing = DEVICES - have
@@ -41,7 +42,7 @@ def _top_up(article: Any, have: int) -> int:
         return 0
     central = StockLocation.objects.filter(kind=StockLocation.Kind.CENTRAL).order_by("pk").first()
     assert central is not None, "no central warehouse: run the scale generator first"
-    today = dt.date.today()
+    today = timezone.localdate()
     for start in range(0, missing, 5000):
         Item.objects.bulk_create(
             [
@@ -66,6 +67,7 @@ def run_all(repeat: int = 10) -> list[Any]:
     from django.db import connection, transaction
     from django.db.models import Count
     from django.test.utils import CaptureQueriesContext
+    from django.utils import timezone
 
     from bench.ops import Result
     from lyfta.catalogue.models import Article
@@ -89,9 +91,7 @@ def run_all(repeat: int = 10) -> list[Any]:
         assert top is not None, "no individuals: run the scale generator first"
         article = Article.objects.get(pk=top["article_id"])
         added = _top_up(article, top["n"])
-        serials = [
-            s for s in Item.objects.filter(article=article).values_list("serial_number", flat=True)
-        ]
+        serials = list(Item.objects.filter(article=article).values_list("serial_number", flat=True))
         keys = sorted((s for s in serials if s.strip()), key=serial_key)
         log(
             f"article {article.article_number}: {top['n']:,} individuals, {added:,} added "
@@ -100,7 +100,7 @@ def run_all(repeat: int = 10) -> list[Any]:
         notice = campaigns.NoticeInput(
             title="Benchmark",
             notice_reference="FSN-BENCH",
-            notice_date=dt.date.today(),
+            notice_date=timezone.localdate(),
             description="Kontrollera.",
             action="check",
             articles=[article],

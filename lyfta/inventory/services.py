@@ -265,13 +265,19 @@ def lot_unblock(*, actor: Actor, article: Article, lot: str, reference: str) -> 
     return True
 
 
-def items_take_out_of_use(*, actor: Actor, item_ids: list[int], reason: str) -> int:
+def items_take_out_of_use(*, actor: Actor, item_ids: list[int] | QuerySet[Any], reason: str) -> int:
     """Take many items out of use at once (a safety campaign: picking refuses them until they
-    are checked); items already out of use keep their reason. One audit record names them."""
+    are checked): `item_ids` a list, or a query of ids (one UPDATE however many there are).
+    Items already out of use keep their reason. One audit record names the first of them."""
     today = timezone.localdate()
+    if isinstance(item_ids, list):
+        chunks: list[Any] = [item_ids[s : s + 1000] for s in range(0, len(item_ids), 1000)]
+        first = item_ids[:20]
+    else:
+        chunks = [item_ids]
+        first = list(item_ids[:20].values_list(*item_ids.query.values_select, flat=True))
     done = 0
-    for start in range(0, len(item_ids), 1000):
-        chunk = item_ids[start : start + 1000]
+    for chunk in chunks:
         done += Item.objects.filter(pk__in=chunk, out_of_use_since__isnull=True).update(
             out_of_use_since=today, out_of_use_reason=reason[:200]
         )
@@ -281,7 +287,7 @@ def items_take_out_of_use(*, actor: Actor, item_ids: list[int], reason: str) -> 
             actor=actor,
             resource_type="inventory.item",
             resource_id="",
-            detail={"reason": reason[:200], "items": done, "first": item_ids[:20]},
+            detail={"reason": reason[:200], "items": done, "first": first},
         )
     return done
 

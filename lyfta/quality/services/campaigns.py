@@ -14,7 +14,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Count, Q, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -32,7 +32,7 @@ from lyfta.inventory.models import Item, StockLocation, StockMovement
 from lyfta.messages.models import Message
 from lyfta.messages.services import messages_send
 from lyfta.orders.models import Loan
-from lyfta.orders.selectors import serial_in_range
+from lyfta.orders.selectors import serial_key
 from lyfta.organisations.models import Unit
 from lyfta.quality.models import Campaign, CampaignDevice
 from lyfta.workorders import services as workorders
@@ -41,7 +41,7 @@ from lyfta.workorders.models import WorkOrder
 MAX_ARTICLES = 20
 MAX_LOTS = 200
 MAX_RANGES = 50
-CHUNK = 2000
+CHUNK = 1000  # rows a statement: 10 parameters each, well within SQLite's limit
 # Items that are nowhere to be checked: scrapped ones, and lost ones (in shrinkage).
 GONE = (Item.Status.SCRAPPED, Item.Status.LOST)
 # Statuses after which a blocked device may be picked again; "not found" keeps it blocked.
@@ -150,13 +150,24 @@ def _tracked(
         .order_by("pk")
     )
     lot_set = set(lots)
+    # The ends' keys once (`orders.selectors.serial_in_range` compares the same keys).
+    bounds = [
+        (serial_key(low) if low else None, serial_key(high) if high else None)
+        for low, high in ranges
+    ]
     chosen = []
     for pk, article_id, serial, batch, status, location_id in rows.iterator(chunk_size=5000):
         if lots or ranges:
             in_lot = bool(batch) and batch in lot_set
-            in_range = any(serial_in_range(serial, low, high) for low, high in ranges)
-            if not (in_lot or in_range):
-                continue
+            if not in_lot:
+                if not serial.strip():
+                    continue
+                key = serial_key(serial)
+                if not any(
+                    (low is None or key >= low) and (high is None or key <= high)
+                    for low, high in bounds
+                ):
+                    continue
         chosen.append((pk, article_id, batch, status, location_id))
     with_patient = {pk for pk, _a, _b, status, _l in chosen if status in Item.WITH_PATIENT}
     loans: dict[int, tuple[int, int]] = {}
@@ -350,6 +361,71 @@ def _work_orders(actor: Actor, campaign: Campaign) -> int:
     return made
 
 
+INSERT_COLUMNS = (
+    "campaign_id",
+    "article_id",
+    "item_id",
+    "lot",
+    "quantity",
+    "loan_id",
+    "location_id",
+    "holding_unit_id",
+    "status",
+    "note",
+)
+
+
+def _insert_rows(campaign: Campaign, found: list[Affected]) -> None:
+    """The campaign's rows inserted from plain values, not model instances (20,000 instances
+    would cost more than the database does). On PostgreSQL one INSERT … SELECT over arrays
+    (`unnest`), so the statement has seven parameters however many rows; elsewhere
+    multi-row INSERTs of CHUNK rows."""
+    table = connection.ops.quote_name(CampaignDevice._meta.db_table)
+    columns = ", ".join(INSERT_COLUMNS)
+    status = CampaignDevice.Status.TO_CHECK
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute(
+                f"INSERT INTO {table} ({columns}) "  # noqa: S608 - names from the model
+                "SELECT %s, a, i, l, q, o, p, u, %s, '' FROM unnest("
+                "%s::bigint[], %s::bigint[], %s::text[], %s::int[], %s::bigint[], "
+                "%s::bigint[], %s::bigint[]) AS x(a, i, l, q, o, p, u)",
+                [
+                    campaign.pk,
+                    status,
+                    [a.article_id for a in found],
+                    [a.item_id for a in found],
+                    [a.lot for a in found],
+                    [a.quantity for a in found],
+                    [a.loan_id for a in found],
+                    [a.location_id for a in found],
+                    [a.holding_unit_id for a in found],
+                ],
+            )
+            return
+        one = "(" + ", ".join(["%s"] * len(INSERT_COLUMNS)) + ")"
+        for start in range(0, len(found), CHUNK):
+            part = found[start : start + CHUNK]
+            values: list[int | str | None] = []
+            for a in part:
+                values += [
+                    campaign.pk,
+                    a.article_id,
+                    a.item_id,
+                    a.lot,
+                    a.quantity,
+                    a.loan_id,
+                    a.location_id,
+                    a.holding_unit_id,
+                    status,
+                    "",
+                ]
+            cursor.execute(
+                f"INSERT INTO {table} ({columns}) VALUES {', '.join([one] * len(part))}",  # noqa: S608
+                values,
+            )
+
+
 def campaign_create(*, actor: Actor, notice: NoticeInput) -> Campaign:
     """Create a campaign from a field safety notice: list every affected device where it is,
     block what is in stock from picking (items taken out of use, untracked lots blocked), tell
@@ -382,33 +458,16 @@ def campaign_create(*, actor: Actor, notice: NoticeInput) -> Campaign:
         )
         campaign.articles.set(notice.articles)
         found = affected_devices(notice)
-        rows = (
-            CampaignDevice(
-                campaign=campaign,
-                article_id=a.article_id,
-                item_id=a.item_id,
-                lot=a.lot,
-                quantity=a.quantity,
-                loan_id=a.loan_id,
-                location_id=a.location_id,
-                holding_unit_id=a.holding_unit_id,
-            )
-            for a in found
-        )
-        batch: list[CampaignDevice] = []
-        for row in rows:
-            batch.append(row)
-            if len(batch) == CHUNK:
-                CampaignDevice.unscoped.bulk_create(batch)
-                batch = []
-        if batch:
-            CampaignDevice.unscoped.bulk_create(batch)
+        _insert_rows(campaign, found)
         blocked_items = blocked_lots = 0
         if notice.blocks_stock:
             reason = block_reason(campaign)
+            # One UPDATE over the campaign's own rows in a place (not with a patient).
             blocked_items = stock.items_take_out_of_use(
                 actor=actor,
-                item_ids=[a.item_id for a in found if a.item_id and a.in_stock],
+                item_ids=CampaignDevice.unscoped.filter(
+                    campaign=campaign, item__isnull=False, location__isnull=False
+                ).values("item_id"),
                 reason=reason,
             )
             by_pk = {a.pk: a for a in notice.articles}
