@@ -71,8 +71,8 @@ def run_all(repeat: int = 10) -> list[Any]:
 
     from bench.ops import Result
     from lyfta.catalogue.models import Article
+    from lyfta.core.serials import serial_key
     from lyfta.inventory.models import Item
-    from lyfta.orders.selectors import serial_key
     from lyfta.quality.models import CampaignDevice
     from lyfta.quality.services import campaigns
 

@@ -11,8 +11,8 @@ from django.utils import timezone
 from lyfta.access.actor import Actor
 from lyfta.accounts.models import Assignment, User
 from lyfta.catalogue.models import Article
+from lyfta.core.serials import serial_key
 from lyfta.inventory.models import Item
-from lyfta.orders.selectors import serial_key
 from lyfta.quality.models import Campaign, CampaignDevice
 from lyfta.quality.services import campaigns
 

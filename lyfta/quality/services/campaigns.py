@@ -3,7 +3,7 @@ devices wherever they are, blocking affected stock from picking until it is chec
 the holding units, work orders for repairs and exchanges, each device's status, and closing.
 
 Building is set-based: one read of the affected items (their serial numbers compared naturally
-in Python, `orders.selectors.serial_in_range`), one of their open loans, one of the untracked
+in Python, `core.serials.serial_in_range`), one of their open loans, one of the untracked
 lots' holders and places, then the rows are inserted in chunks; a campaign over 20,000 devices
 is a handful of statements, not 20,000."""
 
@@ -26,13 +26,13 @@ from lyfta.access.users import unit_users_with
 from lyfta.audit.actions import Action
 from lyfta.audit.services import record
 from lyfta.catalogue.models import Article, Supplier
+from lyfta.core.serials import serial_key
 from lyfta.inventory import locks
 from lyfta.inventory import services as stock
 from lyfta.inventory.models import Item, StockLocation, StockMovement
 from lyfta.messages.models import Message
 from lyfta.messages.services import messages_send
 from lyfta.orders.models import Loan
-from lyfta.orders.selectors import serial_key
 from lyfta.organisations.models import Unit
 from lyfta.quality.models import Campaign, CampaignDevice
 from lyfta.workorders import services as workorders
@@ -150,7 +150,7 @@ def _tracked(
         .order_by("pk")
     )
     lot_set = set(lots)
-    # The ends' keys once (`orders.selectors.serial_in_range` compares the same keys).
+    # The ends' keys once (`core.serials.serial_in_range` compares the same keys).
     bounds = [
         (serial_key(low) if low else None, serial_key(high) if high else None)
         for low, high in ranges

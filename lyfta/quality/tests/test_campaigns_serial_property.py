@@ -1,14 +1,14 @@
 """Natural-order serial ranges (issue 15, "Done when"): for any prefix and numbers, the range
 contains exactly the numbers between its ends, whatever their number of digits ("SN-9" lies
 between "SN-8" and "SN-10", which text comparison denies). The campaign builder and the recall
-list use this one comparison (`lyfta.orders.selectors.serial_in_range`)."""
+list use this one comparison (`lyfta.core.serials`)."""
 
 from __future__ import annotations
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from lyfta.orders.selectors import serial_in_range, serial_key
+from lyfta.core.serials import serial_in_range, serial_key
 
 # A prefix as manufacturers write them: letters, a dash or a slash, no digits at its end.
 PREFIX = st.text(alphabet="ABCDEFGHJKLMNPRSTUVXYZabcdefz-/ ", min_size=0, max_size=6).filter(

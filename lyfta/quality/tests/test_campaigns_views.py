@@ -200,3 +200,21 @@ def test_the_quality_start_page_shows_open_campaigns(
     assert "Pågående säkerhetskampanjer" in text
     assert campaign.number in text
     assert "0 % klart" in text
+
+
+def test_the_recall_list_leads_the_quality_officer_to_a_prefilled_campaign(
+    client: Client, field: Field, sara: Persona, logan: Persona
+) -> None:
+    query = {"artikel": field.sling.article_number, "serie_fran": "SN-9", "serie_till": "SN-11"}
+    signed_in(client, logan)
+    assert "Skapa kampanj" not in client.get(reverse("stock:recall"), query).content.decode()
+    client.logout()
+    signed_in(client, sara)
+    page = client.get(reverse("stock:recall"), query).content.decode()
+    assert reverse("quality:campaign_new") + "?artikel=300001" in page
+    form = client.get(
+        reverse("quality:campaign_new"),
+        {"artikel": field.sling.article_number, "fran": "SN-9", "till": "SN-11"},
+    )
+    assert form.context["form"].initial["serial_ranges"] == "SN-9;SN-11"
+    assert form.context["form"].initial["articles"] == "300001"
