@@ -84,6 +84,7 @@ RAW_PARAMS = (
     "dagar",
     "delivered_at",
     "emergency",
+    "fran",
     "from",
     "in_assortment",
     "item",
@@ -95,6 +96,8 @@ RAW_PARAMS = (
     "q",
     "sida",
     "status",
+    "steg",
+    "till",
     "under",
     "verdict",
 )
