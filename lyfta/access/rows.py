@@ -50,7 +50,13 @@ if TYPE_CHECKING:
         Receipt,
     )
     from lyfta.patients.models import Patient
-    from lyfta.quality.models import Complaint, Deviation, IncidentReport
+    from lyfta.quality.models import (
+        Campaign,
+        CampaignDevice,
+        Complaint,
+        Deviation,
+        IncidentReport,
+    )
     from lyfta.workorders.models import Inspection, ItemInspection, WorkOrder
 
 M = TypeVar("M", bound=models.Model)
@@ -396,6 +402,60 @@ def open_loans_of_items(
         )
         if loan.item_id is not None:
             result[loan.item_id] = HistoryLoan(loan, shown, basis, ref)
+    return result
+
+
+# --- Safety campaigns (issue 15 point 4) ---------------------------------------------------
+
+CAMPAIGN_WORKERS = (Cap.QUALITY_MANAGE, Cap.RECALL, Cap.WORKORDERS_HANDLE, Cap.STOCK_MANAGE)
+
+
+def campaign_devices(actor: Actor, campaign: Campaign) -> models.QuerySet[CampaignDevice]:
+    """A campaign's affected devices for those who carry it out: the quality officer, those who
+    read recalls, the technicians and logistics. The rows name the device, the place and the
+    holding unit; the holder is named only by `campaign_holders`."""
+    from lyfta.quality.models import CampaignDevice
+
+    base = CampaignDevice.objects.filter(campaign=campaign)
+    if any(can(actor, cap) for cap in CAMPAIGN_WORKERS):
+        return _routed(base, "campaign")
+    return _routed(base.none(), "none")
+
+
+def campaign_holders(
+    actor: Actor, campaign: Campaign, loan_ids: list[int], session_ref: str
+) -> dict[int, HistoryLoan]:
+    """The patients holding a campaign's devices on loan (by loan id), each with whether the
+    actor may see who it is: the campaign's owner at the centre on the recall's route (the
+    case, the campaign's number), anyone else only on a legal route of their own to the patient
+    and the owner's data (R35, R93). The caller records every patient it names (R57)."""
+    from lyfta.audit.models import LegalBasis
+    from lyfta.orders.models import Loan
+    from lyfta.quality.models import CampaignDevice
+
+    if not loan_ids or not any(can(actor, cap) for cap in CAMPAIGN_WORKERS):
+        return {}
+    in_campaign = CampaignDevice.unscoped.filter(campaign=campaign, loan_id__in=loan_ids)
+    with trusted_prefetch():
+        loans = list(
+            Loan.objects.filter(pk__in=in_campaign.values("loan_id")).select_related(
+                "patient", "unit"
+            )
+        )
+    owner = (
+        actor.user is not None
+        and campaign.created_by_id == actor.user.pk
+        and can(actor, Cap.QUALITY_MANAGE)
+    )
+    result = {}
+    for loan in loans:
+        if owner:
+            result[loan.pk] = HistoryLoan(loan, True, LegalBasis.CASE, campaign.number)
+            continue
+        shown, basis, ref = _patient_visible(
+            actor, loan.patient, loan.unit.provider_id, loan.unit_id, loan.started_on, session_ref
+        )
+        result[loan.pk] = HistoryLoan(loan, shown, basis, ref)
     return result
 
 

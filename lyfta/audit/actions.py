@@ -181,6 +181,13 @@ class Action(models.TextChoices):
     RESERVATION_EXPIRED = "reservation.expired", _("Reservation utgången")
     RESERVATION_USED = "reservation.used", _("Reserverad individ utlämnad")
     RETURN_LETTER_PRINTED = "loan.return_letter_printed", _("Brev om återlämning utskrivet")
+    # Safety notices as campaigns (issue 15 point 4)
+    LOT_BLOCKED = "stock.lot_blocked", _("Batch spärrad")
+    LOT_UNBLOCKED = "stock.lot_unblocked", _("Spärr av batch hävd")
+    CAMPAIGN_CREATED = "campaign.created", _("Säkerhetskampanj skapad")
+    CAMPAIGN_DEVICE_SET = "campaign.device_set", _("Status i säkerhetskampanj ändrad")
+    CAMPAIGN_VIEWED = "campaign.viewed", _("Säkerhetskampanj visad")
+    CAMPAIGN_CLOSED = "campaign.closed", _("Säkerhetskampanj avslutad")
 
     # The audit trail itself (R70, R73)
     AUDIT_SEARCHED = "audit.searched", _("Sökning i loggen")

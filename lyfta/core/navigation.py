@@ -46,6 +46,10 @@ PAGES: dict[str, Rule] = {
     "stock:stocktakes": Cap.STOCK_VIEW,
     "stock:stores": Cap.STOCK_VIEW,
     "stock:recall": Cap.RECALL,
+    "quality:campaigns": any_of(
+        Cap.QUALITY_MANAGE, Cap.RECALL, Cap.WORKORDERS_HANDLE, Cap.STOCK_MANAGE
+    ),
+    "quality:campaign_new": Cap.QUALITY_MANAGE,
     "workorders:queue": Cap.WORKORDERS_HANDLE,
     "workorders:dayplan": Cap.WORKORDERS_HANDLE,
     "workorders:due": Cap.WORKORDERS_HANDLE,
@@ -124,13 +128,11 @@ NAVIGATION: list[Entry] = [
     Entry(_("Besiktningsplaner"), "workorders:plans"),
     Entry(_("Arbetsordrar"), "workorders:unit_list", only=asks_for_technical_work),
     Entry(_("Avvikelser"), "quality:deviations"),
-    Entry(_("Reklamationer"), "quality:complaints"),
     Entry(_("Loggranskning"), "review:overview"),
     Entry(_("Nödåtkomster att granska"), "patients:emergency_queue"),
     Entry(_("Åtkomst mellan vårdgivare"), "audit:cross_provider"),
     Entry(_("Meddelanden"), "messages:inbox"),
     Entry(_("Sortiment"), "catalogue:articles"),
-    Entry(_("Felstatistik"), "quality:stats"),
     Entry(_("Organisation"), "organisations:providers"),
     Entry(_("Användare"), "accounts:admin_users"),
     Entry(_("Begäranden om behörighet"), "accounts:admin_privilege_requests"),
@@ -152,6 +154,7 @@ SUBMENUS: dict[str, list[Entry]] = {
         Entry(_("Inventering"), "stock:stocktakes", section="stocktakes"),
         Entry(_("Buffertförråd"), "stock:stores", section="stores"),
         Entry(_("Återkallelse"), "stock:recall", section="recall"),
+        Entry(_("Säkerhetskampanjer"), "quality:campaigns", section="campaigns"),
         Entry(_("Rekonditionering"), "logistics:reconditioning"),
     ],
     "catalogue": [
@@ -162,7 +165,11 @@ SUBMENUS: dict[str, list[Entry]] = {
         Entry(_("Importera artiklar"), "catalogue:article_import", section="import"),
         Entry(_("Felstatistik"), "quality:stats"),
     ],
+    # The quality officer's desk: one menu entry (Avvikelser), these four under it.
     "quality": [
+        Entry(_("Avvikelser"), "quality:deviations", section="deviations"),
+        Entry(_("Reklamationer"), "quality:complaints", section="complaints"),
+        Entry(_("Säkerhetskampanjer"), "quality:campaigns", section="campaigns"),
         Entry(_("Felstatistik"), "quality:stats", section="stats"),
     ],
 }

@@ -548,6 +548,38 @@ def assignments_ending(actor: Actor, today: dt.date) -> Queue:
     )
 
 
+# --- The quality desk: safety campaigns (issue 15 point 4) ----------------------------------
+
+
+def open_campaigns(actor: Actor) -> Queue:
+    """The open safety campaigns, oldest first, each with how far it has come."""
+    from lyfta.quality.selectors.campaigns import open_campaigns_queue
+
+    found = open_campaigns_queue(actor, LIMIT + 1)
+    return Queue(
+        "campaigns",
+        _("Pågående säkerhetskampanjer"),
+        [
+            WorkRow(
+                _("%(number)s %(title)s: %(percent)s %% klart (%(done)s av %(total)s)")
+                % {
+                    "number": row.campaign.number,
+                    "title": row.campaign.title,
+                    "percent": row.percent,
+                    "done": row.done,
+                    "total": row.total,
+                },
+                reverse("quality:campaign", args=[row.campaign.number]),
+                row.campaign.notice_date,
+            )
+            for row in found[:LIMIT]
+        ],
+        len(found) > LIMIT,
+        reverse("quality:campaigns"),
+        _("Inga pågående säkerhetskampanjer."),
+    )
+
+
 # --- The start page and the menu ---------------------------------------------------------------
 
 
@@ -582,6 +614,8 @@ def start_queues(actor: Actor) -> list[Queue]:
         queues.append(review_overdue(actor))
     if may_open(actor, "patients:emergency_queue"):
         queues.append(emergency_reviews(actor))
+    if can(actor, Cap.QUALITY_MANAGE) and may_open(actor, "quality:campaigns"):
+        queues.append(open_campaigns(actor))
     if can(actor, Cap.BILLING_VIEW):
         queues.append(month_run())
     if may_open(actor, "accounts:admin_privilege_requests"):

@@ -11,6 +11,7 @@ from django.utils.translation import gettext_lazy as _
 
 from lyfta.catalogue.models import Article
 from lyfta.core.forms import Form
+from lyfta.core.serials import serial_key
 from lyfta.core.text import refuse_non_ascii_digits
 from lyfta.inventory.models import StockLocation
 from lyfta.inventory.services import ReceivedItem
@@ -229,7 +230,8 @@ class RecallForm(Form):
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
         low, high = data.get("serie_fran") or "", data.get("serie_till") or ""
-        if low and high and low > high:
+        # Compared as people read them: "SN-9" comes before "SN-10".
+        if low and high and serial_key(low) > serial_key(high):
             self.add_error("serie_till", _("Intervallet ska sluta på ett högre serienummer."))
         return data
 

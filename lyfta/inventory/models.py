@@ -214,6 +214,10 @@ class StockMovement(models.Model):
     # What caused it: an order line, a pick-up line, a stock-take (plain ids: the ledger sits
     # below the apps that use it).
     reference = models.CharField(_("referens"), max_length=40, blank=True)
+    # The lot (batch) of a non-tracked article's quantity: set on goods receipt and carried by
+    # every movement out of a place (oldest lot first), so that a sold lot traces to the
+    # patients holding it (a tracked item's lot is `Item.batch`).
+    lot = models.CharField(_("batch/lot"), max_length=60, blank=True, default="")
     actor = models.ForeignKey(
         "accounts.User", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
@@ -230,6 +234,7 @@ class StockMovement(models.Model):
         indexes = [
             models.Index(fields=["article", "from_location"]),
             models.Index(fields=["article", "to_location"]),
+            models.Index(fields=["article", "lot"]),
         ]
         constraints = [
             models.CheckConstraint(condition=Q(quantity__gt=0), name="movement_moves_something"),
@@ -333,3 +338,34 @@ class Reservation(models.Model):
         if self.patient is not None and self.patient.deceased_date is not None:
             return False
         return self.ended_at is None and self.until >= timezone.localdate()
+
+
+class LotBlock(models.Model):
+    """A lot of a non-tracked article that may not be picked (a safety notice until the lot is
+    checked): picking, reservations and withdrawals skip its quantity while the block is in
+    force. `reference` names what blocked it (a campaign number); nothing is deleted, a block
+    ends."""
+
+    article = models.ForeignKey("catalogue.Article", on_delete=models.PROTECT, related_name="+")
+    lot = models.CharField(_("batch/lot"), max_length=60)
+    reason = models.CharField(_("skäl"), max_length=200)
+    reference = models.CharField(_("referens"), max_length=40)
+    created_at = models.DateTimeField(_("spärrad"))
+    ended_at = models.DateTimeField(_("hävd"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("spärrad batch")
+        verbose_name_plural = _("spärrade batcher")
+        indexes = [models.Index(fields=["article", "ended_at"])]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["article", "lot", "reference"],
+                condition=Q(ended_at__isnull=True),
+                name="one_open_block_per_lot_and_reference",
+            ),
+            models.CheckConstraint(condition=~Q(lot=""), name="a_block_names_a_lot"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.article_id} {self.lot}"

@@ -29,6 +29,7 @@ from lyfta.inventory import locks
 from lyfta.inventory.models import (
     BufferLevel,
     Item,
+    LotBlock,
     Reservation,
     StockLevel,
     StockLocation,
@@ -62,21 +63,68 @@ def ledger(
     patient: Patient | None = None,
     reference: str = "",
     note: str = "",
+    lot: str | None = None,
 ) -> StockMovement:
-    """Write one ledger row and apply it to the stock level of a non-tracked article."""
-    movement = StockMovement.unscoped.create(
-        occurred_at=timezone.now(),
+    """Write one ledger row and apply it to the stock level of a non-tracked article (a
+    quantity taken from several lots is several rows: see `ledger_lots`; this returns the
+    first)."""
+    return ledger_lots(
+        actor=actor,
         kind=kind,
         article=article,
-        item=item,
         quantity=quantity,
-        from_location=source,
-        to_location=target,
+        item=item,
+        source=source,
+        target=target,
         patient=patient,
-        reference=reference[:40],
-        actor=actor.user,
-        note=note[:200],
-    )
+        reference=reference,
+        note=note,
+        lot=lot,
+    )[0]
+
+
+def ledger_lots(
+    *,
+    actor: Actor,
+    kind: str,
+    article: Article,
+    quantity: int = 1,
+    item: Item | None = None,
+    source: StockLocation | None = None,
+    target: StockLocation | None = None,
+    patient: Patient | None = None,
+    reference: str = "",
+    note: str = "",
+    lot: str | None = None,
+) -> list[StockMovement]:
+    """Write the ledger rows of one move and apply it to the stock level of a non-tracked
+    article. A non-tracked quantity carries its lot: `lot` when the caller knows it (goods
+    receipt, a return from a patient), otherwise taken from `source` oldest lot first, skipping
+    blocked lots (`lot_split`), one row per lot."""
+    if item is not None or article.tracked:
+        parts = [(item.batch if item is not None else "", quantity)]
+    elif lot is not None or source is None:
+        parts = [((lot or "").strip()[:60], quantity)]
+    else:
+        parts = lot_split(article, source, quantity)
+    now = timezone.now()
+    movements = [
+        StockMovement.unscoped.create(
+            occurred_at=now,
+            kind=kind,
+            article=article,
+            item=item,
+            quantity=part,
+            from_location=source,
+            to_location=target,
+            patient=patient,
+            reference=reference[:40],
+            lot="" if item is not None else part_lot,
+            actor=actor.user,
+            note=note[:200],
+        )
+        for part_lot, part in parts
+    ]
     if not article.tracked:
         if source is not None:
             changed = StockLevel.objects.filter(
@@ -92,7 +140,172 @@ def ledger(
             StockLevel.objects.filter(location=target, article=article).update(
                 quantity=F("quantity") + quantity
             )
-    return movement
+    return movements
+
+
+# --- Lots of non-tracked articles --------------------------------------------------------------
+
+
+def lot_balances(article: Article, location: StockLocation) -> list[tuple[str, int]]:
+    """What of each lot of a non-tracked `article` is at `location` by the ledger, oldest lot
+    first (the lot that came to the place first), lots with nothing left omitted. Stock that
+    came without a lot is the lot "" (older than any lot it came with)."""
+    from django.db.models import Min, Sum
+
+    rows = StockMovement.unscoped.filter(article=article)
+    inflow = {
+        row["lot"]: (row["n"], row["first"])
+        for row in rows.filter(to_location=location)
+        .values("lot")
+        .annotate(n=Sum("quantity"), first=Min("id"))
+    }
+    outflow = dict(
+        rows.filter(from_location=location)
+        .values("lot")
+        .annotate(n=Sum("quantity"))
+        .values_list("lot", "n")
+    )
+    left = [
+        (first, lot, n - (outflow.get(lot) or 0))
+        for lot, (n, first) in inflow.items()
+        if n - (outflow.get(lot) or 0) > 0
+    ]
+    return [(lot, n) for _first, lot, n in sorted(left)]
+
+
+def blocked_lots(article: Article) -> set[str]:
+    """The lots of `article` blocked from picking now (a safety campaign until checked)."""
+    return set(
+        LotBlock.objects.filter(article=article, ended_at__isnull=True).values_list(
+            "lot", flat=True
+        )
+    )
+
+
+def blocked_quantity(article: Article, location: StockLocation) -> int:
+    """How much of a non-tracked `article` at `location` is in blocked lots (0 at once when
+    none of its lots is blocked, the common case)."""
+    if article.tracked:
+        return 0
+    blocked = blocked_lots(article)
+    if not blocked:
+        return 0
+    return sum(n for lot, n in lot_balances(article, location) if lot in blocked)
+
+
+def lot_split(article: Article, location: StockLocation, quantity: int) -> list[tuple[str, int]]:
+    """Which lots `quantity` of a non-tracked article taken from `location` comes from: the
+    oldest lot first (FIFO), never a blocked lot. What the ledger cannot place in a lot (stock
+    from before lots were recorded) is the lot ""."""
+    blocked = blocked_lots(article)
+    parts: list[tuple[str, int]] = []
+    left = quantity
+    for lot, n in lot_balances(article, location):
+        if left == 0:
+            break
+        if lot in blocked:
+            continue
+        take = min(n, left)
+        parts.append((lot, take))
+        left -= take
+    if left:
+        if blocked and parts == [] and lot_balances(article, location):
+            raise OutOfStock(
+                _("%(article)s i %(place)s är spärrad (säkerhetskampanj).")
+                % {"article": article, "place": location}
+            )
+        parts.append(("", left))
+    merged: dict[str, int] = {}
+    for lot, n in parts:
+        merged[lot] = merged.get(lot, 0) + n
+    return list(merged.items())
+
+
+def lot_block(*, actor: Actor, article: Article, lot: str, reason: str, reference: str) -> bool:
+    """Block `lot` of a non-tracked article from picking (a safety campaign); False when it was
+    blocked already for the same reference. The caller holds the transaction and has checked
+    access; audited."""
+    lot = lot.strip()[:60]
+    if not lot or article.tracked:
+        return False
+    if LotBlock.objects.filter(
+        article=article, lot=lot, reference=reference, ended_at__isnull=True
+    ).exists():
+        return False
+    block = LotBlock.objects.create(
+        article=article,
+        lot=lot,
+        reason=reason[:200],
+        reference=reference[:40],
+        created_at=timezone.now(),
+    )
+    record(
+        action=Action.LOT_BLOCKED,
+        actor=actor,
+        target=block,
+        detail={"article": article.article_number, "lot": lot, "reference": reference},
+    )
+    return True
+
+
+def lot_unblock(*, actor: Actor, article: Article, lot: str, reference: str) -> bool:
+    """End the block of `lot` set by `reference` (the lot is checked); audited."""
+    block = LotBlock.objects.filter(
+        article=article, lot=lot, reference=reference, ended_at__isnull=True
+    ).first()
+    if block is None:
+        return False
+    LotBlock.objects.filter(pk=block.pk).update(ended_at=timezone.now())
+    record(
+        action=Action.LOT_UNBLOCKED,
+        actor=actor,
+        target=block,
+        detail={"article": article.article_number, "lot": lot, "reference": reference},
+    )
+    return True
+
+
+def items_take_out_of_use(*, actor: Actor, item_ids: list[int] | QuerySet[Any], reason: str) -> int:
+    """Take many items out of use at once (a safety campaign: picking refuses them until they
+    are checked): `item_ids` a list, or a query of ids (one UPDATE however many there are).
+    Items already out of use keep their reason. One audit record names the first of them."""
+    today = timezone.localdate()
+    if isinstance(item_ids, list):
+        chunks: list[Any] = [item_ids[s : s + 1000] for s in range(0, len(item_ids), 1000)]
+        first = item_ids[:20]
+    else:
+        chunks = [item_ids]
+        first = list(item_ids[:20].values_list(*item_ids.query.values_select, flat=True))
+    done = 0
+    for chunk in chunks:
+        done += Item.objects.filter(pk__in=chunk, out_of_use_since__isnull=True).update(
+            out_of_use_since=today, out_of_use_reason=reason[:200]
+        )
+    if done:
+        record(
+            action=Action.ITEM_OUT_OF_USE,
+            actor=actor,
+            resource_type="inventory.item",
+            resource_id="",
+            detail={"reason": reason[:200], "items": done, "first": first},
+        )
+    return done
+
+
+def items_put_back_in_use(*, actor: Actor, item_ids: list[int], reason: str) -> int:
+    """Put back in use the items taken out of use for `reason` (and for nothing else)."""
+    done = Item.objects.filter(
+        pk__in=item_ids, out_of_use_reason=reason[:200], out_of_use_since__isnull=False
+    ).update(out_of_use_since=None, out_of_use_reason="")
+    if done:
+        record(
+            action=Action.ITEM_BACK_IN_USE,
+            actor=actor,
+            resource_type="inventory.item",
+            resource_id="",
+            detail={"reason": reason[:200], "items": done, "first": item_ids[:20]},
+        )
+    return done
 
 
 def _in_force(today: dt.date | None = None) -> QuerySet[Reservation]:
@@ -148,7 +361,7 @@ def available(
         ).exclude(held_for_others(patient_id, unit_id))
         return (free[:at_most] if at_most is not None else free).count()
     level = StockLevel.objects.filter(article=article, location=location).first()
-    return level.available if level else 0
+    return max(0, level.available - blocked_quantity(article, location)) if level else 0
 
 
 def reserve_item(
@@ -181,8 +394,11 @@ def reserve_item(
 
 
 def reserve_quantity(article: Article, location: StockLocation, quantity: int) -> None:
+    """Reserve `quantity` of a non-tracked article at `location`; a blocked lot's quantity is
+    not free (a safety campaign until the lot is checked)."""
+    blocked = blocked_quantity(article, location)
     changed = StockLevel.objects.filter(
-        article=article, location=location, quantity__gte=F("reserved") + quantity
+        article=article, location=location, quantity__gte=F("reserved") + quantity + blocked
     ).update(reserved=F("reserved") + quantity)
     if changed != 1:
         raise OutOfStock(
@@ -223,9 +439,10 @@ def goods_receive(
     acquired_on: dt.date | None = None,
     value: Decimal | None = None,
     reference: str = "",
+    lot: str = "",
 ) -> list[Item]:
     """Receive goods from a supplier into a location: tracked articles become items with new
-    individual numbers (one per `items` entry), others add to the stock level."""
+    individual numbers (one per `items` entry), others add to the stock level in their `lot`."""
     require(actor, Cap.STOCK_MANAGE)
     if location.kind not in (
         StockLocation.Kind.CENTRAL,
@@ -282,6 +499,7 @@ def goods_receive(
                 quantity=quantity,
                 target=location,
                 reference=reference,
+                lot=lot,
             )
         record(
             action=Action.STOCK_RECEIVED,
@@ -290,6 +508,7 @@ def goods_receive(
             detail={
                 "article": article.article_number,
                 "quantity": quantity,
+                "lot": lot.strip()[:60],
                 "items": [i.individual_number for i in created][:100],
             },
         )

@@ -122,6 +122,7 @@ def receive(request: LyftaRequest) -> HttpResponse:
                 acquired_on=data["acquired_on"],
                 value=data["value"],
                 reference=data["reference"],
+                lot=data["batch"] or "",
             )
         except ValidationError as error:
             _errors(form, error)
@@ -418,6 +419,23 @@ def _recall(request: LyftaRequest, *, required: bool) -> tuple[RecallForm, list[
     return form, rows
 
 
+def _campaign_query(form: RecallForm) -> str:
+    """The new-campaign form's query for the recall list's article, lot and serial range."""
+    from urllib.parse import urlencode
+
+    if not form.is_valid():
+        return ""
+    data = form.cleaned_data
+    return urlencode(
+        {
+            "artikel": data["artikel"].article_number,
+            "batch": data["batch"] or "",
+            "fran": data["serie_fran"] or "",
+            "till": data["serie_till"] or "",
+        }
+    )
+
+
 @require_GET
 def recall(request: LyftaRequest) -> HttpResponse:
     """Every unit of an article (a batch or a serial range) and who has it now (a field safety
@@ -431,6 +449,11 @@ def recall(request: LyftaRequest) -> HttpResponse:
             "rows": rows,
             "hidden": HIDDEN_PATIENT,
             "query": request.GET.urlencode(),
+            # The quality officer turns the list into a safety campaign (the quality desk's
+            # page, linked by its URL only: stock knows nothing of campaigns).
+            "campaign_query": _campaign_query(form)
+            if can(request.actor, Cap.QUALITY_MANAGE)
+            else "",
         },
         status=400 if form.errors else 200,
     )

@@ -187,6 +187,9 @@ class Loan(models.Model):
         "inventory.Item", on_delete=models.PROTECT, null=True, blank=True, related_name="loans"
     )
     quantity = models.PositiveIntegerField(_("antal"), default=1)
+    # The lot of a non-tracked quantity (from the ledger row that took it out of stock), so
+    # that a safety notice for a lot finds the patients holding it.
+    lot = models.CharField(_("batch/lot"), max_length=60, blank=True, default="")
     order_line = models.ForeignKey(
         OrderLine, on_delete=models.PROTECT, null=True, blank=True, related_name="loans"
     )
@@ -221,6 +224,7 @@ class Loan(models.Model):
                 condition=Q(ended_on__isnull=True),
                 name="loan_open_by_article_unit",
             ),
+            models.Index(fields=["article", "lot", "ended_on"]),
         ]
         constraints = [
             # An item is on loan to at most one patient at a time (DOMAIN.md §5).

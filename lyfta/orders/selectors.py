@@ -5,7 +5,6 @@ is returned (R57, R61); other providers' loans show only on a legal route (R39â€
 from __future__ import annotations
 
 import datetime as dt
-import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -23,6 +22,8 @@ from lyfta.audit.models import LegalBasis, Outcome
 from lyfta.audit.services import record, record_many
 from lyfta.catalogue.models import Article
 from lyfta.core.paging import Window, window
+from lyfta.core.serials import serial_in_range as serial_in_range  # the recall list's
+from lyfta.core.serials import serial_key as serial_key  # re-exported: where it was first
 from lyfta.inventory.models import (
     BufferLevel,
     Item,
@@ -830,23 +831,6 @@ class RecallRow:
     loan: Loan | None
     unit_name: str
     patient_label: str  # "" where the actor may not see the patient: the unit is contacted
-
-
-def serial_key(serial: str) -> tuple[tuple[int, int | str], ...]:
-    """A serial number as people order it: runs of digits by value, the rest by letter, case
-    ignored ("SN-9" < "SN-10" < "sn-11")."""
-    return tuple(
-        (0, int(part)) if part.isascii() and part.isdigit() else (1, part.casefold())
-        for part in re.split(r"([0-9]+)", serial.strip())
-        if part
-    )
-
-
-def serial_in_range(serial: str, low: str, high: str) -> bool:
-    if not serial.strip():
-        return False
-    key = serial_key(serial)
-    return (not low or key >= serial_key(low)) and (not high or key <= serial_key(high))
 
 
 def recall_list(

@@ -879,7 +879,9 @@ def order_deliver(*, actor: Actor, order: Order, receipt: ReceiptInput | None = 
                 )
             else:
                 stock.release_quantity(article, line.source, line.quantity)
-            stock.ledger(
+            # A non-tracked quantity leaves stock oldest lot first: one loan per lot, so that
+            # a safety notice for a lot finds the patient.
+            for movement in stock.ledger_lots(
                 actor=actor,
                 kind=StockMovement.Kind.DELIVERY,
                 article=article,
@@ -888,22 +890,23 @@ def order_deliver(*, actor: Actor, order: Order, receipt: ReceiptInput | None = 
                 source=line.source,
                 patient=locked.patient,
                 reference=f"order:{locked.number}",
-            )
-            loans.append(
-                Loan.unscoped.create(
-                    patient=locked.patient,
-                    article=article,
-                    item=line.item,
-                    quantity=line.quantity,
-                    order_line=line,
-                    unit=locked.unit,
-                    payer=locked.payer,
-                    prescriber=locked.orderer,
-                    billing_type=article.billing_type,
-                    started_on=today,
-                    expected_end=prescription.short_term_until if prescription else None,
+            ):
+                loans.append(
+                    Loan.unscoped.create(
+                        patient=locked.patient,
+                        article=article,
+                        item=line.item,
+                        quantity=movement.quantity,
+                        lot=movement.lot,
+                        order_line=line,
+                        unit=locked.unit,
+                        payer=locked.payer,
+                        prescriber=locked.orderer,
+                        billing_type=article.billing_type,
+                        started_on=today,
+                        expected_end=prescription.short_term_until if prescription else None,
+                    )
                 )
-            )
         still_open = locked.lines.filter(
             status__in=[OrderLine.Status.RESERVED, OrderLine.Status.BACKORDERED]
         ).exists()
@@ -985,6 +988,7 @@ def _loan_started(actor: Actor, loan: Loan) -> None:
             "article": loan.article.article_number,
             "item": loan.item.individual_number if loan.item else None,
             "quantity": loan.quantity,
+            "lot": loan.lot,
             "billing_type": loan.billing_type,
         },
         **_owner(loan.unit),
@@ -1231,7 +1235,16 @@ def buffer_withdraw(
                 )
             stock.reservations_use(actor=actor, item=item, patient_id=patient.pk, unit_id=unit.pk)
             quantity = 1
-        stock.ledger(
+        elif stock.available(article, store) < quantity:
+            # A blocked lot (a safety campaign) is not lent out until it is checked.
+            raise stock.OutOfStock(
+                _("Det finns inte %(n)s st av %(article)s i %(place)s.")
+                % {"n": quantity, "article": article, "place": store}
+            )
+        # A non-tracked quantity is taken oldest lot first: one loan per lot (the first is
+        # returned), so that a safety notice for a lot finds the patient.
+        first: Loan | None = None
+        for movement in stock.ledger_lots(
             actor=actor,
             kind=StockMovement.Kind.WITHDRAWAL,
             article=article,
@@ -1240,20 +1253,23 @@ def buffer_withdraw(
             source=store,
             patient=patient,
             reference=f"store:{store.code}",
-        )
-        loan = Loan.unscoped.create(
-            patient=patient,
-            article=article,
-            item=item,
-            quantity=quantity,
-            unit=unit,
-            payer=unit,
-            prescriber=user,
-            billing_type=article.billing_type,
-            started_on=taken_on,
-        )
-        _loan_started(actor, loan)
-    return loan
+        ):
+            loan = Loan.unscoped.create(
+                patient=patient,
+                article=article,
+                item=item,
+                quantity=movement.quantity,
+                lot=movement.lot,
+                unit=unit,
+                payer=unit,
+                prescriber=user,
+                billing_type=article.billing_type,
+                started_on=taken_on,
+            )
+            _loan_started(actor, loan)
+            first = first or loan
+        assert first is not None  # noqa: S101 - the ledger writes at least one row
+    return first
 
 
 # --- Pick-ups and returns (DOMAIN.md §3.6) ----------------------------------------------------
@@ -1451,6 +1467,7 @@ def pickup_receive(*, actor: Actor, line: PickupLine) -> Loan:
             target=target,
             patient=loan.patient,
             reference=f"pickup:{line.pickup_id}",
+            lot=loan.lot,
         )
         Loan.unscoped.filter(pk=loan.pk).update(ended_on=today, end_reason=Loan.End.RETURNED)
         record(

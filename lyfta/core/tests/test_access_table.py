@@ -494,6 +494,27 @@ SIGGES_REQUEST = lambda w: _privilege_request(w, "charlie", "sigge")  # noqa: E7
 
 # The inspection pages of the technicians' desk: for the technician (tekla) only.
 TEKLA = everyone(DENIED, tekla=OK)
+# Safety campaigns (issue 15 point 4): carried out by the quality officer, logistics and the
+# technicians; created and closed by the quality officer only (no persona of this table).
+CAMPAIGN_WORK = everyone(DENIED, logan=OK, tekla=OK)
+
+
+def _campaign(w: World) -> dict[str, str]:
+    from lyfta.quality.models import Campaign
+
+    Campaign.objects.get_or_create(
+        number="KAM-9001",
+        defaults={
+            "title": "Testkampanj",
+            "notice_reference": "FSN-T",
+            "notice_date": timezone.localdate(),
+            "description": "Kontrollera.",
+            "action": Campaign.Action.CHECK,
+            "created_by": w.people["logan"].user,
+            "created_at": timezone.now(),
+        },
+    )
+    return {"number": "KAM-9001"}
 
 
 def _plan(w: World) -> dict[str, int]:
@@ -1172,6 +1193,48 @@ ROUTES: dict[str, list[Route]] = {
         Route(data={"artikel": "T-LYFT"}, kwargs=_with_stock, expect=LOGAN),
         Route(expect=everyone(DENIED, logan=BAD)),
     ],
+    "quality:campaigns": [
+        Route(expect=CAMPAIGN_WORK),
+        Route(data={"avslutade": "on"}, expect=CAMPAIGN_WORK),
+    ],
+    "quality:campaign_new": [
+        Route(expect=everyone(DENIED)),
+        Route(method="post", expect=everyone(DENIED)),
+    ],
+    "quality:campaign": [
+        Route(kwargs=_campaign, expect=CAMPAIGN_WORK),
+        Route(
+            kwargs=_campaign,
+            data={"status": "garbage"},
+            expect=everyone(DENIED, logan=BAD, tekla=BAD),
+        ),
+        Route(
+            kwargs=lambda w: {"number": "KAM-0000"},
+            expect=everyone(DENIED, logan=MISSING, tekla=MISSING),
+        ),
+    ],
+    "quality:campaign_find": [
+        Route(
+            kwargs=_campaign,
+            data={"nummer": "x"},
+            expect=everyone(DENIED, logan=FOUND, tekla=FOUND),
+        ),
+    ],
+    "quality:campaign_device": [
+        Route(
+            kwargs=lambda w: {**_campaign(w), "device": 999999},
+            expect=everyone(DENIED, logan=MISSING, tekla=MISSING),
+        ),
+        Route(
+            method="post",
+            kwargs=lambda w: {**_campaign(w), "device": 999999},
+            expect=everyone(DENIED, logan=MISSING, tekla=MISSING),
+        ),
+    ],
+    "quality:campaign_close": [
+        Route(method="post", kwargs=_campaign, expect=everyone(DENIED)),
+    ],
+    "quality:campaign_report": [Route(kwargs=_campaign, expect=CAMPAIGN_WORK)],
     # The technicians' desk, inspections: plans, the due list, the day plan, the protocol.
     "workorders:plans": [Route(expect=TEKLA)],
     "workorders:plan_new": [

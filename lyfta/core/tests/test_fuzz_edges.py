@@ -85,6 +85,7 @@ RAW_PARAMS = (
     "dagar",
     "delivered_at",
     "emergency",
+    "fran",
     "from",
     "in_assortment",
     "item",
@@ -96,6 +97,8 @@ RAW_PARAMS = (
     "q",
     "sida",
     "status",
+    "steg",
+    "till",
     "under",
     "verdict",
 )

@@ -121,6 +121,37 @@ def _items(s: Scenario) -> list[Target]:
     return [Target({"individual_number": n}, ITEM, n) for n in s.items]
 
 
+def _campaign_targets(s: Scenario, devices: bool) -> list[Target]:
+    """A safety campaign over the scenario's lifts (issue 15 point 4), made once by a quality
+    officer who is not a persona of the crawl: its holders may be named to a persona only on
+    a legal route of its own, as on the recall list."""
+    from conftest import make_persona
+    from lyfta.access.roles import Role
+    from lyfta.catalogue.models import Article
+    from lyfta.quality.models import Campaign, CampaignDevice
+    from lyfta.quality.services import campaigns
+
+    campaign = Campaign.objects.filter(notice_reference="FSN-CRAWL").first()
+    if campaign is None:
+        officer = make_persona(s.county.centre, Role.QUALITY, "crawl-kvalitet")
+        campaign = campaigns.campaign_create(
+            actor=officer.actor,
+            notice=campaigns.NoticeInput(
+                title="Crawl",
+                notice_reference="FSN-CRAWL",
+                notice_date=timezone.localdate(),
+                description="Kontrollera.",
+                action="check",
+                articles=[Article.objects.get(article_number=s.article_number)],
+                blocks_stock=False,
+            ),
+        )
+    if not devices:
+        return [Target({"number": campaign.number}, RECALL)]
+    rows = CampaignDevice.unscoped.filter(campaign=campaign).values_list("pk", flat=True)
+    return [Target({"number": campaign.number, "device": pk}, RECALL) for pk in rows]
+
+
 def _pickup_lines(s: Scenario) -> list[Target]:
     """Each pick-up line's condition checklist (issue 16 point 4): about a device, no patient."""
     from lyfta.orders.models import PickupLine
@@ -246,6 +277,10 @@ CRAWLED: dict[str, Targets] = {
     "stock:stocktake": lambda s: [Target(k, CENTRE) for k in _locations(s, "CR-HMC")],
     "stock:item": _items,
     "stock:recall": _one(RECALL, lambda s: {"artikel": s.article_number}),
+    "quality:campaigns": _one(RECALL),
+    "quality:campaign": lambda s: _campaign_targets(s, devices=False),
+    "quality:campaign_report": lambda s: _campaign_targets(s, devices=False),
+    "quality:campaign_device": lambda s: _campaign_targets(s, devices=True),
     "workorders:queue": _queues,
     "workorders:unit_list": _one(WORKLIST),
     "workorders:detail": _workorders,
@@ -315,6 +350,8 @@ EXCLUDED: dict[str, str] = {
     "orders:articles": "the assortment search",
     "review:schedule": "a unit's review interval",
     "stock:receive": "a goods-receipt form",
+    "quality:campaign_new": "a field safety notice's form and its preview, counts only",
+    "quality:campaign_find": "redirects to a campaign's device page, which is crawled",
     "stock:stocktakes": "the list of stock-takes per location",
     "stock:item_find": "redirects to the item card, which is crawled",
     "logistics:condition_photo": "an image of a returned device, for the centre only; each view "
