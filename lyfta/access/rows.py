@@ -426,10 +426,11 @@ def campaign_holders(
     actor: Actor, campaign: Campaign, loan_ids: list[int], session_ref: str
 ) -> dict[int, HistoryLoan]:
     """The patients holding a campaign's devices on loan (by loan id), each with whether the
-    actor may see who it is: the campaign's owner at the centre on the recall's route (the
-    case, the campaign's number), anyone else only on a legal route of their own to the patient
-    and the owner's data (R35, R93). The caller records every patient it names (R57)."""
-    from lyfta.audit.models import LegalBasis
+    actor may see who it is: only on a legal route of the actor's own to the patient and the
+    owner's data (R35, R93). The campaign's owner, the quality officer, has none: she sees the
+    holding unit, which is told, never the patient (the quality role's patients are
+    pseudonymised, and a protected patient is for the named staff only, R54). The caller
+    records every patient it names (R57)."""
     from lyfta.orders.models import Loan
     from lyfta.quality.models import CampaignDevice
 
@@ -442,16 +443,8 @@ def campaign_holders(
                 "patient", "unit"
             )
         )
-    owner = (
-        actor.user is not None
-        and campaign.created_by_id == actor.user.pk
-        and can(actor, Cap.QUALITY_MANAGE)
-    )
     result = {}
     for loan in loans:
-        if owner:
-            result[loan.pk] = HistoryLoan(loan, True, LegalBasis.CASE, campaign.number)
-            continue
         shown, basis, ref = _patient_visible(
             actor, loan.patient, loan.unit.provider_id, loan.unit_id, loan.started_on, session_ref
         )

@@ -899,6 +899,9 @@ def extract_rows(request: LogExtractRequest) -> list[ExtractRow]:
 PLAIN_KIND: dict[str, Any] = {
     Action.PATIENT_READ: gettext_lazy("Läste dina uppgifter"),
     Action.PATIENT_LISTED: gettext_lazy("Du syntes i en sökträfflista"),
+    Action.DEVIATION_IDENTITY_OPENED: gettext_lazy(
+        "Såg vem du är i utredningen av en avvikelse med ett hjälpmedel"
+    ),
     Action.PATIENT_CROSS_PROVIDER_READ: gettext_lazy(
         "Läste uppgifter som en annan vårdgivare har registrerat"
     ),

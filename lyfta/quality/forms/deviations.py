@@ -4,6 +4,7 @@ refused at the edge, ISO dates)."""
 
 from __future__ import annotations
 
+import datetime as dt
 from decimal import Decimal
 from typing import Any
 
@@ -156,6 +157,17 @@ class ComplaintForm(Form):
         label=_("Levererad"), widget=DATE, required=False, error_messages=DATE_ERRORS
     )
     lot = forms.CharField(label=_("Batch/lot"), max_length=60, required=False)
+
+    def clean_delivered_on(self) -> Any:
+        day = self.cleaned_data["delivered_on"]
+        if day is None:
+            return day
+        if day > timezone.localdate():
+            raise forms.ValidationError(_("Leveransdatumet kan inte vara i framtiden."))
+        # A device in use was delivered within its life: a date decades back is a typing error.
+        if day < timezone.localdate() - dt.timedelta(days=365 * 30):
+            raise forms.ValidationError(_("Ange leveransdatumet, högst 30 år tillbaka."))
+        return day
 
 
 class NewComplaintForm(ComplaintForm):

@@ -251,7 +251,7 @@ def report_content(actor: Actor, report: IncidentReport) -> dict[str, Any]:
     actions taken and whether the device is kept for investigation."""
     deviation = report.deviation
     article, item, patient = deviation.article, deviation.item, deviation.patient
-    centre = _centre()
+    centre = actor.unit or _centre()  # who produces the report: the quality officer's unit
     supplier = article.supplier if article is not None else None
     reports = {r.recipient: r for r in rows.incident_reports_for(actor).filter(deviation=deviation)}
     return {

@@ -278,6 +278,12 @@ def deviation_quarantine(*, actor: Actor, deviation: Deviation) -> Deviation:
     with transaction.atomic():
         deviation = _locked(deviation)
         _open(deviation)
+        # Taken out of use while the case is open to investigation; after the decision the
+        # device's fate is the decision's (found by an attack: a block after it outlived the case).
+        if deviation.status not in (S.REGISTERED, S.INVESTIGATING):
+            raise ValidationError(
+                _("Hjälpmedlet kan bara tas ur bruk innan avvikelsen är beslutad.")
+            )
         if deviation.quarantined_at is None:
             _quarantine(actor, deviation)
     return deviation

@@ -183,6 +183,18 @@ def test_deciding_the_device_fine_lifts_the_quarantine(
     ).exists()
 
 
+def test_no_quarantine_after_the_decision(desk: Desk, alice: Persona, sara: Persona) -> None:
+    """Found by an attack on the demo: a device taken out of use after the decision stayed out of
+    use when the case closed, with no step left to lift it. Only an open investigation blocks."""
+    deviation = tipped(desk, alice, quarantine=False)
+    services.deviation_investigate(actor=sara.actor, deviation=deviation)
+    _decide(deviation, sara)
+    with pytest.raises(ValidationError, match="innan avvikelsen är beslutad"):
+        services.deviation_quarantine(actor=sara.actor, deviation=deviation)
+    assert Item.objects.get(pk=desk.lift.pk).out_of_use_since is None
+    assert Deviation.unscoped.get(pk=deviation.pk).quarantined_at is None
+
+
 def test_quarantine_stops_picking_and_reserving(desk: Desk, alice: Persona, logan: Persona) -> None:
     """The spare lift is reserved on alice's order, then reported from its card and taken out
     of use: picking refuses it, and it is not free for anyone else."""

@@ -317,7 +317,7 @@ def _may(request: LyftaRequest, deviation: Deviation) -> dict[str, bool]:
         "decide": manages and status == S.INVESTIGATING,
         "close": manages and status == S.DECIDED,
         "quarantine": manages
-        and status != S.CLOSED
+        and status in (S.REGISTERED, S.INVESTIGATING)
         and deviation.item_id is not None
         and deviation.quarantined_at is None,
         "incident": manages and status != S.CLOSED and not deviation.is_incident,
