@@ -416,7 +416,7 @@ def _items(
         unit_index = unit_indexes[n % len(unit_indexes)]
         day = acquired
         move_rows.append((move_id, at(day), "receipt", article.pk, item_id, 1, None, central,
-                          None, "", None, ""))  # fmt: skip
+                          None, "", "", None, ""))  # fmt: skip
         move_id += 1
         holder = None
         for j in range(history + (1 if status == "on_loan" else 0)):
@@ -427,24 +427,24 @@ def _items(
             is_open = j == history
             end = None if is_open else start + dt.timedelta(days=rng.randint(30, 150))
             loan_rows.append(
-                (loan_id, patient, article.pk, item_id, 1, None, unit.pk, unit.pk, prescriber,
+                (loan_id, patient, article.pk, item_id, 1, "", None, unit.pk, unit.pk, prescriber,
                  article.billing_type, start, None, None, end, "" if is_open else "returned")
             )  # fmt: skip
             loan_id += 1
             move_rows.append((move_id, at(start), "delivery", article.pk, item_id, 1, central,
-                              None, patient, "", None, ""))  # fmt: skip
+                              None, patient, "", "", None, ""))  # fmt: skip
             move_id += 1
             if is_open:
                 holder = patient
                 break
             assert end is not None
             move_rows.append((move_id, at(end), "return", article.pk, item_id, 1, None, recon,
-                              patient, "", None, ""))  # fmt: skip
+                              patient, "", "", None, ""))  # fmt: skip
             move_id += 1
             day = end + dt.timedelta(days=rng.randint(2, 10))
             if not (status == "reconditioning" and j == history - 1):
                 move_rows.append((move_id, at(day), "reconditioned", article.pk, item_id, 1,
-                                  recon, central, None, "", None, ""))  # fmt: skip
+                                  recon, central, None, "", "", None, ""))  # fmt: skip
                 move_id += 1
         location = {"on_loan": None, "in_stock": central, "reconditioning": recon}[status]
         item_rows.append(

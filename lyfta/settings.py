@@ -144,6 +144,7 @@ INSTALLED_APPS = [
     "lyfta.messages",
     "lyfta.workorders",
     "lyfta.quality",
+    "lyfta.billing",
 ]
 
 MIDDLEWARE = [

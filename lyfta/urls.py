@@ -19,6 +19,7 @@ urlpatterns = [
     path("lager/", include("lyfta.inventory.urls")),
     path("teknik/", include("lyfta.workorders.urls")),
     path("kvalitet/", include("lyfta.quality.urls")),
+    path("ekonomi/", include("lyfta.billing.urls")),
     path("meddelanden/", include("lyfta.messages.urls")),
     path("granskning/", include("lyfta.audit.urls")),
     path("loggranskning/", include("lyfta.audit.review_urls")),

@@ -127,8 +127,10 @@ class Cap:
     # safety-notice campaigns and failure statistics (the quality role).
     DEVIATIONS_REPORT = "quality.report"
     QUALITY_MANAGE = "quality.manage"
-    # Economy: the month's billing run (none in Lyfta yet: the start page says so).
+    # Economy (DOMAIN.md §3.8): seeing the billing runs, customers, price lists and payer rules;
+    # and keeping them: running, approving and locking a month, corrections, prices and rules.
     BILLING_VIEW = "billing.view"
+    BILLING_MANAGE = "billing.manage"
 
 
 _CARE = frozenset(
@@ -177,7 +179,9 @@ ROLE_CAPABILITIES: dict[str, frozenset[str]] = {
             Cap.RECALL,
         }
     ),
-    Role.BILLING: frozenset({Cap.ORGANISATIONS_VIEW, Cap.CATALOGUE_VIEW, Cap.BILLING_VIEW}),
+    Role.BILLING: frozenset(
+        {Cap.ORGANISATIONS_VIEW, Cap.CATALOGUE_VIEW, Cap.BILLING_VIEW, Cap.BILLING_MANAGE}
+    ),
     # The quality officer sees patients pseudonymised (no identity fields): a case that needs
     # identity opens it on a recorded route (lyfta.quality).
     Role.QUALITY: frozenset(

@@ -35,6 +35,7 @@ from lyfta.access.policies import can
 from lyfta.access.roles import Cap
 
 if TYPE_CHECKING:
+    from lyfta.billing.models import BillingLine, PatientHousing
     from lyfta.inventory.models import Item, Reservation, StockMovement
     from lyfta.orders.models import (
         ConditionPhoto,
@@ -903,3 +904,27 @@ def open_loans_per_article_and_unit(actor: Actor) -> list[tuple[int, int, int]]:
     found = _routed(Loan.objects.filter(ended_on__isnull=True), "statistics")
     grouped = found.values("article_id", "unit_id").annotate(n=models.Sum("quantity")).order_by()
     return [(row["article_id"], row["unit_id"], row["n"]) for row in grouped]
+
+
+# --- The economy desk: billing lines and patients' housing (DOMAIN.md §3.8) ------------------
+
+
+def billing_lines_for(actor: Actor) -> models.QuerySet[BillingLine]:
+    """Billing lines for the economy role: every line on the billing route. The role has no
+    patient fields (R34): pages show a line's device, unit and period, never who holds it; a
+    search by a patient's number goes through `billing_lines_of_patient` and is recorded."""
+    from lyfta.billing.models import BillingLine
+
+    if can(actor, Cap.BILLING_VIEW):
+        return _routed(BillingLine.objects.all(), "billing")
+    return _routed(BillingLine.objects.none(), "none")
+
+
+def housing_of(actor: Actor, grant: PatientGrant) -> models.QuerySet[PatientHousing]:
+    """A patient's housing periods on a grant (those who may open the patient), oldest first."""
+    from lyfta.billing.models import PatientHousing
+
+    return _routed(
+        PatientHousing.objects.filter(patient_id=grant.patient.pk).order_by("valid_from"),
+        "grant",
+    )

@@ -268,6 +268,15 @@ class Article(TimestampedModel):
     )
     warranty_months = models.PositiveSmallIntegerField(_("garantitid (månader)"), default=24)
     cost_class = models.CharField(_("kostnadsansvar"), max_length=16, choices=CostClass)
+    # The responsibility class (ansvarsklass 1–4, as in Västmanland's rules): with the patient's
+    # form of housing it decides who pays (lyfta.billing's payer rules).
+    responsibility_class = models.PositiveSmallIntegerField(
+        _("ansvarsklass"),
+        null=True,
+        blank=True,
+        choices=[(n, str(n)) for n in range(1, 5)],
+        help_text=_("1–4: avgör med patientens boendeform vem som betalar."),
+    )
     in_assortment = models.BooleanField(_("i sortimentet"), default=True)
 
     class Meta:

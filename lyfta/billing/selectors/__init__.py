@@ -1,0 +1,1 @@
+"""The economy desk's reads (patient-linked rows through lyfta.access.rows)."""

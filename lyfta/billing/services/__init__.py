@@ -1,0 +1,1 @@
+"""The economy desk's writes and the derivations the billing run rests on."""
