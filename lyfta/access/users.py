@@ -195,6 +195,23 @@ def review_conflicts(user: User, unit: Unit, role: str) -> list[Assignment]:
     )
 
 
+def units_users_with(unit_ids: list[int], capability: str) -> dict[int, list[int]]:
+    """`unit_users_with` for many units in one query: unit id → the ids of its active accounts
+    with an assignment in force whose role carries `capability`."""
+    roles = [role for role, caps in ROLE_CAPABILITIES.items() if capability in caps]
+    today = timezone.localdate()
+    found: dict[int, list[int]] = {}
+    for unit_id, user_id in (
+        Assignment.objects.active_on(today)
+        .filter(unit_id__in=unit_ids, role__in=roles, user__is_active=True)
+        .values_list("unit_id", "user_id")
+        .distinct()
+        .order_by("unit_id", "user_id")
+    ):
+        found.setdefault(unit_id, []).append(user_id)
+    return found
+
+
 def unit_users_with(unit: Unit, capability: str) -> QuerySet[User]:
     """Active accounts with an assignment in force at `unit` whose role carries `capability`:
     who at a unit is told of work on its devices (a due inspection, a finished repair)."""

@@ -30,6 +30,28 @@ def messages_send(
     )
 
 
+def messages_send_each(
+    *, letters: Iterable[tuple[list[int], str, str]], kind: str, link: str = ""
+) -> int:
+    """Deliver many letters at once, each (recipient ids, subject, body) to its recipients, in
+    one batched INSERT (in the caller's transaction): how many messages were made."""
+    now = timezone.now()
+    made = [
+        Message(
+            recipient_id=user_id,
+            kind=kind,
+            subject=subject[:200],
+            body=body,
+            link=link,
+            created_at=now,
+        )
+        for user_ids, subject, body in letters
+        for user_id in dict.fromkeys(user_ids)
+    ]
+    Message.objects.bulk_create(made, batch_size=2000)
+    return len(made)
+
+
 def message_mark_read(*, user: User, message_id: int) -> Message | None:
     message = Message.objects.filter(pk=message_id, recipient=user).first()
     if message is not None and message.read_at is None:

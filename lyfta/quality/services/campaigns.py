@@ -22,7 +22,7 @@ from django.utils.translation import gettext as _
 from lyfta.access.actor import Actor
 from lyfta.access.policies import can, require
 from lyfta.access.roles import Cap
-from lyfta.access.users import unit_users_with
+from lyfta.access.users import units_users_with
 from lyfta.audit.actions import Action
 from lyfta.audit.services import record
 from lyfta.catalogue.models import Article, Supplier
@@ -31,9 +31,8 @@ from lyfta.inventory import locks
 from lyfta.inventory import services as stock
 from lyfta.inventory.models import Item, StockLocation, StockMovement
 from lyfta.messages.models import Message
-from lyfta.messages.services import messages_send
+from lyfta.messages.services import messages_send_each
 from lyfta.orders.models import Loan
-from lyfta.organisations.models import Unit
 from lyfta.quality.models import Campaign, CampaignDevice
 from lyfta.workorders import services as workorders
 from lyfta.workorders.models import WorkOrder
@@ -281,12 +280,29 @@ def _notify_units(campaign: Campaign, found: list[Affected], articles: dict[int,
             pk__in=[r.item_id for rows in by_unit.values() for r in rows[:20] if r.item_id]
         ).values_list("pk", "individual_number")
     )
-    sent = 0
-    for unit in Unit.objects.filter(pk__in=list(by_unit)):
-        rows = by_unit[unit.pk]
+    # Every holding unit's prescribers in one query, every message in one batched INSERT.
+    recipients = units_users_with(list(by_unit), Cap.ORDERS_PRESCRIBE)
+    subject = _("Säkerhetskampanj %(number)s: %(title)s") % {
+        "number": campaign.number,
+        "title": campaign.title,
+    }
+    opening = _(
+        "Tillverkaren har gått ut med ett säkerhetsmeddelande (%(ref)s): %(title)s. "
+        "Åtgärd: %(action)s. Hjälpmedelscentralen kontaktar brukarna eller er om "
+        "varje berört hjälpmedel. Era patienters berörda hjälpmedel:"
+    ) % {
+        "ref": campaign.notice_reference,
+        "title": campaign.title,
+        "action": campaign.action_label,
+    }
+    names = {pk: str(article) for pk, article in articles.items()}
+    letters: list[tuple[list[int], str, str]] = []
+    for unit_id, rows in sorted(by_unit.items()):
+        if not recipients.get(unit_id):
+            continue
         lines = []
         for row in rows[:20]:
-            what = str(articles[row.article_id])
+            what = names[row.article_id]
             if row.item_id:
                 what += " " + _("individ %(n)s") % {"n": numbers.get(row.item_id, "")}
             else:
@@ -297,32 +313,9 @@ def _notify_units(campaign: Campaign, found: list[Affected], articles: dict[int,
             lines.append("– " + what)
         if len(rows) > 20:
             lines.append(_("… och %(n)s till.") % {"n": len(rows) - 20})
-        body = "\n".join(
-            [
-                _(
-                    "Tillverkaren har gått ut med ett säkerhetsmeddelande (%(ref)s): %(title)s. "
-                    "Åtgärd: %(action)s. Hjälpmedelscentralen kontaktar brukarna eller er om "
-                    "varje berört hjälpmedel. Era patienters berörda hjälpmedel:"
-                )
-                % {
-                    "ref": campaign.notice_reference,
-                    "title": campaign.title,
-                    "action": campaign.action_label,
-                },
-                *lines,
-            ]
-        )
-        recipients = list(unit_users_with(unit, Cap.ORDERS_PRESCRIBE))
-        if recipients:
-            messages_send(
-                recipients=recipients,
-                kind=Message.Kind.NOTICE,
-                subject=_("Säkerhetskampanj %(number)s: %(title)s")
-                % {"number": campaign.number, "title": campaign.title},
-                body=body,
-            )
-            sent += 1
-    return sent
+        letters.append((recipients[unit_id], subject, "\n".join([opening, *lines])))
+    messages_send_each(letters=letters, kind=Message.Kind.NOTICE)
+    return len(letters)
 
 
 def _work_orders(actor: Actor, campaign: Campaign) -> int:
