@@ -2,10 +2,11 @@
 
 from django.urls import URLPattern, URLResolver
 
-from lyfta.billing.views import reference
+from lyfta.billing.views import housing, reference
 
 app_name = "billing"
 
 urlpatterns: list[URLPattern | URLResolver] = [
     *reference.urlpatterns,
+    *housing.urlpatterns,
 ]

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -22,7 +23,8 @@ from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 
 from lyfta.access.actor import Actor
-from lyfta.access.policies import require
+from lyfta.access.patients import PatientGrant
+from lyfta.access.policies import can, require
 from lyfta.access.roles import Cap
 from lyfta.audit.actions import Action
 from lyfta.audit.services import diff, record, snapshot
@@ -455,7 +457,7 @@ def price_list_update(
     actor: Actor,
     price_list: PriceList,
     header: PriceListInput,
-    prices: dict[PriceKey, Decimal | None],
+    prices: Mapping[PriceKey, Decimal | None],
 ) -> PriceList:
     """Change a price list that has not been billed: its header and its prices (`None` removes a
     price; a key not there before adds one)."""
@@ -760,6 +762,10 @@ def who_pays(*, actor: Actor, loan: Loan, month: dt.date) -> Derivation:
 # --- Patients' form of housing --------------------------------------------------------------
 
 
+def may_register_housing(actor: Actor) -> bool:
+    return can(actor, Cap.ORDERS_PRESCRIBE) or can(actor, Cap.PATIENTS_REGISTER)
+
+
 def housing_register(
     *,
     actor: Actor,
@@ -767,9 +773,17 @@ def housing_register(
     housing: str,
     municipality: CareProvider,
     valid_from: dt.date,
+    grant: PatientGrant | None = None,
 ) -> PatientHousing:
     """A move or a change of housing from `valid_from`: a new row, never an overwrite (R86);
-    audited as a registration about the patient (R57). The payer changes from that day."""
+    audited as a registration about the patient (R57). The payer changes from that day.
+    Registered by a prescriber (or whoever registers patients) on a writable grant to the
+    patient; the demo's seed as the system."""
+    if not actor.is_system:
+        if not may_register_housing(actor):
+            raise PermissionDenied
+        if grant is None or grant.patient.pk != patient_id or grant.read_only:
+            raise PermissionDenied
     if housing not in Housing.values:
         raise ValidationError(_("Välj en boendeform."))
     if municipality.kind != CareProvider.Kind.MUNICIPALITY:
