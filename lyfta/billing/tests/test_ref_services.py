@@ -14,6 +14,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.utils import timezone
 
 from conftest import County, Persona
+from lyfta.access.patients import PatientGrant, grant_for
 from lyfta.audit.actions import Action
 from lyfta.audit.models import AuditEvent
 from lyfta.billing.models import (
@@ -29,7 +30,7 @@ from lyfta.billing.models import (
 )
 from lyfta.billing.services import reference as services
 from lyfta.billing.services.prices import PriceBook
-from lyfta.patients.models import Patient
+from lyfta.patients.models import CareRelationship, Patient
 
 pytestmark = pytest.mark.django_db
 
@@ -310,13 +311,30 @@ def test_a_rule_used_in_a_locked_run_keeps_its_conditions_and_may_only_be_ended_
 
 
 def test_r57_r86_a_move_is_a_new_housing_row_audited_about_the_patient(
-    county: County, alice: Persona
+    county: County, alice: Persona, billie: Persona
 ) -> None:
     patient = Patient.objects.create(
         identifier="194001019803", id_kind="personnummer", first_name="A", last_name="B"
     )
+    CareRelationship.objects.create(
+        unit=county.unit_a, patient=patient, origin="order", valid_from=dt.date(2024, 1, 1)
+    )
+    grant = grant_for(alice.actor, patient, "test")
+    assert isinstance(grant, PatientGrant)
+    # Without a grant to the patient, or in a role that does not prescribe: refused.
+    for actor, given in ((alice.actor, None), (billie.actor, grant)):
+        with pytest.raises(PermissionDenied):
+            services.housing_register(
+                actor=actor,
+                grant=given,
+                patient_id=patient.pk,
+                housing=Housing.ORDINARY,
+                municipality=county.municipality,
+                valid_from=dt.date(2025, 1, 1),
+            )
     services.housing_register(
         actor=alice.actor,
+        grant=grant,
         patient_id=patient.pk,
         housing=Housing.ORDINARY,
         municipality=county.municipality,
@@ -324,6 +342,7 @@ def test_r57_r86_a_move_is_a_new_housing_row_audited_about_the_patient(
     )
     services.housing_register(
         actor=alice.actor,
+        grant=grant,
         patient_id=patient.pk,
         housing=Housing.SPECIAL,
         municipality=county.municipality,
@@ -340,6 +359,7 @@ def test_r57_r86_a_move_is_a_new_housing_row_audited_about_the_patient(
     with pytest.raises(ValidationError):
         services.housing_register(
             actor=alice.actor,
+            grant=grant,
             patient_id=patient.pk,
             housing=Housing.LSS,
             municipality=county.municipality,
@@ -348,6 +368,7 @@ def test_r57_r86_a_move_is_a_new_housing_row_audited_about_the_patient(
     with pytest.raises(ValidationError, match="hemkommun"):
         services.housing_register(
             actor=alice.actor,
+            grant=grant,
             patient_id=patient.pk,
             housing=Housing.LSS,
             municipality=county.region,
