@@ -928,3 +928,40 @@ def housing_of(actor: Actor, grant: PatientGrant) -> models.QuerySet[PatientHous
         PatientHousing.objects.filter(patient_id=grant.patient.pk).order_by("valid_from"),
         "grant",
     )
+
+
+def loan_for_billing(actor: Actor, loan_id: int) -> Loan | None:
+    """One loan on the billing route, for the economy role's "Vem betalar?" page: the device,
+    the prescribing unit and the period. The role has no patient fields (R34): the page shows the
+    individual number, article, unit, housing form and home municipality, never who it is."""
+    from lyfta.orders.models import Loan
+
+    if not can(actor, Cap.BILLING_VIEW):
+        return None
+    found = Loan.objects.filter(pk=loan_id).select_related(
+        "article", "article__iso_class", "item", "unit", "unit__provider"
+    )
+    return _routed(found, "billing").first()
+
+
+def loan_for_billing_by_item(actor: Actor, individual_number: str) -> Loan | None:
+    """The latest loan of the device with `individual_number`, on the billing route."""
+    from lyfta.orders.models import Loan
+
+    if not can(actor, Cap.BILLING_VIEW):
+        return None
+    found = Loan.objects.filter(item__individual_number=individual_number).select_related(
+        "article", "article__iso_class", "item", "unit", "unit__provider"
+    )
+    return _routed(found, "billing").order_by("-started_on", "-pk").first()
+
+
+def housing_for_billing(actor: Actor, patient_id: int) -> models.QuerySet[PatientHousing]:
+    """A patient's housing periods on the billing route (form of housing and home municipality,
+    the facts that decide the payer), oldest first; none for other roles."""
+    from lyfta.billing.models import PatientHousing
+
+    found = PatientHousing.objects.filter(patient_id=patient_id).order_by("valid_from")
+    if not can(actor, Cap.BILLING_VIEW):
+        return _routed(found.none(), "none")
+    return _routed(found, "billing")

@@ -188,6 +188,17 @@ class Action(models.TextChoices):
     CAMPAIGN_DEVICE_SET = "campaign.device_set", _("Status i säkerhetskampanj ändrad")
     CAMPAIGN_VIEWED = "campaign.viewed", _("Säkerhetskampanj visad")
     CAMPAIGN_CLOSED = "campaign.closed", _("Säkerhetskampanj avslutad")
+    # The economy desk's reference data (issue 14 points 1-3) and patients' housing
+    CUSTOMER_CHANGED = "billing.customer_changed", _("Kund ändrad")
+    COST_CENTRE_CREATED = "billing.cost_centre_created", _("Kostnadsställe skapat")
+    COST_CENTRE_CHANGED = "billing.cost_centre_changed", _("Kostnadsställe ändrat")
+    UNIT_COST_CENTRE_SET = "billing.unit_cost_centre_set", _("Enhetens kostnadsställe ändrat")
+    PRICE_LIST_CREATED = "billing.price_list_created", _("Prislista skapad")
+    PRICE_LIST_CHANGED = "billing.price_list_changed", _("Prislista ändrad")
+    PAYER_RULE_CREATED = "billing.payer_rule_created", _("Betalarregel skapad")
+    PAYER_RULE_CHANGED = "billing.payer_rule_changed", _("Betalarregel ändrad")
+    PAYER_SHOWN = "billing.payer_shown", _("Betalare för ett lån visad")
+    HOUSING_REGISTERED = "billing.housing_registered", _("Boendeform registrerad")
 
     # The audit trail itself (R70, R73)
     AUDIT_SEARCHED = "audit.searched", _("Sökning i loggen")

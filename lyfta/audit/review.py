@@ -897,6 +897,8 @@ def extract_rows(request: LogExtractRequest) -> list[ExtractRow]:
 # What each access or registration means to a patient, in plain Swedish (R80). Every action
 # recorded with a patient id has its words here (a test reads the code to check).
 PLAIN_KIND: dict[str, Any] = {
+    Action.PAYER_SHOWN: gettext_lazy("Såg vem som betalar för ett hjälpmedel du lånar"),
+    Action.HOUSING_REGISTERED: gettext_lazy("Registrerade din boendeform"),
     Action.PATIENT_READ: gettext_lazy("Läste dina uppgifter"),
     Action.PATIENT_LISTED: gettext_lazy("Du syntes i en sökträfflista"),
     Action.DEVIATION_IDENTITY_OPENED: gettext_lazy(

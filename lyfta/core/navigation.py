@@ -73,6 +73,12 @@ PAGES: dict[str, Rule] = {
     "quality:deviations": Cap.DEVIATIONS_REPORT,
     "quality:complaints": Cap.QUALITY_MANAGE,
     "quality:complaint_new": Cap.QUALITY_MANAGE,
+    # The economy desk (DOMAIN.md §3.8): reference data.
+    "billing:customers": Cap.BILLING_VIEW,
+    "billing:price_lists": Cap.BILLING_VIEW,
+    "billing:payer_rules": Cap.BILLING_VIEW,
+    "billing:payer_rule_new": Cap.BILLING_MANAGE,
+    "billing:who_pays": Cap.BILLING_VIEW,
 }
 
 
@@ -128,6 +134,9 @@ NAVIGATION: list[Entry] = [
     Entry(_("Besiktningsplaner"), "workorders:plans"),
     Entry(_("Arbetsordrar"), "workorders:unit_list", only=asks_for_technical_work),
     Entry(_("Avvikelser"), "quality:deviations"),
+    # The economy desk: one menu entry, its pages in the submenu "billing". When the monthly
+    # runs' page (billing:runs) exists, this entry and the submenu's first lead there.
+    Entry(_("Ekonomi"), "billing:customers"),
     Entry(_("Loggranskning"), "review:overview"),
     Entry(_("Nödåtkomster att granska"), "patients:emergency_queue"),
     Entry(_("Åtkomst mellan vårdgivare"), "audit:cross_provider"),
@@ -171,6 +180,14 @@ SUBMENUS: dict[str, list[Entry]] = {
         Entry(_("Reklamationer"), "quality:complaints", section="complaints"),
         Entry(_("Säkerhetskampanjer"), "quality:campaigns", section="campaigns"),
         Entry(_("Felstatistik"), "quality:stats", section="stats"),
+    ],
+    # The economy desk (issue 14): Debitering ("billing:runs") goes first once the runs' pages
+    # are merged; the runs' helper adds its lines and unbilled-loans entries.
+    "billing": [
+        Entry(_("Kunder"), "billing:customers", section="customers"),
+        Entry(_("Prislistor"), "billing:price_lists", section="prices"),
+        Entry(_("Betalarregler"), "billing:payer_rules", section="rules"),
+        Entry(_("Vem betalar?"), "billing:who_pays", section="who"),
     ],
 }
 

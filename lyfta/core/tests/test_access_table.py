@@ -562,6 +562,51 @@ def _inspection_order(w: World) -> dict[str, int]:
     return {"pk": found.pk}
 
 
+# The economy desk's reference data (issue 14): the economy role sees and keeps it; every other
+# role gets 403 before any object is looked up.
+BILLING_ONLY = everyone(DENIED, billie=OK)
+BILLING_BAD = everyone(DENIED, billie=BAD)
+BILLING_MISSING = everyone(DENIED, billie=MISSING)
+
+
+def _billing(w: World) -> dict[str, Any]:
+    """The municipality as a customer with a default cost centre, a price list and a rule."""
+    from lyfta.billing.models import CostCentre, Customer, PayerRule, PriceList
+
+    customer, _created = Customer.objects.get_or_create(
+        provider=w.county.municipality,
+        defaults={
+            "customer_number": "T-5000",
+            "invoice_street": "Box 1",
+            "invoice_postal_code": "652 25",
+            "invoice_city": "Karlstad",
+        },
+    )
+    centre, _created = CostCentre.objects.get_or_create(
+        customer=customer,
+        code="1000",
+        defaults={"name": "Gemensamt", "default": True, "valid_from": dt.date(2024, 1, 1)},
+    )
+    price_list, _created = PriceList.objects.get_or_create(
+        valid_from=dt.date(2024, 1, 1), defaults={"name": "Test", "hourly_rate": 600}
+    )
+    rule, _created = PayerRule.objects.get_or_create(
+        region=w.county.region,
+        priority=10,
+        defaults={"payer": "region", "valid_from": dt.date(2024, 1, 1)},
+    )
+    return {
+        "customer_id": customer.pk,
+        "centre_id": centre.pk,
+        "list_id": price_list.pk,
+        "rule_id": rule.pk,
+    }
+
+
+def _pick(*names: str) -> Callable[[World], dict[str, Any]]:
+    return lambda w: {k: v for k, v in _billing(w).items() if k in names}
+
+
 ROUTES: dict[str, list[Route]] = {
     "start": [Route(expect=everyone(OK))],
     "healthz": [Route(expect=dict.fromkeys(PERSONAS, OK))],
@@ -1361,6 +1406,63 @@ ROUTES: dict[str, list[Route]] = {
     "quality:complaint_from_deviation": [
         Route(kwargs=_deviation, expect=QUALITY_ONLY),
         Route(method="post", kwargs=_deviation, expect=QUALITY_ONLY),
+    ],
+    "billing:customers": [Route(expect=BILLING_ONLY)],
+    "billing:customer": [
+        Route(kwargs=_pick("customer_id"), expect=BILLING_ONLY),
+        Route(kwargs=lambda w: {"customer_id": 999999}, expect=BILLING_MISSING),
+    ],
+    "billing:customer_edit": [
+        Route(kwargs=_pick("customer_id"), expect=BILLING_ONLY),
+        Route(method="post", kwargs=_pick("customer_id"), expect=BILLING_BAD),
+    ],
+    "billing:cost_centre_new": [
+        Route(method="post", kwargs=_pick("customer_id"), expect=BILLING_BAD),
+    ],
+    "billing:cost_centre_edit": [
+        Route(kwargs=_pick("customer_id", "centre_id"), expect=BILLING_ONLY),
+        Route(method="post", kwargs=_pick("customer_id", "centre_id"), expect=BILLING_BAD),
+        Route(kwargs=lambda w: {"customer_id": 999999, "centre_id": 1}, expect=BILLING_MISSING),
+    ],
+    "billing:unit_cost_centre": [
+        Route(method="post", kwargs=_pick("customer_id"), expect=BILLING_BAD),
+    ],
+    "billing:price_lists": [
+        Route(expect=BILLING_ONLY),
+        Route(method="post", expect=BILLING_BAD),
+    ],
+    "billing:price_list": [
+        Route(kwargs=_pick("list_id"), expect=BILLING_ONLY),
+        Route(kwargs=lambda w: {"list_id": 999999}, expect=BILLING_MISSING),
+    ],
+    "billing:price_list_edit": [
+        Route(kwargs=_pick("list_id"), expect=BILLING_ONLY),
+        Route(method="post", kwargs=_pick("list_id"), expect=BILLING_BAD),
+    ],
+    "billing:payer_rules": [Route(expect=BILLING_ONLY)],
+    "billing:payer_rule_new": [
+        Route(expect=BILLING_ONLY),
+        Route(method="post", expect=BILLING_BAD),
+    ],
+    "billing:payer_rule_edit": [
+        Route(kwargs=_pick("rule_id"), expect=BILLING_ONLY),
+        Route(method="post", kwargs=_pick("rule_id"), expect=BILLING_BAD),
+        Route(kwargs=lambda w: {"rule_id": 999999}, expect=BILLING_MISSING),
+    ],
+    "billing:payer_rule_end": [
+        Route(method="post", kwargs=_pick("rule_id"), expect=everyone(DENIED, billie=FOUND)),
+    ],
+    "billing:who_pays": [
+        Route(expect=BILLING_ONLY),
+        Route(kwargs=_with_stock, data={"individ": "T0003"}, expect=BILLING_ONLY),
+        Route(data={"lan": "999999"}, expect=BILLING_MISSING),
+        Route(data={"manad": "2026-13"}, expect=BILLING_BAD),
+    ],
+    "billing:housing": [
+        Route(kwargs=PA, expect=everyone(MISSING, alice=OK, bob=OK)),
+        Route(method="post", kwargs=PA, expect=everyone(MISSING, alice=BAD, bob=BAD)),
+        Route(kwargs=PB, expect=everyone(MISSING, charlie=OK)),
+        Route(kwargs=lambda w: {"patient_id": 999999}, expect=everyone(MISSING)),
     ],
     "quality:complaints": [Route(expect=QUALITY_ONLY)],
     "quality:complaint_new": [

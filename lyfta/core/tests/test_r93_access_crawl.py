@@ -315,6 +315,13 @@ CRAWLED: dict[str, Targets] = {
     "quality:stats": _one(PLAIN, lambda s: {"gruppera": "unit"}),
     "quality:stats_csv": _one(PLAIN, lambda s: {"gruppera": "lot"}),
     "quality:stats_xlsx": _one(PLAIN, lambda s: {"gruppera": "article"}),
+    # "Vem betalar?" for every loan and this month: the economy role sees the device, the unit
+    # and the housing form, never who the patient is (R34); nobody else opens the page.
+    "billing:housing": _patients(),
+    "billing:who_pays": lambda s: [
+        Target({}, PLAIN, query={"lan": str(x.pk), "manad": timezone.localdate().strftime("%Y-%m")})
+        for x in s.facts.loans
+    ],
 }
 
 # GET routes left out of the crawl, each with the reason it cannot show patient data.
@@ -388,6 +395,22 @@ EXCLUDED: dict[str, str] = {
         "the quality role's only (no persona of the crawl holds it); a report out names the "
         "patient by age band and sex only, a complaint a device only; tested in "
         "lyfta/quality/tests/test_deviations_access.py",
+    ),
+    **dict.fromkeys(
+        (
+            "billing:customers",
+            "billing:customer",
+            "billing:customer_edit",
+            "billing:cost_centre_edit",
+            "billing:price_lists",
+            "billing:price_list",
+            "billing:price_list_edit",
+            "billing:payer_rules",
+            "billing:payer_rule_new",
+            "billing:payer_rule_edit",
+        ),
+        "the economy desk's reference data: customers, cost centres, prices and payer rules, "
+        "no patient-linked rows",
     ),
     "workorders:plan_new": "an inspection plan's form, no patients",
     "workorders:plan_edit": "an inspection plan's form, no patients",

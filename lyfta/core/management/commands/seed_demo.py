@@ -17,6 +17,7 @@ SEEDERS = [
     "lyfta.inventory.seed",
     "lyfta.workorders.seed",
     "lyfta.quality.seed",
+    "lyfta.billing.seed",
     "lyfta.audit.seed",
 ]
 
