@@ -73,6 +73,10 @@ PAGES: dict[str, Rule] = {
     "quality:deviations": Cap.DEVIATIONS_REPORT,
     "quality:complaints": Cap.QUALITY_MANAGE,
     "quality:complaint_new": Cap.QUALITY_MANAGE,
+    # The economy desk's billing runs (issue 14 points 4 and 6).
+    "billing:runs": Cap.BILLING_VIEW,
+    "billing:lines": Cap.BILLING_VIEW,
+    "billing:unbilled": Cap.BILLING_VIEW,
 }
 
 
@@ -171,6 +175,13 @@ SUBMENUS: dict[str, list[Entry]] = {
         Entry(_("Reklamationer"), "quality:complaints", section="complaints"),
         Entry(_("Säkerhetskampanjer"), "quality:campaigns", section="campaigns"),
         Entry(_("Felstatistik"), "quality:stats", section="stats"),
+    ],
+    # The economy desk (issue 14): the runs, the billed lines, the unbilled loans (the lead merges
+    # these with the customers, price lists and payer rules' entries).
+    "billing": [
+        Entry(_("Debiteringskörningar"), "billing:runs", section="runs"),
+        Entry(_("Debiterade rader"), "billing:lines", section="lines"),
+        Entry(_("Ofakturerade lån"), "billing:unbilled", section="unbilled"),
     ],
 }
 

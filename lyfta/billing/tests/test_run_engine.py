@@ -186,7 +186,10 @@ def _check_months_add_up(start: dt.date) -> None:
     leap=st.booleans(),
 )
 def test_billing_january_and_february_separately_equals_together_for_every_loan(
-    world: World, specs: list, rule: str, leap: bool  # type: ignore[type-arg]
+    world: World,
+    specs: list,
+    rule: str,
+    leap: bool,  # type: ignore[type-arg]
 ) -> None:
     base = D(2024 if leap else 2025, 1, 1)
     with transaction.atomic():

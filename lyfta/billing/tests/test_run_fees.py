@@ -48,7 +48,8 @@ def _order(world: World, alice, number: str, **fields: object) -> Order:  # type
 
 
 def test_delivery_and_urgent_fees_on_the_delivery_day_failed_delivery_on_its_day(
-    world: World, alice  # type: ignore[no-untyped-def]
+    world: World,
+    alice,  # type: ignore[no-untyped-def]
 ) -> None:
     _order(world, alice, "O1", status="delivered", delivered_at=at(D(2025, 1, 10)), urgent_fee=True)
     _order(world, alice, "O2", status="delivered", delivered_at=at(D(2024, 12, 31)))
@@ -80,7 +81,8 @@ def test_delivery_and_urgent_fees_on_the_delivery_day_failed_delivery_on_its_day
 
 
 def test_billable_work_and_its_parts_are_priced_and_other_work_is_not(
-    world: World, tekla  # type: ignore[no-untyped-def]
+    world: World,
+    tekla,  # type: ignore[no-untyped-def]
 ) -> None:
     Price.objects.create(
         price_list=world.price_list,
@@ -140,7 +142,8 @@ def test_billable_work_and_its_parts_are_priced_and_other_work_is_not(
 
 
 def test_a_loss_is_billed_only_where_the_decision_charges_the_unit(
-    world: World, alice  # type: ignore[no-untyped-def]
+    world: World,
+    alice,  # type: ignore[no-untyped-def]
 ) -> None:
     def lost(number: str, charge: str, found: bool = False) -> None:
         item = Item.objects.create(
