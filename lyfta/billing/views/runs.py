@@ -218,6 +218,8 @@ def line_search(request: LyftaRequest) -> HttpResponse:
                     individual_number=data["individ"].strip(),
                     identifier=data["personnummer"],
                 )
+                # The number typed is not echoed back: the page never shows it (R34).
+                form = LineSearchForm(initial={"kund": data["kund"], "individ": data["individ"]})
         else:
             _invalid(request, form)
             status = 400
