@@ -197,29 +197,35 @@ def line_correct(request: LyftaRequest, pk: int) -> HttpResponse:
     )
 
 
-@require_GET
+@require_http_methods(["GET", "POST"])
 def line_search(request: LyftaRequest) -> HttpResponse:
-    """Billed lines by customer, device or patient number (the last recorded as a patient read;
-    no name or number is shown)."""
+    """Billed lines by customer or device (GET, linkable) or by a patient's number (POST only,
+    so that the number is never in a URL, a log line or the browser's history). A search by
+    number is recorded as a patient read; no name or number is shown."""
     _readable(request)
-    form = LineSearchForm(request.GET or None)
+    data = request.POST if request.method == "POST" else request.GET.copy()
+    if request.method == "GET":
+        data.pop("personnummer", None)
+    form = LineSearchForm(data or None)
     result = None
     status = 200
-    if request.GET:
+    if data:
         if form.is_valid():
-            data = form.cleaned_data
-            if not (data["kund"] or data["individ"] or data["personnummer"]):
+            cleaned = form.cleaned_data
+            if not (cleaned["kund"] or cleaned["individ"] or cleaned["personnummer"]):
                 messages.error(request, _("Ange kund, individnummer eller personnummer."))
                 status = 400
             else:
                 result = selectors.search_lines(
                     request.actor,
-                    customer=data["kund"],
-                    individual_number=data["individ"].strip(),
-                    identifier=data["personnummer"],
+                    customer=cleaned["kund"],
+                    individual_number=cleaned["individ"].strip(),
+                    identifier=cleaned["personnummer"],
                 )
                 # The number typed is not echoed back: the page never shows it (R34).
-                form = LineSearchForm(initial={"kund": data["kund"], "individ": data["individ"]})
+                form = LineSearchForm(
+                    initial={"kund": cleaned["kund"], "individ": cleaned["individ"]}
+                )
         else:
             _invalid(request, form)
             status = 400

@@ -562,7 +562,6 @@ def _inspection_order(w: World) -> dict[str, int]:
     return {"pk": found.pk}
 
 
-
 # --- The economy desk's billing runs (issue 14 points 4 and 6) -------------------------------
 
 
@@ -1449,7 +1448,11 @@ ROUTES: dict[str, list[Route]] = {
     "billing:lines": [
         Route(expect=BILLING_ONLY),
         Route(data={"personnummer": "194001019803"}, expect=BILLING_ONLY),
-        Route(data={"personnummer": "19400101"}, expect=everyone(DENIED, billie=BAD)),
+        Route(method="post", data={"personnummer": "194001019803"}, expect=BILLING_ONLY),
+        Route(
+            method="post", data={"personnummer": "19400101"}, expect=everyone(DENIED, billie=BAD)
+        ),
+        Route(method="post", data={"individ": "1"}, expect=BILLING_ONLY),
     ],
     "billing:line_correct": [
         Route(kwargs=_billing_line, expect=BILLING_ONLY),
