@@ -342,3 +342,14 @@ def test_a_correction_needs_a_later_open_run_and_a_reason(world: World, billie) 
     run_month(billie, FEB)
     with pytest.raises(RunRefused, match="skälet"):
         correct_line(actor=billie.actor, line_id=line.pk, reason="   ", new_amount=None)
+
+
+def test_the_demo_seed_locks_last_month_as_the_economy_user(world: World, billie) -> None:  # type: ignore[no-untyped-def]
+    from lyfta.billing.seed_runs import seed_locked_run
+
+    run = seed_locked_run(None, today=D(2025, 2, 15), username="billie")
+    assert run is not None and run.month == JAN and run.status == BillingRun.Status.LOCKED
+    assert run.approved_by == billie.user and run.line_count == 9
+    again = seed_locked_run(None, today=D(2025, 2, 20), username="billie")
+    assert again is not None and again.pk == run.pk
+    assert seed_locked_run(None, today=D(2025, 2, 20), username="nobody") is None
