@@ -8,12 +8,14 @@ import datetime as dt
 import random
 from collections import defaultdict
 from decimal import Decimal
+from typing import Any
 
 import pytest
 from django.db import transaction
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from conftest import County
 from lyfta.billing.models import BillingLine, Housing, RentRule
 from lyfta.billing.services.prices import money
 from lyfta.billing.services.run import Draft, compute_range, month_end
@@ -24,7 +26,7 @@ JAN, FEB = D(2025, 1, 1), D(2025, 2, 1)
 
 
 @pytest.fixture
-def world(county) -> World:  # type: ignore[no-untyped-def]
+def world(county: County) -> World:
     return build_world(county)
 
 
@@ -143,7 +145,7 @@ loan_spec = st.tuples(
 )
 
 
-def _make(world: World, spec: tuple, base: dt.date) -> None:  # type: ignore[type-arg]
+def _make(world: World, spec: tuple[Any, ...], base: dt.date) -> None:
     start, length, stop, kind, move, quantity = spec
     article = {"rent": world.rent_article, "cheap": world.cheap_article}.get(
         kind, world.sale_article
@@ -187,9 +189,9 @@ def _check_months_add_up(start: dt.date) -> None:
 )
 def test_billing_january_and_february_separately_equals_together_for_every_loan(
     world: World,
-    specs: list,
+    specs: list[Any],
     rule: str,
-    leap: bool,  # type: ignore[type-arg]
+    leap: bool,
 ) -> None:
     base = D(2024 if leap else 2025, 1, 1)
     with transaction.atomic():

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
+from typing import Any
 
 import pytest
 from django.utils import timezone
 
+from conftest import County, Persona
 from lyfta.billing.models import BillingLine, Price
 from lyfta.billing.services.run import compute_range, month_end
 from lyfta.billing.tests.run_world import World, build_world
@@ -20,7 +22,7 @@ JAN = D(2025, 1, 1)
 
 
 @pytest.fixture
-def world(county) -> World:  # type: ignore[no-untyped-def]
+def world(county: County) -> World:
     return build_world(county)
 
 
@@ -28,11 +30,11 @@ def at(day: dt.date, hour: int = 12) -> dt.datetime:
     return dt.datetime.combine(day, dt.time(hour), tzinfo=timezone.get_current_timezone())
 
 
-def jan_lines() -> list:  # type: ignore[type-arg]
+def jan_lines() -> list[Any]:
     return list(compute_range(JAN, month_end(JAN)))
 
 
-def _order(world: World, alice, number: str, **fields: object) -> Order:  # type: ignore[no-untyped-def]
+def _order(world: World, alice: Persona, number: str, **fields: object) -> Order:
     patient = world.patient()
     return Order.unscoped.create(
         number=number,
@@ -49,7 +51,7 @@ def _order(world: World, alice, number: str, **fields: object) -> Order:  # type
 
 def test_delivery_and_urgent_fees_on_the_delivery_day_failed_delivery_on_its_day(
     world: World,
-    alice,  # type: ignore[no-untyped-def]
+    alice: Persona,
 ) -> None:
     _order(world, alice, "O1", status="delivered", delivered_at=at(D(2025, 1, 10)), urgent_fee=True)
     _order(world, alice, "O2", status="delivered", delivered_at=at(D(2024, 12, 31)))
@@ -82,7 +84,7 @@ def test_delivery_and_urgent_fees_on_the_delivery_day_failed_delivery_on_its_day
 
 def test_billable_work_and_its_parts_are_priced_and_other_work_is_not(
     world: World,
-    tekla,  # type: ignore[no-untyped-def]
+    tekla: Persona,
 ) -> None:
     Price.objects.create(
         price_list=world.price_list,
@@ -143,7 +145,7 @@ def test_billable_work_and_its_parts_are_priced_and_other_work_is_not(
 
 def test_a_loss_is_billed_only_where_the_decision_charges_the_unit(
     world: World,
-    alice,  # type: ignore[no-untyped-def]
+    alice: Persona,
 ) -> None:
     def lost(number: str, charge: str, found: bool = False) -> None:
         item = Item.objects.create(

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
+from typing import Any
 
 import pytest
 from django.core.exceptions import PermissionDenied
@@ -15,6 +16,7 @@ from django.db import DatabaseError, transaction
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from conftest import County, Persona
 from lyfta.audit.models import AuditEvent
 from lyfta.billing.models import BillingLine, BillingRun, Housing
 from lyfta.billing.services.corrections import correct_line
@@ -34,7 +36,7 @@ JAN, FEB = D(2025, 1, 1), D(2025, 2, 1)
 
 
 @pytest.fixture
-def world(county) -> World:  # type: ignore[no-untyped-def]
+def world(county: County) -> World:
     w = build_world(county)
     for n in range(6):
         patient = w.patient()
@@ -47,21 +49,21 @@ def world(county) -> World:  # type: ignore[no-untyped-def]
     return w
 
 
-def run_month(billie, month: dt.date) -> BillingRun:  # type: ignore[no-untyped-def]
+def run_month(billie: Persona, month: dt.date) -> BillingRun:
     run = start_run(actor=billie.actor, month=month)
     compute_run(run.pk)
     run.refresh_from_db()
     return run
 
 
-def locked_month(billie, month: dt.date) -> BillingRun:  # type: ignore[no-untyped-def]
+def locked_month(billie: Persona, month: dt.date) -> BillingRun:
     return approve_run(actor=billie.actor, run=run_month(billie, month))
 
 
 def test_a_run_is_computed_into_a_preview_with_progress_total_and_digest(
     world: World,
-    billie,
-    django_capture_on_commit_callbacks,  # type: ignore[no-untyped-def]
+    billie: Persona,
+    django_capture_on_commit_callbacks: Any,
 ) -> None:
     with django_capture_on_commit_callbacks() as callbacks:
         run = start_run(actor=billie.actor, month=D(2025, 1, 15))
@@ -78,7 +80,7 @@ def test_a_run_is_computed_into_a_preview_with_progress_total_and_digest(
     assert AuditEvent.objects.filter(action="billing.run_computed").exists()
 
 
-def test_the_task_computes_the_run(world: World, billie, settings) -> None:  # type: ignore[no-untyped-def]
+def test_the_task_computes_the_run(world: World, billie: Persona, settings: Any) -> None:
     from lyfta.billing.tasks import compute_billing_run
 
     settings.TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
@@ -88,7 +90,9 @@ def test_the_task_computes_the_run(world: World, billie, settings) -> None:  # t
     assert run.status == BillingRun.Status.PREVIEW and run.line_count == 9
 
 
-def test_recompute_replaces_its_own_lines_and_keeps_the_same_digest(world: World, billie) -> None:  # type: ignore[no-untyped-def]
+def test_recompute_replaces_its_own_lines_and_keeps_the_same_digest(
+    world: World, billie: Persona
+) -> None:
     run = run_month(billie, JAN)
     before = set(BillingLine.unscoped.filter(run=run).values_list("pk", flat=True))
     recompute_run(actor=billie.actor, run=run)
@@ -98,7 +102,7 @@ def test_recompute_replaces_its_own_lines_and_keeps_the_same_digest(world: World
     assert not before & set(BillingLine.unscoped.filter(run=run).values_list("pk", flat=True))
 
 
-def test_discard_removes_a_preview_and_is_audited(world: World, billie) -> None:  # type: ignore[no-untyped-def]
+def test_discard_removes_a_preview_and_is_audited(world: World, billie: Persona) -> None:
     run = run_month(billie, JAN)
     discard_run(actor=billie.actor, run=run)
     assert not BillingRun.objects.filter(pk=run.pk).exists()
@@ -106,7 +110,9 @@ def test_discard_removes_a_preview_and_is_audited(world: World, billie) -> None:
     assert AuditEvent.objects.filter(action="billing.run_discarded").exists()
 
 
-def test_only_the_economy_role_runs_and_approves(world: World, billie, alice) -> None:  # type: ignore[no-untyped-def]
+def test_only_the_economy_role_runs_and_approves(
+    world: World, billie: Persona, alice: Persona
+) -> None:
     with pytest.raises(PermissionDenied):
         start_run(actor=alice.actor, month=JAN)
     run = run_month(billie, JAN)
@@ -116,7 +122,7 @@ def test_only_the_economy_role_runs_and_approves(world: World, billie, alice) ->
 
 def test_approve_locks_once_a_month_and_a_locked_month_is_not_run_again(
     world: World,
-    billie,  # type: ignore[no-untyped-def]
+    billie: Persona,
 ) -> None:
     run = locked_month(billie, JAN)
     assert run.status == BillingRun.Status.LOCKED
@@ -130,7 +136,7 @@ def test_approve_locks_once_a_month_and_a_locked_month_is_not_run_again(
         recompute_run(actor=billie.actor, run=run)
 
 
-def test_two_previews_of_a_month_only_one_is_locked(world: World, billie) -> None:  # type: ignore[no-untyped-def]
+def test_two_previews_of_a_month_only_one_is_locked(world: World, billie: Persona) -> None:
     first = run_month(billie, JAN)
     second = run_month(billie, JAN)
     approve_run(actor=billie.actor, run=first)
@@ -141,12 +147,12 @@ def test_two_previews_of_a_month_only_one_is_locked(world: World, billie) -> Non
 # --- Locked means locked: the triggers -------------------------------------------------------
 
 
-def _refused(action) -> None:  # type: ignore[no-untyped-def]
+def _refused(action: Any) -> None:
     with pytest.raises(DatabaseError), transaction.atomic():
         action()
 
 
-def test_r_nothing_in_a_locked_run_can_be_updated_or_deleted(world: World, billie) -> None:  # type: ignore[no-untyped-def]
+def test_r_nothing_in_a_locked_run_can_be_updated_or_deleted(world: World, billie: Persona) -> None:
     run = locked_month(billie, JAN)
     line = BillingLine.unscoped.filter(run=run).first()
     assert line is not None
@@ -196,9 +202,9 @@ def test_r_nothing_in_a_locked_run_can_be_updated_or_deleted(world: World, billi
 )
 def test_r_any_change_to_any_locked_line_is_refused(
     world: World,
-    billie,
+    billie: Persona,
     field: str,
-    index: int,  # type: ignore[no-untyped-def]
+    index: int,
 ) -> None:
     run = BillingRun.objects.filter(status="locked").first() or locked_month(billie, JAN)
     line = BillingLine.unscoped.filter(run=run).order_by("pk")[index]
@@ -222,8 +228,8 @@ def test_r_any_change_to_any_locked_line_is_refused(
 
 def test_r_a_locked_run_recomputes_identically_and_a_changed_fact_is_reported(
     world: World,
-    billie,
-    capsys,  # type: ignore[no-untyped-def]
+    billie: Persona,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     run = locked_month(billie, JAN)
     call_command("verify_billing", str(run.pk))
@@ -252,10 +258,10 @@ def test_r_a_locked_run_recomputes_identically_and_a_changed_fact_is_reported(
     moves=st.lists(st.integers(min_value=-10, max_value=30), min_size=0, max_size=5),
 )
 def test_r_any_locked_run_recomputes_identically(
-    county,
-    billie,
+    county: County,
+    billie: Persona,
     starts: list[int],
-    moves: list[int],  # type: ignore[no-untyped-def]
+    moves: list[int],
 ) -> None:
     with transaction.atomic():
         w = build_world(county)
@@ -278,7 +284,7 @@ def test_r_any_locked_run_recomputes_identically(
 
 def test_r_a_credit_and_its_original_net_to_zero_and_a_debit_carries_the_new_amount(
     world: World,
-    billie,  # type: ignore[no-untyped-def]
+    billie: Persona,
 ) -> None:
     jan = locked_month(billie, JAN)
     feb = run_month(billie, FEB)
@@ -317,9 +323,9 @@ def test_r_a_credit_and_its_original_net_to_zero_and_a_debit_carries_the_new_amo
 )
 def test_r_every_credit_nets_its_original_to_zero(
     world: World,
-    billie,
+    billie: Persona,
     index: int,
-    debit: Decimal | None,  # type: ignore[no-untyped-def]
+    debit: Decimal | None,
 ) -> None:
     with transaction.atomic():
         jan = BillingRun.objects.filter(status="locked").first() or locked_month(billie, JAN)
@@ -333,7 +339,7 @@ def test_r_every_credit_nets_its_original_to_zero(
         transaction.set_rollback(True)
 
 
-def test_a_correction_needs_a_later_open_run_and_a_reason(world: World, billie) -> None:  # type: ignore[no-untyped-def]
+def test_a_correction_needs_a_later_open_run_and_a_reason(world: World, billie: Persona) -> None:
     jan = locked_month(billie, JAN)
     line = BillingLine.unscoped.filter(run=jan).first()
     assert line is not None
@@ -344,7 +350,7 @@ def test_a_correction_needs_a_later_open_run_and_a_reason(world: World, billie) 
         correct_line(actor=billie.actor, line_id=line.pk, reason="   ", new_amount=None)
 
 
-def test_the_demo_seed_locks_last_month_as_the_economy_user(world: World, billie) -> None:  # type: ignore[no-untyped-def]
+def test_the_demo_seed_locks_last_month_as_the_economy_user(world: World, billie: Persona) -> None:
     from lyfta.billing.seed_runs import seed_locked_run
 
     run = seed_locked_run(None, today=D(2025, 2, 15), username="billie")

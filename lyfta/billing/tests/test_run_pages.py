@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
+from typing import Any
 
 import pytest
 from django.test import Client
@@ -45,8 +46,8 @@ def _run(billie: Persona, month: dt.date, *, lock: bool = False) -> BillingRun:
 
 
 def test_starting_a_run_queues_it_and_the_page_polls_its_progress(
-    world: World, economy: Client, django_capture_on_commit_callbacks
-) -> None:  # type: ignore[no-untyped-def]
+    world: World, economy: Client, django_capture_on_commit_callbacks: Any
+) -> None:
     with django_capture_on_commit_callbacks() as callbacks:
         response = economy.post(reverse("billing:runs"), {"month": "2025-01"})
     assert response.status_code == 302 and len(callbacks) == 1

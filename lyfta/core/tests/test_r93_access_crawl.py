@@ -367,7 +367,8 @@ CRAWLED: dict[str, Targets] = {
     "billing:lines": lambda s: (
         [
             Target({}, PLAIN, query={"personnummer": p.identifier})
-            for p in (_billing_runs(s) and s.facts.patients.values())
+            for p in s.facts.patients.values()
+            if _billing_runs(s)
         ]
         + [Target({}, PLAIN, query={"individ": number}) for number in s.items[:3]]
     ),
