@@ -581,6 +581,11 @@ def _billing_run(w: World, status: str = "preview") -> dict[str, int]:
         },
     )
     billie = w.people["billie"].user
+    if status == "locked":
+        # One locked run a month: a page walk that asks again gets the same one.
+        locked = BillingRun.objects.filter(status="locked").first()
+        if locked is not None:
+            return {"pk": locked.pk}
     run = BillingRun.objects.create(
         month=dt.date(2025, 1, 1), status=BillingRun.Status.PREVIEW, created_by=billie
     )
