@@ -66,16 +66,33 @@ POSTGRES_INSTALL = [
         END IF;
         RETURN NEW;
     END $$""",
-    f"CREATE OR REPLACE TRIGGER {LINES}_locked BEFORE INSERT OR UPDATE OR DELETE ON {LINES} "
+    # A run's lines are written by the thousand (COPY): INSERT is checked once per statement
+    # over the rows it added, UPDATE and DELETE row by row.
+    f"""CREATE OR REPLACE FUNCTION lyfta_billing_insert_guard() RETURNS trigger
+    LANGUAGE plpgsql AS $$
+    BEGIN
+        IF EXISTS (SELECT 1 FROM added JOIN {RUNS} r ON r.id = added.run_id
+                   WHERE r.status = 'locked') THEN
+            RAISE EXCEPTION '{MESSAGE} (% on %)', TG_OP, TG_TABLE_NAME
+                USING ERRCODE = 'insufficient_privilege';
+        END IF;
+        RETURN NULL;
+    END $$""",
+    f"CREATE OR REPLACE TRIGGER {LINES}_locked BEFORE UPDATE OR DELETE ON {LINES} "
     "FOR EACH ROW EXECUTE FUNCTION lyfta_billing_line_guard()",
+    f"CREATE OR REPLACE TRIGGER {LINES}_locked_insert AFTER INSERT ON {LINES} "
+    "REFERENCING NEW TABLE AS added "
+    "FOR EACH STATEMENT EXECUTE FUNCTION lyfta_billing_insert_guard()",
     f"CREATE OR REPLACE TRIGGER {RUNS}_locked BEFORE UPDATE OR DELETE ON {RUNS} "
     "FOR EACH ROW EXECUTE FUNCTION lyfta_billing_run_guard()",
 ]
 POSTGRES_UNINSTALL = [
     f"DROP TRIGGER IF EXISTS {LINES}_locked ON {LINES}",
+    f"DROP TRIGGER IF EXISTS {LINES}_locked_insert ON {LINES}",
     f"DROP TRIGGER IF EXISTS {RUNS}_locked ON {RUNS}",
     "DROP FUNCTION IF EXISTS lyfta_billing_line_guard()",
     "DROP FUNCTION IF EXISTS lyfta_billing_run_guard()",
+    "DROP FUNCTION IF EXISTS lyfta_billing_insert_guard()",
 ]
 
 

@@ -42,11 +42,12 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import astuple, dataclass
+from dataclasses import dataclass
 from decimal import Decimal
+from operator import attrgetter
 from typing import Any
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Count, Q, Sum
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
@@ -98,23 +99,15 @@ class Draft:
     explanation: str
 
     def canonical(self) -> str:
-        parts = []
-        for value in astuple(self):
-            if value is None:
-                parts.append("")
-            elif isinstance(value, Decimal):
-                parts.append(f"{value:.2f}")
-            elif isinstance(value, dt.date):
-                parts.append(value.isoformat())
-            else:
-                parts.append(str(value))
-        return "\x1f".join(parts)
+        # Amounts are quantized to öre (str gives "310.00"), dates print as ISO.
+        return "\x1f".join(["" if value is None else str(value) for value in _values(self)])
 
     def model(self, run_id: int) -> BillingLine:
         return BillingLine(run_id=run_id, **self.__dict__)
 
 
 DRAFT_FIELDS = tuple(Draft.__dataclass_fields__)
+_values = attrgetter(*DRAFT_FIELDS)
 
 
 def draft_of(line: BillingLine | dict[str, Any]) -> Draft:
@@ -257,7 +250,7 @@ def _cuts(start: dt.date, until: dt.date, prices: PriceBook) -> list[tuple[dt.da
 
 
 def _fmt(day: dt.date) -> str:
-    return day.strftime("%Y-%m-%d")
+    return day.isoformat()
 
 
 class Engine:
@@ -268,6 +261,33 @@ class Engine:
         self.start = start
         self.until = until
         self._segments: dict[tuple[Any, ...], list[Segment]] = {}
+        self._cuts: dict[tuple[dt.date, dt.date], list[Piece]] = {}
+        self._rents: dict[tuple[int, int | None], tuple[Decimal | None, str]] = {}
+        self.text: dict[str, str] = {}
+
+    def _texts(self) -> None:
+        """The words of the lines, translated once per run (not once per line)."""
+        self.text = {
+            "group": _("prisgrupp %(group)s"),
+            "article_rent": _("artikelns månadshyra"),
+            "month": _("Hyra %(month)s (påbörjad månad)"),
+            "days": _("Hyra %(from)s–%(until)s (%(days)s av %(month_days)s dagar)"),
+        }
+
+    def cuts(self, first: dt.date, last: dt.date) -> list[Piece]:
+        """[first, last] cut per month and price list, each piece with its list and rule."""
+        key = (first, last)
+        found = self._cuts.get(key)
+        if found is None:
+            found = []
+            for a, b in _cuts(first, last, self.books.prices):
+                price_list = self.books.prices.list_on(a)
+                rule = price_list.rent_rule if price_list is not None else RentRule.PER_DAY
+                found.append(
+                    Piece(a, b, price_list.pk if price_list else None, rule, days_in_month(a))
+                )
+            self._cuts[key] = found
+        return found
 
     # --- rent ---------------------------------------------------------------------------------
 
@@ -293,13 +313,21 @@ class Engine:
             self._segments[key] = found
         return found
 
-    def monthly_rent(self, info: ArticleInfo, day: dt.date) -> tuple[Decimal | None, str]:
-        price = None
-        if info.price_group:
-            price = self.books.prices.price(Price.Kind.RENT, info.price_group, day)
-        if price is not None:
-            return price, _("prisgrupp %(group)s") % {"group": info.price_group}
-        return info.monthly_rent, _("artikelns månadshyra")
+    def monthly_rent(
+        self, article_id: int, info: ArticleInfo, day: dt.date, list_id: int | None
+    ) -> tuple[Decimal | None, str]:
+        key = (article_id, list_id)
+        found = self._rents.get(key)
+        if found is None:
+            price = None
+            if info.price_group:
+                price = self.books.prices.price(Price.Kind.RENT, info.price_group, day)
+            if price is not None:
+                found = (price, self.text["group"] % {"group": info.price_group})
+            else:
+                found = (info.monthly_rent, self.text["article_rent"])
+            self._rents[key] = found
+        return found
 
     def rent_lines(
         self, loan: LoanRow, facts: LoanFacts, housing: tuple[HousingPeriod, ...]
@@ -311,42 +339,38 @@ class Engine:
         if last < first:
             return
         segs = self.segments(facts, housing, first, last)
-        for piece_from, piece_until in _cuts(first, last, self.books.prices):
-            price_list = self.books.prices.list_on(piece_from)
-            rule = price_list.rent_rule if price_list is not None else RentRule.PER_DAY
-            if rule == RentRule.PER_MONTH:
+        for piece in self.cuts(first, last):
+            piece_from, piece_until = piece.start, piece.until
+            if piece.rule == RentRule.PER_MONTH:
                 # The month's rent once, at its first rent day, to that day's payer.
                 if piece_from != first and piece_from.day != 1:
                     continue
                 seg = next(s for s in segs if s.start <= piece_from <= s.until)
-                rent, source = self.monthly_rent(info, piece_from)
+                rent, source = self.monthly_rent(loan.article_id, info, piece_from, piece.list_id)
                 if rent is None:
                     continue
                 amount = money(rent * loan.quantity)
                 period_until = min(month_end(piece_from), last)
-                text = _("Hyra %(month)s (påbörjad månad)") % {
-                    "month": piece_from.strftime("%Y-%m")
-                }
+                text = self.text["month"] % {"month": piece_from.strftime("%Y-%m")}
                 yield self._rent(
                     loan, info, seg.decision, piece_from, period_until, rent, amount, text, source
                 )
+                continue
+            rent, source = self.monthly_rent(loan.article_id, info, piece_from, piece.list_id)
+            if rent is None:
                 continue
             for seg in segs:
                 a = max(seg.start, piece_from)
                 b = min(seg.until, piece_until)
                 if b < a:
                     continue
-                rent, source = self.monthly_rent(info, a)
-                if rent is None:
-                    continue
                 days = (b - a).days + 1
-                month_days = days_in_month(a)
-                amount = money(rent * loan.quantity * days / month_days)
-                text = _("Hyra %(from)s–%(until)s (%(days)s av %(month_days)s dagar)") % {
+                amount = money(rent * loan.quantity * days / piece.month_days)
+                text = self.text["days"] % {
                     "from": _fmt(a),
                     "until": _fmt(b),
                     "days": days,
-                    "month_days": month_days,
+                    "month_days": piece.month_days,
                 }
                 yield self._rent(loan, info, seg.decision, a, b, rent, amount, text, source)
 
@@ -449,12 +473,13 @@ class Engine:
             fields.append("patient__identifier")
         last_pk = 0
         done = 0
+        self._any_housing = PatientHousing.unscoped.exists()
         while True:
             rows = list(base.filter(pk__gt=last_pk).order_by("pk").values_list(*fields)[:CHUNK])
             if not rows:
                 break
-            last_pk = rows[-1][0]
-            housing = self._housing({row[1] for row in rows})
+            first_pk, last_pk = last_pk, rows[-1][0]
+            housing = self._housing(first_pk, last_pk) if self._any_housing else {}
             for row in rows:
                 loan = LoanRow(*row[:11])
                 provider, unit_kind = self.books.units[loan.unit_id]
@@ -486,10 +511,15 @@ class Engine:
             if progress is not None:
                 progress(done)
 
-    def _housing(self, patients: Iterable[int]) -> dict[int, tuple[HousingPeriod, ...]]:
+    def _housing(self, after: int, through: int) -> dict[int, tuple[HousingPeriod, ...]]:
+        """The housing periods of the patients of the loans after `after` through `through`
+        (a subquery on the page's key range, not a list of thousands of ids)."""
+        from lyfta.orders.models import Loan
+
+        patients = Loan.unscoped.filter(pk__gt=after, pk__lte=through).values("patient_id")
         out: dict[int, list[HousingPeriod]] = {}
         for patient, start, housing, municipality in (
-            PatientHousing.unscoped.filter(patient_id__in=list(patients))
+            PatientHousing.unscoped.filter(patient_id__in=patients)
             .order_by("patient_id", "valid_from")
             .values_list("patient_id", "valid_from", "housing", "municipality_id")
         ):
@@ -731,10 +761,22 @@ class Engine:
 
     def all(self, progress: Progress | None = None) -> Iterator[Draft]:
         with translation.override("sv"):
+            self._texts()
             yield from self.loans(progress)
             yield from self.fees()
             yield from self.work()
             yield from self.losses()
+
+
+@dataclass(frozen=True)
+class Piece:
+    """Days of one month under one price list."""
+
+    start: dt.date
+    until: dt.date
+    list_id: int | None
+    rule: str
+    month_days: int
 
 
 @dataclass(frozen=True)
@@ -913,20 +955,45 @@ def _enqueue(run_id: int) -> None:
 
 
 def write_lines(run_id: int, drafts: Iterable[Draft]) -> tuple[int, Decimal, str]:
-    """Write drafts in batches; the count, the total and the digest of what was written."""
+    """Write drafts in batches; the count, the total and the digest of what was written. On
+    PostgreSQL each batch is one COPY (five times the speed of INSERT at national size); on
+    SQLite `bulk_create`."""
     digest = Digest()
     total = Decimal(0)
-    batch: list[BillingLine] = []
+    batch: list[Draft] = []
+    write = _copy if connection.vendor == "postgresql" else _bulk_create
     for draft in drafts:
         digest.add(draft)
         total += draft.amount
-        batch.append(draft.model(run_id))
+        batch.append(draft)
         if len(batch) >= BATCH:
-            BillingLine.unscoped.bulk_create(batch)
+            write(run_id, batch)
             batch = []
     if batch:
-        BillingLine.unscoped.bulk_create(batch)
+        write(run_id, batch)
     return digest.count, total, digest.hexdigest()
+
+
+def _bulk_create(run_id: int, batch: list[Draft]) -> None:
+    BillingLine.unscoped.bulk_create([draft.model(run_id) for draft in batch])
+
+
+# The columns COPY writes, from the model's own names (never from input).
+_COPY_COLUMNS = [
+    "run_id",
+    *(str(getattr(BillingLine._meta.get_field(f), "column", f)) for f in DRAFT_FIELDS),
+]
+_COPY_SQL = f"COPY {BillingLine._meta.db_table} ({', '.join(_COPY_COLUMNS)}) FROM STDIN"
+
+
+def _copy(run_id: int, batch: list[Draft]) -> None:
+    with (
+        transaction.atomic(),
+        connection.cursor() as cursor,
+        cursor.cursor.copy(_COPY_SQL) as copy,
+    ):
+        for draft in batch:
+            copy.write_row((run_id, *_values(draft)))
 
 
 def compute_run(run_id: int) -> None:
