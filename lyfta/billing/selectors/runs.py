@@ -5,6 +5,7 @@ economy role sees devices, units and amounts, never who holds them (R34)."""
 
 from __future__ import annotations
 
+import calendar
 import datetime as dt
 import heapq
 from collections.abc import Iterator
@@ -24,7 +25,6 @@ from lyfta.access.roles import Cap, Purpose
 from lyfta.audit.actions import Action
 from lyfta.audit.services import record
 from lyfta.billing.models import BillingLine, BillingRun, Customer
-from lyfta.billing.services.prices import days_in_month
 
 DIFFERENCES_SHOWN = 100
 LINES_SHOWN = 200
@@ -208,7 +208,7 @@ def _loan_months(actor: Actor, run: BillingRun) -> Iterator[tuple[int, _LoanMont
         month.amount += amount
         if kind == BillingLine.Kind.RENT:
             month.days += (until - start).days + 1
-            month.month_days = days_in_month(start)
+            month.month_days = calendar.monthrange(start.year, start.month)[1]
         month.customers.add(customer)
         month.prices.add(price)
         if explanation not in month.explanations:
