@@ -20,6 +20,7 @@ from lyfta.access.roles import Role
 from lyfta.accounts.models import Assignment, User
 from lyfta.accounts.tests.factories import AssignmentFactory, UserFactory
 from lyfta.audit import triggers
+from lyfta.billing import triggers as billing_triggers
 from lyfta.inventory import triggers as ledger_triggers
 from lyfta.organisations.models import CareProvider, Unit
 from lyfta.organisations.tests.factories import ProviderFactory, UnitFactory
@@ -79,9 +80,11 @@ def _audit_triggers_around_flush(request: pytest.FixtureRequest) -> Iterator[Non
     request.getfixturevalue("transactional_db")
     triggers.install(connection)
     ledger_triggers.install(connection)
+    billing_triggers.install(connection)
     yield
     triggers.uninstall(connection)
     ledger_triggers.uninstall(connection)
+    billing_triggers.uninstall(connection)
 
 
 # --- Personas (STYLE.md #8) ----------------------------------------------------------------------

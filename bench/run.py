@@ -329,11 +329,25 @@ def bench_campaigns(table: Table, size: str, repeat: int) -> None:
         )
 
 
+def bench_billing(table: Table, size: str) -> None:
+    """A month's billing run over the scale data (issue 14): time and peak memory."""
+    sys.path.insert(0, str(ROOT))
+    from bench import billing, scale
+
+    if not scale.counts().get("orders.Loan"):
+        table.add("billing run", "no scale data: run the scale suite first", "", None)
+        return
+    for result in billing.run_all(size):
+        table.add(result.name, result.value, result.target, result.verdict)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--size", choices=["small", "regional", "national"], default="regional")
     parser.add_argument(
-        "--only", default="", help="one suite: audit, scale or campaigns (default: all three)"
+        "--only",
+        default="",
+        help="one suite: audit, scale, campaigns or billing (default: all four)",
     )
     parser.add_argument("--events", type=int, default=300_000, help="events for audit throughput")
     parser.add_argument("--writes", type=int, default=2000, help="writes for the record overhead")
@@ -344,7 +358,7 @@ def main() -> None:
     args = parser.parse_args()
     if not args.only:
         # Each suite in a process of its own: each has a database of its own.
-        for suite in ("audit", "scale", "campaigns"):
+        for suite in ("audit", "scale", "campaigns", "billing"):
             subprocess.run(
                 [sys.executable, __file__, "--only", suite, "--size", args.size,
                  "--events", str(args.events), "--writes", str(args.writes),
@@ -387,6 +401,7 @@ def main() -> None:
         "scale": lambda: bench_scale(table, args.size, args.repeat, args.http),
         # A build takes a second or two: a few runs give the median and the worst.
         "campaigns": lambda: bench_campaigns(table, args.size, min(args.repeat, 10)),
+        "billing": lambda: bench_billing(table, args.size),
     }
     print(f"[{args.only}]")
     suites[args.only]()

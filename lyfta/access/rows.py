@@ -965,3 +965,25 @@ def housing_for_billing(actor: Actor, patient_id: int) -> models.QuerySet[Patien
     if not can(actor, Cap.BILLING_VIEW):
         return _routed(found.none(), "none")
     return _routed(found, "billing")
+
+
+def billing_patient_id(actor: Actor, identifier: str) -> int | None:
+    """The patient whose billed lines the economy role searches by number, or None: the number
+    is matched exactly (normalised), never by name or part. The caller records the search as a
+    patient read with the administration purpose before it shows any line (R57, R61); the pages
+    still never show the patient's name or number (R34)."""
+    from lyfta.patients.models import Patient
+
+    if not can(actor, Cap.BILLING_VIEW):
+        return None
+    return Patient.objects.filter(identifier=identifier).values_list("pk", flat=True).first()
+
+
+def billing_unbilled_loans(actor: Actor) -> models.QuerySet[Loan]:
+    """Loans for the unbilled-loans report of the economy role: every loan on the billing route
+    (the report shows device, unit and dates, never who holds it)."""
+    from lyfta.orders.models import Loan
+
+    if can(actor, Cap.BILLING_VIEW):
+        return _routed(Loan.objects.all(), "billing")
+    return _routed(Loan.objects.none(), "none")

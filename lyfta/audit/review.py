@@ -908,6 +908,9 @@ PLAIN_KIND: dict[str, Any] = {
         "Läste uppgifter som en annan vårdgivare har registrerat"
     ),
     Action.PATIENT_SEARCH_OUTSIDE: gettext_lazy("Sökte på ditt personnummer"),
+    Action.BILLING_LINES_SEARCHED: gettext_lazy(
+        "Sökte fram debiteringen av dina hjälpmedel (ekonomi, utan namn)"
+    ),
     Action.NEED_DOCUMENTED: gettext_lazy("Öppnade dina uppgifter med angivet behov i arbetet"),
     Action.EMERGENCY_STARTED: gettext_lazy("Öppnade dina uppgifter i en nödsituation"),
     Action.EMERGENCY_PATIENT_NAMED: gettext_lazy(

@@ -2,11 +2,13 @@
 
 from django.urls import URLPattern, URLResolver
 
-from lyfta.billing.views import housing, reference
+from lyfta.billing.views import housing, reference, runs
 
 app_name = "billing"
 
 urlpatterns: list[URLPattern | URLResolver] = [
     *reference.urlpatterns,
     *housing.urlpatterns,
+    # The monthly billing runs, the billed-lines search and the unbilled-loans report.
+    *runs.urlpatterns,
 ]

@@ -73,7 +73,11 @@ PAGES: dict[str, Rule] = {
     "quality:deviations": Cap.DEVIATIONS_REPORT,
     "quality:complaints": Cap.QUALITY_MANAGE,
     "quality:complaint_new": Cap.QUALITY_MANAGE,
-    # The economy desk (DOMAIN.md §3.8): reference data.
+    # The economy desk (DOMAIN.md §3.8): the monthly runs, the billed lines, the unbilled loans,
+    # and the reference data (customers, price lists, payer rules, who pays).
+    "billing:runs": Cap.BILLING_VIEW,
+    "billing:lines": Cap.BILLING_VIEW,
+    "billing:unbilled": Cap.BILLING_VIEW,
     "billing:customers": Cap.BILLING_VIEW,
     "billing:price_lists": Cap.BILLING_VIEW,
     "billing:payer_rules": Cap.BILLING_VIEW,
@@ -134,9 +138,8 @@ NAVIGATION: list[Entry] = [
     Entry(_("Besiktningsplaner"), "workorders:plans"),
     Entry(_("Arbetsordrar"), "workorders:unit_list", only=asks_for_technical_work),
     Entry(_("Avvikelser"), "quality:deviations"),
-    # The economy desk: one menu entry, its pages in the submenu "billing". When the monthly
-    # runs' page (billing:runs) exists, this entry and the submenu's first lead there.
-    Entry(_("Ekonomi"), "billing:customers"),
+    # The economy desk: one menu entry, its pages in the submenu "billing".
+    Entry(_("Ekonomi"), "billing:runs"),
     Entry(_("Loggranskning"), "review:overview"),
     Entry(_("Nödåtkomster att granska"), "patients:emergency_queue"),
     Entry(_("Åtkomst mellan vårdgivare"), "audit:cross_provider"),
@@ -181,9 +184,11 @@ SUBMENUS: dict[str, list[Entry]] = {
         Entry(_("Säkerhetskampanjer"), "quality:campaigns", section="campaigns"),
         Entry(_("Felstatistik"), "quality:stats", section="stats"),
     ],
-    # The economy desk (issue 14): Debitering ("billing:runs") goes first once the runs' pages
-    # are merged; the runs' helper adds its lines and unbilled-loans entries.
+    # The economy desk (issue 14): the month's runs first, then what they are made from.
     "billing": [
+        Entry(_("Debiteringskörningar"), "billing:runs", section="runs"),
+        Entry(_("Debiterade rader"), "billing:lines", section="lines"),
+        Entry(_("Ofakturerade lån"), "billing:unbilled", section="unbilled"),
         Entry(_("Kunder"), "billing:customers", section="customers"),
         Entry(_("Prislistor"), "billing:price_lists", section="prices"),
         Entry(_("Betalarregler"), "billing:payer_rules", section="rules"),

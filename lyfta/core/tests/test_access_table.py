@@ -607,6 +607,65 @@ def _pick(*names: str) -> Callable[[World], dict[str, Any]]:
     return lambda w: {k: v for k, v in _billing(w).items() if k in names}
 
 
+# --- The economy desk's billing runs (issue 14 points 4 and 6) -------------------------------
+
+
+def _billing_run(w: World, status: str = "preview") -> dict[str, int]:
+    """A run of January 2025 (a preview by default) with one rent line for patient A's unit."""
+    from decimal import Decimal
+
+    from lyfta.billing.models import BillingLine, BillingRun, Customer
+
+    customer, _created = Customer.objects.get_or_create(
+        provider=w.county.municipality,
+        defaults={
+            "customer_number": "K-ACCESS",
+            "invoice_street": "Kommunvägen 1",
+            "invoice_postal_code": "65200",
+            "invoice_city": "Testköping",
+        },
+    )
+    billie = w.people["billie"].user
+    if status == "locked":
+        # One locked run a month: a page walk that asks again gets the same one.
+        locked = BillingRun.objects.filter(status="locked").first()
+        if locked is not None:
+            return {"pk": locked.pk}
+    run = BillingRun.objects.create(
+        month=dt.date(2025, 1, 1), status=BillingRun.Status.PREVIEW, created_by=billie
+    )
+    BillingLine.unscoped.create(
+        run=run,
+        kind=BillingLine.Kind.RENT,
+        customer=customer,
+        unit=w.county.unit_a,
+        patient=w.patient_a,
+        period_from=dt.date(2025, 1, 1),
+        period_until=dt.date(2025, 1, 31),
+        unit_price=Decimal("310.00"),
+        amount=Decimal("310.00"),
+        text="T000001 Hyra 2025-01-01–2025-01-31 (31 av 31 dagar)",
+        explanation="betalare: förskrivande enhet (ingen regel gäller)",
+    )
+    if status == "locked":
+        BillingRun.objects.filter(pk=run.pk).update(
+            status=status, approved_by=billie, approved_at=timezone.now()
+        )
+    return {"pk": run.pk}
+
+
+def _billing_line(w: World) -> dict[str, int]:
+    """A line of a locked run (what a correction starts from)."""
+    from lyfta.billing.models import BillingLine
+
+    run = _billing_run(w, "locked")["pk"]
+    line = BillingLine.unscoped.filter(run_id=run).values_list("pk", flat=True).first()
+    return {"pk": line or 0}
+
+
+BILLING_POST = everyone(DENIED, billie=FOUND)
+
+
 ROUTES: dict[str, list[Route]] = {
     "start": [Route(expect=everyone(OK))],
     "healthz": [Route(expect=dict.fromkeys(PERSONAS, OK))],
@@ -1465,6 +1524,48 @@ ROUTES: dict[str, list[Route]] = {
         Route(kwargs=lambda w: {"patient_id": 999999}, expect=everyone(MISSING)),
     ],
     "quality:complaints": [Route(expect=QUALITY_ONLY)],
+    # The economy desk's billing runs: the economy role's only (billie); no page names a patient.
+    "billing:runs": [
+        Route(expect=BILLING_ONLY),
+        Route(method="post", data={"month": "2025-01"}, expect=BILLING_POST),
+        Route(method="post", data={"month": "januari"}, expect=everyone(DENIED, billie=BAD)),
+    ],
+    "billing:run": [
+        Route(kwargs=_billing_run, expect=BILLING_ONLY),
+        Route(kwargs=lambda w: _billing_run(w, "locked"), expect=BILLING_ONLY),
+        Route(kwargs=lambda w: {"pk": 999999}, expect=everyone(DENIED, billie=MISSING)),
+    ],
+    "billing:run_progress": [
+        Route(kwargs=_billing_run, expect=BILLING_ONLY),
+        Route(kwargs=lambda w: {"pk": 999999}, expect=everyone(DENIED, billie=MISSING)),
+    ],
+    **{
+        f"billing:run_{step}": [
+            Route(method="post", kwargs=_billing_run, expect=BILLING_POST),
+            Route(method="get", kwargs=_billing_run, expect=everyone(GONE)),
+            Route(
+                method="post",
+                kwargs=lambda w: {"pk": 999999},
+                expect=everyone(DENIED, billie=MISSING),
+            ),
+        ]
+        for step in ("approve", "recompute", "discard")
+    },
+    "billing:lines": [
+        Route(expect=BILLING_ONLY),
+        Route(data={"personnummer": "194001019803"}, expect=BILLING_ONLY),
+        Route(method="post", data={"personnummer": "194001019803"}, expect=BILLING_ONLY),
+        Route(
+            method="post", data={"personnummer": "19400101"}, expect=everyone(DENIED, billie=BAD)
+        ),
+        Route(method="post", data={"individ": "1"}, expect=BILLING_ONLY),
+    ],
+    "billing:line_correct": [
+        Route(kwargs=_billing_line, expect=BILLING_ONLY),
+        Route(method="post", kwargs=_billing_line, expect=everyone(DENIED, billie=BAD)),
+        Route(kwargs=lambda w: {"pk": 999999}, expect=everyone(DENIED, billie=MISSING)),
+    ],
+    "billing:unbilled": [Route(expect=BILLING_ONLY)],
     "quality:complaint_new": [
         Route(expect=QUALITY_ONLY),
         Route(method="post", expect=QUALITY_ONLY),

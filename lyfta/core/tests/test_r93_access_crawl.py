@@ -228,6 +228,49 @@ def _pickups(s: Scenario) -> list[Target]:
     return [Target({"pickup_id": c.pk}, PLAIN) for c in s.facts.pickups]
 
 
+def _billing_runs(s: Scenario) -> list[dict[str, int]]:
+    """Last month's run computed from the crawl's loans and locked, this month's a preview: the
+    county's providers made customers, so that every loan is billed with its patient on the line
+    (the pages show devices, units and amounts, never who holds them: R34)."""
+    from lyfta.billing.models import BillingLine, BillingRun, Customer
+    from lyfta.billing.services.run import approve_run, compute_run, month_start, start_run
+
+    existing = list(BillingRun.objects.order_by("month").values_list("pk", flat=True))
+    if existing:
+        return [{"pk": pk} for pk in existing]
+    for number, provider in enumerate(
+        {u.provider for u in (s.county.unit_a, s.county.unit_b, s.unit_b2, s.county.centre)}
+    ):
+        Customer.objects.get_or_create(
+            provider=provider,
+            defaults={
+                "customer_number": f"KRAWL{number}",
+                "invoice_street": "Fakturavägen 1",
+                "invoice_postal_code": "65100",
+                "invoice_city": "Testby",
+            },
+        )
+    billie = s.people["billie"].actor
+    this_month = month_start(timezone.localdate())
+    last_month = month_start(this_month - dt.timedelta(days=1))
+    runs = []
+    for month in (last_month, this_month):
+        run = start_run(actor=billie, month=month)
+        compute_run(run.pk)
+        runs.append(run.pk)
+    approve_run(actor=billie, run=BillingRun.objects.get(pk=runs[0]))
+    assert BillingLine.unscoped.filter(run_id=runs[0], patient__isnull=False).exists()
+    return [{"pk": pk} for pk in runs]
+
+
+def _billing_lines(s: Scenario) -> list[Target]:
+    from lyfta.billing.models import BillingLine
+
+    runs = [kwargs["pk"] for kwargs in _billing_runs(s)]
+    lines = BillingLine.unscoped.filter(run_id__in=runs).order_by("pk")[:4]
+    return [Target({"pk": line.pk}, PLAIN) for line in lines]
+
+
 # Every GET route that can show patient data, and the objects it is fetched with.
 CRAWLED: dict[str, Targets] = {
     "start": _one(START),
@@ -322,6 +365,18 @@ CRAWLED: dict[str, Targets] = {
         Target({}, PLAIN, query={"lan": str(x.pk), "manad": timezone.localdate().strftime("%Y-%m")})
         for x in s.facts.loans
     ],
+    # The economy desk's billing runs: lines carry the patient, the pages never show who (R34);
+    # a search by a patient's number finds the lines without naming her.
+    "billing:runs": _one(PLAIN),
+    "billing:run": lambda s: [Target(kwargs, PLAIN) for kwargs in _billing_runs(s)],
+    "billing:run_progress": lambda s: [Target(kwargs, PLAIN) for kwargs in _billing_runs(s)],
+    "billing:line_correct": _billing_lines,
+    # A search by a patient's number is a POST (never in a URL) and is tested in
+    # lyfta/billing/tests/test_run_pages.py; by GET the page finds lines by device.
+    "billing:lines": lambda s: [
+        Target({}, PLAIN, query={"individ": number}) for number in s.items[:4] if _billing_runs(s)
+    ],
+    "billing:unbilled": _one(PLAIN),
 }
 
 # GET routes left out of the crawl, each with the reason it cannot show patient data.
@@ -331,6 +386,9 @@ EXCLUDED: dict[str, str] = {
     "set_language": "POST only in the access table",
     "accounts:login": "the sign-in page",
     "accounts:logout": "answers GET with 405",
+    "billing:run_approve": "answers GET with 405 (a billing run's approval is a POST)",
+    "billing:run_recompute": "answers GET with 405 (a billing run's recompute is a POST)",
+    "billing:run_discard": "answers GET with 405 (a billing run's discard is a POST)",
     "accounts:agreement": "the user agreement's text",
     "accounts:agreement_pdf": "the user agreement's text",
     "accounts:mfa_enrol": "the user's own second factor",

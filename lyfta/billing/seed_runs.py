@@ -1,0 +1,52 @@
+"""The demo's locked run for last month (issue 14 point 7): computed from the demo's loans, fees,
+work and losses with the seeded price list and payer rules, and approved and locked by the
+economy demo user (karin.ekonomi) through the services, as she would from the page.
+
+Call after the customers, price list and payer rules are seeded (lyfta.billing.seed):
+`seed_locked_run(actor)`. Idempotent: a month already locked is left as it is."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.utils import timezone
+
+from lyfta.access.actor import Actor
+from lyfta.accounts.models import Assignment, User
+from lyfta.billing.models import BillingRun, Customer, PriceList
+from lyfta.billing.services.run import approve_run, compute_run, month_start, start_run
+
+ECONOMIST = "karin.ekonomi"
+
+
+def _economist(username: str) -> Actor | None:
+    user = User.objects.filter(username=username).first()
+    if user is None:
+        return None
+    assignment = (
+        Assignment.objects.filter(user=user, ended_at__isnull=True, role="billing")
+        .order_by("pk")
+        .first()
+    )
+    return Actor(user=user, assignment=assignment) if assignment is not None else None
+
+
+def seed_locked_run(
+    actor: Actor | None = None, *, today: dt.date | None = None, username: str = ECONOMIST
+) -> BillingRun | None:
+    """Compute last month's run and lock it as the economy demo user. `actor` (the seeding
+    system actor) is not the approver: an approval names a person. Returns the locked run, or
+    None when there is nothing to bill with (no customers or no price list) or no such user."""
+    del actor
+    economist = _economist(username)
+    if economist is None or not Customer.objects.exists() or not PriceList.objects.exists():
+        return None
+    today = today or timezone.localdate()
+    month = month_start(month_start(today) - dt.timedelta(days=1))
+    locked = BillingRun.objects.filter(month=month, status=BillingRun.Status.LOCKED).first()
+    if locked is not None:
+        return locked
+    run = start_run(actor=economist, month=month)
+    compute_run(run.pk)
+    run.refresh_from_db()
+    return approve_run(actor=economist, run=run)
