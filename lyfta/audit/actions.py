@@ -188,6 +188,8 @@ class Action(models.TextChoices):
     CAMPAIGN_DEVICE_SET = "campaign.device_set", _("Status i säkerhetskampanj ändrad")
     CAMPAIGN_VIEWED = "campaign.viewed", _("Säkerhetskampanj visad")
     CAMPAIGN_CLOSED = "campaign.closed", _("Säkerhetskampanj avslutad")
+    # The economy desk's invoice basis out (issue 14 point 5)
+    INVOICE_BASIS_EXPORTED = "billing.invoice_basis_exported", _("Fakturaunderlag hämtat")
 
     # The audit trail itself (R70, R73)
     AUDIT_SEARCHED = "audit.searched", _("Sökning i loggen")
