@@ -9,8 +9,8 @@ author is asked to correct them, nothing is changed silently."""
 from __future__ import annotations
 
 import csv
-from decimal import Decimal
 from collections.abc import Iterable
+from decimal import Decimal
 from typing import Any, Protocol
 
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")

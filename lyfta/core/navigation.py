@@ -73,6 +73,8 @@ PAGES: dict[str, Rule] = {
     "quality:deviations": Cap.DEVIATIONS_REPORT,
     "quality:complaints": Cap.QUALITY_MANAGE,
     "quality:complaint_new": Cap.QUALITY_MANAGE,
+    # The economy desk's invoice basis out (issue 14 point 5)
+    "billing:invoices": Cap.BILLING_VIEW,
 }
 
 

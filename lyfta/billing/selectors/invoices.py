@@ -204,5 +204,7 @@ def downloads(actor: Actor, run_id: int | None = None) -> list[Row]:
         Row(run=by_pk[r], customer=customers[c], lines=n, total=total or Decimal("0.00"))
         for r, c, n, total in found
     ]
-    result.sort(key=lambda row: (-row.run.month.toordinal(), -row.run.pk, row.customer.customer_number))
+    result.sort(
+        key=lambda row: (-row.run.month.toordinal(), -row.run.pk, row.customer.customer_number)
+    )
     return result

@@ -86,7 +86,7 @@ def _cells(code: str, line: Line) -> list[object]:
 def pdf(basis: Basis) -> bytes:
     import weasyprint
 
-    vat = (basis.total * ubl.VAT_RATE / 100).quantize(ubl.CENT)
+    vat = ubl.vat_of(basis.total)
     with override("sv"):
         html = render_to_string(
             "billing/invoice_basis_pdf.html",
@@ -126,7 +126,11 @@ def xlsx(basis: Basis) -> bytes:
         for line in group.lines:
             sheet.append(
                 [
-                    float(v) if isinstance(v, Decimal) else csvsafe.cell(v) if isinstance(v, str) else v
+                    float(v)
+                    if isinstance(v, Decimal)
+                    else csvsafe.cell(v)
+                    if isinstance(v, str)
+                    else v
                     for v in _cells(group.code, line)
                 ]
             )
@@ -142,8 +146,9 @@ def xlsx(basis: Basis) -> bytes:
     sheet.append([_("Totalt exklusive moms")] + [None] * 10 + [float(basis.total)])
     for cell in sheet[sheet.max_row]:
         cell.font = bold
-    for column, width in zip("ABCDEFGHIJKLM", (14, 14, 14, 30, 24, 12, 11, 11, 7, 8, 11, 12, 50), strict=True):
-        sheet.column_dimensions[column].width = width
+    widths = (14, 14, 14, 30, 24, 12, 11, 11, 7, 8, 11, 12, 50)
+    for letter, width in zip("ABCDEFGHIJKLM", widths, strict=True):
+        sheet.column_dimensions[letter].width = width
     buffer = io.BytesIO()
     book.save(buffer)
     return buffer.getvalue()
@@ -152,9 +157,7 @@ def xlsx(basis: Basis) -> bytes:
 def csv(basis: Basis) -> bytes:
     buffer = io.StringIO()
     writer = csvsafe.writer(buffer, delimiter=";", lineterminator="\r\n")
-    writer.writerow(
-        [_("Kundnummer"), _("Faktura"), _("Månad"), *headings()]
-    )
+    writer.writerow([_("Kundnummer"), _("Faktura"), _("Månad"), *headings()])
     for group in basis.groups:
         for line in group.lines:
             cells = _cells(group.code, line)
@@ -163,10 +166,7 @@ def csv(basis: Basis) -> bytes:
                     basis.customer.customer_number,
                     basis.invoice_number,
                     f"{basis.run.month:%Y-%m}",
-                    *(
-                        v.isoformat() if hasattr(v, "isoformat") else v
-                        for v in cells[:-1]
-                    ),
+                    *(v.isoformat() if hasattr(v, "isoformat") else v for v in cells[:-1]),
                     line.explanation,
                 ]
             )
@@ -184,9 +184,7 @@ def export(actor: Actor, basis: Basis, fmt: str) -> Download:
     elif fmt == "csv":
         download = Download(csv(basis), "text/csv; charset=utf-8", basis.filename("csv"))
     elif fmt == "ubl":
-        download = Download(
-            ubl.invoice_xml(basis), "application/xml", basis.filename("xml")
-        )
+        download = Download(ubl.invoice_xml(basis), "application/xml", basis.filename("xml"))
     else:  # the URL admits only the four; a caller that asks for another is a bug
         raise ValueError(fmt)
     record(

@@ -42,6 +42,11 @@ def money(value: Decimal) -> str:
     return str(value.quantize(CENT, rounding=ROUND_HALF_UP))
 
 
+def vat_of(net: Decimal) -> Decimal:
+    """The VAT on a net amount, rounded half up to the öre (BR-S-09, BR-CO-17)."""
+    return (net * VAT_RATE / 100).quantize(CENT, rounding=ROUND_HALF_UP)
+
+
 def digits(organisation_number: str) -> str:
     return "".join(ch for ch in organisation_number if ch.isdigit())
 
@@ -171,7 +176,7 @@ def invoice(basis: Basis) -> ET.Element:
     _cbc(terms, "Note", f"{PAYMENT_DAYS} dagar netto")
 
     net = sum((line.amount for line in basis.lines), Decimal("0.00")).quantize(CENT)
-    vat = (net * VAT_RATE / 100).quantize(CENT, rounding=ROUND_HALF_UP)
+    vat = vat_of(net)
     tax_total = _cac(root, "TaxTotal")
     _amount(tax_total, "TaxAmount", vat)
     subtotal = _cac(tax_total, "TaxSubtotal")
@@ -220,12 +225,12 @@ def _invoice_line(root: ET.Element, number: int, line: Line, group_code: str) ->
 
 
 def _plain(value: Decimal) -> str:
-    text = format(value.normalize(), "f")
-    return text
+    return format(value.normalize(), "f")
 
 
 def serialise(root: ET.Element) -> bytes:
-    return ET.tostring(root, encoding="utf-8", xml_declaration=True)
+    content: bytes = ET.tostring(root, encoding="utf-8", xml_declaration=True)
+    return content
 
 
 def invoice_xml(basis: Basis) -> bytes:

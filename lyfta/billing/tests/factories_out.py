@@ -8,8 +8,6 @@ import datetime as dt
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from django.utils import timezone
-
 from lyfta.accounts.models import User
 from lyfta.billing.models import BillingLine, BillingRun, CostCentre, Customer
 from lyfta.catalogue.models import Article
@@ -119,7 +117,7 @@ def run(
     if locked:
         made.run.status = BillingRun.Status.LOCKED
         made.run.approved_by = by
-        made.run.approved_at = timezone.make_aware(dt.datetime(2026, 11, 2, 9, 0))
+        made.run.approved_at = dt.datetime(2026, 11, 2, 9, 0, tzinfo=dt.UTC)
         made.run.save(update_fields=["status", "approved_by", "approved_at"])
     return made
 
@@ -160,9 +158,13 @@ def world(county: object, by: User) -> World:
     care_homes = cost_centre(municipal, "KS-20", "Särskilt boende")
     regional_centre = cost_centre(regional, "R-1", "Primärvård", default=True)
     formula_unit = UnitFactory(provider=municipality, name=FORMULA_UNIT)
-    rollator = item("HMC-1001", ArticleFactory(article_number="A-500", name="Rollator Trio"), holder=patient)
+    rollator = item(
+        "HMC-1001", ArticleFactory(article_number="A-500", name="Rollator Trio"), holder=patient
+    )
     bed = item("HMC-1002", ArticleFactory(article_number="A-600", name="Säng Vård"), holder=patient)
-    lift = item("HMC-1003", ArticleFactory(article_number="A-700", name="@Lyft Mobil"), holder=patient)
+    lift = item(
+        "HMC-1003", ArticleFactory(article_number="A-700", name="@Lyft Mobil"), holder=patient
+    )
     september = run(
         by,
         [Spec(municipal, home_care, "40.00", item=rollator, unit=unit_a, patient=patient)],
@@ -208,8 +210,17 @@ def world(county: object, by: User) -> World:
                 text="Kredit av september",
                 explanation="Fel betalare i september: flyttat till särskilt boende",
             ),
-            Spec(regional, regional_centre, "33.33", quantity="1", item=None, unit=None,
-                 kind=BillingLine.Kind.FEE, text="Akutavgift", explanation="Akut leverans"),
+            Spec(
+                regional,
+                regional_centre,
+                "33.33",
+                quantity="1",
+                item=None,
+                unit=None,
+                kind=BillingLine.Kind.FEE,
+                text="Akutavgift",
+                explanation="Akut leverans",
+            ),
         ],
     )
     preview = run(

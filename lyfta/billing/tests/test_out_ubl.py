@@ -56,9 +56,9 @@ def test_the_invoice_s_totals_equal_the_run_s_lines(w: f.World, billie: Persona)
     assert root.findtext("cac:TaxTotal/cbc:TaxAmount", namespaces=C) == "48.03"  # 25 %, rounded
     assert totals.findtext("cbc:PayableAmount", namespaces=C) == "240.13"
     invoice_lines = root.findall("cac:InvoiceLine", C)
-    assert sorted(Decimal(x.findtext("cbc:LineExtensionAmount", namespaces=C) or "") for x in invoice_lines) == sorted(
-        line.amount for line in lines
-    )
+    assert sorted(
+        Decimal(x.findtext("cbc:LineExtensionAmount", namespaces=C) or "") for x in invoice_lines
+    ) == sorted(line.amount for line in lines)
 
 
 def test_a_credit_is_a_negative_quantity_at_a_positive_price(w: f.World, billie: Persona) -> None:
@@ -98,8 +98,12 @@ def test_the_parties_are_the_centre_s_region_and_the_customer_with_their_address
     endpoint = seller.find("cbc:EndpointID", C)
     assert endpoint is not None and endpoint.get("schemeID") == "0007"
     assert endpoint.text == region_digits
-    assert seller.findtext("cac:PartyTaxScheme/cbc:CompanyID", namespaces=C) == f"SE{region_digits}01"
-    assert seller.findtext("cac:PartyLegalEntity/cbc:RegistrationName", namespaces=C) == "Testregionen"
+    assert (
+        seller.findtext("cac:PartyTaxScheme/cbc:CompanyID", namespaces=C) == f"SE{region_digits}01"
+    )
+    assert (
+        seller.findtext("cac:PartyLegalEntity/cbc:RegistrationName", namespaces=C) == "Testregionen"
+    )
     # The customer's Peppol id is its electronic address.
     buyer_endpoint = buyer.find("cbc:EndpointID", C)
     assert buyer_endpoint is not None
@@ -151,7 +155,9 @@ def _remove(root: ET.Element, parent: str, child: str) -> None:
 
 
 def test_a_wrong_total_fails_the_en16931_rules(w: f.World, billie: Persona) -> None:
-    xml = _broken(w, billie, lambda r: _set(r, "cac:LegalMonetaryTotal/cbc:PayableAmount", "240.14"))
+    xml = _broken(
+        w, billie, lambda r: _set(r, "cac:LegalMonetaryTotal/cbc:PayableAmount", "240.14")
+    )
     assert v.xsd(xml) == []  # still well-formed UBL: only the rules see it
     assert _rules(v.schematron(xml)) == {"BR-CO-16"}
 

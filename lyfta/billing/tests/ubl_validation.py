@@ -44,7 +44,9 @@ def xsd(xml: bytes) -> list[str]:
     from lxml import etree
 
     schema = _schema()
-    document = etree.fromstring(xml, parser=etree.XMLParser(resolve_entities=False, no_network=True))
+    document = etree.fromstring(
+        xml, parser=etree.XMLParser(resolve_entities=False, no_network=True)
+    )
     if schema.validate(document):
         return []
     return [f"XSD: line {e.line}: {e.message}" for e in schema.error_log]
@@ -78,7 +80,9 @@ def _select(context: str) -> str:
 
 
 @cache
-def _rules() -> tuple[tuple[str, tuple[tuple[str, tuple[tuple[str, str, str, str], ...]], ...]], ...]:
+def _rules() -> tuple[
+    tuple[str, tuple[tuple[str, tuple[tuple[str, str, str, str], ...]], ...]], ...
+]:
     """(namespaces, patterns): each pattern's rules in order, each rule's asserts as
     (id, flag, test, message)."""
     from lxml import etree
@@ -177,11 +181,12 @@ def peppol(xml: bytes) -> list[str]:
         found.append("PEPPOL-EN16931-R001: Business process MUST be provided.")
     if text("cbc:CustomizationID") != CUSTOMIZATION:
         found.append(
-            "PEPPOL-EN16931-R004: Specification identifier MUST have the value "
-            f"'{CUSTOMIZATION}'."
+            f"PEPPOL-EN16931-R004: Specification identifier MUST have the value '{CUSTOMIZATION}'."
         )
     if not text("cbc:BuyerReference") and not text("cac:OrderReference/cbc:ID"):
-        found.append("PEPPOL-EN16931-R003: A buyer reference or purchase order reference MUST be provided.")
+        found.append(
+            "PEPPOL-EN16931-R003: A buyer reference or purchase order reference MUST be provided."
+        )
     for party, rule, who in (
         ("cac:AccountingCustomerParty", "R010", "Buyer"),
         ("cac:AccountingSupplierParty", "R020", "Seller"),
@@ -190,20 +195,30 @@ def peppol(xml: bytes) -> list[str]:
         if element is None or not (element.text or "").strip():
             found.append(f"PEPPOL-EN16931-R{rule[1:]}: {who} electronic address MUST be provided")
         elif element.get("schemeID") not in EAS:
-            found.append(f"PEPPOL-EN16931-CL008: Electronic address identifier scheme MUST be from the EAS code list ({who}).")
+            found.append(
+                "PEPPOL-EN16931-CL008: Electronic address identifier scheme MUST be from the "
+                f"EAS code list ({who})."
+            )
     with_subtotals = root.findall("cac:TaxTotal[cac:TaxSubtotal]", NS)
     if len(with_subtotals) != 1:
         found.append("PEPPOL-EN16931-R053: Only one tax total with tax subtotals MUST be provided.")
     currency = text("cbc:DocumentCurrencyCode")
     for element in root.iter():
         if element.get("currencyID") is not None and element.get("currencyID") != currency:
-            found.append("PEPPOL-EN16931-R051: All currencyID attributes MUST have the same value as the invoice currency code (BT-5), except for the invoice total VAT amount in accounting currency (BT-111).")
+            found.append(
+                "PEPPOL-EN16931-R051: All currencyID attributes MUST have the same value as "
+                "the invoice currency code (BT-5), except for the invoice total VAT amount in "
+                "accounting currency (BT-111)."
+            )
             break
     for element in root.iter():
         if not isinstance(element.tag, str):
             continue
         if len(element) == 0 and not (element.text or "").strip():
-            found.append(f"PEPPOL-EN16931-R008: Document MUST not contain empty elements ({etree.QName(element).localname}).")
+            found.append(
+                "PEPPOL-EN16931-R008: Document MUST not contain empty elements "
+                f"({etree.QName(element).localname})."
+            )
     for line in root.findall("cac:InvoiceLine", NS):
         number = text("cbc:ID", line)
         quantity = _decimal(text("cbc:InvoicedQuantity", line))
@@ -211,7 +226,10 @@ def peppol(xml: bytes) -> list[str]:
         base = _decimal(text("cac:Price/cbc:BaseQuantity", line)) or Decimal(1)
         net = _decimal(text("cbc:LineExtensionAmount", line))
         if base <= 0:
-            found.append(f"PEPPOL-EN16931-R121: Base quantity MUST be a positive number above zero (line {number}).")
+            found.append(
+                "PEPPOL-EN16931-R121: Base quantity MUST be a positive number above zero "
+                f"(line {number})."
+            )
         if quantity is None or price is None or net is None:
             continue
         if abs(net - quantity * (price / base)) > Decimal("0.02"):
@@ -221,15 +239,24 @@ def peppol(xml: bytes) -> list[str]:
             )
     # Swedish suppliers (SE-R-*).
     supplier = root.find("cac:AccountingSupplierParty/cac:Party", NS)
-    if supplier is not None and text("cac:PostalAddress/cac:Country/cbc:IdentificationCode", supplier) == "SE":
+    if (
+        supplier is not None
+        and text("cac:PostalAddress/cac:Country/cbc:IdentificationCode", supplier) == "SE"
+    ):
         for vat in supplier.xpath(
             "cac:PartyTaxScheme[cac:TaxScheme/cbc:ID='VAT']/cbc:CompanyID", namespaces=NS
         ):
             value = (vat.text or "").strip()
             if len(value) != 14:
-                found.append("SE-R-001: For Swedish suppliers, Swedish VAT-numbers must consist of 14 characters.")
+                found.append(
+                    "SE-R-001: For Swedish suppliers, Swedish VAT-numbers must consist of 14 "
+                    "characters."
+                )
             if not (value[:2] == "SE" and value[2:].isdigit()):
-                found.append("SE-R-002: For Swedish suppliers, the Swedish VAT-numbers must have the trailing 12 characters in numeric form")
+                found.append(
+                    "SE-R-002: For Swedish suppliers, the Swedish VAT-numbers must have the "
+                    "trailing 12 characters in numeric form"
+                )
         legal = text("cac:PartyLegalEntity/cbc:CompanyID", supplier)
         if legal and not legal.isdigit():
             found.append("SE-R-003: Swedish organisation numbers should be numeric.")
@@ -237,7 +264,10 @@ def peppol(xml: bytes) -> list[str]:
             found.append("SE-R-004: Swedish organisation numbers consist of 10 characters.")
         for percent in root.iter(f"{{{NS['cbc']}}}Percent"):
             if _decimal(percent.text) not in {Decimal(0), Decimal(6), Decimal(12), Decimal(25)}:
-                found.append("SE-R-006: For Swedish suppliers, only standard VAT rate of 6, 12 or 25 are used")
+                found.append(
+                    "SE-R-006: For Swedish suppliers, only standard VAT rate of 6, 12 or 25 are "
+                    "used"
+                )
                 break
     return found
 

@@ -532,6 +532,19 @@ def _plan(w: World) -> dict[str, int]:
     return {"pk": plan.pk}
 
 
+def _invoice(fmt: str, *, locked: bool = True) -> Callable[[World], dict[str, Any]]:
+    """A billing run of the municipality's one line: locked (invoiced) or a preview."""
+
+    def make(w: World) -> dict[str, Any]:
+        from lyfta.billing.tests import factories_out as fo
+
+        customer = fo.customer(w.county.municipality, "K-1")
+        made = fo.run(w.people["billie"].user, [fo.Spec(customer, None, "75.00")], locked=locked)
+        return {"run_id": made.run.pk, "customer_id": customer.pk, "fmt": fmt}
+
+    return make
+
+
 def _article(number: str) -> Any:
     from lyfta.catalogue.models import Article
 
@@ -947,6 +960,16 @@ ROUTES: dict[str, list[Route]] = {
     ],
     "quality:stats_csv": [Route(expect=everyone(DENIED))],
     "quality:stats_xlsx": [Route(expect=everyone(DENIED))],
+    # The invoice basis out (issue 14 point 5): the economy role's, from a locked run only.
+    "billing:invoices": [Route(expect=everyone(DENIED, billie=OK))],
+    "billing:invoice_export": [
+        Route(kwargs=_invoice("pdf"), expect=everyone(DENIED, billie=OK)),
+        Route(kwargs=_invoice("csv", locked=False), expect=everyone(DENIED, billie=MISSING)),
+        Route(
+            kwargs=lambda w: {"run_id": 999999, "customer_id": 999999, "fmt": "ubl"},
+            expect=everyone(DENIED, billie=MISSING),
+        ),
+    ],
     "catalogue:articles": [
         Route(expect=CATALOGUE_VIEW),
         Route(data={"q": "rollator", "iso": "12 06"}, expect=CATALOGUE_VIEW),
