@@ -321,6 +321,7 @@ CRAWLED: dict[str, Targets] = {
     "billing:invoice_export": lambda s: _invoice_targets(s),
 }
 
+
 def _invoice_targets(s: Scenario) -> list[Target]:
     """One locked run with a line per loan of the scenario (made once per scenario), and each
     customer's basis in every format."""
