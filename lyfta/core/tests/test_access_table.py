@@ -533,13 +533,23 @@ def _plan(w: World) -> dict[str, int]:
 
 
 def _invoice(fmt: str, *, locked: bool = True) -> Callable[[World], dict[str, Any]]:
-    """A billing run of the municipality's one line: locked (invoiced) or a preview."""
+    """A billing run of the municipality's one line: locked (invoiced) or a preview. Each call
+    bills a month of its own (one locked run per month), for tests that build every route."""
 
     def make(w: World) -> dict[str, Any]:
+        from lyfta.billing.models import BillingRun, Customer
         from lyfta.billing.tests import factories_out as fo
 
-        customer = fo.customer(w.county.municipality, "K-1")
-        made = fo.run(w.people["billie"].user, [fo.Spec(customer, None, "75.00")], locked=locked)
+        customer = Customer.objects.filter(provider=w.county.municipality).first()
+        if customer is None:
+            customer = fo.customer(w.county.municipality, "K-1")
+        n = BillingRun.objects.count()
+        made = fo.run(
+            w.people["billie"].user,
+            [fo.Spec(customer, None, "75.00")],
+            month=dt.date(2020 + n // 12, n % 12 + 1, 1),
+            locked=locked,
+        )
         return {"run_id": made.run.pk, "customer_id": customer.pk, "fmt": fmt}
 
     return make
