@@ -208,6 +208,8 @@ class Action(models.TextChoices):
     BILLING_RUN_VERIFIED = "billing.run_verified", _("Debiteringskörning kontrollräknad")
     BILLING_CORRECTED = "billing.corrected", _("Debiteringsrad rättad")
     BILLING_LINES_SEARCHED = "billing.lines_searched", _("Debiteringsrader sökta för patient")
+    # The economy desk's invoice basis out (issue 14 point 5)
+    INVOICE_BASIS_EXPORTED = "billing.invoice_basis_exported", _("Fakturaunderlag hämtat")
 
     # The audit trail itself (R70, R73)
     AUDIT_SEARCHED = "audit.searched", _("Sökning i loggen")

@@ -2,7 +2,7 @@
 
 from django.urls import URLPattern, URLResolver
 
-from lyfta.billing.views import housing, reference, runs
+from lyfta.billing.views import exports, housing, reference, runs
 
 app_name = "billing"
 
@@ -11,4 +11,6 @@ urlpatterns: list[URLPattern | URLResolver] = [
     *housing.urlpatterns,
     # The monthly billing runs, the billed-lines search and the unbilled-loans report.
     *runs.urlpatterns,
+    # The invoice basis out (issue 14 point 5): billing:invoices, billing:invoice_export
+    *exports.urlpatterns,
 ]

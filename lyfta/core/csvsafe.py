@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 from collections.abc import Iterable
+from decimal import Decimal
 from typing import Any, Protocol
 
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -25,7 +26,10 @@ def formula_like(text: str) -> bool:
 
 
 def cell(value: object) -> str:
-    """`value` as a CSV cell a spreadsheet reads as text."""
+    """`value` as a CSV cell a spreadsheet reads as text. A number (int, Decimal, float) is
+    written as it is: it is never a formula, and a negative amount must stay a number."""
+    if isinstance(value, int | float | Decimal) and not isinstance(value, bool):
+        return str(value)
     text = "" if value is None else str(value)
     return f"'{text}" if formula_like(text) else text
 

@@ -83,6 +83,8 @@ PAGES: dict[str, Rule] = {
     "billing:payer_rules": Cap.BILLING_VIEW,
     "billing:payer_rule_new": Cap.BILLING_MANAGE,
     "billing:who_pays": Cap.BILLING_VIEW,
+    # The economy desk's invoice basis out (issue 14 point 5)
+    "billing:invoices": Cap.BILLING_VIEW,
 }
 
 

@@ -532,6 +532,29 @@ def _plan(w: World) -> dict[str, int]:
     return {"pk": plan.pk}
 
 
+def _invoice(fmt: str, *, locked: bool = True) -> Callable[[World], dict[str, Any]]:
+    """A billing run of the municipality's one line: locked (invoiced) or a preview. Each call
+    bills a month of its own (one locked run per month), for tests that build every route."""
+
+    def make(w: World) -> dict[str, Any]:
+        from lyfta.billing.models import BillingRun, Customer
+        from lyfta.billing.tests import factories_out as fo
+
+        customer = Customer.objects.filter(provider=w.county.municipality).first()
+        if customer is None:
+            customer = fo.customer(w.county.municipality, "K-1")
+        n = BillingRun.objects.count()
+        made = fo.run(
+            w.people["billie"].user,
+            [fo.Spec(customer, None, "75.00")],
+            month=dt.date(2020 + n // 12, n % 12 + 1, 1),
+            locked=locked,
+        )
+        return {"run_id": made.run.pk, "customer_id": customer.pk, "fmt": fmt}
+
+    return make
+
+
 def _article(number: str) -> Any:
     from lyfta.catalogue.models import Article
 
@@ -1051,6 +1074,16 @@ ROUTES: dict[str, list[Route]] = {
     ],
     "quality:stats_csv": [Route(expect=everyone(DENIED))],
     "quality:stats_xlsx": [Route(expect=everyone(DENIED))],
+    # The invoice basis out (issue 14 point 5): the economy role's, from a locked run only.
+    "billing:invoices": [Route(expect=everyone(DENIED, billie=OK))],
+    "billing:invoice_export": [
+        Route(kwargs=_invoice("pdf"), expect=everyone(DENIED, billie=OK)),
+        Route(kwargs=_invoice("csv", locked=False), expect=everyone(DENIED, billie=MISSING)),
+        Route(
+            kwargs=lambda w: {"run_id": 999999, "customer_id": 999999, "fmt": "ubl"},
+            expect=everyone(DENIED, billie=MISSING),
+        ),
+    ],
     "catalogue:articles": [
         Route(expect=CATALOGUE_VIEW),
         Route(data={"q": "rollator", "iso": "12 06"}, expect=CATALOGUE_VIEW),

@@ -35,6 +35,18 @@ def test_other_cells_are_written_unchanged(value: str) -> None:
     assert csvsafe.cell(value) == value
 
 
+def test_a_number_stays_a_number_even_when_negative() -> None:
+    """A number is never a formula: a credit of -40.00 kr must reach the financial system as a
+    number (issue 14 point 5), while the text "-40" is still neutralised."""
+    from decimal import Decimal
+
+    assert csvsafe.cell(Decimal("-40.00")) == "-40.00"
+    assert csvsafe.cell(-3) == "-3"
+    assert csvsafe.cell(-0.5) == "-0.5"
+    assert csvsafe.cell("-40") == "'-40"
+    assert csvsafe.cell(True) == "True"
+
+
 def test_no_csv_is_written_outside_the_safe_writer() -> None:
     """The rule holds by construction: a raw `csv.writer` anywhere in Lyfta fails the build."""
     offenders = [

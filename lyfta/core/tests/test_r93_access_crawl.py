@@ -377,7 +377,47 @@ CRAWLED: dict[str, Targets] = {
         Target({}, PLAIN, query={"individ": number}) for number in s.items[:4] if _billing_runs(s)
     ],
     "billing:unbilled": _one(PLAIN),
+    # The invoice basis out: a locked run billing every loan of the scenario, each line linked
+    # to its patient; no format may name anyone (the economy role has no patient fields).
+    "billing:invoices": _one(PLAIN),
+    "billing:invoice_export": lambda s: _invoice_targets(s),
 }
+
+
+def _invoice_targets(s: Scenario) -> list[Target]:
+    """One locked run with a line per loan of the scenario (made once per scenario), and each
+    customer's basis in every format."""
+    cache = vars(s)
+    if "_invoice_targets" not in cache:
+        from lyfta.billing.tests import factories_out as fo
+        from lyfta.inventory.models import Item
+        from lyfta.organisations.models import CareProvider, Unit
+        from lyfta.patients.models import Patient
+
+        customers = {
+            p.pk: fo.customer(p, f"K-{p.pk}")
+            for p in CareProvider.objects.filter(pk__in={x.provider for x in s.facts.loans})
+        }
+        specs = [
+            fo.Spec(
+                customers[x.provider],
+                None,
+                "75.00",
+                item=Item.objects.get(individual_number=x.item),
+                unit=Unit.objects.get(pk=x.unit),
+                patient=Patient.objects.get(pk=x.patient),
+            )
+            for x in s.facts.loans
+        ]
+        made = fo.run(s.people["billie"].user, specs)
+        cache["_invoice_targets"] = [
+            Target({"run_id": made.run.pk, "customer_id": c.pk, "fmt": fmt}, PLAIN)
+            for c in customers.values()
+            for fmt in ("pdf", "xlsx", "csv", "ubl")
+        ]
+    targets: list[Target] = cache["_invoice_targets"]
+    return targets
+
 
 # GET routes left out of the crawl, each with the reason it cannot show patient data.
 EXCLUDED: dict[str, str] = {
