@@ -46,7 +46,35 @@ def seed_locked_run(
     locked = BillingRun.objects.filter(month=month, status=BillingRun.Status.LOCKED).first()
     if locked is not None:
         return locked
+    _history(month)
     run = start_run(actor=economist, month=month)
     compute_run(run.pk)
     run.refresh_from_db()
     return approve_run(actor=economist, run=run)
+
+
+def _history(month: dt.date) -> None:
+    """Give the demo's loans a history to bill: the seeding delivers them today, so each open
+    loan delivered this month is moved back to a day of `month` (the 3rd, 6th, 9th …), with its
+    order's delivery time; an item acquired later than that is acquired the day before. The
+    stock ledger is append-only, so its delivery rows keep the day the seeding ran. The demo is
+    synthetic: this only makes last month billable."""
+    from lyfta.inventory.models import Item
+    from lyfta.orders.models import Loan, Order
+
+    first_this_month = month_start(timezone.localdate())
+    recent = Loan.unscoped.filter(started_on__gte=first_this_month).order_by("pk")
+    tz = timezone.get_current_timezone()
+    for index, loan in enumerate(recent.select_related("item", "order_line")):
+        day = month + dt.timedelta(days=min(2 + 3 * index, 27))
+        when = dt.datetime.combine(day, dt.time(10, 0), tz)
+        Loan.unscoped.filter(pk=loan.pk).update(started_on=day)
+        if loan.order_line is not None:
+            Order.unscoped.filter(pk=loan.order_line.order_id).update(delivered_at=when)
+        if loan.item is not None and loan.item.acquired_on >= day:
+            Item.objects.filter(pk=loan.item.pk).update(acquired_on=day - dt.timedelta(days=1))
+
+
+def seed(actor: Actor) -> None:
+    """The demo seeding's hook (lyfta.core.management.commands.seed_demo)."""
+    seed_locked_run(actor)

@@ -18,6 +18,7 @@ SEEDERS = [
     "lyfta.workorders.seed",
     "lyfta.quality.seed",
     "lyfta.billing.seed",
+    "lyfta.billing.seed_runs",
     "lyfta.audit.seed",
 ]
 
