@@ -21,6 +21,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from lyfta.access import rows
 from lyfta.billing.forms.runs import CorrectionForm, LineSearchForm, MonthForm
 from lyfta.billing.models import BillingLine, BillingRun
+from lyfta.billing.selectors import invoices as invoice_selectors
 from lyfta.billing.selectors import runs as selectors
 from lyfta.billing.services import corrections
 from lyfta.billing.services import run as services
@@ -100,6 +101,9 @@ def run_detail(request: LyftaRequest, pk: int) -> HttpResponse:
         context["totals"] = selectors.run_totals(request.actor, run)
         context["differences"] = selectors.differences(request.actor, run)
         context["corrections"] = list(selectors.run_lines(request.actor, run, corrections=True))
+    if run.status == BillingRun.Status.LOCKED:
+        # The invoice basis per customer: PDF, spreadsheet, CSV and the Peppol e-invoice.
+        context["invoice_rows"] = invoice_selectors.downloads(request.actor, run_id=run.pk)
     return render(request, "billing/run.html", context)
 
 
