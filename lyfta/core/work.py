@@ -15,6 +15,7 @@ from typing import Any
 from django.db.models import Q, QuerySet
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
@@ -22,6 +23,7 @@ from lyfta.access import rows
 from lyfta.access.actor import Actor
 from lyfta.access.policies import can
 from lyfta.access.roles import Cap
+from lyfta.core.money import kronor
 from lyfta.core.navigation import may_open
 
 LIMIT = 8  # rows a queue shows; "and more" links to the whole list
@@ -474,15 +476,60 @@ def emergency_reviews(actor: Actor) -> Queue:
 # --- Economy and the user administrator --------------------------------------------------------
 
 
-def month_run() -> Queue:
-    return Queue(
-        "month-run",
-        _("Månadens körning"),
-        note=_(
-            "Lyfta har ingen debitering ännu: det finns ingen månadskörning att göra här. "
-            "Hyra, försäljning och avgifter står på varje hjälpmedelsinnehav och order."
-        ),
+def month_run(today: dt.date) -> Queue:
+    """The economy desk's month: last month's run (not started, waiting for approval, or
+    locked) and any other preview waiting to be approved."""
+    from lyfta.billing.models import BillingRun
+
+    last_month = (today.replace(day=1) - dt.timedelta(days=1)).replace(day=1)
+    runs = list(
+        BillingRun.objects.exclude(status=BillingRun.Status.FAILED)
+        .filter(month__gte=last_month - dt.timedelta(days=366))
+        .order_by("-month", "-pk")[: LIMIT * 3]
     )
+    rows: list[WorkRow] = []
+    mine = [run for run in runs if run.month == last_month]
+    locked = next((run for run in mine if run.locked), None)
+    label = date_format(last_month, "F Y")
+    if locked is not None:
+        rows.append(
+            WorkRow(
+                _("%(month)s: godkänd och låst, %(lines)s rader, %(total)s")
+                % {"month": label, "lines": locked.line_count, "total": kronor(locked.total)},
+                reverse("billing:run", args=[locked.pk]),
+                last_month,
+            )
+        )
+    elif mine:
+        rows.append(
+            WorkRow(
+                _("%(month)s: %(status)s, inte godkänd än")
+                % {"month": label, "status": mine[0].status_label.lower()},
+                reverse("billing:run", args=[mine[0].pk]),
+                last_month,
+                late=True,
+            )
+        )
+    else:
+        rows.append(
+            WorkRow(
+                _("%(month)s: ingen körning startad") % {"month": label},
+                reverse("billing:runs"),
+                last_month,
+                late=True,
+            )
+        )
+    for run in runs:
+        if run.month != last_month and not run.locked and len(rows) < LIMIT:
+            rows.append(
+                WorkRow(
+                    _("%(month)s: %(status)s, inte godkänd än")
+                    % {"month": date_format(run.month, "F Y"), "status": run.status_label.lower()},
+                    reverse("billing:run", args=[run.pk]),
+                    run.month,
+                )
+            )
+    return Queue("month-run", _("Månadens debitering"), rows, False, reverse("billing:runs"))
 
 
 def _pending_requests(actor: Actor) -> QuerySet[Any]:
@@ -617,7 +664,7 @@ def start_queues(actor: Actor) -> list[Queue]:
     if can(actor, Cap.QUALITY_MANAGE) and may_open(actor, "quality:campaigns"):
         queues.append(open_campaigns(actor))
     if can(actor, Cap.BILLING_VIEW):
-        queues.append(month_run())
+        queues.append(month_run(today))
     if may_open(actor, "accounts:admin_privilege_requests"):
         queues.append(privilege_requests(actor))
     if may_open(actor, "accounts:admin_users"):
