@@ -14,6 +14,7 @@ from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from lyfta.access import rows as access_rows
 from lyfta.access.patients import PatientGrant
 from lyfta.access.policies import can, require
 from lyfta.access.roles import Cap
@@ -312,6 +313,10 @@ def detail(request: LyftaRequest, patient_id: int) -> HttpResponse:
                 user=request.user, patient_id=patient_id, end_recorded=False
             ).first(),
             "can_protect": can(request.actor, Cap.PROTECTED_STAFF_MANAGE),
+            # The form of housing, which decides who pays (issue 14): kept by lyfta.billing.
+            "housing": list(
+                access_rows.housing_of(request.actor, grant).select_related("municipality")
+            ),
         },
     )
 

@@ -370,6 +370,8 @@ def test_r57_a_prescriber_registers_a_move_from_the_patient_page(
         action=Action.HOUSING_REGISTERED, patient_id=patient.pk
     ).exists()
     assert "Särskilt boende" in _text(client.get(url))
+    detail = _text(client.get(reverse("patients:detail", args=[patient.pk])))
+    assert "från 2026-02-15: Särskilt boende" in detail
     client.logout()
     signed_in(client, billie)
     assert client.get(url).status_code == 404
