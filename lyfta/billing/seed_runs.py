@@ -38,6 +38,10 @@ def seed_locked_run(
     system actor) is not the approver: an approval names a person. Returns the locked run, or
     None when there is nothing to bill with (no customers or no price list) or no such user."""
     del actor
+    from lyfta.inventory.models import Counter
+
+    if Counter.objects.filter(name__startswith="scale:").exists():
+        return None  # bench data (bench/scale.py): the billing bench runs its own months
     economist = _economist(username)
     if economist is None or not Customer.objects.exists() or not PriceList.objects.exists():
         return None
@@ -61,9 +65,12 @@ def _history(month: dt.date) -> None:
     synthetic: this only makes last month billable."""
     from lyfta.inventory.models import Item
     from lyfta.orders.models import Loan, Order
+    from lyfta.workorders.seed import LOAN_NOTE
 
     first_this_month = month_start(timezone.localdate())
-    recent = Loan.unscoped.filter(started_on__gte=first_this_month).order_by("pk")
+    recent = Loan.unscoped.filter(
+        started_on__gte=first_this_month, order_line__order__note=LOAN_NOTE
+    ).order_by("pk")
     tz = timezone.get_current_timezone()
     for index, loan in enumerate(recent.select_related("item", "order_line")):
         day = month + dt.timedelta(days=min(2 + 3 * index, 27))
