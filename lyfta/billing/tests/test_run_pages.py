@@ -54,10 +54,12 @@ def test_starting_a_run_queues_it_and_the_page_polls_its_progress(
     run = BillingRun.objects.get()
     page = economy.get(response["Location"]).content.decode()
     assert 'hx-trigger="every 1500ms"' in page and "Köad" in page
-    fragment = economy.get(reverse("billing:run_progress", args=[run.pk]))
-    assert "HX-Refresh" not in fragment
+    url = reverse("billing:run_progress", args=[run.pk])
+    fragment = economy.get(url, headers={"HX-Request": "true"})
+    assert "HX-Refresh" not in fragment and "<html" not in fragment.content.decode()
+    assert "<html" in economy.get(url).content.decode()  # without JavaScript: a page
     compute_run(run.pk)
-    fragment = economy.get(reverse("billing:run_progress", args=[run.pk]))
+    fragment = economy.get(url, headers={"HX-Request": "true"})
     assert fragment["HX-Refresh"] == "true"
 
 

@@ -109,9 +109,12 @@ def run_detail(request: LyftaRequest, pk: int) -> HttpResponse:
 
 @require_GET
 def run_progress(request: LyftaRequest, pk: int) -> HttpResponse:
-    """The progress bar (the run page polls it); once the run is done the page reloads."""
+    """The progress bar (the run page polls it; once the run is done the page reloads), or a
+    page of its own without JavaScript."""
     _readable(request)
     run = _run(request, pk)
+    if not request.headers.get("HX-Request"):
+        return render(request, "billing/run_progress_page.html", {"run": run})
     response = render(request, "billing/run_progress.html", {"run": run})
     if run.status not in WORKING:
         response["HX-Refresh"] = "true"
