@@ -386,26 +386,10 @@ class Engine:
         text: str,
         source: str,
     ) -> Draft:
-        return Draft(
-            kind=BillingLine.Kind.RENT,
-            customer_id=decision.customer_id,
-            cost_centre_id=decision.cost_centre_id,
-            unit_id=loan.unit_id,
-            patient_id=loan.patient_id,
-            loan_id=loan.pk,
-            item_id=loan.item_id,
-            article_id=loan.article_id,
-            order_id=None,
-            work_order_id=None,
-            rule_id=decision.rule_id,
-            period_from=a,
-            period_until=b,
-            quantity=Decimal(loan.quantity).quantize(Decimal("0.01")),
-            unit_price=rent,
-            amount=amount,
-            text=(f"{info.number} {text}")[:200],
-            explanation=f"{decision.explanation}; {source}"[:300],
-        )
+        return _loan_line(
+            BillingLine.Kind.RENT, loan, decision, a, b, rent, amount,
+            f"{info.number} {text}", f"{decision.explanation}; {source}",
+        )  # fmt: skip
 
     def sale_line(
         self, loan: LoanRow, facts: LoanFacts, housing: tuple[HousingPeriod, ...]
@@ -421,29 +405,14 @@ class Engine:
         if price is None:
             return None
         decision = self.segments(facts, housing, day, day)[0].decision
-        return Draft(
-            kind=BillingLine.Kind.SALE,
-            customer_id=decision.customer_id,
-            cost_centre_id=decision.cost_centre_id,
-            unit_id=loan.unit_id,
-            patient_id=loan.patient_id,
-            loan_id=loan.pk,
-            item_id=loan.item_id,
-            article_id=loan.article_id,
-            order_id=None,
-            work_order_id=None,
-            rule_id=decision.rule_id,
-            period_from=day,
-            period_until=day,
-            quantity=Decimal(loan.quantity).quantize(Decimal("0.01")),
-            unit_price=price,
-            amount=money(price * loan.quantity),
-            text=(
-                _("%(number)s Försäljning, levererad %(day)s")
-                % {"number": info.number, "day": _fmt(day)}
-            )[:200],
-            explanation=f"{decision.explanation}; {source}"[:300],
-        )
+        text = _("%(number)s Försäljning, levererad %(day)s") % {
+            "number": info.number,
+            "day": _fmt(day),
+        }
+        return _loan_line(
+            BillingLine.Kind.SALE, loan, decision, day, day, price,
+            money(price * loan.quantity), text, f"{decision.explanation}; {source}",
+        )  # fmt: skip
 
     # --- the loans, streamed -------------------------------------------------------------------
 
@@ -766,6 +735,33 @@ class Engine:
             yield from self.fees()
             yield from self.work()
             yield from self.losses()
+
+
+def _loan_line(
+    kind: str, loan: LoanRow, decision: PayerDecision, a: dt.date, b: dt.date,
+    unit_price: Decimal, amount: Decimal, text: str, explanation: str,
+) -> Draft:  # fmt: skip
+    """A line about one loan (its rent for days a–b, or its sale on day a = b)."""
+    return Draft(
+        kind=kind,
+        customer_id=decision.customer_id,
+        cost_centre_id=decision.cost_centre_id,
+        unit_id=loan.unit_id,
+        patient_id=loan.patient_id,
+        loan_id=loan.pk,
+        item_id=loan.item_id,
+        article_id=loan.article_id,
+        order_id=None,
+        work_order_id=None,
+        rule_id=decision.rule_id,
+        period_from=a,
+        period_until=b,
+        quantity=Decimal(loan.quantity).quantize(Decimal("0.01")),
+        unit_price=unit_price,
+        amount=amount,
+        text=text[:200],
+        explanation=explanation[:300],
+    )
 
 
 @dataclass(frozen=True)
