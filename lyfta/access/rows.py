@@ -967,16 +967,33 @@ def housing_for_billing(actor: Actor, patient_id: int) -> models.QuerySet[Patien
     return _routed(found, "billing")
 
 
-def billing_patient_id(actor: Actor, identifier: str) -> int | None:
-    """The patient whose billed lines the economy role searches by number, or None: the number
-    is matched exactly (normalised), never by name or part. The caller records the search as a
-    patient read with the administration purpose before it shows any line (R57, R61); the pages
-    still never show the patient's name or number (R34)."""
-    from lyfta.patients.models import Patient
+def billing_patient_id(actor: Actor, identifier: str) -> tuple[int | None, str]:
+    """The patient whose billed lines the economy role searches by number, and why the search
+    is withheld ("" when it is not): the number is matched exactly (normalised), never by name or
+    part. A protected patient (R54) is searched only by her named staff, and a patient with a
+    block in force (R48) not at all: the lines of a device would tie the number to a unit, a
+    payer and a home municipality. The caller records the search, withheld or not, as a patient
+    read with the administration purpose before it shows any line (R57, R61), and answers a
+    withheld search as it answers a number nobody has; the pages never show the patient's name
+    or number (R34)."""
+    from lyfta.patients.models import Block, Patient, ProtectedStaff
 
     if not can(actor, Cap.BILLING_VIEW):
-        return None
-    return Patient.objects.filter(identifier=identifier).values_list("pk", flat=True).first()
+        return None, ""
+    found = Patient.objects.filter(identifier=identifier).values_list("pk", "protection").first()
+    if found is None:
+        return None, ""
+    patient_id, protection = found
+    if (
+        protection
+        and not ProtectedStaff.objects.filter(
+            patient_id=patient_id, user=actor.user, ended_at__isnull=True
+        ).exists()
+    ):
+        return patient_id, "protected"
+    if Block.objects.filter(patient_id=patient_id, status=Block.Status.ACTIVE).exists():
+        return patient_id, "blocked"
+    return patient_id, ""
 
 
 def billing_unbilled_loans(actor: Actor) -> models.QuerySet[Loan]:

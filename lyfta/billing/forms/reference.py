@@ -5,6 +5,7 @@ Messages in Swedish; every form derives from lyfta.core.forms (edge checks, ISO 
 from __future__ import annotations
 
 import datetime as dt
+import re
 from decimal import Decimal
 from typing import Any, cast
 
@@ -86,6 +87,17 @@ class CustomerForm(ModelForm):
             "invoice_city": REQUIRED,
             "email": {"invalid": _("Ange en giltig e-postadress.")},
         }
+
+    def clean_customer_number(self) -> str:
+        value = str(self.cleaned_data.get("customer_number") or "").strip()
+        if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9 ./-]{0,19}", value):
+            raise ValidationError(
+                _(
+                    "Kundnumret består av bokstäverna A–Z, siffror, bindestreck, punkt, snedstreck "
+                    "och mellanslag och börjar med en bokstav eller siffra."
+                )
+            )
+        return value
 
     def clean_peppol_id(self) -> str:
         value = str(self.cleaned_data.get("peppol_id") or "").strip()

@@ -332,16 +332,18 @@ def search_lines(
     patient_searched = bool(identifier)
     patient_found = False
     if identifier:
-        patient_id = rows.billing_patient_id(actor, identifier)
+        patient_id, withheld = rows.billing_patient_id(actor, identifier)
         record(
             action=Action.BILLING_LINES_SEARCHED,
             actor=actor,
             purpose=Purpose.ADMINISTRATION,
             resource_type="billing.billingline",
             patient_id=patient_id,
-            detail={"found": patient_id is not None},
+            detail={"found": patient_id is not None and not withheld, "withheld": withheld},
         )
-        if patient_id is None:
+        if patient_id is None or withheld:
+            # Withheld, unknown, or no lines: one answer, so that the search does not tell
+            # whether a number is a patient's (nor a protected or blocked one).
             return LineSearch([], 0, True, False)
         patient_found = True
         found = found.filter(patient_id=patient_id)

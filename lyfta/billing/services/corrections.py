@@ -101,7 +101,7 @@ def correct_line(
             **common,
         )
         debit = None
-        if new_amount is not None:
+        if new_amount is not None and money(new_amount) != 0:
             amount = money(new_amount)
             debit = BillingLine.unscoped.create(
                 run=target,

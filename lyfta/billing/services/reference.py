@@ -20,6 +20,7 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from lyfta.access.actor import Actor
@@ -668,6 +669,20 @@ class Derivation:
     segments: list[SegmentRow]
     housing: list[HousingRow]
     problem: str = ""
+    # A protected patient's housing (form and municipality) is not shown but to her named staff.
+    housing_withheld: bool = False
+
+
+def _protected_from(actor: Actor, patient_id: int) -> bool:
+    """Whether the patient has protected personal data and the actor is not her named staff."""
+    from lyfta.patients.models import ProtectedStaff
+
+    protected = Patient.objects.filter(pk=patient_id).exclude(protection="").exists()
+    return protected and not (
+        ProtectedStaff.objects.filter(
+            patient_id=patient_id, user=actor.user, ended_at__isnull=True
+        ).exists()
+    )
 
 
 def _born(patient_id: int) -> dt.date | None:
@@ -717,6 +732,9 @@ def who_pays(*, actor: Actor, loan: Loan, month: dt.date) -> Derivation:
     housing_rows = [
         HousingRow(day, str(labels.get(kind, kind)), names.get(m, "")) for day, kind, m in housing
     ]
+    withheld = _protected_from(actor, loan.patient_id)
+    if withheld:
+        housing_rows = []
     segments: list[SegmentRow] = []
     problem = ""
     if until < start:
@@ -727,7 +745,7 @@ def who_pays(*, actor: Actor, loan: Loan, month: dt.date) -> Derivation:
             patient_id=loan.patient_id,
             detail={"month": month.isoformat(), "days": 0},
         )
-        return Derivation(loan, month, None, None, [], housing_rows)
+        return Derivation(loan, month, None, None, [], housing_rows, "", withheld)
     book = PayerBook.load()
     try:
         found = book.segments(loan_facts(loan), housing_periods(housing), start, until)
@@ -756,7 +774,7 @@ def who_pays(*, actor: Actor, loan: Loan, month: dt.date) -> Derivation:
         patient_id=loan.patient_id,
         detail={"month": month.isoformat(), "segments": len(segments)},
     )
-    return Derivation(loan, month, start, until, segments, housing_rows, problem)
+    return Derivation(loan, month, start, until, segments, housing_rows, problem, withheld)
 
 
 # --- Patients' form of housing --------------------------------------------------------------
@@ -788,6 +806,11 @@ def housing_register(
         raise ValidationError(_("Välj en boendeform."))
     if municipality.kind != CareProvider.Kind.MUNICIPALITY:
         raise ValidationError(_("Välj patientens hemkommun."))
+    born = _born(patient_id)
+    if born is not None and valid_from < born:
+        raise ValidationError(_("Boendet kan inte börja före patientens födelsedag."))
+    if valid_from > timezone.localdate() + dt.timedelta(days=366):
+        raise ValidationError(_("Ange ett datum högst ett år framåt."))
     with transaction.atomic():
         if PatientHousing.unscoped.filter(patient_id=patient_id, valid_from=valid_from).exists():
             raise ValidationError(_("Det finns redan ett boende registrerat från det datumet."))

@@ -838,6 +838,14 @@ def start_run(*, actor: Actor, month: dt.date) -> BillingRun:
     if actor.user is None:
         raise RunRefused(_("En körning startas av en namngiven användare."))
     first = month_start(month)
+    if first > month_start(timezone.localdate()):
+        raise RunRefused(
+            _(
+                "%(month)s har inte börjat: en månad debiteras när den har börjat och låses "
+                "när den är slut."
+            )
+            % {"month": first.strftime("%Y-%m")}
+        )
     with transaction.atomic():
         if BillingRun.objects.filter(month=first, status=BillingRun.Status.LOCKED).exists():
             raise RunRefused(
@@ -914,6 +922,11 @@ def approve_run(*, actor: Actor, run: BillingRun) -> BillingRun:
     require(actor, Cap.BILLING_MANAGE)
     if actor.user is None:
         raise RunRefused(_("En körning godkänns av en namngiven användare."))
+    if month_end(run.month) >= timezone.localdate():
+        raise RunRefused(
+            _("%(month)s är inte slut än: en månad godkänns och låses först när den är slut.")
+            % {"month": run.month.strftime("%Y-%m")}
+        )
     with transaction.atomic():
         locked = BillingRun.objects.select_for_update().get(pk=run.pk)
         if locked.status != BillingRun.Status.PREVIEW:

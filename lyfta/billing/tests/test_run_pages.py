@@ -125,8 +125,9 @@ def test_r34_a_search_by_patient_number_is_recorded_and_never_shows_who(
     patient.identifier = "194001019803"  # a valid personnummer (the world's are not)
     patient.save()
     number = f"{patient.identifier[:8]}-{patient.identifier[8:]}"
-    # By GET the number is ignored (it would be in the URL): only a POST searches by it.
-    assert economy.get(reverse("billing:lines"), {"personnummer": number}).status_code == 200
+    # By GET the number is dropped (it would be in the URL): only a POST searches by it.
+    dropped = economy.get(reverse("billing:lines"), {"personnummer": number})
+    assert dropped.status_code == 302 and dropped["Location"] == reverse("billing:lines")
     assert not AuditEvent.objects.filter(action="billing.lines_searched").exists()
     response = economy.post(reverse("billing:lines"), {"personnummer": number})
     page = response.content.decode()

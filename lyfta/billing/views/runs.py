@@ -210,9 +210,13 @@ def line_search(request: LyftaRequest) -> HttpResponse:
     so that the number is never in a URL, a log line or the browser's history). A search by
     number is recorded as a patient read; no name or number is shown."""
     _readable(request)
+    if request.method == "GET" and "personnummer" in request.GET:
+        # A number in a URL would stay in logs and history, and the page would echo it (in the
+        # language switch's return address): it is dropped before anything else.
+        kept = request.GET.copy()
+        kept.pop("personnummer")
+        return redirect(f"{request.path}?{kept.urlencode()}" if kept else request.path)
     data = request.POST if request.method == "POST" else request.GET.copy()
-    if request.method == "GET":
-        data.pop("personnummer", None)
     form = LineSearchForm(data or None)
     result = None
     status = 200
@@ -236,6 +240,10 @@ def line_search(request: LyftaRequest) -> HttpResponse:
         else:
             _invalid(request, form)
             status = 400
+            # The errors stay; the number typed is not echoed back (R34), valid or not.
+            echo = dict(form.data.items())
+            echo["personnummer"] = ""
+            form.data = echo
     return render(
         request,
         "billing/run_lines.html",
