@@ -212,6 +212,20 @@ def units_users_with(unit_ids: list[int], capability: str) -> dict[int, list[int
     return found
 
 
+def units_users_in_role(unit_ids: list[int], role: str) -> dict[int, list[int]]:
+    """Unit id → the ids of its active accounts with an assignment in force in `role`."""
+    found: dict[int, list[int]] = {}
+    for unit_id, user_id in (
+        Assignment.objects.active_on(timezone.localdate())
+        .filter(unit_id__in=unit_ids, role=role, user__is_active=True)
+        .values_list("unit_id", "user_id")
+        .distinct()
+        .order_by("unit_id", "user_id")
+    ):
+        found.setdefault(unit_id, []).append(user_id)
+    return found
+
+
 def unit_users_with(unit: Unit, capability: str) -> QuerySet[User]:
     """Active accounts with an assignment in force at `unit` whose role carries `capability`:
     who at a unit is told of work on its devices (a due inspection, a finished repair)."""

@@ -367,6 +367,13 @@ class BillingRun(models.Model):
         verbose_name=_("godkänd av"),
     )
     approved_at = models.DateTimeField(_("godkänd"), null=True, blank=True)
+    # Who the run invoices, as they were when it was locked: the seller and every billed
+    # customer's invoice details (`selectors.invoices.snapshot`), written in the same UPDATE that
+    # locks the run, so that its invoice basis never changes when a customer is edited later.
+    # Empty for a run that is not locked (and for one locked before the snapshot existed).
+    invoice_parties = models.JSONField(
+        _("fakturaparter vid låsning"), default=dict, blank=True, editable=False
+    )
 
     class Meta:
         ordering = ["-month", "-id"]

@@ -3,14 +3,20 @@ grouped by cost centre, with subtotals and the total, and who sells (the centre'
 
 Lines are read only through `lyfta.access.rows.billing_lines_for` (R93): the economy role sees
 a line's device, article, unit and period, never who holds the device. A run that is not locked
-is a preview and has no invoice basis: asking for one answers "not found"."""
+is a preview and has no invoice basis: asking for one answers "not found".
+
+The parties (who sells, who buys and where the invoice goes) of a locked run are read from the
+snapshot taken when it was locked (`BillingRun.invoice_parties`, `snapshot`), never from the
+customer as it is now: a locked run's basis is the same document every time it is downloaded."""
 
 from __future__ import annotations
 
 import calendar
 import datetime as dt
-from dataclasses import dataclass, field
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass, field
 from decimal import Decimal
+from typing import Any
 
 from django.db.models import Count, Sum
 from django.http import Http404
@@ -64,11 +70,82 @@ class Group:
         return sum((line.amount for line in self.lines), Decimal("0.00"))
 
 
+@dataclass(frozen=True)
+class Buyer:
+    """A customer's invoice details as the invoice carries them."""
+
+    pk: int
+    customer_number: str
+    name: str
+    organisation_number: str
+    peppol_id: str
+    buyer_reference: str
+    invoice_street: str
+    invoice_postal_code: str
+    invoice_city: str
+    email: str
+
+    @classmethod
+    def of(cls, customer: Customer) -> Buyer:
+        return cls(
+            pk=customer.pk,
+            customer_number=customer.customer_number,
+            name=customer.provider.name,
+            organisation_number=customer.provider.organisation_number,
+            peppol_id=customer.peppol_id,
+            buyer_reference=customer.buyer_reference,
+            invoice_street=customer.invoice_street,
+            invoice_postal_code=customer.invoice_postal_code,
+            invoice_city=customer.invoice_city,
+            email=customer.email,
+        )
+
+
+@dataclass(frozen=True)
+class Seller:
+    """The care provider that invoices (`pk` is the provider's)."""
+
+    pk: int
+    name: str
+    organisation_number: str
+
+    @classmethod
+    def of(cls, provider: CareProvider) -> Seller:
+        return cls(
+            pk=provider.pk, name=provider.name, organisation_number=provider.organisation_number
+        )
+
+
+def snapshot(customers: Iterable[Customer]) -> dict[str, Any]:
+    """The parties of a run as stored when it is locked: the seller (if there is a centre to
+    invoice from) and each billed customer's invoice details by the customer's id."""
+    provider = _seller_or_none()
+    return {
+        "seller": asdict(Seller.of(provider)) if provider is not None else None,
+        "customers": {str(c.pk): asdict(Buyer.of(c)) for c in customers},
+    }
+
+
+def parties(run: BillingRun, customer: Customer) -> tuple[Buyer, Seller]:
+    """The buyer and the seller of `customer`'s basis in the locked `run`: as they were when it
+    was locked. Only a run locked before the snapshot was kept (migration 0003) has an empty
+    `invoice_parties`; for that run alone today's customer and seller are used."""
+    stored: dict[str, Any] = run.invoice_parties or {}
+    if not stored:
+        return Buyer.of(customer), Seller.of(seller())
+    buyer = stored.get("customers", {}).get(str(customer.pk))
+    if buyer is None:  # the snapshot holds every customer with lines, and a locked run gets none
+        raise Http404(_("Kunden har inga rader i den här debiteringskörningen."))
+    if not stored.get("seller"):  # locked when there was no centre: as `seller()` answers
+        raise Http404(_("Det finns ingen hjälpmedelscentral att fakturera från."))
+    return Buyer(**buyer), Seller(**stored["seller"])
+
+
 @dataclass
 class Basis:
     run: BillingRun
-    customer: Customer
-    seller: CareProvider
+    customer: Buyer
+    seller: Seller
     groups: list[Group]
 
     @property
@@ -104,15 +181,19 @@ class Basis:
 
 def seller() -> CareProvider:
     """The care provider that owns the assistive-device centre (the region): the seller."""
+    provider = _seller_or_none()
+    if provider is None:
+        raise Http404(_("Det finns ingen hjälpmedelscentral att fakturera från."))
+    return provider
+
+
+def _seller_or_none() -> CareProvider | None:
     centre = (
         Unit.objects.filter(kind=Unit.Kind.CENTRE).select_related("provider").order_by("pk").first()
     )
     if centre is not None:
         return centre.provider
-    region = CareProvider.objects.filter(kind=CareProvider.Kind.REGION).order_by("pk").first()
-    if region is None:
-        raise Http404(_("Det finns ingen hjälpmedelscentral att fakturera från."))
-    return region
+    return CareProvider.objects.filter(kind=CareProvider.Kind.REGION).order_by("pk").first()
 
 
 def locked_run(actor: Actor, run_id: int) -> BillingRun:
@@ -142,7 +223,8 @@ def basis(actor: Actor, run_id: int, customer_id: int) -> Basis:
     for line in found:
         groups.setdefault(line.cost_centre_id, _group(line.cost_centre)).lines.append(_line(line))
     ordered = sorted(groups.values(), key=lambda g: (g.code == "", g.code))
-    return Basis(run=run, customer=customer, seller=seller(), groups=ordered)
+    buyer, sold_by = parties(run, customer)
+    return Basis(run=run, customer=buyer, seller=sold_by, groups=ordered)
 
 
 def _group(centre: CostCentre | None) -> Group:

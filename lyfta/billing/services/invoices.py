@@ -114,7 +114,7 @@ def xlsx(basis: Basis) -> bytes:
     book = Workbook()
     sheet = book.active
     sheet.title = _("Fakturaunderlag")
-    sheet.append([_("Fakturaunderlag"), csvsafe.cell(str(basis.customer.provider.name))])
+    sheet.append([_("Fakturaunderlag"), csvsafe.cell(basis.customer.name)])
     sheet.append([_("Kundnummer"), csvsafe.cell(basis.customer.customer_number)])
     sheet.append([_("Månad"), f"{basis.run.month:%Y-%m}"])
     sheet.append([_("Säljare"), csvsafe.cell(basis.seller.name)])

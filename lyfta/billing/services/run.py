@@ -57,7 +57,15 @@ from lyfta.access.policies import require
 from lyfta.access.roles import Cap
 from lyfta.audit.actions import Action
 from lyfta.audit.services import record
-from lyfta.billing.models import BillingLine, BillingRun, PatientHousing, Price, RentRule
+from lyfta.billing.models import (
+    BillingLine,
+    BillingRun,
+    Customer,
+    PatientHousing,
+    Price,
+    RentRule,
+)
+from lyfta.billing.selectors import invoices
 from lyfta.billing.services.payers import (
     HousingPeriod,
     LoanFacts,
@@ -934,10 +942,16 @@ def approve_run(*, actor: Actor, run: BillingRun) -> BillingRun:
         if BillingRun.objects.filter(month=locked.month, status=BillingRun.Status.LOCKED).exists():
             raise RunRefused(_("Månaden är redan godkänd och låst i en annan körning."))
         now = timezone.now()
+        # Who the run invoices, kept with it: written in the UPDATE that locks it (the triggers
+        # refuse any later UPDATE of a locked run), so that its basis never changes afterwards.
+        parties = invoice_parties(locked.pk)
         try:
             with transaction.atomic():
                 BillingRun.objects.filter(pk=locked.pk).update(
-                    status=BillingRun.Status.LOCKED, approved_by=actor.user, approved_at=now
+                    status=BillingRun.Status.LOCKED,
+                    approved_by=actor.user,
+                    approved_at=now,
+                    invoice_parties=parties,
                 )
         except IntegrityError as error:
             raise RunRefused(_("Månaden är redan godkänd och låst i en annan körning.")) from error
@@ -955,6 +969,14 @@ def approve_run(*, actor: Actor, run: BillingRun) -> BillingRun:
         )
     locked.refresh_from_db()
     return locked
+
+
+def invoice_parties(run_id: int) -> dict[str, Any]:
+    """The seller and the invoice details of every customer with lines in the run, as they are
+    now (`selectors.invoices.snapshot`): what the run's invoice basis carries once locked."""
+    billed = BillingLine.unscoped.filter(run_id=run_id).values("customer_id").distinct()
+    customers = Customer.objects.filter(pk__in=billed).select_related("provider").order_by("pk")
+    return invoices.snapshot(customers)
 
 
 def _enqueue(run_id: int) -> None:

@@ -164,8 +164,8 @@ def invoice(basis: Basis) -> ET.Element:
     )
     _party(
         _cac(root, "AccountingCustomerParty"),
-        name=customer.provider.name,
-        organisation_number=customer.provider.organisation_number,
+        name=customer.name,
+        organisation_number=customer.organisation_number,
         peppol_id=customer.peppol_id,
         street=customer.invoice_street,
         postal_code=customer.invoice_postal_code,
@@ -229,6 +229,12 @@ def _plain(value: Decimal) -> str:
 
 
 def serialise(root: ET.Element) -> bytes:
+    """The same bytes every time: the prefixes are set here, not only at import, because the
+    registry is global and another library (WeasyPrint, rendering a PDF) resets the default
+    namespace's entry, which turned every later invoice's elements into `ns0:`."""
+    ET.register_namespace("", NS_INVOICE)
+    ET.register_namespace("cac", NS_CAC)
+    ET.register_namespace("cbc", NS_CBC)
     content: bytes = ET.tostring(root, encoding="utf-8", xml_declaration=True)
     return content
 

@@ -10,6 +10,7 @@ from decimal import Decimal
 
 from lyfta.accounts.models import User
 from lyfta.billing.models import BillingLine, BillingRun, CostCentre, Customer
+from lyfta.billing.services.run import invoice_parties
 from lyfta.catalogue.models import Article
 from lyfta.catalogue.tests.factories import ArticleFactory
 from lyfta.inventory.models import Item
@@ -83,9 +84,11 @@ def run(
     *,
     month: dt.date = MONTH,
     locked: bool = True,
+    parties: bool = True,
 ) -> Made:
     """A billing run with `specs` as its lines: inserted while a preview, then locked (with
-    who approved and when) unless `locked` is False."""
+    who approved and when and, as `approve_run` does, its invoice parties unless `parties` is
+    False: a run locked before they were kept) unless `locked` is False."""
     made = Made(
         BillingRun.objects.create(month=month, status=BillingRun.Status.PREVIEW, created_by=by)
     )
@@ -118,7 +121,8 @@ def run(
         made.run.status = BillingRun.Status.LOCKED
         made.run.approved_by = by
         made.run.approved_at = dt.datetime(2026, 11, 2, 9, 0, tzinfo=dt.UTC)
-        made.run.save(update_fields=["status", "approved_by", "approved_at"])
+        made.run.invoice_parties = invoice_parties(made.run.pk) if parties else {}
+        made.run.save(update_fields=["status", "approved_by", "approved_at", "invoice_parties"])
     return made
 
 

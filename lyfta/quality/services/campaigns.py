@@ -21,8 +21,8 @@ from django.utils.translation import gettext as _
 
 from lyfta.access.actor import Actor
 from lyfta.access.policies import can, require
-from lyfta.access.roles import Cap
-from lyfta.access.users import units_users_with
+from lyfta.access.roles import Cap, Role
+from lyfta.access.users import units_users_in_role, units_users_with
 from lyfta.audit.actions import Action
 from lyfta.audit.services import record
 from lyfta.catalogue.models import Article, Supplier
@@ -267,8 +267,9 @@ def campaign_preview(*, actor: Actor, notice: NoticeInput) -> Preview:
 
 
 def _notify_units(campaign: Campaign, found: list[Affected], articles: dict[int, Article]) -> int:
-    """One message to each unit holding affected devices on loan (its prescribers): the devices
-    by article and individual number or lot, and the campaign; never the patient."""
+    """One message to each unit holding affected devices on loan (the loans' prescribers and the
+    unit's managers): the devices by article and individual number or lot, and the campaign;
+    never the patient."""
     by_unit: dict[int, list[Affected]] = defaultdict(list)
     for row in found:
         if row.loan_id is not None and row.holding_unit_id is not None:
@@ -280,8 +281,23 @@ def _notify_units(campaign: Campaign, found: list[Affected], articles: dict[int,
             pk__in=[r.item_id for rows in by_unit.values() for r in rows[:20] if r.item_id]
         ).values_list("pk", "individual_number")
     )
-    # Every holding unit's prescribers in one query, every message in one batched INSERT.
-    recipients = units_users_with(list(by_unit), Cap.ORDERS_PRESCRIBE)
+    # Who is told at each holding unit: the prescribers of its affected loans who still
+    # prescribe there, and its managers; a unit with neither tells every prescriber it has.
+    # Three queries for every unit, every message in one batched INSERT.
+    prescribers = units_users_with(list(by_unit), Cap.ORDERS_PRESCRIBE)
+    managers = units_users_in_role(list(by_unit), Role.UNIT_MANAGER)
+    wrote: dict[int, set[int]] = defaultdict(set)
+    loan_ids = [r.loan_id for rows in by_unit.values() for r in rows if r.loan_id]
+    for start in range(0, len(loan_ids), 5000):
+        for unit_id, prescriber_id in Loan.unscoped.filter(
+            pk__in=loan_ids[start : start + 5000], prescriber__isnull=False
+        ).values_list("unit_id", "prescriber_id"):
+            wrote[unit_id].add(prescriber_id)
+    recipients: dict[int, list[int]] = {}
+    for unit_id in by_unit:
+        active = prescribers.get(unit_id, [])
+        chosen = [u for u in active if u in wrote[unit_id]] + managers.get(unit_id, [])
+        recipients[unit_id] = chosen or active
     subject = _("Säkerhetskampanj %(number)s: %(title)s") % {
         "number": campaign.number,
         "title": campaign.title,
@@ -456,11 +472,11 @@ def campaign_create(*, actor: Actor, notice: NoticeInput) -> Campaign:
         if notice.blocks_stock:
             reason = block_reason(campaign)
             # One UPDATE over the campaign's own rows in a place (not with a patient).
+            # The ids as a list: updated by their primary key (a subquery over the campaign's
+            # rows made the planner scan every item).
             blocked_items = stock.items_take_out_of_use(
                 actor=actor,
-                item_ids=CampaignDevice.unscoped.filter(
-                    campaign=campaign, item__isnull=False, location__isnull=False
-                ).values("item_id"),
+                item_ids=[a.item_id for a in found if a.item_id and a.location_id is not None],
                 reason=reason,
             )
             by_pk = {a.pk: a for a in notice.articles}
