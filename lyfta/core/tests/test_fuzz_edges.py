@@ -93,6 +93,7 @@ RAW_PARAMS = (
     "next",
     "note",
     "patient",
+    "personnummer",
     "plats",
     "q",
     "sida",

@@ -389,13 +389,15 @@ def _invoice_targets(s: Scenario) -> list[Target]:
     customer's basis in every format."""
     cache = vars(s)
     if "_invoice_targets" not in cache:
+        from lyfta.billing.models import Customer
         from lyfta.billing.tests import factories_out as fo
         from lyfta.inventory.models import Item
         from lyfta.organisations.models import CareProvider, Unit
         from lyfta.patients.models import Patient
 
+        # The providers may be customers already (the runs' targets make them so).
         customers = {
-            p.pk: fo.customer(p, f"K-{p.pk}")
+            p.pk: Customer.objects.filter(provider=p).first() or fo.customer(p, f"K-{p.pk}")
             for p in CareProvider.objects.filter(pk__in={x.provider for x in s.facts.loans})
         }
         specs = [
