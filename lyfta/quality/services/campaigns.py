@@ -81,6 +81,7 @@ class Affected:
     holding_unit_id: int | None
     in_stock: bool  # in a place picking could take it from
     prescriber_id: int | None = None  # the loan's prescriber (who is told)
+    number: str = ""  # the item's individual number
 
 
 def _may_manage(actor: Actor) -> None:
@@ -146,7 +147,15 @@ def _tracked(
     rows = (
         Item.objects.filter(article_id__in=ids)
         .exclude(status__in=GONE)
-        .values_list("pk", "article_id", "serial_number", "batch", "status", "location_id")
+        .values_list(
+            "pk",
+            "article_id",
+            "serial_number",
+            "batch",
+            "status",
+            "location_id",
+            "individual_number",
+        )
         .order_by("pk")
     )
     lot_set = set(lots)
@@ -162,7 +171,7 @@ def _tracked(
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         fetched = cursor.fetchall()
-    for pk, article_id, serial, batch, status, location_id in fetched:
+    for pk, article_id, serial, batch, status, location_id, number in fetched:
         if lots or ranges:
             in_lot = bool(batch) and batch in lot_set
             if not in_lot:
@@ -174,8 +183,8 @@ def _tracked(
                     for low, high in bounds
                 ):
                     continue
-        chosen.append((pk, article_id, batch, status, location_id))
-    with_patient = {pk for pk, _a, _b, status, _l in chosen if status in Item.WITH_PATIENT}
+        chosen.append((pk, article_id, batch, status, location_id, number))
+    with_patient = {pk for pk, _a, _b, status, _l, _n in chosen if status in Item.WITH_PATIENT}
     loans: dict[int, tuple[int, int, int | None]] = {}
     if with_patient:
         for item_id, loan_id, unit_id, prescriber_id in Loan.unscoped.filter(
@@ -185,7 +194,7 @@ def _tracked(
                 loans[item_id] = (loan_id, unit_id, prescriber_id)
     place_unit = dict(StockLocation.objects.values_list("pk", "unit_id"))
     result = []
-    for pk, article_id, batch, status, location_id in chosen:
+    for pk, article_id, batch, status, location_id, number in chosen:
         loan = loans.get(pk)
         result.append(
             Affected(
@@ -198,6 +207,7 @@ def _tracked(
                 holding_unit_id=loan[1] if loan else place_unit.get(location_id),
                 in_stock=loan is None and status not in Item.WITH_PATIENT,
                 prescriber_id=loan[2] if loan else None,
+                number=number,
             )
         )
     return result
@@ -288,14 +298,6 @@ def _notify_units(campaign: Campaign, found: list[Affected], articles: dict[int,
     # Two queries for every unit, every message in one batched INSERT.
     prescribers = units_users_with(list(by_unit), Cap.ORDERS_PRESCRIBE)
     managers = units_users_in_role(list(by_unit), Role.UNIT_MANAGER)
-    shown = [r for rows in by_unit.values() for r in rows if r.item_id]
-    numbers: dict[int, str] = {}
-    for start in range(0, len(shown), 5000):
-        numbers.update(
-            Item.objects.filter(
-                pk__in=[r.item_id for r in shown[start : start + 5000]]
-            ).values_list("pk", "individual_number")
-        )
     subject = _("Säkerhetskampanj %(number)s: %(title)s") % {
         "number": campaign.number,
         "title": campaign.title,
@@ -310,13 +312,14 @@ def _notify_units(campaign: Campaign, found: list[Affected], articles: dict[int,
         "action": campaign.action_label,
     }
     names = {pk: str(article) for pk, article in articles.items()}
+    individual = _("individ %(n)s")
 
     def body(rows: list[Affected]) -> str:
         lines = []
         for row in rows[:20]:
             what = names[row.article_id]
             if row.item_id:
-                what += " " + _("individ %(n)s") % {"n": numbers.get(row.item_id, "")}
+                what += " " + individual % {"n": row.number}
             else:
                 what += " " + _("batch %(lot)s, %(n)s st") % {
                     "lot": row.lot or "–",
