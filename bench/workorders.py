@@ -220,6 +220,12 @@ def _generate(size_name: str, seed: int) -> dict[str, Any]:
     copy_rows(WorkOrder, _columns(WorkOrder), rows())
     reset_sequence(WorkOrder)
     with connection.cursor() as cursor:
+        # Each work order keeps its item's batch, as WorkOrder.save does for a new one.
+        cursor.execute(
+            "UPDATE workorders_workorder w SET lot = i.batch FROM inventory_item i "
+            "WHERE i.id = w.item_id AND w.lot = ''"
+        )
+    with connection.cursor() as cursor:
         cursor.execute("ANALYZE workorders_workorder")
         cursor.execute("ANALYZE workorders_iteminspection")
     Counter.objects.create(name=marker, value=1)

@@ -839,7 +839,8 @@ _FAILURE_KEYS: dict[str, dict[str, list[tuple[Q, str]]]] = {
             (_OWN_ARTICLE, "article__supplier_id"),
             (_ITEMS_ARTICLE, "item__article__supplier_id"),
         ],
-        "lot": [(Q(), "item__batch")],
+        # The item's batch, kept on the work order when it was registered (no join to items).
+        "lot": [(Q(), "lot")],
         "unit": [(Q(), "unit_id")],
     },
 }

@@ -7,6 +7,8 @@ refuses, and the state-machine test proves it)."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
@@ -191,6 +193,9 @@ class WorkOrder(models.Model):
         related_name="work_orders",
         verbose_name=_("individ"),
     )
+    # The item's batch when the order was registered (a batch never changes): the failure
+    # statistics count repairs per lot from the work orders' own index, without the items.
+    lot = models.CharField(_("batch/lot"), max_length=60, blank=True, default="")
     article = models.ForeignKey(
         "catalogue.Article",
         on_delete=models.PROTECT,
@@ -298,7 +303,7 @@ class WorkOrder(models.Model):
             # and item from the index alone.
             models.Index(
                 fields=["kind", "registered_at"],
-                include=["status", "article", "item", "unit"],
+                include=["status", "article", "item", "unit", "lot"],
                 name="workorder_kind_registered",
             ),
         ]
@@ -319,6 +324,14 @@ class WorkOrder(models.Model):
 
     def __str__(self) -> str:
         return self.number
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if self._state.adding and self.item_id is not None and not self.lot:
+            from lyfta.inventory.models import Item
+
+            found = Item.objects.filter(pk=self.item_id).values_list("batch", flat=True).first()
+            self.lot = found or ""
+        super().save(*args, **kwargs)
 
     # The labels of the choices, looked up without translating every other choice first (Django's
     # own get_FOO_display hashes each lazy label, which translates it: a list of fifty work
