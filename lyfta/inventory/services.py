@@ -13,7 +13,7 @@ from decimal import Decimal
 from typing import Any, TypedDict
 
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Exists, F, OuterRef, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -271,7 +271,9 @@ def items_take_out_of_use(*, actor: Actor, item_ids: list[int] | QuerySet[Any], 
     Items already out of use keep their reason. One audit record names the first of them."""
     today = timezone.localdate()
     if isinstance(item_ids, list):
-        chunks: list[Any] = [item_ids[s : s + 1000] for s in range(0, len(item_ids), 1000)]
+        # SQLite takes at most a few thousand parameters a statement; PostgreSQL 65,535.
+        size = 20_000 if connection.vendor == "postgresql" else 1000
+        chunks: list[Any] = [item_ids[s : s + size] for s in range(0, len(item_ids), size)]
         first = item_ids[:20]
     else:
         chunks = [item_ids]

@@ -187,8 +187,10 @@ def _tracked(
     with_patient = {pk for pk, _a, _b, status, _l, _n in chosen if status in Item.WITH_PATIENT}
     loans: dict[int, tuple[int, int, int | None]] = {}
     if with_patient:
+        # By the loan's own article (an item's loan has the item's article): the open loans'
+        # partial index, no join to the items.
         for item_id, loan_id, unit_id, prescriber_id in Loan.unscoped.filter(
-            item__article_id__in=ids, ended_on__isnull=True, item__isnull=False
+            article_id__in=ids, ended_on__isnull=True, item__isnull=False
         ).values_list("item_id", "pk", "unit_id", "prescriber_id"):
             if item_id in with_patient:
                 loans[item_id] = (loan_id, unit_id, prescriber_id)
