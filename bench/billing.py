@@ -85,8 +85,9 @@ def prepare() -> None:
         price_list = PriceList.objects.create(
             name="Bench", valid_from=start, hourly_rate=Decimal("650.00")
         )
-        groups = (
-            Article.objects.exclude(price_group="").values_list("price_group", flat=True).distinct()
+        # A set: the articles' default ordering would make a DISTINCT of the groups repeat them.
+        groups = sorted(
+            set(Article.objects.exclude(price_group="").values_list("price_group", flat=True))
         )
         Price.objects.bulk_create(
             [
@@ -124,14 +125,15 @@ def prepare() -> None:
 
 
 def run_all(size: str) -> list[Result]:
-    from django.db import connection
+    from django.db import connection, transaction
     from django.utils import timezone
 
     from lyfta.billing.models import BillingLine, BillingRun
     from lyfta.billing.services.run import compute_run, discard_run, month_start, start_run
     from lyfta.orders.models import Loan
 
-    prepare()
+    with transaction.atomic():  # all of it or nothing: a half-made price list would stay
+        prepare()
     actor = economist()
     month = month_start(month_start(timezone.localdate()) - dt.timedelta(days=1))
     # An earlier bench's leftovers of this month (not locked) go first.
