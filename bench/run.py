@@ -329,6 +329,32 @@ def bench_campaigns(table: Table, size: str, repeat: int) -> None:
         )
 
 
+def bench_quality(table: Table, size: str, repeat: int) -> None:
+    """The quality desk's failure statistics pages alone (issue 15), on the scale data as
+    generated: through Django's test client and over gunicorn, as the quality officer."""
+    sys.path.insert(0, str(ROOT))
+    from django.core.management import call_command
+
+    from bench import quality_stats, scale
+
+    if not scale.counts().get("orders.Loan"):
+        table.add("failure statistics", "no scale data: run the scale suite first", "", None)
+        return
+    call_command("collectstatic", interactive=False, verbosity=0)
+    quality_stats.generate(size)
+    results = quality_stats.run_all(repeat) + quality_stats.run_gunicorn(
+        os.environ["DATABASE_URL"], repeat
+    )
+    for result in results:
+        target, _read_path = TARGETS_MS.get(result.name, (None, False))
+        table.add(
+            result.name + " (median / p95)",
+            f"{result.median_ms:.1f} / {result.p95_ms:.1f} ms, {result.queries} q",
+            f"p95 <= {target:.0f} ms" if target else "",
+            (result.p95_ms <= target if size == "national" else None) if target else None,
+        )
+
+
 def bench_billing(table: Table, size: str) -> None:
     """A month's billing run over the scale data (issue 14): time and peak memory."""
     sys.path.insert(0, str(ROOT))
@@ -347,7 +373,7 @@ def main() -> None:
     parser.add_argument(
         "--only",
         default="",
-        help="one suite: audit, scale, campaigns or billing (default: all four)",
+        help="one suite: audit, scale, campaigns, billing or quality (default: the first four)",
     )
     parser.add_argument("--events", type=int, default=300_000, help="events for audit throughput")
     parser.add_argument("--writes", type=int, default=2000, help="writes for the record overhead")
@@ -402,6 +428,7 @@ def main() -> None:
         # A build takes a second or two: a few runs give the median and the worst.
         "campaigns": lambda: bench_campaigns(table, args.size, min(args.repeat, 10)),
         "billing": lambda: bench_billing(table, args.size),
+        "quality": lambda: bench_quality(table, args.size, args.repeat),
     }
     print(f"[{args.only}]")
     suites[args.only]()
