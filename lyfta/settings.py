@@ -145,6 +145,7 @@ INSTALLED_APPS = [
     "lyfta.workorders",
     "lyfta.quality",
     "lyfta.billing",
+    "lyfta.reports",
 ]
 
 MIDDLEWARE = [

@@ -131,6 +131,10 @@ class Cap:
     # and keeping them: running, approving and locking a month, corrections, prices and rules.
     BILLING_VIEW = "billing.view"
     BILLING_MANAGE = "billing.manage"
+    # Statistics (DOMAIN.md §3.9): aggregates only. The view is of the actor's own care provider;
+    # the centre's desks (and economy, quality, procurement) see every provider of the county.
+    STATISTICS_VIEW = "reports.view"
+    STATISTICS_ALL = "reports.all_providers"
 
 
 _CARE = frozenset(
@@ -144,7 +148,8 @@ _CARE = frozenset(
     }
 )
 _ORDERING = frozenset({Cap.ORDERS_PRESCRIBE, Cap.ORDERS_PLACE})
-_CENTRE = frozenset({Cap.ORDERS_HANDLE, Cap.STOCK_VIEW})
+_CENTRE = frozenset({Cap.ORDERS_HANDLE, Cap.STOCK_VIEW, Cap.STATISTICS_VIEW, Cap.STATISTICS_ALL})
+_STATISTICS = frozenset({Cap.STATISTICS_VIEW, Cap.STATISTICS_ALL})
 ROLE_CAPABILITIES: dict[str, frozenset[str]] = {
     Role.PRESCRIBER: _CARE
     | _ORDERING
@@ -159,8 +164,11 @@ ROLE_CAPABILITIES: dict[str, frozenset[str]] = {
         Cap.RECERTIFY,
         Cap.WORKORDERS_REQUEST,
         Cap.WORKORDERS_APPROVE,
+        Cap.STATISTICS_VIEW,
     },
-    Role.CONSULTANT: _CARE | _ORDERING | {Cap.CONSENTS_MANAGE, Cap.WORKORDERS_REQUEST},
+    Role.CONSULTANT: _CARE
+    | _ORDERING
+    | {Cap.CONSENTS_MANAGE, Cap.WORKORDERS_REQUEST, Cap.STATISTICS_VIEW},
     Role.TECHNICIAN: _CARE
     | {
         Cap.STOCK_VIEW,
@@ -178,10 +186,12 @@ ROLE_CAPABILITIES: dict[str, frozenset[str]] = {
             Cap.STOCK_VIEW,
             Cap.RECALL,
         }
-    ),
+    )
+    | _STATISTICS,
     Role.BILLING: frozenset(
         {Cap.ORGANISATIONS_VIEW, Cap.CATALOGUE_VIEW, Cap.BILLING_VIEW, Cap.BILLING_MANAGE}
-    ),
+    )
+    | _STATISTICS,
     # The quality officer sees patients pseudonymised (no identity fields): a case that needs
     # identity opens it on a recorded route (lyfta.quality).
     Role.QUALITY: frozenset(
@@ -193,7 +203,8 @@ ROLE_CAPABILITIES: dict[str, frozenset[str]] = {
             Cap.DEVIATIONS_REPORT,
             Cap.QUALITY_MANAGE,
         }
-    ),
+    )
+    | _STATISTICS,
     Role.USER_ADMIN: frozenset(
         {Cap.ORGANISATIONS_VIEW, Cap.USERS_MANAGE, Cap.RECERTIFY, Cap.PRIVILEGE_APPROVE}
     ),
