@@ -96,8 +96,9 @@ def persons(cursor: Any, year: int, counted_on: dt.date) -> None:
                     )
         # Residents of each municipality with a device (any class, any provider): the numerator
         # of the per-1,000-inhabitants figure.
-        residents = (  # noqa: S608 - `where` is one of two fixed clauses; values are parameters
-            f"{_PERSON_INSERT} SELECT %s, %s, NULL, NULL, p.home_municipality_id, '', '', '',"
+        # `where` is one of two fixed clauses; the values are parameters.
+        residents = (
+            f"{_PERSON_INSERT} SELECT %s, %s, NULL, NULL, p.home_municipality_id, '', '', '',"  # noqa: S608
             " COUNT(DISTINCT l.patient_id), SUM(l.quantity)"
             " FROM orders_loan l JOIN patients_patient p ON p.id = l.patient_id"
             f" WHERE {where} AND p.home_municipality_id IS NOT NULL GROUP BY 5"
