@@ -78,20 +78,30 @@ def persons(cursor: Any, year: int, counted_on: dt.date) -> None:
         PersonCount.Kind.NEW: _started_in(dt.date(year, 1, 1), counted_on),
     }
     for kind, (where, where_params) in kinds.items():
-        for unit in ("l.unit_id", "NULL"):
+        # Three levels: a unit, its provider, the whole county (provider and unit null).
+        for provider, unit in (("u.provider_id", "l.unit_id"), ("u.provider_id", "NULL"),
+                               ("NULL", "NULL")):  # fmt: skip
             for iso in (_ISO2, "''"):
                 for sex, age in ((_SEX, band), (_SEX, "''"), ("''", "''")):
                     age_params = band_params if age == band else []
                     # Grouped by position (3 provider, 4 unit, 6 class, 7 sex, 8 age band).
                     keys = ", ".join(
                         str(position)
-                        for position, key in ((3, "p"), (4, unit), (6, iso), (7, sex), (8, age))
+                        for position, key in (
+                            (3, provider),
+                            (4, unit),
+                            (6, iso),
+                            (7, sex),
+                            (8, age),
+                        )
                         if key not in ("NULL", "''")
                     )
                     cursor.execute(
-                        f"{_PERSON_INSERT} SELECT %s, %s, u.provider_id, {unit}, NULL, {iso},"
+                        f"{_PERSON_INSERT} SELECT %s, %s, {provider}, {unit}, NULL, {iso},"
                         f" {sex}, {age}, COUNT(DISTINCT l.patient_id), SUM(l.quantity){_FROM}"
-                        f" WHERE {where} GROUP BY {keys}",
+                        f" WHERE {where} "
+                        # The county's one row: no grouping, and none when nothing counts.
+                        + (f"GROUP BY {keys}" if keys else "HAVING COUNT(*) > 0"),
                         [year, kind, *age_params, *where_params],
                     )
         # Residents of each municipality with a device (any class, any provider): the numerator

@@ -100,10 +100,10 @@ def _persons_expected(world: LoanWorld, kind: str, year: int) -> dict[tuple[Any,
         provider = loan.unit.provider_id
         iso = loan.article.iso_class.code[:5]
         band = _band(person.born, day)
-        for unit in (loan.unit_id, None):
+        for level in ((provider, loan.unit_id), (provider, None), (None, None)):
             for cls in (iso, ""):
                 for sex, age in ((person.sex, band), (person.sex, ""), ("", "")):
-                    cells.setdefault((provider, unit, cls, sex, age), set()).add(person.patient.pk)
+                    cells.setdefault((*level, cls, sex, age), set()).add(person.patient.pk)
     return cells
 
 
