@@ -326,6 +326,21 @@ LYFTA_MAX_PER_ISO_CLASS = max(1, env_int("LYFTA_MAX_PER_ISO_CLASS", 2))
 
 # --- Background work ------------------------------------------------------------------------------
 
+# E-mail (scheduled reports): an SMTP server where LYFTA_EMAIL_HOST is set, else the console (the
+# demo prints the mail). LYFTA_BASE_URL makes the links in mail absolute.
+EMAIL_HOST = os.environ.get("LYFTA_EMAIL_HOST", "")
+EMAIL_PORT = int(os.environ.get("LYFTA_EMAIL_PORT", "587"))
+EMAIL_USE_TLS = os.environ.get("LYFTA_EMAIL_TLS", "true") == "true"
+EMAIL_HOST_USER = os.environ.get("LYFTA_EMAIL_USER", "")
+EMAIL_HOST_PASSWORD = os.environ.get("LYFTA_EMAIL_PASSWORD", "")
+DEFAULT_FROM_EMAIL = os.environ.get("LYFTA_EMAIL_FROM", "lyfta@localhost")
+EMAIL_BACKEND = (
+    "django.core.mail.backends.smtp.EmailBackend"
+    if EMAIL_HOST
+    else "django.core.mail.backends.console.EmailBackend"
+)
+LYFTA_BASE_URL = os.environ.get("LYFTA_BASE_URL", "http://127.0.0.1:8000").rstrip("/")
+
 TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default"]}}
 
 # --- Audit trail (R57–R74) ------------------------------------------------------------------------

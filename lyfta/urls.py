@@ -20,6 +20,7 @@ urlpatterns = [
     path("teknik/", include("lyfta.workorders.urls")),
     path("kvalitet/", include("lyfta.quality.urls")),
     path("ekonomi/", include("lyfta.billing.urls")),
+    path("statistik/", include("lyfta.reports.urls")),
     path("meddelanden/", include("lyfta.messages.urls")),
     path("granskning/", include("lyfta.audit.urls")),
     path("loggranskning/", include("lyfta.audit.review_urls")),

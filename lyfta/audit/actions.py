@@ -210,6 +210,10 @@ class Action(models.TextChoices):
     BILLING_LINES_SEARCHED = "billing.lines_searched", _("Debiteringsrader sökta för patient")
     # The economy desk's invoice basis out (issue 14 point 5)
     INVOICE_BASIS_EXPORTED = "billing.invoice_basis_exported", _("Fakturaunderlag hämtat")
+    # Statistics (issue 17): scheduled reports ordered, ended and delivered
+    REPORT_SUBSCRIBED = "reports.subscribed", _("Rapport beställd")
+    REPORT_SUBSCRIPTION_ENDED = "reports.subscription_ended", _("Rapportbeställning avslutad")
+    REPORT_DELIVERED = "reports.delivered", _("Schemalagd rapport levererad")
 
     # The audit trail itself (R70, R73)
     AUDIT_SEARCHED = "audit.searched", _("Sökning i loggen")

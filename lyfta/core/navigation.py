@@ -76,6 +76,8 @@ PAGES: dict[str, Rule] = {
     # The economy desk (DOMAIN.md §3.8): the monthly runs, the billed lines, the unbilled loans,
     # and the reference data (customers, price lists, payer rules, who pays).
     "billing:runs": Cap.BILLING_VIEW,
+    # Statistics (issue 17): aggregates of the actor's provider, or of every provider.
+    "reports:index": Cap.STATISTICS_VIEW,
     "billing:lines": Cap.BILLING_VIEW,
     "billing:unbilled": Cap.BILLING_VIEW,
     "billing:customers": Cap.BILLING_VIEW,
@@ -142,6 +144,7 @@ NAVIGATION: list[Entry] = [
     Entry(_("Avvikelser"), "quality:deviations"),
     # The economy desk: one menu entry, its pages in the submenu "billing".
     Entry(_("Ekonomi"), "billing:runs"),
+    Entry(_("Statistik"), "reports:index"),
     Entry(_("Loggranskning"), "review:overview"),
     Entry(_("Nödåtkomster att granska"), "patients:emergency_queue"),
     Entry(_("Åtkomst mellan vårdgivare"), "audit:cross_provider"),

@@ -45,6 +45,10 @@ def jobs() -> list[Job]:
         Job("work_orders_overdue", 24 * 3600, "lyfta.workorders.jobs:work_orders_overdue"),
         # Reservations past their day are closed (they stopped holding the item already).
         Job("reservations_expire", 24 * 3600, "lyfta.inventory.jobs:reservations_expire"),
+        # Statistics: the summary tables rebuilt (the month under way and the one before), and
+        # due scheduled reports queued for the background worker.
+        Job("statistics_refresh", 24 * 3600, "lyfta.reports.jobs:refresh"),
+        Job("reports_due", 3600, "lyfta.reports.jobs:reports_due"),
     ]
 
 

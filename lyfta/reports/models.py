@@ -223,7 +223,7 @@ class Subscription(models.Model):
         "accounts.Assignment", on_delete=models.PROTECT, related_name="+"
     )
     figure = models.CharField(_("rapport"), max_length=40)
-    filters = models.JSONField(_("urval"), default=dict)
+    filters = models.JSONField(_("urval"), default=dict, blank=True)
     frequency = models.CharField(_("hur ofta"), max_length=8, choices=Frequency.choices)
     next_on = models.DateField(_("nästa leverans"))
     created_at = models.DateTimeField(_("beställd"))
@@ -238,3 +238,10 @@ class Subscription(models.Model):
 
     def __str__(self) -> str:
         return f"{self.figure} ({self.frequency})"
+
+    @property
+    def figure_title(self) -> str:
+        from lyfta.reports.figures import FIGURES
+
+        found = FIGURES.get(self.figure)
+        return str(found.title) if found else self.figure

@@ -1,0 +1,376 @@
+"""Reading the figures (issue 17): every number on a statistics page comes from the summary
+tables, filtered to the actor's scope (`lyfta.access.statistics`), grouped as asked. Nothing here
+reads a patient row: the tables hold counts only."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db.models import F, Q, Sum
+from django.db.models.functions import Substr
+from django.utils import formats
+from django.utils.translation import gettext as _
+
+from lyfta.access.actor import Actor
+from lyfta.access.statistics import StatisticsScope, statistics_scope
+from lyfta.catalogue.models import Article, DeliveryClass, IsoClass, Supplier
+from lyfta.organisations.models import CareProvider, Unit
+from lyfta.reports.figures import FIGURES, GROUPINGS, Figure, Sums
+from lyfta.reports.models import AgeBand, Fact, PersonCount, Population, Refresh, Sex
+from lyfta.reports.suppression import Relation, suppress
+
+# A page shows at most this many groups; the rest are summed on one row (exports have all).
+SHOWN_GROUPS = 60
+
+
+@dataclass(frozen=True)
+class Filters:
+    """What a figure is computed over: months [first, last] (first days), and optional narrowing
+    by provider, unit, product area and ISO class (code prefixes), article and supplier."""
+
+    first: dt.date
+    last: dt.date
+    group: str = ""
+    provider: int | None = None
+    unit: int | None = None
+    area: str = ""
+    iso: str = ""
+    article: int | None = None
+    supplier: int | None = None
+    kind: str = PersonCount.Kind.ON_LOAN
+    article_number: str = ""
+
+    def as_params(self) -> dict[str, str]:
+        """The filters as the page's query parameters (for links, exports and subscriptions)."""
+        params = {"fran": f"{self.first:%Y-%m}", "till": f"{self.last:%Y-%m}"}
+        for key, value in (
+            ("grupp", self.group), ("huvudman", self.provider), ("enhet", self.unit),
+            ("omrade", self.area), ("iso", self.iso), ("artikel", self.article_number),
+            ("leverantor", self.supplier),
+            ("slag", self.kind if self.kind != PersonCount.Kind.ON_LOAN else ""),
+        ):  # fmt: skip
+            if value not in (None, ""):
+                params[key] = str(value)
+        return params
+
+
+@dataclass
+class Row:
+    key: Any
+    label: str
+    values: list[float | int | None]
+    sums: Sums = field(default_factory=Sums)
+
+
+@dataclass
+class Table:
+    """A figure computed: its columns, rows (at most SHOWN_GROUPS, the rest on `rest`), the total,
+    and how fresh the numbers are."""
+
+    figure: Figure
+    filters: Filters
+    group: str
+    group_label: str
+    columns: list[str]
+    kinds: list[str]
+    rows: list[Row]
+    total: Row
+    rest: Row | None
+    all_rows: list[Row]
+    refreshed_at: dt.datetime | None
+    counted_on: str = ""
+
+
+def refreshed_at() -> dt.datetime | None:
+    return Refresh.objects.order_by("-finished_at").values_list("finished_at", flat=True).first()
+
+
+def _scoped(query: Any, scope: StatisticsScope, field_name: str = "provider_id") -> Any:
+    if scope.providers is None:
+        return query
+    return query.filter(**{f"{field_name}__in": sorted(scope.providers)})
+
+
+_KEYS: dict[str, Any] = {
+    "month": F("month"),
+    "provider": F("provider_id"),
+    "unit": F("unit_id"),
+    "area": Substr("iso_code", 1, 2),
+    "iso": Substr("iso_code", 1, 5),
+    "article": F("article_id"),
+    "supplier": F("article__supplier_id"),
+    "delivery_class": F("article__delivery_class"),
+    "sex": F("sex"),
+    "age": F("age_band"),
+}
+
+
+def month_label(month: dt.date) -> str:
+    return formats.date_format(month, "F Y").capitalize()
+
+
+def _labels(group: str, keys: list[Any]) -> dict[Any, str]:
+    ids = [k for k in keys if k not in (None, "")]
+    if group == "month":
+        return {k: month_label(k) for k in ids}
+    if group == "provider":
+        return dict(CareProvider.objects.filter(pk__in=ids).values_list("pk", "name"))
+    if group == "unit":
+        return dict(Unit.objects.filter(pk__in=ids).values_list("pk", "name"))
+    if group == "article":
+        return {
+            pk: f"{number} {name}"
+            for pk, number, name in Article.objects.filter(pk__in=ids).values_list(
+                "pk", "article_number", "name"
+            )
+        }
+    if group == "supplier":
+        return dict(Supplier.objects.filter(pk__in=ids).values_list("pk", "name"))
+    if group in ("area", "iso"):
+        return {
+            code: f"{code} {name}"
+            for code, name in IsoClass.objects.filter(code__in=ids).values_list("code", "name")
+        }
+    if group == "delivery_class":
+        return {k: str(DeliveryClass(k).label) for k in ids if k in DeliveryClass.values}
+    if group == "sex":
+        return {k: str(Sex(k).label) for k in ids if k in Sex.values}
+    if group == "age":
+        return {k: str(AgeBand(k).label) for k in ids if k in AgeBand.values}
+    return {}
+
+
+def _fact_query(figure: Figure, filters: Filters, scope: StatisticsScope) -> Any:
+    found = Fact.objects.filter(measure=figure.measure)
+    if figure.stock and filters.group != "month":
+        found = found.filter(month=filters.last)
+    else:
+        found = found.filter(month__gte=filters.first, month__lte=filters.last)
+    found = _scoped(found, scope)
+    if filters.provider:
+        found = found.filter(provider_id=filters.provider)
+    if filters.unit:
+        found = found.filter(unit_id=filters.unit)
+    if filters.area:
+        found = found.filter(iso_code__startswith=filters.area)
+    if filters.iso:
+        found = found.filter(iso_code__startswith=filters.iso)
+    if filters.article:
+        found = found.filter(article_id=filters.article)
+    if filters.supplier:
+        found = found.filter(article__supplier_id=filters.supplier)
+    return found
+
+
+def _row(figure: Figure, key: Any, label: str, sums: Sums) -> Row:
+    return Row(key, label, [c.value(sums) for c in figure.columns], sums)
+
+
+def figure_table(actor: Actor, figure: Figure, filters: Filters) -> Table:
+    """`figure` over `filters` for `actor`: one row per group, the total, the rest summed."""
+    scope = statistics_scope(actor)
+    group = filters.group if filters.group in figure.groupings else figure.groupings[0]
+    grouped = (
+        _fact_query(figure, filters, scope)
+        .values(key=_KEYS[group])
+        .annotate(n=Sum("n"), hits=Sum("hits"), total=Sum("total"))
+        .order_by()
+    )
+    cells = {r["key"]: Sums(r["n"] or 0, r["hits"] or 0, r["total"] or 0) for r in grouped}
+    labels = _labels(group, list(cells))
+    unknown = _("Uppgift saknas")
+    rows = [_row(figure, k, labels.get(k, unknown if k in (None, "") else str(k)), s)
+            for k, s in cells.items()]  # fmt: skip
+    if group in ("month", "age", "sex", "delivery_class"):
+        rows.sort(key=lambda r: str(r.key) if r.key is not None else "")
+    else:
+        rows.sort(key=lambda r: (-(r.sums.n), r.label))
+    total = Sums(
+        sum(s.n for s in cells.values()),
+        sum(s.hits for s in cells.values()),
+        sum(s.total for s in cells.values()),
+    )
+    rest = None
+    shown = rows
+    if len(rows) > SHOWN_GROUPS:
+        shown = rows[:SHOWN_GROUPS]
+        tail = rows[SHOWN_GROUPS:]
+        rest = _row(
+            figure,
+            None,
+            _("Övriga (%(n)s grupper)") % {"n": len(tail)},
+            Sums(sum(r.sums.n for r in tail), sum(r.sums.hits for r in tail),
+                 sum(r.sums.total for r in tail)),
+        )  # fmt: skip
+    counted = ""
+    if figure.stock and group != "month":
+        counted = month_label(filters.last)
+    return Table(
+        figure=figure,
+        filters=filters,
+        group=group,
+        group_label=str(GROUPINGS[group]),
+        columns=[str(c.label) for c in figure.columns],
+        kinds=[c.kind for c in figure.columns],
+        rows=shown,
+        total=_row(figure, None, _("Totalt"), total),
+        rest=rest,
+        all_rows=rows,
+        refreshed_at=refreshed_at(),
+        counted_on=counted,
+    )
+
+
+# --- The Socialstyrelsen table ---------------------------------------------------------------
+
+SEXES = (Sex.WOMAN.value, Sex.MAN.value, Sex.UNKNOWN.value)
+BANDS = tuple(b.value for b in AgeBand)
+
+
+@dataclass
+class PersonTable:
+    """Persons (and devices) per ISO class (rows, the last "all classes") and sex × age band
+    (columns: each sex's bands and its total, then the total). Hidden cells are None."""
+
+    year: int
+    level: str
+    columns: list[tuple[str, str]]  # (sex, band); band "" is the sex's total, ("", "") all
+    column_labels: list[str]
+    rows: list[tuple[str, str, list[int | None], list[int | None]]]  # code, label, persons, devices
+    suppressed: int
+    refreshed_at: dt.datetime | None
+
+
+def person_columns() -> list[tuple[str, str]]:
+    columns: list[tuple[str, str]] = []
+    for sex in SEXES:
+        columns.extend((sex, band) for band in BANDS)
+        columns.append((sex, ""))
+    columns.append(("", ""))
+    return columns
+
+
+def relations_of(codes: list[str]) -> list[Relation]:
+    """The exact relations of a person table: a sex's bands add up to it, the sexes to all."""
+    relations: list[Relation] = []
+    for code in codes:
+        for sex in SEXES:
+            relations.append(((code, sex, ""), tuple((code, sex, b) for b in BANDS)))
+        relations.append(((code, "", ""), tuple((code, s, "") for s in SEXES)))
+    return relations
+
+
+def person_table(actor: Actor, filters: Filters) -> PersonTable:
+    """The Socialstyrelsen table for the year of `filters.last`, at the unit's level when a unit
+    is chosen, else the provider's, else the county's (for those who see every provider).
+    Below the provider level, small cells are suppressed (`suppression`)."""
+    scope = statistics_scope(actor)
+    year = filters.last.year
+    found = PersonCount.objects.filter(year=year, kind=filters.kind, municipality__isnull=True)
+    provider = filters.provider
+    if provider is None and scope.providers is not None and len(scope.providers) == 1:
+        provider = next(iter(scope.providers))
+    if filters.unit:
+        found = _scoped(found.filter(unit_id=filters.unit), scope)
+        level = "unit"
+    elif provider:
+        found = _scoped(found.filter(provider_id=provider, unit__isnull=True), scope)
+        level = "provider"
+    elif scope.providers is None:
+        found = found.filter(provider__isnull=True, unit__isnull=True)
+        level = "county"
+    else:
+        found = found.none()
+        level = "provider"
+    if filters.iso or filters.area:
+        prefix = filters.iso or filters.area
+        found = found.filter(Q(iso_code__startswith=prefix[:5]) | Q(iso_code=""))
+    persons: dict[tuple[str, str, str], int] = {}
+    devices: dict[tuple[str, str, str], int] = {}
+    for code, sex, band, n, d in found.values_list(
+        "iso_code", "sex", "age_band", "persons", "devices"
+    ):
+        persons[(code, sex, band)] = n
+        devices[(code, sex, band)] = d
+    codes = sorted({c for c, _s, _b in persons if c})
+    hidden: set[Any] = set()
+    if level == "unit":
+        values: dict[Any, int] = dict(persons)
+        hidden = suppress(values, relations_of([*codes, ""]))
+    names = dict(IsoClass.objects.filter(code__in=codes).values_list("code", "name"))
+    columns = person_columns()
+    rows = []
+    for code in [*codes, ""]:
+        label = f"{code} {names.get(code, '')}".strip() if code else _("Alla klasser")
+        cells_p: list[int | None] = []
+        cells_d: list[int | None] = []
+        for sex, band in columns:
+            cell = (code, sex, band)
+            if cell in hidden:
+                cells_p.append(None)
+                cells_d.append(None)
+            else:
+                cells_p.append(persons.get(cell, 0))
+                cells_d.append(devices.get(cell, 0))
+        rows.append((code, label, cells_p, cells_d))
+    labels = []
+    for sex, band in columns:
+        if not sex:
+            labels.append(_("Totalt"))
+        elif not band:
+            labels.append(_("%(sex)s totalt") % {"sex": Sex(sex).label})
+        else:
+            labels.append(f"{Sex(sex).label} {AgeBand(band).label}")
+    return PersonTable(
+        year, level, columns, labels, rows, len(hidden & set(persons)), refreshed_at()
+    )
+
+
+# --- Per 1,000 inhabitants --------------------------------------------------------------------
+
+
+@dataclass
+class PopulationRow:
+    municipality: str
+    persons: int
+    inhabitants: int | None
+    per_thousand: float | None
+
+
+def population_table(actor: Actor, filters: Filters) -> list[PopulationRow]:
+    """Residents with a device per municipality, and per 1,000 inhabitants where the year's
+    population is entered. A provider-scoped actor of a municipality sees their own."""
+    scope = statistics_scope(actor)
+    year = filters.last.year
+    municipalities = CareProvider.objects.filter(kind=CareProvider.Kind.MUNICIPALITY)
+    if scope.providers is not None:
+        own = CareProvider.objects.filter(pk__in=scope.providers)
+        if all(p.kind == CareProvider.Kind.MUNICIPALITY for p in own):
+            municipalities = municipalities.filter(pk__in=scope.providers)
+    counts = dict(
+        PersonCount.objects.filter(
+            year=year, kind=PersonCount.Kind.ON_LOAN, municipality__isnull=False
+        ).values_list("municipality_id", "persons")
+    )
+    population = dict(
+        Population.objects.filter(year=year).values_list("municipality_id", "inhabitants")
+    )
+    rows = []
+    for pk, name in municipalities.order_by("name").values_list("pk", "name"):
+        persons = counts.get(pk, 0)
+        inhabitants = population.get(pk)
+        rows.append(
+            PopulationRow(
+                name, persons, inhabitants, 1000 * persons / inhabitants if inhabitants else None
+            )
+        )
+    return rows
+
+
+def figures_for(actor: Actor) -> list[Figure]:
+    """The figures the actor may open (every figure, for anyone who sees statistics)."""
+    if statistics_scope(actor).providers == frozenset():
+        return []
+    return list(FIGURES.values())
