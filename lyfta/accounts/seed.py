@@ -178,6 +178,17 @@ DEMO_USERS = [
         "K10013",
         pnr("19760404", 16),
     ),
+    # A unit manager of the municipality's home care (Anna's and Bo's unit): the statistics of
+    # her provider, follow-ups and approvals.
+    DemoUser(
+        "tove.enhetschef",
+        "Tove",
+        "Berg",
+        "Enhetschef",
+        Role.UNIT_MANAGER,
+        "K20801",
+        pnr("19770606", 19),
+    ),
 ]
 
 

@@ -588,6 +588,7 @@ def _inspection_order(w: World) -> dict[str, int]:
 # The economy desk's reference data (issue 14): the economy role sees and keeps it; every other
 # role gets 403 before any object is looked up.
 BILLING_ONLY = everyone(DENIED, billie=OK)
+STATISTICS = everyone(DENIED, logan=OK, billie=OK)
 BILLING_BAD = everyone(DENIED, billie=BAD)
 BILLING_MISSING = everyone(DENIED, billie=MISSING)
 
@@ -1074,6 +1075,46 @@ ROUTES: dict[str, list[Route]] = {
     ],
     "quality:stats_csv": [Route(expect=everyone(DENIED))],
     "quality:stats_xlsx": [Route(expect=everyone(DENIED))],
+    # Statistics (issue 17): the centre's desks and economy see every provider's figures; no
+    # persona here is a unit manager (their provider-only view: lyfta/reports/tests).
+    "reports:index": [Route(expect=STATISTICS)],
+    "reports:figure": [
+        Route(kwargs=lambda w: {"slug": "utlanade"}, expect=STATISTICS),
+        Route(
+            kwargs=lambda w: {"slug": "socialstyrelsen"}, data={"slag": "new"}, expect=STATISTICS
+        ),
+        Route(
+            kwargs=lambda w: {"slug": "utlanade"},
+            data={"fran": "x", "grupp": "patient"},
+            expect=everyone(DENIED, logan=BAD, billie=BAD),
+        ),
+        Route(
+            kwargs=lambda w: {"slug": "finns-inte"},
+            expect=everyone(DENIED, logan=MISSING, billie=MISSING),
+        ),
+    ],
+    "reports:export": [
+        Route(kwargs=lambda w: {"slug": "leveranser", "fmt": "csv"}, expect=STATISTICS),
+        Route(
+            kwargs=lambda w: {"slug": "utlanade", "fmt": "exe"},
+            expect=everyone(DENIED, logan=MISSING, billie=MISSING),
+        ),
+    ],
+    "reports:subscribe": [
+        Route(
+            method="post",
+            kwargs=lambda w: {"slug": "utlanade"},
+            data={"frequency": "monthly", "grupp": "unit"},
+            expect=everyone(DENIED, logan=FOUND, billie=FOUND),
+        ),
+    ],
+    "reports:unsubscribe": [
+        Route(
+            method="post",
+            kwargs=lambda w: {"pk": 999999},
+            expect=everyone(DENIED, logan=MISSING, billie=MISSING),
+        ),
+    ],
     # The invoice basis out (issue 14 point 5): the economy role's, from a locked run only.
     "billing:invoices": [Route(expect=everyone(DENIED, billie=OK))],
     "billing:invoice_export": [

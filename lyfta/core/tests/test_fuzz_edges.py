@@ -86,6 +86,7 @@ RAW_PARAMS = (
     "delivered_at",
     "emergency",
     "fran",
+    "frequency",
     "from",
     "in_assortment",
     "item",

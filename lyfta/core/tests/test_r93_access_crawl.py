@@ -368,6 +368,15 @@ CRAWLED: dict[str, Targets] = {
     # The economy desk's billing runs: lines carry the patient, the pages never show who (R34);
     # a search by a patient's number finds the lines without naming her.
     "billing:runs": _one(PLAIN),
+    # Statistics: counts from the summary tables, never a patient (issue 17 point 2). The
+    # scenario's figures are built first, so that the pages have numbers to show.
+    "reports:index": lambda s: _statistics(s, [({}, {})]),
+    "reports:figure": lambda s: _statistics(
+        s, [({"slug": slug}, {"grupp": "unit"}) for slug in _figure_slugs()]
+    ),
+    "reports:export": lambda s: _statistics(
+        s, [({"slug": "utlanade", "fmt": fmt}, {"grupp": "unit"}) for fmt in ("csv", "pdf")]
+    ),
     "billing:run": lambda s: [Target(kwargs, PLAIN) for kwargs in _billing_runs(s)],
     "billing:run_progress": lambda s: [Target(kwargs, PLAIN) for kwargs in _billing_runs(s)],
     "billing:line_correct": _billing_lines,
@@ -422,7 +431,25 @@ def _invoice_targets(s: Scenario) -> list[Target]:
 
 
 # GET routes left out of the crawl, each with the reason it cannot show patient data.
+def _figure_slugs() -> list[str]:
+    from lyfta.reports.figures import FIGURES
+
+    return list(FIGURES)
+
+
+def _statistics(s: Scenario, pages: list[tuple[dict[str, Any], dict[str, str]]]) -> list[Target]:
+    from lyfta.access.actor import Actor
+    from lyfta.reports.models import Refresh
+    from lyfta.reports.services.refresh import statistics_refresh
+
+    if not Refresh.objects.exists():
+        statistics_refresh(actor=Actor.system("crawl"))
+    return [Target(kwargs, PLAIN, query=query) for kwargs, query in pages]
+
+
 EXCLUDED: dict[str, str] = {
+    "reports:subscribe": "answers GET with 405 (ordering a report is a POST)",
+    "reports:unsubscribe": "answers GET with 405 (ending a report order is a POST)",
     "healthz": "a health check: no data",
     "admin:index": "the admin site keeps organisations only, no patient-linked model",
     "set_language": "POST only in the access table",

@@ -19,6 +19,7 @@ SEEDERS = [
     "lyfta.quality.seed",
     "lyfta.billing.seed",
     "lyfta.billing.seed_runs",
+    "lyfta.reports.seed",
     "lyfta.audit.seed",
 ]
 
