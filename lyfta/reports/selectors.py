@@ -242,6 +242,14 @@ class PersonTable:
     suppressed: int
     refreshed_at: dt.datetime | None
 
+    @property
+    def shown(self) -> list[tuple[str, list[tuple[int | None, str]]]]:
+        """Each row's label and its persons with their column's label (the phone layout)."""
+        return [
+            (label, list(zip(persons, self.column_labels, strict=True)))
+            for _code, label, persons, _devices in self.rows
+        ]
+
 
 def person_columns() -> list[tuple[str, str]]:
     columns: list[tuple[str, str]] = []
