@@ -355,6 +355,38 @@ def bench_quality(table: Table, size: str, repeat: int) -> None:
         )
 
 
+def bench_reports(table: Table, size: str, repeat: int) -> None:
+    """The statistics (issue 17) on the scale data: building the summary tables, every page
+    (test client and gunicorn) and the Socialstyrelsen export."""
+    sys.path.insert(0, str(ROOT))
+    from django.core.management import call_command
+
+    from bench import reports, scale
+
+    if not scale.counts().get("orders.Loan"):
+        table.add("statistics", "no scale data: run the scale suite first", "", None)
+        return
+    call_command("collectstatic", interactive=False, verbosity=0)
+    timings = reports.build()
+    for name, seconds in timings.items():
+        target = 600 if name == "nightly refresh" else None
+        table.add(
+            f"statistics, {name}",
+            f"{seconds:.0f} s",
+            f"<= {target} s" if target else "",
+            (seconds <= target if size == "national" else None) if target else None,
+        )
+    results = reports.run_all(repeat) + reports.run_gunicorn(os.environ["DATABASE_URL"], repeat)
+    for result in results:
+        target_ms = 30_000.0 if "Socialstyrelsen" in result.name else 1000.0
+        table.add(
+            result.name + " (median / p95)",
+            f"{result.median_ms:.1f} / {result.p95_ms:.1f} ms, {result.queries} q",
+            f"p95 <= {target_ms:.0f} ms",
+            result.p95_ms <= target_ms if size == "national" else None,
+        )
+
+
 def bench_billing(table: Table, size: str) -> None:
     """A month's billing run over the scale data (issue 14): time and peak memory."""
     sys.path.insert(0, str(ROOT))
@@ -373,7 +405,8 @@ def main() -> None:
     parser.add_argument(
         "--only",
         default="",
-        help="one suite: audit, scale, campaigns, billing or quality (default: the first four)",
+        help="one suite: audit, scale, campaigns, billing, quality or reports (default: the first "
+        "four)",
     )
     parser.add_argument("--events", type=int, default=300_000, help="events for audit throughput")
     parser.add_argument("--writes", type=int, default=2000, help="writes for the record overhead")
@@ -429,6 +462,7 @@ def main() -> None:
         "campaigns": lambda: bench_campaigns(table, args.size, min(args.repeat, 10)),
         "billing": lambda: bench_billing(table, args.size),
         "quality": lambda: bench_quality(table, args.size, args.repeat),
+        "reports": lambda: bench_reports(table, args.size, args.repeat),
     }
     print(f"[{args.only}]")
     suites[args.only]()

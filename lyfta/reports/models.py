@@ -69,7 +69,7 @@ class PatientDim(models.Model):
     refresh can count by sex and age band without reading identities. Holds no identity."""
 
     patient = models.OneToOneField(
-        "patients.Patient", on_delete=models.CASCADE, primary_key=True, related_name="+"
+        "patients.Patient", on_delete=models.PROTECT, primary_key=True, related_name="+"
     )
     sex = models.CharField(max_length=1, choices=Sex.choices)
     born = models.DateField(null=True)

@@ -921,8 +921,16 @@ def discard_run(*, actor: Actor, run: BillingRun) -> None:
             target=locked,
             detail={"month": locked.month.strftime("%Y-%m"), "lines": locked.line_count},
         )
-        BillingLine.unscoped.filter(run_id=locked.pk).delete()
+        _lines_delete(BillingLine.unscoped.filter(run_id=locked.pk))
         locked.delete()
+
+
+def _lines_delete(lines: Any) -> int:
+    """Delete a preview's lines with one DELETE. The ORM's delete() first loads every line (a
+    line may be corrected by another, so it collects them): 10M lines at national size took
+    1.7 GB and minutes. A preview's lines are never corrected (only locked ones are), and the
+    foreign key still refuses a delete that would orphan a correction."""
+    return int(lines._raw_delete(lines.db))
 
 
 def approve_run(*, actor: Actor, run: BillingRun) -> BillingRun:
@@ -1039,7 +1047,7 @@ def compute_run(run_id: int) -> None:
     system = Actor.system("billing-run")
     try:
         books = Books.load()
-        BillingLine.unscoped.filter(run_id=run_id, corrects__isnull=True).delete()
+        _lines_delete(BillingLine.unscoped.filter(run_id=run_id, corrects__isnull=True))
         total_loans = loan_count(start, until)
         price_list = books.prices.list_on(start)
         BillingRun.objects.filter(pk=run_id).update(
@@ -1079,7 +1087,7 @@ def compute_run(run_id: int) -> None:
                 },
             )
     except Exception as error:  # the run must end in a state the page can show
-        BillingLine.unscoped.filter(run_id=run_id, corrects__isnull=True).delete()
+        _lines_delete(BillingLine.unscoped.filter(run_id=run_id, corrects__isnull=True))
         BillingRun.objects.filter(pk=run_id).update(
             status=BillingRun.Status.FAILED, error=str(error)[:2000]
         )

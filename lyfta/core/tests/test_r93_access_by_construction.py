@@ -33,6 +33,9 @@ EXEMPT = {
     "audit.LogExtractRequest": "a patient's log-extract request, read by log reviewers (R80)",
     # A device: its holder is shown only through its loans (rows.item_history).
     "inventory.Item": "device; its holder is never rendered, the loans are",
+    # Statistics: a patient's sex and birth date derived for the nightly refresh's counts; read
+    # only by the refresh's SQL (a job), never by a page.
+    "reports.PatientDim": "derived for the statistics refresh, read by no page",
 }
 
 # Where the `unscoped` manager, raw SQL and the layer's internals may appear: code that writes,

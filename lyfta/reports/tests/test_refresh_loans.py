@@ -150,9 +150,9 @@ def test_a_second_refresh_rebuilds_rather_than_adds(world: LoanWorld) -> None:
 @pytest.mark.parametrize(
     ("identifier", "kind", "expected"),
     [
-        ("194003012384", "personnummer", ("K", dt.date(1940, 3, 1))),
-        ("195006151015", "personnummer", ("M", dt.date(1950, 6, 15))),
-        ("196105652390", "samordningsnummer", ("M", dt.date(1961, 5, 5))),
+        ("194003019827", "personnummer", ("K", dt.date(1940, 3, 1))),
+        ("195006159817", "personnummer", ("M", dt.date(1950, 6, 15))),
+        ("196105659913", "samordningsnummer", ("M", dt.date(1961, 5, 5))),
         ("990000000123", "reservnummer", ("?", None)),
         ("19400301", "personnummer", ("?", None)),
     ],

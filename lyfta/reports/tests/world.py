@@ -46,7 +46,8 @@ class LoanWorld:
         if born is None:
             identifier, kind = f"99{n:010d}", Patient.IdKind.RESERVNUMMER
         else:
-            serial = f"{n % 100:02d}{1 if sex == 'M' else 2}"
+            # Skatteverket's test series (birth numbers 980–999): never a real person.
+            serial = f"9{8 + n % 2}{1 if sex == 'M' else 2}"
             body = f"{born:%y%m%d}{serial}"
             identifier = f"{born:%Y%m%d}{serial}{_check_digit(body)}"
             kind = Patient.IdKind.PERSONNUMMER

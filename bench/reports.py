@@ -1,0 +1,155 @@
+"""The statistics benchmarks (issue 17): the summary tables built from the scale data (the first
+build and the nightly refresh), every statistics page as the centre and a unit manager open it
+(test client and gunicorn), and the Socialstyrelsen table for a year as a spreadsheet.
+
+Targets (issue 17, national size): every statistics page p95 <= 1 s; the nightly refresh
+<= 10 minutes; the Socialstyrelsen export for a year <= 30 s."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from django.utils import timezone
+
+
+def log(message: str) -> None:
+    print(f"  [{time.strftime('%H:%M:%S')}] {message}", flush=True)
+
+
+def people() -> tuple[Any, Any]:
+    """The bench's logistician at the centre (every provider) and a unit manager of the first
+    municipal unit with loans (their provider only)."""
+    from bench.ops import _person
+    from lyfta.access.roles import Role
+    from lyfta.organisations.models import Unit
+
+    centre = _person(Role.LOGISTICS, "bench.statistik", centre=True)
+    unit = Unit.objects.filter(provider__kind="municipality").order_by("pk").first()
+    manager = _person(Role.UNIT_MANAGER, "bench.enhetschef", unit=unit)
+    return centre, manager
+
+
+def build(out: Any = log) -> dict[str, float]:
+    """The first build (every month back to the first loan, at most three years) when nothing is
+    built yet, then the nightly refresh (the month under way and the one before, and the year's
+    person counts). Seconds of each."""
+    from lyfta.access.actor import Actor
+    from lyfta.reports.models import Refresh
+    from lyfta.reports.services.refresh import statistics_refresh
+
+    timings: dict[str, float] = {}
+    if not Refresh.objects.exists():
+        t0 = time.perf_counter()
+        made = statistics_refresh(actor=Actor.system("bench"))
+        timings["first build"] = time.perf_counter() - t0
+        out(f"first build {made.first_month:%Y-%m}..{made.last_month:%Y-%m}: "
+            f"{timings['first build']:.0f} s")  # fmt: skip
+    t0 = time.perf_counter()
+    statistics_refresh(actor=Actor.system("bench"))
+    timings["nightly refresh"] = time.perf_counter() - t0
+    out(f"nightly refresh: {timings['nightly refresh']:.0f} s")
+    return timings
+
+
+def _queries() -> list[tuple[str, dict[str, str]]]:
+    today = timezone.localdate()
+    year = f"fran={today.year}-01&till={today:%Y-%m}"
+    del year
+    return [
+        ("utlanade", {}),
+        ("utlanade", {"grupp": "unit"}),
+        ("utlanade", {"grupp": "article"}),
+        ("utlanade", {"grupp": "month"}),
+        ("utlanade", {"grupp": "age"}),
+        ("nyforskrivna", {}),
+        ("nyforskrivna", {"grupp": "supplier"}),
+        ("socialstyrelsen", {}),
+        ("per-1000-invanare", {}),
+        ("ateranvandning", {}),
+        ("rekonditionering", {}),
+        ("leveranser", {}),
+        ("hamtningar", {}),
+        ("arbetsordrar", {}),
+        ("fakturerat", {}),
+        ("avvikelser", {}),
+        ("reparationer", {}),
+        ("forluster", {}),
+    ]
+
+
+def run_all(repeat: int) -> list[Any]:
+    """Each statistics page (the figures with their default filters and the heaviest groupings)
+    through the test client, as the centre and as a unit manager; the Socialstyrelsen table for
+    the year as a spreadsheet; the list of figures."""
+    from django.test import Client
+
+    from bench.ops import _sign_in, measure
+
+    centre, manager = people()
+    results = []
+    for who, person in (("centre", centre), ("unit manager", manager)):
+        client = Client()
+        _sign_in(client, person.assignment)
+        pages = _queries()
+        if who == "unit manager":
+            pages.append(("socialstyrelsen", {"enhet": str(person.unit.pk)}))
+
+        def page(i: int, client: Client = client, pages: list[Any] = pages) -> None:
+            slug, query = pages[i % len(pages)]
+            response = client.get(f"/statistik/{slug}/", query)
+            assert response.status_code == 200, (slug, query, response.status_code)
+
+        results.append(
+            measure(
+                f"statistics pages, every figure ({who}, HTTP)",
+                page,
+                repeat=max(repeat, 2 * len(pages)),
+            )  # fmt: skip
+        )
+    client = Client()
+    _sign_in(client, centre.assignment)
+    today = timezone.localdate()
+
+    def export(i: int) -> None:
+        response = client.get(
+            "/statistik/socialstyrelsen/export.xlsx",
+            {"fran": f"{today.year}-01", "till": f"{today:%Y-%m}"},
+        )
+        assert response.status_code == 200, response.status_code
+
+    def index(i: int) -> None:
+        assert client.get("/statistik/").status_code == 200
+
+    results.append(measure("Socialstyrelsen table for a year, xlsx (HTTP)", export, repeat=5))
+    results.append(measure("statistics list of figures (HTTP)", index, repeat=repeat))
+    return results
+
+
+def run_gunicorn(url: str, repeat: int) -> list[Any]:
+    """The figures as a browser gets them: gunicorn (one sync worker), the centre's session."""
+    from django.test import Client as DjangoClient
+
+    from bench import drills
+    from bench.ops import _sign_in, measure
+
+    centre, _manager = people()
+    browser = DjangoClient()
+    _sign_in(browser, centre.assignment)
+    client = drills.Client(browser.cookies["lyfta_session"].value, [], [])
+    server = drills.Server(url, workers=1)
+    server.start()
+    pages = _queries()
+    try:
+
+        def get(i: int) -> None:
+            from urllib.parse import urlencode
+
+            slug, query = pages[i % len(pages)]
+            response = client.request("GET", f"/statistik/{slug}/?{urlencode(query)}")
+            assert response.status == 200, (slug, response.status)
+
+        return [measure("statistics pages, every figure (gunicorn)", get,
+                        repeat=max(repeat, 2 * len(pages)))]  # fmt: skip
+    finally:
+        server.stop()
