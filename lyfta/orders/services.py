@@ -24,6 +24,7 @@ from django.db.models import Sum
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from lyfta.access.actor import Actor
 from lyfta.access.patients import PatientGrant
@@ -1601,9 +1602,12 @@ def pickups_propose_after_death(*, actor: Actor, patient: Patient) -> list[Death
         ]
         if proposal.loans:
             body.append(
-                _(
+                ngettext(
                     "Hämtning av %(n)d hjälpmedel föreslås. Bekräfta hämtordern på patientens "
-                    "sida Hjälpmedelsinnehav; där finns också brevet till dödsboet."
+                    "sida Hjälpmedelsinnehav; där finns också brevet till dödsboet.",
+                    "Hämtning av %(n)d hjälpmedel föreslås. Bekräfta hämtordern på patientens "
+                    "sida Hjälpmedelsinnehav; där finns också brevet till dödsboet.",
+                    len(proposal.loans),
                 )
                 % {"n": len(proposal.loans)}
             )
