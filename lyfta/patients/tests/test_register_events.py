@@ -15,6 +15,7 @@ import pytest
 from django.core.exceptions import PermissionDenied
 from django.core.management import call_command
 from django.core.management.base import CommandError
+from django.db import DatabaseError, connection
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
@@ -638,3 +639,30 @@ def test_the_command_refuses_a_file_that_is_not_json_and_applies_nothing(
         call_command("import_register_events", str(tmp_path / "missing.json"))
     assert not RegisterEvent.objects.exists()
     assert not AuditEvent.objects.filter(action__startswith="register.").exists()
+
+
+def test_an_event_that_fails_half_way_leaves_nothing_behind(
+    shop: Shop,  # noqa: F811 - the fixture
+    estate: dict[str, Any],
+) -> None:
+    """The database refuses the event's last write (its audit record): the date of death, the
+    messages, the proposals and the kept event id are rolled back with it."""
+
+    def refuse_the_record(execute: Any, sql: str, params: Any, many: bool, context: Any) -> Any:
+        if "audit_auditevent" in sql and Action.REGISTER_EVENT_APPLIED in (params or ()):
+            raise DatabaseError("refused by the test")
+        return execute(sql, params, many, context)
+
+    messages = Message.objects.count()
+    event = {"id": "H-1", "kind": "death", "identifier": "194001019803", "date": "2025-01-02"}
+    with connection.execute_wrapper(refuse_the_record), pytest.raises(DatabaseError):
+        register_events_apply(actor=FEED, events=[event])
+    shop.patient.refresh_from_db()
+    assert shop.patient.deceased_date is None
+    assert Message.objects.count() == messages
+    assert not AuditEvent.objects.filter(action=Action.PICKUP_PROPOSED).exists()
+    assert not RegisterEvent.objects.exists()
+    assert not PatientCorrection.objects.exists()
+    # Sent again once the database takes it, the event is applied whole.
+    assert _apply(event) == [Outcome.APPLIED]
+    assert len(_events(Action.PICKUP_PROPOSED)) == 2
