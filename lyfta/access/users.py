@@ -237,3 +237,16 @@ def unit_users_with(unit: Unit, capability: str) -> QuerySet[User]:
         .filter(unit=unit, role__in=roles)
         .values("user_id"),
     )
+
+
+def users_with(capability: str) -> QuerySet[User]:
+    """Active accounts with an assignment in force, at any unit, whose role carries
+    `capability`: who is told of work for one of the centre's desks (a retroactive move for the
+    economy desk, say)."""
+    roles = [role for role, caps in ROLE_CAPABILITIES.items() if capability in caps]
+    return User.objects.filter(
+        is_active=True,
+        pk__in=Assignment.objects.active_on(timezone.localdate())
+        .filter(role__in=roles)
+        .values("user_id"),
+    )

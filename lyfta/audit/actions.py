@@ -114,6 +114,20 @@ class Action(models.TextChoices):
         _("Personal namngiven för skyddad patient"),
     )
     PROTECTED_STAFF_REMOVED = "patient.protected_staff_removed", _("Namngiven personal borttagen")
+    # Population-register events (folkbokföringshändelser, issue 18 point 4)
+    REGISTER_EVENT_APPLIED = "register.event_applied", _("Händelse från folkbokföringen införd")
+    REGISTER_EVENT_REPEATED = (
+        "register.event_repeated",
+        _("Händelse från folkbokföringen redan behandlad"),
+    )
+    REGISTER_EVENT_UNMATCHED = (
+        "register.event_unmatched",
+        _("Händelse från folkbokföringen utan känd patient"),
+    )
+    REGISTER_EVENT_REJECTED = (
+        "register.event_rejected",
+        _("Händelse från folkbokföringen avvisad"),
+    )
 
     # Devices: stock, orders, loans, pick-ups, losses (issue 7)
     STOCK_RECEIVED = "stock.received", _("Inleverans till lager")
@@ -169,6 +183,7 @@ class Action(models.TextChoices):
     PICKUP_COLLECTED = "pickup.collected", _("Hämtning registrerad")
     PICKUP_RECEIVED = "pickup.received", _("Retur mottagen")
     PICKUP_CANCELLED = "pickup.cancelled", _("Hämtorder makulerad")
+    PICKUP_PROPOSED = "pickup.proposed", _("Hämtning föreslagen (patienten avliden)")
     LOSS_REPORTED = "loss.created", _("Förlust anmäld")
     LOSS_FOUND = "loss.found", _("Förkommet hjälpmedel återfunnet")
     RECALL_LISTED = "recall.listed", _("Återkallelselista tagen fram")

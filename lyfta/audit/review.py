@@ -935,6 +935,12 @@ PLAIN_KIND: dict[str, Any] = {
         "Skickade en ogranskad nödåtkomst till dina uppgifter vidare för granskning"
     ),
     Action.PROTECTION_CHANGED: gettext_lazy("Ändrade skyddet av dina personuppgifter"),
+    Action.REGISTER_EVENT_APPLIED: gettext_lazy(
+        "Förde in en uppgift om dig från folkbokföringen (dödsfall, adress eller skydd)"
+    ),
+    Action.REGISTER_EVENT_REPEATED: gettext_lazy(
+        "Tog emot en uppgift om dig från folkbokföringen som redan var införd"
+    ),
     Action.PROTECTED_STAFF_NAMED: gettext_lazy(
         "Gav en medarbetare tillgång till dina skyddade uppgifter"
     ),
@@ -961,6 +967,9 @@ PLAIN_KIND: dict[str, Any] = {
     Action.PICKUP_COLLECTED: gettext_lazy("Registrerade att hjälpmedel hämtades hos dig"),
     Action.PICKUP_RECEIVED: gettext_lazy("Tog emot ett hjälpmedel som du har lämnat tillbaka"),
     Action.PICKUP_CANCELLED: gettext_lazy("Makulerade en hämtning av hjälpmedel hos dig"),
+    Action.PICKUP_PROPOSED: gettext_lazy(
+        "Föreslog att hjälpmedel hämtas och meddelade enheten som lånat ut dem"
+    ),
     Action.LOSS_REPORTED: gettext_lazy("Registrerade att ett hjälpmedel du lånat har förkommit"),
     Action.LOSS_FOUND: gettext_lazy("Registrerade att ett förkommet hjälpmedel har återfunnits"),
     Action.WORKORDER_CREATED: gettext_lazy("Registrerade en arbetsorder på ditt hjälpmedel"),

@@ -21,13 +21,16 @@ from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.db.models import Sum
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from lyfta.access.actor import Actor
 from lyfta.access.patients import PatientGrant
 from lyfta.access.policies import can, require
 from lyfta.access.roles import Cap
+from lyfta.access.users import units_users_with
 from lyfta.accounts.models import User
 from lyfta.audit.actions import Action
 from lyfta.audit.services import record
@@ -57,7 +60,7 @@ from lyfta.orders.models import (
     Receipt,
 )
 from lyfta.organisations.models import DeliveryAddress, Unit
-from lyfta.patients.models import Patient
+from lyfta.patients.models import Patient, ProtectedStaff
 from lyfta.patients.services import refuse, relationship_ensure
 
 MAX_LINES = 50
@@ -1518,6 +1521,122 @@ def pickup_cancel(*, actor: Actor, pickup: PickupOrder, reason: str) -> PickupOr
         )
     pickup.refresh_from_db()
     return pickup
+
+
+@dataclass(frozen=True)
+class DeathProposal:
+    """What a unit is told when the population register reports a patient's death: the loans
+    proposed for pick-up, its open orders for the patient, and who was told."""
+
+    unit_id: int
+    loans: list[int]
+    open_orders: list[str]
+    notified: list[int]
+
+
+def pickups_propose_after_death(*, actor: Actor, patient: Patient) -> list[DeathProposal]:
+    """The population register reports that `patient` has died: every unit with devices lent to
+    the patient (or orders still open for her) is told, and the pick-up of all of its devices is
+    proposed. The proposal is the holdings page's (issue 16 point 6): it offers "Bekräfta
+    hämtning av alla" while the patient is deceased and devices are not yet on a pick-up order,
+    and the pick-up form comes with every device chosen. Nothing is registered, stopped or
+    cancelled here: a death reported by mistake is corrected without a driver at the door, the
+    estate's contact and address are known only then, and an open order is the unit's to cancel.
+    Only the register's system actor calls this (in the event's transaction)."""
+    if not actor.is_system:
+        raise PermissionDenied("applied from the population register only")
+    loans: dict[int, list[int]] = {}
+    for loan_id, unit_id in (
+        Loan.unscoped.filter(patient=patient, ended_on__isnull=True)
+        .exclude(billing_type=BillingType.SALE)
+        .exclude(pickup_lines__status__in=[PickupLine.Status.WAITING, PickupLine.Status.COLLECTED])
+        .order_by("unit_id", "pk")
+        .values_list("pk", "unit_id")
+    ):
+        loans.setdefault(unit_id, []).append(loan_id)
+    orders: dict[int, list[str]] = {}
+    for number, unit_id in (
+        Order.unscoped.filter(patient=patient, status__in=Order.OPEN)
+        .order_by("unit_id", "registered_at")
+        .values_list("number", "unit_id")
+    ):
+        orders.setdefault(unit_id, []).append(number)
+    unit_ids = sorted(set(loans) | set(orders))
+    if not unit_ids:
+        return []
+    staff = units_users_with(unit_ids, Cap.ORDERS_PLACE)
+    if patient.is_protected:
+        # Only the named staff may open a protected patient (R54); the unit manager, who names
+        # them, is told as well so that someone can act.
+        named = set(
+            ProtectedStaff.objects.filter(patient=patient, ended_at__isnull=True).values_list(
+                "user_id", flat=True
+            )
+        )
+        managers = units_users_with(unit_ids, Cap.PROTECTED_STAFF_MANAGE)
+        staff = {
+            unit_id: sorted(
+                {u for u in staff.get(unit_id, []) if u in named} | set(managers.get(unit_id, []))
+            )
+            for unit_id in unit_ids
+        }
+    day = patient.deceased_date.isoformat() if patient.deceased_date else ""
+    link = reverse("orders:holdings", args=[patient.pk])
+    units = {unit.pk: unit for unit in Unit.objects.filter(pk__in=unit_ids)}
+    proposals = []
+    for unit_id in unit_ids:
+        proposal = DeathProposal(
+            unit_id=unit_id,
+            loans=loans.get(unit_id, []),
+            open_orders=orders.get(unit_id, []),
+            notified=staff.get(unit_id, []),
+        )
+        # No name and no number in the message: it leads to the holdings page, behind the access
+        # rules, where the patient is shown to those who may see her.
+        body = [
+            _(
+                "Enligt folkbokföringen har en patient med hjälpmedel från er enhet avlidit "
+                "(%(day)s)."
+            )
+            % {"day": day}
+        ]
+        if proposal.loans:
+            body.append(
+                ngettext(
+                    "Hämtning av %(n)d hjälpmedel föreslås. Bekräfta hämtordern på patientens "
+                    "sida Hjälpmedelsinnehav; där finns också brevet till dödsboet.",
+                    "Hämtning av %(n)d hjälpmedel föreslås. Bekräfta hämtordern på patientens "
+                    "sida Hjälpmedelsinnehav; där finns också brevet till dödsboet.",
+                    len(proposal.loans),
+                )
+                % {"n": len(proposal.loans)}
+            )
+        if proposal.open_orders:
+            body.append(
+                _("Pågående beställningar: %(orders)s. Makulera dem om de inte ska levereras.")
+                % {"orders": ", ".join(proposal.open_orders)}
+            )
+        messages_send(
+            recipients=User.objects.filter(pk__in=proposal.notified),
+            kind=Message.Kind.NOTICE,
+            subject=_("Avliden patient: hämtning av hjälpmedel föreslås"),
+            body=" ".join(body),
+            link=link,
+        )
+        record(
+            action=Action.PICKUP_PROPOSED,
+            actor=actor,
+            target=patient,
+            patient_id=patient.pk,
+            detail={
+                "loans": proposal.loans,
+                "open_orders": proposal.open_orders,
+                "notified": proposal.notified,
+            },
+            **_owner(units[unit_id]),
+        )
+        proposals.append(proposal)
+    return proposals
 
 
 # --- Loss (DOMAIN.md §3.7) ---------------------------------------------------------------------

@@ -35,9 +35,9 @@ class ServiceAdmin(CapabilityAdmin):
 
 
 class ProviderAdmin(ServiceAdmin):
-    list_display = ("name", "organisation_number", "kind", "active")
+    list_display = ("name", "organisation_number", "kind", "municipality_code", "active")
     list_filter = ("kind", "active")
-    search_fields = ("name", "organisation_number")
+    search_fields = ("name", "organisation_number", "municipality_code")
     fields_for_service = services.PROVIDER_FIELDS
     fields = fields_for_service
 

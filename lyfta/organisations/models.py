@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 from django.core.exceptions import ValidationError
+from django.core.validators import RegexValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
@@ -44,6 +45,15 @@ class CareProvider(TimestampedModel):
         help_text=_("Tio siffror med bindestreck, t.ex. 232100-0016."),
     )
     kind = models.CharField(_("typ"), max_length=16, choices=Kind.choices)
+    # SCB's four-digit municipality code (kommunkod, e.g. 1780 Karlstad): how the population
+    # register names a patient's home municipality (folkbokföringskommun).
+    municipality_code = models.CharField(
+        _("kommunkod"),
+        max_length=4,
+        blank=True,
+        validators=[RegexValidator(r"^[0-9]{4}$", _("Kommunkoden ska ha fyra siffror."))],
+        help_text=_("SCB:s kommunkod, fyra siffror (bara för kommuner)."),
+    )
     active = models.BooleanField(_("aktiv"), default=True)
     # Whether staff names appear in log extracts answering a request for an official document,
     # after a secrecy review (R81); a patient's ordinary request shows unit and time only.
@@ -55,6 +65,13 @@ class CareProvider(TimestampedModel):
         ordering = ["kind", "name"]
         verbose_name = _("vårdgivare")
         verbose_name_plural = _("vårdgivare")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["municipality_code"],
+                condition=~models.Q(municipality_code=""),
+                name="one_provider_per_municipality_code",
+            )
+        ]
 
     def __str__(self) -> str:
         return self.name

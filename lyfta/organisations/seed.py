@@ -28,6 +28,26 @@ MUNICIPALITIES = [
     "Torsby",
     "Årjäng",
 ]
+# SCB's municipality codes (kommunkoder), by which the population register names a home
+# municipality.
+MUNICIPALITY_CODES = {
+    "Arvika": "1784",
+    "Eda": "1730",
+    "Filipstad": "1782",
+    "Forshaga": "1763",
+    "Grums": "1764",
+    "Hagfors": "1783",
+    "Hammarö": "1761",
+    "Karlstad": "1780",
+    "Kil": "1715",
+    "Kristinehamn": "1781",
+    "Munkfors": "1762",
+    "Storfors": "1760",
+    "Sunne": "1766",
+    "Säffle": "1785",
+    "Torsby": "1737",
+    "Årjäng": "1765",
+}
 POSTAL = {
     "Arvika": "671 31",
     "Eda": "673 31",
@@ -110,12 +130,21 @@ def orgno(serial: int, first: str) -> str:
     return f"{body[:6]}-{body[6:]}{luhn_digit(body)}"
 
 
-def _provider(actor: Actor, name: str, short: str, kind: str, number: str) -> CareProvider:
+def _provider(
+    actor: Actor, name: str, short: str, kind: str, number: str, code: str = ""
+) -> CareProvider:
     existing = CareProvider.objects.filter(organisation_number=number).first()
     if existing:
+        if code and not existing.municipality_code:
+            return services.provider_update(actor=actor, provider=existing, municipality_code=code)
         return existing
     return services.provider_create(
-        actor=actor, name=name, short_name=short, kind=kind, organisation_number=number
+        actor=actor,
+        name=name,
+        short_name=short,
+        kind=kind,
+        organisation_number=number,
+        municipality_code=code,
     )
 
 
@@ -206,6 +235,7 @@ def seed(actor: Actor) -> None:
             town,
             CareProvider.Kind.MUNICIPALITY,
             orgno(1000 + serial * 37, "21"),
+            MUNICIPALITY_CODES[town],
         )
         base = 20000 + serial * 100
         units = [

@@ -16,7 +16,14 @@ from lyfta.organisations.models import CareProvider, DeliveryAddress, Unit, Ware
 
 M = TypeVar("M", bound=models.Model)
 
-PROVIDER_FIELDS = ("name", "short_name", "organisation_number", "kind", "active")
+PROVIDER_FIELDS = (
+    "name",
+    "short_name",
+    "organisation_number",
+    "kind",
+    "municipality_code",
+    "active",
+)
 UNIT_FIELDS = ("provider", "name", "kind", "customer_number", "cost_centre", "phone", "active")
 ADDRESS_FIELDS = ("unit", "label", "street", "postal_code", "city", "is_default")
 WAREHOUSE_FIELDS = ("unit", "code", "name", "street", "postal_code", "city", "is_main")

@@ -392,3 +392,52 @@ class BlockLift(models.Model):
 
     def __str__(self) -> str:
         return f"lift {self.patient_id} for {self.unit_id}"
+
+
+class RegisterEvent(models.Model):
+    """An event from the population register (folkbokföringshändelse) that Lyfta has received,
+    kept by the register's event id: an applied event is applied once, however often the feed
+    sends it again, and one about a person who is not a patient is on record as unmatched (and
+    applied if it comes again once the person is). Holds no personnummer and no address; what
+    the event changed is in the audit trail. Written by the import service, shown to nobody."""
+
+    class Kind(models.TextChoices):
+        DEATH = "death", _("Dödsfall")
+        MOVE = "move", _("Adressändring")
+        PROTECTION_SET = "protection_set", _("Skyddad identitet")
+        PROTECTION_LIFTED = "protection_lifted", _("Skyddad identitet upphör")
+
+    class Status(models.TextChoices):
+        APPLIED = "applied", _("Införd")
+        UNCHANGED = "unchanged", _("Redan aktuell")
+        SUPERSEDED = "superseded", _("Ersatt av en senare händelse")
+        UNMATCHED = "unmatched", _("Ingen känd patient")
+
+    event_id = models.CharField(_("händelse-id"), max_length=100, unique=True)
+    kind = models.CharField(_("slag"), max_length=20, choices=Kind.choices)
+    event_date = models.DateField(_("händelsedatum"))
+    patient = models.ForeignKey(
+        Patient, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    status = models.CharField(_("status"), max_length=12, choices=Status.choices)
+    source = models.CharField(_("källa"), max_length=150)
+    received_at = models.DateTimeField(_("mottagen"))
+    # When it was last handled: applied, or found unmatched again on a repeat.
+    handled_at = models.DateTimeField(_("behandlad"))
+    attempts = models.PositiveIntegerField(_("antal mottagningar"), default=1)
+
+    class Meta:
+        ordering = ["-received_at"]
+        verbose_name = _("folkbokföringshändelse")
+        verbose_name_plural = _("folkbokföringshändelser")
+        indexes = [models.Index(fields=["patient", "kind", "event_date"])]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(patient__isnull=True, status="unmatched")
+                | (Q(patient__isnull=False) & ~Q(status="unmatched")),
+                name="register_event_matched_or_not",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.event_id} {self.kind}"

@@ -27,9 +27,11 @@ from lyfta.access.actor import Actor
 from lyfta.access.patients import PatientGrant
 from lyfta.access.policies import can, require
 from lyfta.access.roles import Cap
+from lyfta.access.users import users_with
 from lyfta.audit.actions import Action
 from lyfta.audit.services import diff, record, snapshot
 from lyfta.billing.models import (
+    BillingRun,
     CostCentre,
     Customer,
     Housing,
@@ -49,6 +51,8 @@ from lyfta.billing.services.payers import (
     housing_periods,
 )
 from lyfta.core.luhn import luhn_ok
+from lyfta.messages.models import Message
+from lyfta.messages.services import messages_send
 from lyfta.orders.models import Loan
 from lyfta.organisations.models import CareProvider, Unit
 from lyfta.patients.models import Patient
@@ -853,3 +857,65 @@ def housing_register(
             detail={"from": valid_from.isoformat()},
         )
     return row
+
+
+@dataclass(frozen=True)
+class Move:
+    """A move registered from the population register: the new housing row, and the locked
+    months whose payer it changes (the economy desk corrects those by hand)."""
+
+    housing: PatientHousing
+    locked_months: list[dt.date]
+
+
+def housing_move(
+    *, actor: Actor, patient_id: int, municipality: CareProvider, valid_from: dt.date
+) -> Move | None:
+    """The population register moves the patient to `municipality` from `valid_from`: the form
+    of housing in force that day goes on in the new municipality, as a new row (the payer of
+    every day after it changes with it, R86). None when nothing is to be registered: the patient
+    has no housing registered on that day (the form is not guessed), already lives in that
+    municipality then, or has a row of that very day (registered by hand; it stands). A move into
+    a month already billed and locked changes the payer of days already invoiced: the economy
+    desk is told, since corrections are its decision (`corrections.correct_line`)."""
+    if not actor.is_system:
+        raise PermissionDenied("applied from the population register only")
+    in_force = (
+        PatientHousing.unscoped.filter(patient_id=patient_id, valid_from__lte=valid_from)
+        .order_by("-valid_from")
+        .first()
+    )
+    if (
+        in_force is None
+        or in_force.municipality_id == municipality.pk
+        or in_force.valid_from == valid_from
+    ):
+        return None
+    row = housing_register(
+        actor=actor,
+        patient_id=patient_id,
+        housing=in_force.housing,
+        municipality=municipality,
+        valid_from=valid_from,
+    )
+    locked = list(
+        BillingRun.objects.filter(
+            status=BillingRun.Status.LOCKED, month__gte=valid_from.replace(day=1)
+        )
+        .order_by("month")
+        .values_list("month", flat=True)
+    )
+    if locked:
+        months = ", ".join(f"{month:%Y-%m}" for month in locked)
+        messages_send(
+            recipients=users_with(Cap.BILLING_MANAGE),
+            kind=Message.Kind.NOTICE,
+            subject=_("Flytt i folkbokföringen påverkar låsta månader"),
+            body=_(
+                "En patient har enligt folkbokföringen bytt hemkommun från %(day)s. Betalaren "
+                "kan ha ändrats för redan låsta månader (%(months)s): kontrollera om raderna "
+                "behöver rättas."
+            )
+            % {"day": valid_from.isoformat(), "months": months},
+        )
+    return Move(row, locked)

@@ -30,6 +30,8 @@ EXEMPT = {
     "patients.BlockLift": "access record, read under a grant",
     "patients.ProtectedStaff": "access record, read under a grant",
     "patients.PatientCorrection": "correction history, written by services, shown to nobody",
+    "patients.RegisterEvent": "population-register event receipt, written by its import, shown "
+    "to nobody",
     "audit.LogExtractRequest": "a patient's log-extract request, read by log reviewers (R80)",
     # A device: its holder is shown only through its loans (rows.item_history).
     "inventory.Item": "device; its holder is never rendered, the loans are",
