@@ -55,7 +55,7 @@ def test_small_cells_are_hidden_and_none_can_be_worked_out(values: dict[Any, int
 
 
 def test_a_lone_small_cell_takes_a_second_one_with_it() -> None:
-    values = {
+    values: dict[Any, int] = {
         ("12 22", "K", "80-"): 3, ("12 22", "K", "65-79"): 7, ("12 22", "K", "18-64"): 9,
         ("12 22", "K", ""): 19, ("12 22", "", ""): 19,
     }  # fmt: skip
