@@ -11,6 +11,8 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from django.db import connection
+
 from lyfta.reports.models import Measure, PersonCount
 from lyfta.reports.services.refresh import builds, counts_persons
 from lyfta.reports.services.span import Span, age_band_sql
@@ -61,13 +63,40 @@ def new(cursor: Any, span: Span) -> None:
     _loan_facts(cursor, span, Measure.NEW, where, params)
 
 
-# The levels of the person counts: (unit or provider) × (ISO class or all) × (sex and age band,
-# sex, or all). Each is its own GROUP BY with COUNT(DISTINCT patient): persons do not add up.
+# The levels of the person counts: (unit, provider or the county) × (ISO class or all) × (sex
+# and age band, sex, or all): 18 groupings, each with COUNT(DISTINCT patient), since persons do
+# not add up. PostgreSQL counts them in one pass with GROUPING SETS; SQLite one query each.
 _ISO2 = "SUBSTR(ic.code, 1, 5)"
 _PERSON_INSERT = (
     "INSERT INTO reports_personcount (year, kind, provider_id, unit_id, municipality_id,"
     " iso_code, sex, age_band, persons, devices)"
 )
+_SETS = [
+    level + iso + split
+    for level in (("p", "un"), ("p",), ())
+    for iso in (("iso",), ())
+    for split in (("sex", "band"), ("sex",), ())
+]
+
+
+def _person_rows(where: str, band: str) -> str:
+    """The loans counted, one row each, with the keys of every grouping."""
+    return (
+        f"SELECT l.patient_id AS pat, u.provider_id AS p, l.unit_id AS un, {_ISO2} AS iso,"
+        f" {_SEX} AS sex, {band} AS band, l.quantity AS q{_FROM} WHERE {where}"
+    )
+
+
+def _person_columns(keys: tuple[str, ...]) -> str:
+    def key(name: str, empty: str) -> str:
+        if name not in keys:
+            return empty
+        return name if empty == "NULL" else f"COALESCE({name}, '')"
+
+    return ", ".join(
+        (key("p", "NULL"), key("un", "NULL"), "NULL", key("iso", "''"), key("sex", "''"),
+         key("band", "''"))
+    )  # fmt: skip
 
 
 @counts_persons
@@ -77,33 +106,28 @@ def persons(cursor: Any, year: int, counted_on: dt.date) -> None:
         PersonCount.Kind.ON_LOAN: _on_loan(counted_on),
         PersonCount.Kind.NEW: _started_in(dt.date(year, 1, 1), counted_on),
     }
+    # Every piece of the SQL below is fixed here (keys, clauses); the values are parameters.
+    counts = "COUNT(DISTINCT pat), SUM(q)"
     for kind, (where, where_params) in kinds.items():
-        # Three levels: a unit, its provider, the whole county (provider and unit null).
-        for provider, unit in (("u.provider_id", "l.unit_id"), ("u.provider_id", "NULL"),
-                               ("NULL", "NULL")):  # fmt: skip
-            for iso in (_ISO2, "''"):
-                for sex, age in ((_SEX, band), (_SEX, "''"), ("''", "''")):
-                    age_params = band_params if age == band else []
-                    # Grouped by position (3 provider, 4 unit, 6 class, 7 sex, 8 age band).
-                    keys = ", ".join(
-                        str(position)
-                        for position, key in (
-                            (3, provider),
-                            (4, unit),
-                            (6, iso),
-                            (7, sex),
-                            (8, age),
-                        )
-                        if key not in ("NULL", "''")
-                    )
-                    cursor.execute(
-                        f"{_PERSON_INSERT} SELECT %s, %s, {provider}, {unit}, NULL, {iso},"
-                        f" {sex}, {age}, COUNT(DISTINCT l.patient_id), SUM(l.quantity){_FROM}"
-                        f" WHERE {where} "
-                        # The county's one row: no grouping, and none when nothing counts.
-                        + (f"GROUP BY {keys}" if keys else "HAVING COUNT(*) > 0"),
-                        [year, kind, *age_params, *where_params],
-                    )
+        rows = _person_rows(where, band)
+        params = [year, kind, *band_params, *where_params]
+        if connection.vendor == "postgresql":
+            # One pass: a rolled-up key comes out NULL (ids stay NULL, codes become '').
+            sets = ", ".join(f"({', '.join(keys)})" for keys in _SETS)
+            cursor.execute(
+                f"{_PERSON_INSERT} SELECT %s, %s, p, un, NULL, COALESCE(iso, ''),"  # noqa: S608
+                f" COALESCE(sex, ''), COALESCE(band, ''), {counts} FROM ({rows}) s"
+                f" GROUP BY GROUPING SETS ({sets}) HAVING COUNT(*) > 0",
+                params,
+            )
+        else:
+            for keys in _SETS:
+                grouped = f"GROUP BY {', '.join(keys)}" if keys else "HAVING COUNT(*) > 0"
+                cursor.execute(
+                    f"{_PERSON_INSERT} SELECT %s, %s, {_person_columns(keys)}, {counts}"  # noqa: S608
+                    f" FROM ({rows}) s {grouped}",
+                    params,
+                )
         # Residents of each municipality with a device (any class, any provider): the numerator
         # of the per-1,000-inhabitants figure.
         # `where` is one of two fixed clauses; the values are parameters.
