@@ -8,9 +8,11 @@ from __future__ import annotations
 import base64
 import io
 from dataclasses import dataclass
+from functools import lru_cache
 
 import matplotlib
 from django.utils import formats
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
 # A Figure made directly (not through pyplot) draws with the SVG canvas: no display, no global
@@ -47,20 +49,41 @@ def _number(value: float) -> str:
 
 def _render(fig: MplFigure) -> tuple[str, bytes]:
     buffer = io.BytesIO()
-    fig.savefig(buffer, format="svg", bbox_inches="tight", metadata={"Date": None})
+    # Fixed margins (set by each chart), not bbox_inches="tight": that draws the figure twice.
+    fig.savefig(buffer, format="svg", metadata={"Date": None})
     svg = buffer.getvalue()
     return "data:image/svg+xml;base64," + base64.b64encode(svg).decode(), svg
 
 
 def bars(labels: list[str], values: list[float], *, title: str, unit: str) -> Chart:
-    """Horizontal bars, largest first as given, at most MAX_BARS (the table has the rest)."""
-    labels, values = labels[:MAX_BARS], values[:MAX_BARS]
+    """Horizontal bars, largest first as given, at most MAX_BARS (the table has the rest). The
+    same numbers draw the same chart: drawn charts are kept (per process) until the numbers
+    change, which is at the nightly refresh."""
+    return _bars(tuple(labels[:MAX_BARS]), tuple(values[:MAX_BARS]), title, unit, get_language())
+
+
+def series(labels: list[str], values: list[float], *, title: str, unit: str) -> Chart:
+    """One bar per month, in time order, every few labelled (kept like `bars`)."""
+    return _series(tuple(labels), tuple(values), title, unit, get_language())
+
+
+@lru_cache(maxsize=256)
+def _bars(
+    labels: tuple[str, ...], values: tuple[float, ...], title: str, unit: str, language: str
+) -> Chart:
+    del language  # part of the key: the description is in the page's language
     height = 0.9 + 0.32 * max(len(labels), 1)
     fig = MplFigure(figsize=(7.2, height), dpi=100)
+    shown = [lbl if len(lbl) <= 40 else lbl[:39] + "…" for lbl in labels]
+    longest = max((len(lbl) for lbl in shown), default=4)
+    fig.subplots_adjust(
+        left=min(0.5, 0.03 + 0.0112 * longest), right=0.9, top=1 - 0.45 / height,
+        bottom=0.5 / height,
+    )  # fmt: skip
     ax = fig.subplots()
     positions = list(range(len(labels)))[::-1]
     ax.barh(positions, values, color=BLUE, height=0.7)
-    ax.set_yticks(positions, [lbl if len(lbl) <= 42 else lbl[:41] + "…" for lbl in labels])
+    ax.set_yticks(positions, shown)
     ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _pos: _number(v)))
     ax.set_xlabel(unit, color=GREY)
     ax.set_title(title, loc="left", fontsize=11)
@@ -76,9 +99,13 @@ def bars(labels: list[str], values: list[float], *, title: str, unit: str) -> Ch
     return Chart(uri, description, svg)
 
 
-def series(labels: list[str], values: list[float], *, title: str, unit: str) -> Chart:
-    """One bar per month, in time order, every few labelled."""
+@lru_cache(maxsize=256)
+def _series(
+    labels: tuple[str, ...], values: tuple[float, ...], title: str, unit: str, language: str
+) -> Chart:
+    del language
     fig = MplFigure(figsize=(7.2, 2.8), dpi=100)
+    fig.subplots_adjust(left=0.11, right=0.98, top=0.88, bottom=0.3)
     ax = fig.subplots()
     positions = list(range(len(labels)))
     ax.bar(positions, values, color=BLUE, width=0.7)
