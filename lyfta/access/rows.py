@@ -619,6 +619,18 @@ def unit_open_loans(actor: Actor) -> models.QuerySet[Loan]:
     return _routed(own.exclude(_protected_not_named(actor, "patient")), "unit")
 
 
+def statistics_unit_loans(actor: Actor, article_id: int) -> models.QuerySet[Loan]:
+    """The statistics' drill-down (issue 17 point 2): the open loans of one article that the
+    actor's own unit prescribed, of patients the unit has a care relationship with in force (a
+    protected one only for the named staff, R33, R55). Nothing for anyone else."""
+    from lyfta.orders.models import Loan
+
+    if not can(actor, Cap.STATISTICS_VIEW):
+        return _routed(Loan.objects.none(), "none")
+    in_care = access.patients_in_scope(actor).values("pk")
+    return unit_open_loans(actor).filter(article_id=article_id, patient__in=in_care)
+
+
 # --- Returns and reservations (issue 16 points 4-5) -----------------------------------------
 
 

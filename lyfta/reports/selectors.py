@@ -382,3 +382,64 @@ def figures_for(actor: Actor) -> list[Figure]:
     if statistics_scope(actor).providers == frozenset():
         return []
     return list(FIGURES.values())
+
+
+# --- The drill-down to rows -------------------------------------------------------------------
+
+
+@dataclass
+class DrillRow:
+    patient_id: int
+    patient: str
+    item: str
+    started_on: dt.date
+    unit: str
+
+
+def may_drill(actor: Actor, filters: Filters) -> bool:
+    """Whether the devices-on-loan table per article offers rows: for the actor's own unit
+    only, and only to a role that sees its unit's loans."""
+    from lyfta.access.policies import can
+    from lyfta.access.roles import Cap
+
+    return actor.unit is not None and filters.unit == actor.unit.pk and can(actor, Cap.ORDERS_PLACE)
+
+
+def drill_loans(actor: Actor, article_id: int) -> list[DrillRow]:
+    """The open loans of `article_id` from the actor's unit, of its patients in care, through
+    the access layer (`rows.statistics_unit_loans`); one PATIENT_LISTED per patient named."""
+    from lyfta.access import rows
+    from lyfta.audit.actions import Action
+    from lyfta.audit.models import LegalBasis
+    from lyfta.audit.services import record_many
+
+    found = list(
+        rows.statistics_unit_loans(actor, article_id)
+        .select_related("patient", "item", "unit")
+        .order_by("started_on", "pk")[:500]
+    )
+    record_many(
+        [
+            {
+                "action": Action.PATIENT_LISTED,
+                "actor": actor,
+                "patient_id": patient_id,
+                "legal_basis": LegalBasis.RELATIONSHIP,
+                "legal_basis_ref": f"unit:{unit.pk}",
+                "owner_provider_id": unit.provider_id,
+                "owner_unit_id": unit.pk,
+                "detail": {"list": "statistics", "article": article_id},
+            }
+            for patient_id, unit in {loan.patient_id: loan.unit for loan in found}.items()
+        ]
+    )
+    return [
+        DrillRow(
+            loan.patient_id,
+            f"{loan.patient.first_name} {loan.patient.last_name}",
+            loan.item.individual_number if loan.item else str(loan.quantity),
+            loan.started_on,
+            loan.unit.name,
+        )
+        for loan in found
+    ]

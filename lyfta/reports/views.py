@@ -66,11 +66,17 @@ def computed(request: LyftaRequest, figure: Figure) -> tuple[FigureForm, dict[st
         "kind": figure.kind,
         "refreshed_at": selectors.refreshed_at(),
         "counted_on": "",
+        "drill": False,
     }
     if figure.kind == "facts":
         table = selectors.figure_table(request.actor, figure, filters)
         context["table"] = table
         context["counted_on"] = table.counted_on
+        context["drill"] = (
+            figure.slug == "utlanade"
+            and table.group == "article"
+            and selectors.may_drill(request.actor, filters)
+        )
         context["chart"] = _chart(figure, table)
     elif figure.kind == "persons":
         context["persons"] = selectors.person_table(request.actor, filters)
@@ -133,6 +139,23 @@ def figure(request: LyftaRequest, slug: str) -> HttpResponse:
 
 
 @require_GET
+def drill(request: LyftaRequest, article_id: int) -> HttpResponse:
+    """The rows behind a cell of devices on loan: the own unit's open loans of one article,
+    through the access layer and recorded (issue 17 point 2)."""
+    _allowed(request)
+    from lyfta.catalogue.models import Article
+
+    article = Article.objects.filter(pk=article_id).first()
+    if article is None:
+        raise Http404
+    return render(
+        request,
+        "reports/drill.html",
+        {"article": article, "rows": selectors.drill_loans(request.actor, article_id)},
+    )
+
+
+@require_GET
 def export(request: LyftaRequest, slug: str, fmt: str) -> HttpResponse:
     """The figure as a spreadsheet (xlsx), CSV or PDF (with the chart), as on the page."""
     _allowed(request)
@@ -182,6 +205,7 @@ def unsubscribe(request: LyftaRequest, pk: int) -> HttpResponse:
 urlpatterns: list[URLPattern] = [
     path("", index, name="index"),
     path("prenumerationer/<int:pk>/avsluta/", unsubscribe, name="unsubscribe"),
+    path("utlanade/rader/<int:article_id>/", drill, name="drill"),
     path("<slug:slug>/", figure, name="figure"),
     path("<slug:slug>/export.<str:fmt>", export, name="export"),
     path("<slug:slug>/prenumerera/", subscribe, name="subscribe"),

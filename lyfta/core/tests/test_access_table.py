@@ -1100,6 +1100,13 @@ ROUTES: dict[str, list[Route]] = {
             expect=everyone(DENIED, logan=MISSING, billie=MISSING),
         ),
     ],
+    "reports:drill": [
+        Route(kwargs=lambda w: {"article_id": ArticleFactory().pk}, expect=STATISTICS),
+        Route(
+            kwargs=lambda w: {"article_id": 999999},
+            expect=everyone(DENIED, logan=MISSING, billie=MISSING),
+        ),
+    ],
     "reports:subscribe": [
         Route(
             method="post",

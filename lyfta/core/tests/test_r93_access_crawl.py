@@ -374,6 +374,8 @@ CRAWLED: dict[str, Targets] = {
     "reports:figure": lambda s: _statistics(
         s, [({"slug": slug}, {"grupp": "unit"}) for slug in _figure_slugs()]
     ),
+    # The drill-down names the unit's own patients in care only, as the start page's queues do.
+    "reports:drill": lambda s: [Target({"article_id": pk}, START) for pk in _articles_on_loan()],
     "reports:export": lambda s: _statistics(
         s, [({"slug": "utlanade", "fmt": fmt}, {"grupp": "unit"}) for fmt in ("csv", "pdf")]
     ),
@@ -431,6 +433,12 @@ def _invoice_targets(s: Scenario) -> list[Target]:
 
 
 # GET routes left out of the crawl, each with the reason it cannot show patient data.
+def _articles_on_loan() -> list[int]:
+    from lyfta.orders.models import Loan
+
+    return sorted(set(Loan.unscoped.values_list("article_id", flat=True)))
+
+
 def _figure_slugs() -> list[str]:
     from lyfta.reports.figures import FIGURES
 
