@@ -21,7 +21,7 @@ from django.db import connection
 from django.utils import timezone
 
 from lyfta.billing.models import BillingRun
-from lyfta.inventory.models import StockMovement
+from lyfta.inventory.models import StockLocation, StockMovement
 from lyfta.orders.models import Loan, OrderLine, PickupLine
 from lyfta.reports.models import Measure
 from lyfta.reports.services.refresh import builds
@@ -206,6 +206,7 @@ def recondition(cursor: Any, span: Span) -> None:
     item scrapped from reconditioning is not a finished reconditioning. The unit is the one
     that keeps the reconditioning place (the centre)."""
     released = StockMovement.Kind.RECONDITIONED
+    place = StockLocation.Kind.RECONDITIONING
     arrived = (
         "(SELECT MAX(i.occurred_at) FROM inventory_stockmovement i WHERE i.item_id = m.item_id"
         " AND i.to_location_id = m.from_location_id AND i.id < m.id)"
@@ -222,11 +223,14 @@ def recondition(cursor: Any, span: Span) -> None:
         source=_join(
             " FROM (SELECT m.occurred_at, m.article_id, sl.unit_id,",
             f" {arrived} AS arrived_at",
-            " FROM inventory_stockmovement m",
-            " JOIN inventory_stocklocation sl ON sl.id = m.from_location_id",
-            f" WHERE m.kind = '{released}' AND ",
+            # From the reconditioning places only (the ledger's index on the place it left).
+            " FROM inventory_stocklocation sl",
+            " JOIN inventory_stockmovement m ON m.from_location_id = sl.id",
+            f" WHERE sl.kind = '{place}' AND m.kind = '{released}' AND ",
             _within("m.occurred_at", span),
-            ") r",
+            # Grouped by the movement, so that PostgreSQL computes the arrival once per row
+            # rather than once for each use of it outside.
+            " GROUP BY m.id, sl.unit_id) r",
             _UNIT.format(unit="r.unit_id"),
             _ARTICLE.format(article="r.article_id"),
         ),
