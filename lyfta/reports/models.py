@@ -38,18 +38,23 @@ class Measure(models.TextChoices):
     - new: n devices on loans that started in the month (newly prescribed);
     - delivery: n order lines delivered in the month, hits of them by the expected day,
       total the days from order to delivery;
-    - reuse: n individually tracked devices delivered to patients in the month, hits of them
-      had been on loan before (reconditioned units);
-    - recondition: n reconditionings finished in the month, total their days;
+    - reuse: n individually tracked devices lent to patients in the month (delivered or taken
+      from a buffer store), hits of them had been on loan before (reconditioned units);
+    - recondition: n items released from reconditioning to stock in the month, total their
+      days there, hits those whose arrival there is known (the mean is total / hits);
     - pickup: n pick-up lines collected in the month, hits by the day promised, total the days
       from the pick-up order to collection;
-    - workorder: n work orders registered in the month (not cancelled), hits started within 3
-      working days, total done within 10 working days;
+    - workorder: n work orders registered in the month (not cancelled), hits started and total
+      done by the days their service level set (in working days by kind and priority: 3 and 10
+      for a repair);
     - billed: n billing lines of approved months, total their amount in öre (the provider is
-      the paying customer, the unit the paying unit);
+      the customer billed, the unit the line's unit where it is that customer's, else none);
     - deviation: n deviations registered in the month;
-    - repair: n repair work orders registered in the month;
-    - loss: n devices reported lost in the month, total their residual value in öre."""
+    - repair: as workorder, for repairs only;
+    - loss: n devices reported lost in the month, hits of them found again, total their
+      residual value in öre.
+
+    Timestamps count in the local calendar; days are calendar days between local dates."""
 
     ON_LOAN = "on_loan", _("Utlånade hjälpmedel")
     NEW = "new", _("Nyförskrivna hjälpmedel")
