@@ -235,7 +235,12 @@ class StockMovement(models.Model):
             models.Index(fields=["article", "from_location"]),
             models.Index(fields=["article", "to_location"]),
             models.Index(fields=["article", "lot"]),
-        ]
+            # The statistics' monthly refresh: the reconditionings finished in a month.
+            models.Index(
+                fields=["occurred_at"], condition=Q(kind="reconditioned"),
+                name="movement_reconditioned_at",
+            ),
+        ]  # fmt: skip
         constraints = [
             models.CheckConstraint(condition=Q(quantity__gt=0), name="movement_moves_something"),
             models.CheckConstraint(

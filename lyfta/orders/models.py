@@ -103,7 +103,14 @@ class Order(models.Model):
         ordering = ["-registered_at"]
         verbose_name = _("order")
         verbose_name_plural = _("ordrar")
-        indexes = [models.Index(fields=["status", "expected_on"])]
+        indexes = [
+            models.Index(fields=["status", "expected_on"]),
+            # The statistics' monthly refresh: the orders delivered in a month.
+            models.Index(
+                fields=["delivered_at"], condition=Q(delivered_at__isnull=False),
+                name="order_delivered_at",
+            ),
+        ]  # fmt: skip
         constraints = [
             models.CheckConstraint(
                 condition=Q(patient__isnull=False) | Q(store__isnull=False),
@@ -225,6 +232,8 @@ class Loan(models.Model):
                 name="loan_open_by_article_unit",
             ),
             models.Index(fields=["article", "lot", "ended_on"]),
+            # The statistics' monthly refresh: the loans started in a month.
+            models.Index(fields=["started_on"], name="loan_started_on"),
         ]
         constraints = [
             # An item is on loan to at most one patient at a time (DOMAIN.md §5).
@@ -282,6 +291,13 @@ class PickupOrder(models.Model):
         ordering = ["-registered_at"]
         verbose_name = _("hämtorder")
         verbose_name_plural = _("hämtordrar")
+        # The statistics' monthly refresh: the pick-ups collected in a month.
+        indexes = [
+            models.Index(
+                fields=["collected_at"], condition=Q(collected_at__isnull=False),
+                name="pickup_collected_at",
+            )
+        ]  # fmt: skip
 
     def __str__(self) -> str:
         return self.number

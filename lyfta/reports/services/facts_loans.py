@@ -31,12 +31,16 @@ _INSERT = (
 )
 
 
+# A loan ended as "Felregistrerad" never was one: it counts nowhere.
+_REAL = " AND l.end_reason <> 'cancelled'"
+
+
 def _on_loan(day: dt.date) -> tuple[str, list[object]]:
-    return "l.started_on <= %s AND (l.ended_on IS NULL OR l.ended_on > %s)", [day, day]
+    return "l.started_on <= %s AND (l.ended_on IS NULL OR l.ended_on > %s)" + _REAL, [day, day]
 
 
 def _started_in(first: dt.date, last: dt.date) -> tuple[str, list[object]]:
-    return "l.started_on >= %s AND l.started_on <= %s", [first, last]
+    return "l.started_on >= %s AND l.started_on <= %s" + _REAL, [first, last]
 
 
 def _loan_facts(

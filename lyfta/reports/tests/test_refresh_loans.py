@@ -40,6 +40,8 @@ def _expected(world: LoanWorld, month: dt.date, measure: str) -> Counter[tuple[A
     day = _month_end(month)
     expected: Counter[tuple[Any, ...]] = Counter()
     for loan in world.loans:
+        if loan.end_reason == "cancelled":
+            continue
         if measure == "on_loan":
             counts = loan.started_on <= day and (loan.ended_on is None or loan.ended_on > day)
         else:
@@ -90,6 +92,8 @@ def _persons_expected(world: LoanWorld, kind: str, year: int) -> dict[tuple[Any,
     day = min(dt.date(year, 12, 31), TODAY)
     cells: dict[tuple[Any, ...], set[int]] = {}
     for loan in world.loans:
+        if loan.end_reason == "cancelled":
+            continue
         if kind == "on_loan":
             counts = loan.started_on <= day and (loan.ended_on is None or loan.ended_on > day)
         else:
@@ -131,6 +135,7 @@ def test_residents_per_municipality_count_each_person_once(world: LoanWorld) -> 
         for loan in world.loans
         for person in [_person_of(world, loan.patient_id)]
         if person.patient.home_municipality_id
+        and loan.end_reason != "cancelled"
         and loan.started_on <= day
         and (loan.ended_on is None or loan.ended_on > day)
     }

@@ -67,11 +67,12 @@ class LoanWorld:
         started_on: dt.date,
         ended_on: dt.date | None = None,
         quantity: int = 1,
+        end_reason: str = "",
     ) -> Loan:
         loan = Loan.unscoped.create(
             patient=person.patient, article=article, quantity=quantity, unit=unit, payer=unit,
             billing_type=article.billing_type, started_on=started_on, ended_on=ended_on,
-            end_reason="returned" if ended_on else "",
+            end_reason=end_reason or ("returned" if ended_on else ""),
         )  # fmt: skip
         self.loans.append(loan)
         return loan
@@ -125,4 +126,8 @@ def loan_world(county: Any) -> LoanWorld:
     world.loan(people[8], world.wheelchair, a, d(2026, 3, 31), d(2026, 3, 31))
     world.loan(people[9], world.walker, b, d(2026, 1, 15), d(2026, 2, 28))
     world.loan(people[9], world.wheelchair, b, d(2026, 2, 28))
+    # Registered by mistake and ended: never counted.
+    world.loan(
+        people[3], world.wheelchair, a2, d(2026, 2, 2), d(2026, 4, 30), end_reason="cancelled"
+    )
     return world
