@@ -58,6 +58,8 @@ GROUPINGS: dict[str, Promise] = {
     "delivery_class": _("Leveransklass"),
     "sex": _("Kön"),
     "age": _("Åldersgrupp"),
+    "cost_centre": _("Kostnadsställe"),
+    "category": _("Slag av rad"),
 }
 _ARTICLE_GROUPS = ("month", "provider", "unit", "area", "iso", "article", "supplier")
 
@@ -229,7 +231,17 @@ FIGURES: dict[str, Figure] = {
                 Column("n", _("Fakturarader"), "int", lambda s: s.n),
                 Column("amount", _("Belopp (kr)"), "money", lambda s: s.total / 100),
             ),
-            groupings=("provider", "unit", "month", "area", "iso", "article", "supplier"),
+            groupings=(
+                "provider",
+                "cost_centre",
+                "category",
+                "unit",
+                "month",
+                "area",
+                "iso",
+                "article",
+                "supplier",
+            ),
             money=True,
             chart_column="amount",
         ),

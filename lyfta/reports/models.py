@@ -109,6 +109,12 @@ class Fact(models.Model):
     iso_code = models.CharField(_("ISO-kod"), max_length=8, blank=True)
     sex = models.CharField(_("kön"), max_length=1, blank=True)
     age_band = models.CharField(_("åldersgrupp"), max_length=5, blank=True)
+    # Billing only: the line's cost centre and kind (rent, sale, fee, ...).
+    cost_centre = models.ForeignKey(
+        "billing.CostCentre", on_delete=models.CASCADE, related_name="+", null=True,
+        db_index=False,
+    )  # fmt: skip
+    category = models.CharField(_("slag"), max_length=8, blank=True, db_default="")
     n = models.BigIntegerField(default=0)
     hits = models.BigIntegerField(default=0)
     total = models.BigIntegerField(default=0)

@@ -104,6 +104,8 @@ _KEYS: dict[str, Any] = {
     "delivery_class": F("article__delivery_class"),
     "sex": F("sex"),
     "age": F("age_band"),
+    "cost_centre": F("cost_centre_id"),
+    "category": F("category"),
 }
 
 
@@ -139,6 +141,19 @@ def _labels(group: str, keys: list[Any]) -> dict[Any, str]:
         return {k: str(Sex(k).label) for k in ids if k in Sex.values}
     if group == "age":
         return {k: str(AgeBand(k).label) for k in ids if k in AgeBand.values}
+    if group == "cost_centre":
+        from lyfta.billing.models import CostCentre
+
+        return {
+            pk: f"{code} {name} ({customer})"
+            for pk, code, name, customer in CostCentre.objects.filter(pk__in=ids).values_list(
+                "pk", "code", "name", "customer__provider__short_name"
+            )
+        }
+    if group == "category":
+        from lyfta.billing.models import BillingLine
+
+        return {k: str(BillingLine.Kind(k).label) for k in ids if k in BillingLine.Kind.values}
     return {}
 
 
@@ -183,7 +198,7 @@ def figure_table(actor: Actor, figure: Figure, filters: Filters) -> Table:
     unknown = _("Uppgift saknas")
     rows = [_row(figure, k, labels.get(k, unknown if k in (None, "") else str(k)), s)
             for k, s in cells.items()]  # fmt: skip
-    if group in ("month", "age", "sex", "delivery_class"):
+    if group in ("month", "age", "sex", "delivery_class", "category"):
         rows.sort(key=lambda r: str(r.key) if r.key is not None else "")
     else:
         rows.sort(key=lambda r: (-(r.sums.n), r.label))

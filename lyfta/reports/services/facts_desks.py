@@ -305,27 +305,24 @@ def repair(cursor: Any, span: Span) -> None:
 @builds(Measure.BILLED)
 def billed(cursor: Any, span: Span) -> None:
     """The lines of the month's approved (locked) billing run and their amount in öre, credits
-    and debits included with their sign. The provider is the customer billed; the unit the
-    line's unit (the prescribing unit of a rent or sale, the paying unit of a fee, the unit of
-    the work) where it belongs to that customer, else none: a municipality that pays for a
-    region unit's prescription sees the amount as its own, not as the region unit's. A preview
-    is not counted."""
-    _insert(
-        cursor,
-        span,
-        Measure.BILLED,
-        keys="c.provider_id, u.id, bl.article_id, COALESCE(ic.code, '')",
-        n=("COUNT(*)", []),
-        total=("SUM(CAST(ROUND(bl.amount * 100) AS BIGINT))", []),
-        source=(
-            " FROM billing_billingrun r JOIN billing_billingline bl ON bl.run_id = r.id"
-            " JOIN billing_customer c ON c.id = bl.customer_id"
-            " LEFT JOIN organisations_unit u ON u.id = bl.unit_id AND u.provider_id = c.provider_id"
-            " LEFT JOIN catalogue_article a ON a.id = bl.article_id"
-            " LEFT JOIN catalogue_isoclass ic ON ic.id = a.iso_class_id"
-            f" WHERE r.month = %s AND r.status = '{BillingRun.Status.LOCKED}'",
-            [span.first],
-        ),
+    and debits included with their sign, per cost centre and kind of line. The provider is the
+    customer billed; the unit the line's unit (the prescribing unit of a rent or sale, the
+    paying unit of a fee, the unit of the work) where it belongs to that customer, else none: a
+    municipality that pays for a region unit's prescription sees the amount as its own, not as
+    the region unit's. A preview is not counted."""
+    cursor.execute(
+        "INSERT INTO reports_fact (month, measure, provider_id, unit_id, article_id, iso_code,"
+        " sex, age_band, cost_centre_id, category, n, hits, total)"
+        " SELECT %s, %s, c.provider_id, u.id, bl.article_id, COALESCE(ic.code, ''), '', '',"
+        " bl.cost_centre_id, bl.kind, COUNT(*), 0, SUM(CAST(ROUND(bl.amount * 100) AS BIGINT))"
+        " FROM billing_billingrun r JOIN billing_billingline bl ON bl.run_id = r.id"
+        " JOIN billing_customer c ON c.id = bl.customer_id"
+        " LEFT JOIN organisations_unit u ON u.id = bl.unit_id AND u.provider_id = c.provider_id"
+        " LEFT JOIN catalogue_article a ON a.id = bl.article_id"
+        " LEFT JOIN catalogue_isoclass ic ON ic.id = a.iso_class_id"
+        " WHERE r.month = %s AND r.status = %s"
+        " GROUP BY 3, 4, 5, 6, 9, 10",
+        [span.first, Measure.BILLED, span.first, BillingRun.Status.LOCKED],
     )
 
 

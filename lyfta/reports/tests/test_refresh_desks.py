@@ -686,3 +686,19 @@ def test_deviations_and_losses(desks: Desks) -> None:
         1, 1, int(lift_loss.residual_value * 100)
     ]  # fmt: skip
     assert PickupOrder.unscoped.filter(status="cancelled").count() == 1
+
+
+def test_billing_per_cost_centre_and_kind_equals_the_locked_lines(desks: Desks) -> None:
+    """Rent and fees per customer and cost centre (issue 17 point 1): the facts' amounts per
+    cost centre and kind of line equal the locked runs' lines summed in plain Python."""
+    expected: dict[tuple[Any, ...], int] = {}
+    for line in BillingLine.unscoped.select_related("run"):
+        if line.run.status == "locked":
+            key = (line.run.month, line.cost_centre_id, line.kind)
+            expected[key] = expected.get(key, 0) + int(line.amount * 100)
+    found: dict[tuple[Any, ...], int] = {}
+    for fact in Fact.objects.filter(measure="billed"):
+        key = (fact.month, fact.cost_centre_id, fact.category)
+        found[key] = found.get(key, 0) + fact.total
+    assert found == expected
+    assert {kind for _m, _c, kind in found} >= {"rent", "credit"}
