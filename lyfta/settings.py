@@ -132,9 +132,6 @@ INSTALLED_APPS = [
     "axes",
     "django_otp",
     "django_otp.plugins.otp_totp",
-    # Only for the API's docs page: its templates and its Swagger UI served from our own static
-    # files, never from a CDN (the Content-Security-Policy allows scripts from 'self' only).
-    "ninja",
     "lyfta.core",
     "lyfta.access",
     "lyfta.audit",
