@@ -13,12 +13,12 @@ from django.utils import timezone
 
 from conftest import County, Persona
 from lyfta.accounts.api_clients import Registered
+from lyfta.api.tests.conftest import Api
 from lyfta.audit.actions import Action
 from lyfta.audit.models import AuditEvent, Outcome
 from lyfta.inventory.models import Item
 from lyfta.orders import services
 from lyfta.orders.models import Loan, Order, OrderLine
-from lyfta.api.tests.conftest import Api
 from lyfta.orders.tests.conftest import Shop, grant
 
 pytestmark = pytest.mark.django_db
