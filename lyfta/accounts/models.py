@@ -452,6 +452,7 @@ class ApiClient(TimestampedModel):
         on_delete=models.PROTECT,
         related_name="+",
         null=True,
+        blank=True,
         verbose_name=_("registrerad av"),
     )
     revoked_at = models.DateTimeField(_("återkallad"), null=True, blank=True)

@@ -63,9 +63,7 @@ urlpatterns = [
         name="admin_privilege_cancel",
     ),
     path("admin/api-klienter/", client_views.client_list, name="admin_api_clients"),
-    path(
-        "admin/api-klienter/ny/", client_views.client_create, name="admin_api_client_create"
-    ),
+    path("admin/api-klienter/ny/", client_views.client_create, name="admin_api_client_create"),
     path(
         "admin/api-klienter/<int:client_id>/",
         client_views.client_detail,

@@ -255,3 +255,32 @@ def test_a_session_does_not_open_the_api(client: Client, alice: Persona, shop: S
     response = client.get("/api/v1/articles")
     assert response.status_code == 401
     assert response["Content-Type"] == "application/problem+json"
+
+
+def test_the_command_registers_a_client_as_a_system_actor(county: County, shop: Shop) -> None:
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    out = StringIO()
+    call_command(
+        "register_api_client",
+        name="Kommandoklient",
+        unit=county.unit_b.customer_number,
+        role=Role.ORDERER,
+        scopes="catalogue:read,orders:read",
+        expires=(timezone.localdate() + dt.timedelta(days=10)).isoformat(),
+        decision="Dnr 1",
+        stdout=out,
+    )
+    token = TOKEN.search(out.getvalue())
+    assert token is not None
+    client = ApiClient.objects.get(name="Kommandoklient")
+    assert client.token_hash == hashlib.sha256(token.group(0).encode()).hexdigest()
+    assert client.assignment.unit == county.unit_b
+    event = AuditEvent.objects.get(action=Action.API_CLIENT_REGISTERED)
+    assert (event.actor_username, event.source_system) == (
+        "system:register_api_client",
+        "lyfta-cli",
+    )
+    assert Api(Client(), token.group(0)).get("/api/v1/orders").status_code == 200
