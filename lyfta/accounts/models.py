@@ -488,6 +488,11 @@ class ApiClient(TimestampedModel):
     def revoked(self) -> bool:
         return self.revoked_at is not None
 
+    @property
+    def scope_labels(self) -> list[str]:
+        """The scopes in words, for the pages."""
+        return [str(ApiScope(s).label) for s in self.scopes if s in ApiScope.values]
+
     def in_force(self, now: dt.datetime) -> bool:
         """Not revoked, not expired."""
         return self.revoked_at is None and now < self.expires_at
