@@ -55,10 +55,19 @@ class Api:
         headers = {"Authorization": f"Bearer {self.token}"} if self.token else {}
         return {**headers, **(extra or {})}
 
-    def get(self, path: str, params: dict[str, Any] | None = None, **headers: str) -> Any:
+    def get(
+        self, path: str, params: dict[str, Any] | None = None, headers: dict[str, str] | None = None
+    ) -> Any:
         return self.client.get(path, params or {}, headers=self._headers(headers))
 
-    def post(self, path: str, body: Any = None, *, raw: bytes | None = None, **headers: str) -> Any:
+    def post(
+        self,
+        path: str,
+        body: Any = None,
+        *,
+        raw: bytes | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> Any:
         data = raw if raw is not None else json.dumps(body if body is not None else {})
         return self.client.post(
             path, data, content_type="application/json", headers=self._headers(headers)

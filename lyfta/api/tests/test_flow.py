@@ -180,15 +180,15 @@ def test_cancelling_needs_the_etag_the_client_read(api: Api, shop: Shop) -> None
     assert etag == created["ETag"]
     reason = {"reason": "Fel artikel"}
     assert api.post(f"{url}/cancel", reason).status_code == 428
-    assert api.post(f"{url}/cancel", reason, **{"If-Match": '"stale"'}).status_code == 412
-    assert api.post(f"{url}/cancel", reason, **{"If-Match": f"W/{etag}"}).status_code == 412
+    assert api.post(f"{url}/cancel", reason, headers={"If-Match": '"stale"'}).status_code == 412
+    assert api.post(f"{url}/cancel", reason, headers={"If-Match": f"W/{etag}"}).status_code == 412
     assert Order.unscoped.get().status == Order.Status.REGISTERED
-    cancelled = api.post(f"{url}/cancel", reason, **{"If-Match": etag})
+    cancelled = api.post(f"{url}/cancel", reason, headers={"If-Match": etag})
     assert cancelled.status_code == 200, cancelled.content
     assert cancelled.json()["status"] == Order.Status.CANCELLED
     assert cancelled["ETag"] != etag
     # The old ETag no longer names the order: a second cancel with it is refused.
-    assert api.post(f"{url}/cancel", reason, **{"If-Match": etag}).status_code == 412
+    assert api.post(f"{url}/cancel", reason, headers={"If-Match": etag}).status_code == 412
     assert len(_events(Action.ORDER_CANCELLED)) == 1
 
 

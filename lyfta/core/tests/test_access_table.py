@@ -711,15 +711,21 @@ def _api_client(w: World) -> dict[str, int]:
 # The API (issue 18) takes a client's bearer token, never a session: every persona, signed in or
 # not, gets 401 (lyfta/api/tests prove what clients with tokens get). Its OpenAPI document and
 # index hold no data and are public; any other path under /api/ is a problem-details 404.
-TOKEN_ONLY = dict.fromkeys(PERSONAS, 401)
-API_PUBLIC = dict.fromkeys(PERSONAS, OK)
-API_ID = lambda name: lambda w: {name: 1}  # noqa: E731
+TOKEN_ONLY: dict[str, int | str] = dict.fromkeys(PERSONAS, 401)
+API_PUBLIC: dict[str, int | str] = dict.fromkeys(PERSONAS, OK)
+API_MISSING: dict[str, int | str] = dict.fromkeys(PERSONAS, MISSING)
+
+
+def API_ID(name: str) -> Callable[[World], dict[str, Any]]:  # noqa: N802 - reads as the lambdas
+    return lambda w: {name: 1}
+
+
 API_ROUTES: dict[str, list[Route]] = {
     "api:openapi-json": [Route(expect=API_PUBLIC)],
     "api:api-root": [Route(expect=API_PUBLIC)],
     "api_not_found": [
-        Route(expect=dict.fromkeys(PERSONAS, MISSING)),
-        Route(method="post", expect=dict.fromkeys(PERSONAS, MISSING)),
+        Route(expect=API_MISSING),
+        Route(method="post", expect=API_MISSING),
     ],
     "api:articles": [Route(expect=TOKEN_ONLY)],
     "api:article": [Route(kwargs=API_ID("article_id"), expect=TOKEN_ONLY)],
