@@ -10,6 +10,7 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
+import orjson
 from django.core.exceptions import (
     ObjectDoesNotExist,
     PermissionDenied,
@@ -23,6 +24,7 @@ from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as RequestInvalid
 from pydantic import Field
 
+from lyfta.audit import context
 from lyfta.audit.actions import Action
 from lyfta.audit.models import Outcome
 from lyfta.audit.services import record
@@ -106,16 +108,12 @@ def problem(
 ) -> HttpResponse:
     """A problem+json response. `instance` names the request (its X-Request-Id), so that a
     client's report can be matched to the audit log."""
-    import orjson
-
     body: dict[str, Any] = {
         "type": type_,
         "title": TITLES.get(status, "Error"),
         "status": status,
         "detail": detail,
     }
-    from lyfta.audit import context
-
     request_id = context.current().request_id
     if request_id:
         body["instance"] = f"urn:lyfta:request:{request_id}"
@@ -158,6 +156,8 @@ def _invalid(request: HttpRequest, exc: RequestInvalid) -> HttpResponse:
 
 
 def _django_invalid(request: HttpRequest, exc: ValidationError) -> HttpResponse:
+    # The domain's own errors are imported where they are answered: the wiring imports no
+    # domain app at its top, so that any app's api module may import it.
     from lyfta.orders.services import OverIsoLimit
 
     if isinstance(exc, OverIsoLimit):

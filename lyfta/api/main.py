@@ -47,6 +47,16 @@ without it).
 
 # Problems every operation may answer, besides its own responses.
 COMMON_PROBLEMS = (400, 401, 403, 404, 422, 429)
+ETAG_HEADER = {
+    "description": "The resource's version, for If-Match on an update",
+    "required": True,
+    "schema": {"type": "string"},
+}
+RETRY_AFTER_HEADER = {
+    "description": "Seconds until the client's rate-limit window ends",
+    "required": True,
+    "schema": {"type": "integer", "minimum": 1},
+}
 
 
 class StrictParser(Parser):
@@ -98,24 +108,30 @@ class LyftaAPI(NinjaAPI):
                 if not isinstance(operation, dict) or "responses" not in operation:
                     continue
                 own = operation.pop("x-problems", [])
+                if operation.pop("x-etag", False):
+                    for status, response in operation["responses"].items():
+                        if str(status).startswith("2"):
+                            response["headers"] = {"ETag": ETAG_HEADER}
+                # django-ninja keys its own responses by int: a code it documents is kept.
+                documented = {str(code) for code in operation["responses"]}
                 for status in (*COMMON_PROBLEMS, *own):
-                    operation["responses"].setdefault(
-                        str(status),
-                        {
-                            "description": errors.TITLES[status],
-                            "content": {
-                                errors.PROBLEM_JSON: {
-                                    "schema": {"$ref": "#/components/schemas/Problem"}
-                                }
-                            },
+                    if str(status) in documented:
+                        continue
+                    operation["responses"][str(status)] = {
+                        "description": errors.TITLES[status],
+                        "content": {
+                            errors.PROBLEM_JSON: {
+                                "schema": {"$ref": "#/components/schemas/Problem"}
+                            }
                         },
-                    )
+                    }
+                operation["responses"]["429"]["headers"] = {"Retry-After": RETRY_AFTER_HEADER}
         return schema
 
 
 @login_not_required
 def index(request: HttpRequest, **kwargs: Any) -> HttpResponse:
-    """/api/v1/: where the document and the docs page are."""
+    """/api/v1/: where the OpenAPI document is."""
     return JsonResponse(
         {
             "openapi": reverse("api:openapi-json"),

@@ -55,8 +55,11 @@ from lyfta.orders.models import Loan, Order, OrderLine, PickupLine, PickupOrder
 from lyfta.patients import selectors as patients
 
 router = Router(tags=["Hjälpmedel och ordrar"])
-ORDER_PROBLEMS = {"x-problems": [409]}
-UPDATE_PROBLEMS = {"x-problems": [412, 428]}
+# Read by lyfta.api.main when it writes the document: the problems an operation may answer
+# beyond the common ones, and whether its answer carries an ETag.
+ORDER_PROBLEMS = {"x-problems": [409], "x-etag": True}
+UPDATE_PROBLEMS = {"x-problems": [412, 428], "x-etag": True}
+ETAGGED = {"x-etag": True}
 
 
 # --- Stock availability ----------------------------------------------------------------------
@@ -362,7 +365,13 @@ def order_create(request: HttpRequest, response: HttpResponse, body: OrderIn) ->
     return Status(201, _shown(actor, response, order))
 
 
-@router.get("/orders/{order_id}", response=OrderOut, url_name="order", summary="En order")
+@router.get(
+    "/orders/{order_id}",
+    response=OrderOut,
+    url_name="order",
+    summary="En order",
+    openapi_extra=ETAGGED,
+)
 def order(
     request: HttpRequest, response: HttpResponse, order_id: int = Path(..., ge=1, le=MAX_ID)
 ) -> OrderOut:

@@ -210,3 +210,21 @@ def test_a_deleted_row_does_not_break_a_cursor(api: Api, shop: Shop) -> None:
         s.pk for s in Supplier.objects.filter(pk__gt=last_shown).order_by("pk")
     ]
     assert made
+
+
+def test_the_document_is_public_and_every_operation_takes_a_token_and_answers_problems(
+    client: Client,
+) -> None:
+    response = client.get("/api/v1/openapi.json")
+    assert response.status_code == 200
+    document = response.json()
+    assert document["openapi"].startswith("3.")
+    assert document["components"]["securitySchemes"]["ClientToken"]["scheme"] == "bearer"
+    operations = [op for ops in document["paths"].values() for op in ops.values()]
+    assert len(operations) == 16
+    for operation in operations:
+        assert operation["security"] == [{"ClientToken": []}]
+        for status in ("401", "403", "404", "422", "429"):
+            content = operation["responses"][status]["content"]
+            assert list(content) == ["application/problem+json"], (operation["operationId"], status)
+    assert client.get("/api/v1/").json() == {"openapi": "/api/v1/openapi.json"}
