@@ -324,6 +324,14 @@ LYFTA_BLOCK_LIFT_MAX_HOURS = env_int("LYFTA_BLOCK_LIFT_MAX_HOURS", 24)
 # only confirmed.
 LYFTA_MAX_PER_ISO_CLASS = max(1, env_int("LYFTA_MAX_PER_ISO_CLASS", 2))
 
+# --- The integration API (issue 18) ---------------------------------------------------------------
+
+# Calls per minute a new machine client may make (each client has its own limit, set when it is
+# registered); beyond it the API answers 429 with Retry-After.
+LYFTA_API_RATE_LIMIT = max(1, env_int("LYFTA_API_RATE_LIMIT", 120))
+# Longest page of a list the API returns (a client asks for fewer with `limit`).
+LYFTA_API_PAGE_MAX = max(1, env_int("LYFTA_API_PAGE_MAX", 100))
+
 # --- Background work ------------------------------------------------------------------------------
 
 # E-mail (scheduled reports): an SMTP server where LYFTA_EMAIL_HOST is set, else the console (the

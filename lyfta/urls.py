@@ -26,6 +26,7 @@ urlpatterns = [
     path("loggranskning/", include("lyfta.audit.review_urls")),
     path("i18n/setlang/", login_not_required(set_language), name="set_language"),
     path("admin/", admin_site.urls),
+    path("api/", include("lyfta.api.urls")),
 ]
 
 handler400 = "lyfta.core.views.bad_request"

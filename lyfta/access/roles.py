@@ -89,6 +89,9 @@ class Cap:
     ORGANISATIONS_MANAGE = "organisations.manage"
     HISTORY_VIEW = "history.view"
     ADMIN_SITE = "admin.site"
+    # Registering and revoking the API's machine clients (issue 18): each acts in an assignment
+    # of its own, so this is system administration, not user administration.
+    API_CLIENTS_MANAGE = "api.clients"
     USERS_MANAGE = "users.manage"
     # Approving another person's request to change privileged rights (R91).
     PRIVILEGE_APPROVE = "users.approve_privileged"
@@ -218,6 +221,19 @@ ROLE_CAPABILITIES: dict[str, frozenset[str]] = {
             Cap.HISTORY_VIEW,
             Cap.ADMIN_SITE,
             Cap.PRIVILEGE_APPROVE,
+            Cap.API_CLIENTS_MANAGE,
         }
     ),
 }
+
+# The roles a machine client of the API may act in (issue 18): the roles that order, hand out
+# and keep devices and read the assortment. Never a privileged role (R91): those administer
+# people's rights and the log, which no machine does.
+API_CLIENT_ROLES: tuple[str, ...] = (
+    Role.PRESCRIBER,
+    Role.ORDERER,
+    Role.CONSULTANT,
+    Role.LOGISTICS,
+    Role.CUSTOMER_SERVICE,
+    Role.CATALOGUE_MANAGER,
+)

@@ -20,15 +20,19 @@ NOT_GRANTABLE_BY_USER_ADMIN = frozenset({Role.SYSTEM_ADMIN})
 
 def users_visible_to(actor: Actor) -> QuerySet[User]:
     """Accounts of the administrator's provider, and everyone with an assignment at one of its
-    units (a municipal nurse may also work for a region unit)."""
+    units (a municipal nurse may also work for a region unit). Never a machine client's service
+    account: the system administrator keeps those (issue 18), so no one-time code or new
+    assignment can give one a way in through the pages."""
     if actor.is_system:
-        return User.objects.all()
+        return User.objects.filter(is_service=False)
     provider = actor.provider
     if provider is None or not can(actor, Cap.USERS_MANAGE):
         return User.objects.none()
-    return User.objects.filter(
-        Q(provider=provider) | Q(assignments__unit__provider=provider)
-    ).distinct()
+    return (
+        User.objects.filter(Q(provider=provider) | Q(assignments__unit__provider=provider))
+        .filter(is_service=False)
+        .distinct()
+    )
 
 
 def user_for(actor: Actor, user_id: int) -> User:

@@ -6,12 +6,13 @@ import datetime as dt
 from typing import Any
 
 from django import forms
+from django.conf import settings
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from personnummer import personnummer as pnr_lib
 
-from lyfta.access.roles import Purpose, Role
-from lyfta.accounts.models import RecertificationDecision, User
+from lyfta.access.roles import API_CLIENT_ROLES, Purpose, Role
+from lyfta.accounts.models import ApiScope, RecertificationDecision, User
 from lyfta.core.forms import Form, ModelForm
 from lyfta.core.text import non_ascii_digits
 from lyfta.organisations.models import Unit
@@ -184,6 +185,50 @@ class AssignmentForm(Form):
         if isinstance(unit_field, forms.ModelChoiceField):
             unit_field.queryset = units if units is not None else Unit.objects.none()
         self.fields["valid_from"].initial = timezone.localdate()
+
+
+class ApiClientForm(Form):
+    """A machine client of the API (issue 18): who it is, where it acts and what it may do."""
+
+    name = forms.CharField(
+        label=_("Namn"),
+        max_length=100,
+        help_text=_("Systemet som anropar, t.ex. Treserva Testköpings kommun."),
+    )
+    description = forms.CharField(label=_("Beskrivning"), max_length=300, required=False)
+    unit = forms.ModelChoiceField(
+        label=_("Enhet"),
+        queryset=Unit.objects.none(),
+        help_text=_("Klienten ser patienter med vårdrelation till enheten, som en anställd där."),
+    )
+    role = forms.ChoiceField(label=_("Roll"), choices=[])
+    purpose = forms.ChoiceField(
+        label=_("Ändamål"), choices=[("", _("Rollens ändamål")), *Purpose.choices], required=False
+    )
+    scopes = forms.MultipleChoiceField(
+        label=_("Behörigheter"), choices=ApiScope.choices, widget=forms.CheckboxSelectMultiple
+    )
+    expires_on = forms.DateField(
+        label=_("Gäller till och med"), widget=forms.DateInput(attrs={"type": "date"})
+    )
+    rate_limit = forms.IntegerField(
+        label=_("Anrop per minut"), min_value=1, max_value=10_000, initial=120
+    )
+    decision_reference = forms.CharField(
+        label=_("Beslutsreferens"),
+        max_length=100,
+        help_text=_("Diarienummer eller beslut om anslutningen."),
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        unit_field = self.fields["unit"]
+        if isinstance(unit_field, forms.ModelChoiceField):
+            unit_field.queryset = Unit.objects.filter(active=True).select_related("provider")
+        role_field = self.fields["role"]
+        if isinstance(role_field, forms.ChoiceField):
+            role_field.choices = [(r, Role(r).label) for r in API_CLIENT_ROLES]
+        self.fields["rate_limit"].initial = settings.LYFTA_API_RATE_LIMIT
 
 
 class ExtendForm(Form):

@@ -29,6 +29,7 @@ from lyfta.audit.context import audit_context
 from lyfta.audit.models import Outcome
 from lyfta.audit.services import record
 
+API_PREFIX = "/api/"
 # Always reachable for a signed-in user, whatever gate is pending.
 ALWAYS_OPEN = {"accounts:logout", "accounts:keepalive", "healthz", "set_language"}
 # Each gate: the page that resolves it, and what else may be reached while it is pending.
@@ -66,6 +67,10 @@ class ActorMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
+        if request.path_info.startswith(API_PREFIX):
+            # The API knows no sessions: a client's token names its actor (lyfta.api.auth), and
+            # a call to it neither keeps a person's session alive nor passes its gates.
+            return self.get_response(request)
         user = request.user
         if not user.is_authenticated or not isinstance(user, User):
             if request.session.get(SESSION_KEY):

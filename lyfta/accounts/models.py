@@ -30,6 +30,9 @@ class User(AbstractUser):
     must_change_password = models.BooleanField(_("måste byta lösenord"), default=False)
     suspended_at = models.DateTimeField(_("avstängt"), null=True, blank=True)
     suspension_reason = models.CharField(_("skäl till avstängning"), max_length=200, blank=True)
+    # The account of a machine client of the API (ApiClient): it acts only through its token and
+    # can never sign in on the pages (the authentication backend refuses it).
+    is_service = models.BooleanField(_("tjänstekonto"), default=False)
     provider = models.ForeignKey(
         "organisations.CareProvider",
         on_delete=models.PROTECT,
@@ -409,3 +412,87 @@ class PrivilegeRequest(models.Model):
     @property
     def state_display(self) -> str:
         return str(_("Förfallen")) if self.expired else str(self.get_status_display())
+
+
+class ApiScope(models.TextChoices):
+    """What a machine client's token may be used for (issue 18). Each API operation needs one;
+    the client's role and the access layer decide the rest, as for a person."""
+
+    CATALOGUE_READ = "catalogue:read", _("Läsa sortimentet och lagertillgången")
+    HOLDINGS_READ = "holdings:read", _("Läsa patienters hjälpmedelsinnehav")
+    ORDERS_READ = "orders:read", _("Läsa enhetens ordrar")
+    ORDERS_WRITE = "orders:write", _("Lägga och makulera ordrar")
+    PICKUPS_READ = "pickups:read", _("Läsa enhetens hämtordrar")
+    PICKUPS_WRITE = "pickups:write", _("Lägga hämtordrar")
+    MESSAGES_READ = "messages:read", _("Läsa och kvittera klientens meddelanden")
+
+
+class ApiClient(TimestampedModel):
+    """A machine client of the API (issue 18; docs/decisions/0015-api-clients.md): a named
+    system that acts as its own service account `user` in its own `assignment` (unit, role,
+    purpose), through the same access layer and audit as a person. Its token is shown once at
+    registration and stored only as a SHA-256 hash; `key_id` is the token's public part, by which
+    it is looked up. Registered, and revoked, by a system administrator."""
+
+    name = models.CharField(_("namn"), max_length=100, unique=True)
+    description = models.CharField(_("beskrivning"), max_length=300, blank=True)
+    user = models.OneToOneField(
+        User, on_delete=models.PROTECT, related_name="api_client", verbose_name=_("tjänstekonto")
+    )
+    assignment = models.OneToOneField(
+        Assignment, on_delete=models.PROTECT, related_name="api_client", verbose_name=_("uppdrag")
+    )
+    key_id = models.CharField(_("nyckel-id"), max_length=16, unique=True)
+    token_hash = models.CharField(_("nyckelns hash"), max_length=64)
+    scopes = models.JSONField(_("behörigheter"), default=list)
+    expires_at = models.DateTimeField(_("gäller till"))
+    rate_limit = models.PositiveIntegerField(_("anrop per minut"))
+    registered_by = models.ForeignKey(
+        User,
+        on_delete=models.PROTECT,
+        related_name="+",
+        null=True,
+        blank=True,
+        verbose_name=_("registrerad av"),
+    )
+    revoked_at = models.DateTimeField(_("återkallad"), null=True, blank=True)
+    revoked_by = models.ForeignKey(
+        User,
+        on_delete=models.PROTECT,
+        related_name="+",
+        null=True,
+        blank=True,
+        verbose_name=_("återkallad av"),
+    )
+    revoke_reason = models.CharField(_("skäl till återkallelse"), max_length=200, blank=True)
+    last_used_at = models.DateTimeField(_("senast använd"), null=True, blank=True)
+    # The rate limit's fixed window: its start (a whole minute) and the calls made in it.
+    window_start = models.DateTimeField(null=True, blank=True)
+    window_count = models.PositiveIntegerField(default=0)
+    # When a call with this client's key id was last refused and recorded: a refusal is recorded
+    # at most once a minute, so that calls with a revoked or wrong token cannot flood the log.
+    refused_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = _("API-klient")
+        verbose_name_plural = _("API-klienter")
+        constraints = [
+            models.CheckConstraint(condition=Q(rate_limit__gte=1), name="api_client_rate_positive")
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def revoked(self) -> bool:
+        return self.revoked_at is not None
+
+    @property
+    def scope_labels(self) -> list[str]:
+        """The scopes in words, for the pages."""
+        return [str(ApiScope(s).label) for s in self.scopes if s in ApiScope.values]
+
+    def in_force(self, now: dt.datetime) -> bool:
+        """Not revoked, not expired."""
+        return self.revoked_at is None and now < self.expires_at

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from lyfta.accounts import admin_views, views
+from lyfta.accounts import admin_views, client_views, views
 
 app_name = "accounts"
 urlpatterns = [
@@ -61,6 +61,18 @@ urlpatterns = [
         "admin/begaranden/<int:request_id>/aterkalla/",
         admin_views.privilege_request_cancel,
         name="admin_privilege_cancel",
+    ),
+    path("admin/api-klienter/", client_views.client_list, name="admin_api_clients"),
+    path("admin/api-klienter/ny/", client_views.client_create, name="admin_api_client_create"),
+    path(
+        "admin/api-klienter/<int:client_id>/",
+        client_views.client_detail,
+        name="admin_api_client",
+    ),
+    path(
+        "admin/api-klienter/<int:client_id>/aterkalla/",
+        client_views.client_revoke,
+        name="admin_api_client_revoke",
     ),
     path("admin/uppfoljning/", admin_views.recertification, name="admin_recertification"),
     path(

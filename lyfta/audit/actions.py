@@ -50,6 +50,11 @@ class Action(models.TextChoices):
     PRIVILEGE_CANCELLED = "privilege.cancelled", _("Begäran om administrativ behörighet återkallad")
     AGREEMENT_PUBLISHED = "agreement.published", _("Ny version av användaravtalet")
     AGREEMENT_PRINTED = "agreement.printed", _("Användaravtal utskrivet")
+    # Machine clients of the API (issue 18)
+    API_CLIENT_REGISTERED = "api_client.registered", _("API-klient registrerad")
+    API_CLIENT_REVOKED = "api_client.revoked", _("API-klient återkallad")
+    API_CLIENT_REFUSED = "api_client.refused", _("API-anrop med ogiltig nyckel nekat")
+    API_CLIENT_RATE_LIMITED = "api_client.rate_limited", _("API-klient över sin anropsgräns")
 
     # Organisations
     PROVIDER_CREATED = "provider.created", _("Vårdgivare skapad")
@@ -184,6 +189,7 @@ class Action(models.TextChoices):
     PICKUP_RECEIVED = "pickup.received", _("Retur mottagen")
     PICKUP_CANCELLED = "pickup.cancelled", _("Hämtorder makulerad")
     PICKUP_PROPOSED = "pickup.proposed", _("Hämtning föreslagen (patienten avliden)")
+    PICKUP_VIEWED = "pickup.viewed", _("Hämtorder visad")
     LOSS_REPORTED = "loss.created", _("Förlust anmäld")
     LOSS_FOUND = "loss.found", _("Förkommet hjälpmedel återfunnet")
     RECALL_LISTED = "recall.listed", _("Återkallelselista tagen fram")

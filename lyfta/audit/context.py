@@ -55,3 +55,10 @@ def audit_context(**changes: Any) -> Iterator[AuditContext]:
         yield _current.get()
     finally:
         _current.reset(token)
+
+
+def bind(**changes: Any) -> None:
+    """Replace context fields for the rest of the enclosing `audit_context` block, without a
+    block of one's own: for the API's token check, which learns the actor inside a request
+    (`AuditContextMiddleware`'s block, whose end restores the context as it was)."""
+    _current.set(replace(_current.get(), **changes))

@@ -237,3 +237,37 @@ def _with_article_counts(classes: QuerySet[IsoClass]) -> QuerySet[IsoClass]:
 def level3_classes() -> QuerySet[IsoClass]:
     """The classes an article can belong to (third level), for choosing one."""
     return IsoClass.objects.filter(level=3).order_by("code")
+
+
+# --- The API's lists (issue 18): the whole assortment, paged by the caller ---------------------
+
+
+def articles_listed(
+    *,
+    actor: Actor,
+    query: str = "",
+    iso_code: str = "",
+    supplier_id: int | None = None,
+    in_assortment_only: bool = True,
+) -> QuerySet[Article]:
+    """The articles matching the filters (as `article_search`), unsliced: the API pages them."""
+    require(actor, Cap.CATALOGUE_VIEW)
+    return article_search(
+        query=query,
+        iso_code=iso_code,
+        supplier_id=supplier_id,
+        in_assortment_only=in_assortment_only,
+        limit=0,
+    )
+
+
+def iso_classes_listed(*, actor: Actor) -> QuerySet[IsoClass]:
+    """Every ISO 9999 class of the assortment, all three levels."""
+    require(actor, Cap.CATALOGUE_VIEW)
+    return IsoClass.objects.all()
+
+
+def suppliers_listed(*, actor: Actor) -> QuerySet[Supplier]:
+    """Every supplier, active or not (articles keep theirs)."""
+    require(actor, Cap.CATALOGUE_VIEW)
+    return Supplier.objects.all()

@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from django.conf import settings
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.template import loader
 
 
@@ -63,6 +63,13 @@ class RefuseNulMiddleware:
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         if _has_nul(request):
+            if request.path_info.startswith("/api/"):
+                # The API answers every error as RFC 9457 problem details.
+                return JsonResponse(
+                    {"type": "about:blank", "title": "Bad Request", "status": 400},
+                    status=400,
+                    content_type="application/problem+json",
+                )
             body = loader.get_template("errors/400_control.html").render()
             return HttpResponse(body, status=400)
         return self.get_response(request)

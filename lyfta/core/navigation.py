@@ -70,6 +70,8 @@ PAGES: dict[str, Rule] = {
     "accounts:admin_privilege_requests": Cap.PRIVILEGE_APPROVE,
     "accounts:admin_recertification": Cap.RECERTIFY,
     "admin:index": Cap.ADMIN_SITE,
+    # The API's machine clients (issue 18): registered and revoked by the system administrator.
+    "accounts:admin_api_clients": Cap.API_CLIENTS_MANAGE,
     "quality:deviations": Cap.DEVIATIONS_REPORT,
     "quality:complaints": Cap.QUALITY_MANAGE,
     "quality:complaint_new": Cap.QUALITY_MANAGE,
@@ -154,6 +156,7 @@ NAVIGATION: list[Entry] = [
     Entry(_("Användare"), "accounts:admin_users"),
     Entry(_("Begäranden om behörighet"), "accounts:admin_privilege_requests"),
     Entry(_("Uppföljning av behörigheter"), "accounts:admin_recertification"),
+    Entry(_("API-klienter"), "accounts:admin_api_clients"),
     Entry(_("Administration"), "admin:index"),
 ]
 

@@ -57,3 +57,21 @@ def window(rows: Any, size: int, raw_page: object) -> Window[Any]:
     start = (number - 1) * size
     found = list(rows[start : start + size + 1])
     return Window(found[:size], number, len(found) > size)
+
+
+@dataclass
+class Keyset(Generic[T]):
+    """One page of rows in ascending id after `after`, and the id to continue after (None when
+    this is the last page): the API's stable cursors (lyfta.api.paging)."""
+
+    rows: list[T]
+    last: int | None
+
+
+def keyset(queryset: Any, after: int, size: int) -> Keyset[Any]:
+    """The `size` rows of `queryset` with an id above `after`, ascending; one row more is read
+    to know whether a next page exists. Rows added meanwhile get higher ids: no row is skipped
+    or shown twice, whatever happens between two pages."""
+    found = list(queryset.filter(pk__gt=after).order_by("pk")[: size + 1])
+    rows = found[:size]
+    return Keyset(rows, rows[-1].pk if len(found) > size and rows else None)

@@ -21,7 +21,7 @@ from lyfta.audit.actions import Action
 from lyfta.audit.models import LegalBasis, Outcome
 from lyfta.audit.services import record, record_many
 from lyfta.catalogue.models import Article
-from lyfta.core.paging import Window, window
+from lyfta.core.paging import Keyset, Window, keyset, window
 from lyfta.core.serials import serial_in_range as serial_in_range  # the recall list's
 from lyfta.core.serials import serial_key as serial_key  # re-exported: where it was first
 from lyfta.inventory.models import (
@@ -360,6 +360,41 @@ def order_for(*, actor: Actor, order_id: int) -> Order:
     return order
 
 
+def orders_after(*, actor: Actor, after: int, size: int) -> Keyset[Order]:
+    """The actor's orders (as `orders_visible`) with an id above `after`, ascending: the API's
+    pages. Each patient an order on the page is for is recorded as listed, on the order as the
+    case (R57), as on the order list page."""
+    page = keyset(orders_visible(actor), after, size)
+    _record_listed(actor, page.rows, "orders.order", "orders", "order")
+    return page
+
+
+def _record_listed(
+    actor: Actor, rows: list[Order] | list[PickupOrder], resource_type: str, kind: str, case: str
+) -> None:
+    listed: dict[int, Order | PickupOrder] = {}
+    for row in rows:
+        if row.patient_id is not None:
+            listed.setdefault(row.patient_id, row)
+    record_many(
+        [
+            {
+                "action": Action.PATIENT_LISTED,
+                "actor": actor,
+                "patient_id": patient_id,
+                "resource_type": resource_type,
+                "resource_id": row.pk,
+                "legal_basis": LegalBasis.CASE,
+                "legal_basis_ref": f"{case}:{row.number}",
+                "owner_provider_id": row.unit.provider_id,
+                "owner_unit_id": row.unit_id,
+                "detail": {"list": kind},
+            }
+            for patient_id, row in listed.items()
+        ]
+    )
+
+
 def order_lines(actor: Actor, order: Order) -> list[OrderLine]:
     return list(
         rows.lines_of(actor, order).select_related("article", "item", "substitute_for", "source")
@@ -517,6 +552,40 @@ def pickups_open(*, actor: Actor, day: dt.date | None = None) -> list[PickupOrde
             detail={"list": "pickups"},
         )
     return pickups
+
+
+def pickups_after(*, actor: Actor, after: int, size: int) -> Keyset[PickupOrder]:
+    """The actor's pick-up orders (the unit's own; the centre's every one) with an id above
+    `after`, ascending: the API's pages. Each patient on the page is recorded as listed (R57)."""
+    if not (can(actor, Cap.ORDERS_PLACE) or can(actor, Cap.ORDERS_HANDLE)):
+        require(actor, Cap.ORDERS_PLACE)
+    page = keyset(rows.pickups_for(actor).select_related("unit"), after, size)
+    _record_listed(actor, page.rows, "orders.pickuporder", "pickups", "pickup")
+    return page
+
+
+def pickup_for(*, actor: Actor, pickup_id: int) -> PickupOrder:
+    """A pick-up order the actor may see, recorded as a read of its patient on the case; the
+    same 404 for missing and not allowed (recorded, R38)."""
+    pickup = rows.pickups_for(actor).filter(pk=pickup_id).select_related("unit").first()
+    if pickup is None:
+        raise denied(actor, "orders.pickuporder", pickup_id)
+    record(
+        action=Action.PICKUP_VIEWED,
+        actor=actor,
+        target=pickup,
+        patient_id=pickup.patient_id,
+        legal_basis=LegalBasis.CASE,
+        legal_basis_ref=f"pickup:{pickup.number}",
+        owner_provider_id=pickup.unit.provider_id,
+        owner_unit_id=pickup.unit_id,
+    )
+    return pickup
+
+
+def pickup_lines(pickup: PickupOrder) -> list[PickupLine]:
+    """The lines of a pick-up order the actor was given by `pickup_for`."""
+    return list(pickup.lines.order_by("pk"))
 
 
 def returns_to_receive(*, actor: Actor) -> list[PickupLine]:

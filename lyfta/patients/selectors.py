@@ -209,6 +209,41 @@ def grant_or_404(*, actor: Actor, patient_id: int, session_ref: str) -> PatientG
     return grant
 
 
+def grant_by_identifier(*, actor: Actor, identifier: str, session_ref: str) -> PatientGrant:
+    """The grant to open the patient with this personnummer (or samordnings- or reservnummer),
+    for a system that knows the patient by number only (the API; the number comes in a request
+    body, never a URL). The same 404 for a number Lyfta does not know and a patient the actor
+    may not open; either refusal is recorded (R38). A patient opened is recorded as found by a
+    search (R57), on the grant's legal basis. An invalid number raises ValidationError."""
+    parsed = identifiers.parse(identifier)
+    found = Patient.objects.filter(identifier=parsed.value).values_list("pk", flat=True)
+    patient_id = found.first()
+    if patient_id is None:
+        record(
+            action=Action.PATIENT_SEARCH_OUTSIDE,
+            actor=actor,
+            outcome=Outcome.DENIED,
+            detail={"kind": "identifier", "exists": False, "reason": "not_found"},
+        )
+        raise Http404
+    grant = grant_or_404(actor=actor, patient_id=patient_id, session_ref=session_ref)
+    record(
+        action=Action.PATIENT_SEARCHED,
+        actor=actor,
+        detail={"kind": "identifier", "query": "", "shown": [patient_id]},
+    )
+    record(
+        action=Action.PATIENT_LISTED,
+        actor=actor,
+        patient_id=patient_id,
+        resource_type="patients.patient",
+        resource_id=patient_id,
+        legal_basis=grant.basis,
+        legal_basis_ref=grant.basis_ref,
+    )
+    return grant
+
+
 def _refused(
     actor: Actor, patient_id: int, reason: str, resource_type: str, resource_id: object
 ) -> Http404:

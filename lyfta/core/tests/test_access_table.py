@@ -690,6 +690,83 @@ def _billing_line(w: World) -> dict[str, int]:
 BILLING_POST = everyone(DENIED, billie=FOUND)
 
 
+def _api_client(w: World) -> dict[str, int]:
+    """A machine client of the API (issue 18) at unit A, registered by the system administrator."""
+    from lyfta.accounts.api_clients import api_client_register
+    from lyfta.accounts.models import ApiClient
+
+    client = ApiClient.objects.filter(name="Access table client").first()
+    if client is None:
+        client = api_client_register(
+            actor=w.people["sigge"].actor,
+            name="Access table client",
+            unit=w.county.unit_a,
+            role=Role.PRESCRIBER,
+            scopes=["catalogue:read"],
+            expires_on=timezone.localdate() + dt.timedelta(days=30),
+            decision_reference="Test",
+        ).client
+    return {"client_id": client.pk}
+
+
+# The API (issue 18) takes a client's bearer token, never a session: every persona, signed in or
+# not, gets 401 (lyfta/api/tests prove what clients with tokens get). Its OpenAPI document and
+# index hold no data and are public; any other path under /api/ is a problem-details 404.
+TOKEN_ONLY: dict[str, int | str] = dict.fromkeys(PERSONAS, 401)
+API_PUBLIC: dict[str, int | str] = dict.fromkeys(PERSONAS, OK)
+API_MISSING: dict[str, int | str] = dict.fromkeys(PERSONAS, MISSING)
+
+
+def API_ID(name: str) -> Callable[[World], dict[str, Any]]:  # noqa: N802 - reads as the lambdas
+    return lambda w: {name: 1}
+
+
+API_ROUTES: dict[str, list[Route]] = {
+    "api:openapi-json": [Route(expect=API_PUBLIC)],
+    "api:api-root": [Route(expect=API_PUBLIC)],
+    "api_not_found": [
+        Route(expect=API_MISSING),
+        Route(method="post", expect=API_MISSING),
+    ],
+    "api:articles": [Route(expect=TOKEN_ONLY)],
+    "api:article": [Route(kwargs=API_ID("article_id"), expect=TOKEN_ONLY)],
+    "api:article_availability": [Route(kwargs=API_ID("article_id"), expect=TOKEN_ONLY)],
+    "api:iso_classes": [Route(expect=TOKEN_ONLY)],
+    "api:suppliers": [Route(expect=TOKEN_ONLY)],
+    "api:patient_lookup": [
+        Route(method="post", data={"identifier": "194001019803"}, expect=TOKEN_ONLY)
+    ],
+    "api:holdings": [Route(kwargs=PA, expect=TOKEN_ONLY)],
+    "api:orders": [Route(expect=TOKEN_ONLY)],
+    "api:order_create": [Route(method="post", expect=TOKEN_ONLY)],
+    "api:order": [Route(kwargs=lambda w: {"order_id": w.order_a.pk}, expect=TOKEN_ONLY)],
+    "api:order_cancel": [
+        Route(method="post", kwargs=lambda w: {"order_id": w.order_a.pk}, expect=TOKEN_ONLY)
+    ],
+    "api:pickups": [Route(expect=TOKEN_ONLY)],
+    "api:pickup_create": [Route(method="post", expect=TOKEN_ONLY)],
+    "api:pickup": [Route(kwargs=API_ID("pickup_id"), expect=TOKEN_ONLY)],
+    "api:messages": [Route(expect=TOKEN_ONLY)],
+    "api:message_read": [
+        Route(method="post", kwargs=lambda w: {"message_id": w.message_lena.pk}, expect=TOKEN_ONLY)
+    ],
+    # The system administrator's pages for the API's clients.
+    "accounts:admin_api_clients": [Route(expect=everyone(DENIED, sigge=OK))],
+    "accounts:admin_api_client_create": [
+        Route(expect=everyone(DENIED, sigge=OK)),
+        Route(method="post", data={"name": "Utan enhet"}, expect=everyone(DENIED, sigge=BAD)),
+    ],
+    "accounts:admin_api_client": [
+        Route(kwargs=_api_client, expect=everyone(DENIED, sigge=OK)),
+        Route(kwargs=lambda w: {"client_id": 999999}, expect=everyone(DENIED, sigge=MISSING)),
+    ],
+    "accounts:admin_api_client_revoke": [
+        Route(method="post", kwargs=_api_client, expect=everyone(DENIED, sigge=FOUND)),
+        Route(kwargs=_api_client, expect=everyone(GONE)),
+    ],
+}
+
+
 ROUTES: dict[str, list[Route]] = {
     "start": [Route(expect=everyone(OK))],
     "healthz": [Route(expect=dict.fromkeys(PERSONAS, OK))],
@@ -1706,6 +1783,9 @@ ROUTES: dict[str, list[Route]] = {
         Route(kwargs=lambda w: {"pickup_id": 999999}, expect=everyone(DENIED, **DEV_MISSING)),
     ],
 }
+
+
+ROUTES.update(API_ROUTES)
 
 
 def url_names() -> list[str]:
