@@ -425,6 +425,7 @@ class ApiScope(models.TextChoices):
     PICKUPS_READ = "pickups:read", _("Läsa enhetens hämtordrar")
     PICKUPS_WRITE = "pickups:write", _("Lägga hämtordrar")
     MESSAGES_READ = "messages:read", _("Läsa och kvittera klientens meddelanden")
+    REGISTER_EVENTS = "register:write", _("Lämna folkbokföringshändelser")
 
 
 class ApiClient(TimestampedModel):

@@ -736,6 +736,7 @@ API_ROUTES: dict[str, list[Route]] = {
     "api:patient_lookup": [
         Route(method="post", data={"identifier": "194001019803"}, expect=TOKEN_ONLY)
     ],
+    "api:register_events": [Route(method="post", expect=TOKEN_ONLY)],
     "api:holdings": [Route(kwargs=PA, expect=TOKEN_ONLY)],
     "api:orders": [Route(expect=TOKEN_ONLY)],
     "api:order_create": [Route(method="post", expect=TOKEN_ONLY)],

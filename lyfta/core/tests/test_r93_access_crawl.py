@@ -477,6 +477,8 @@ EXCLUDED: dict[str, str] = {
         ),
         "token-only API: crawled per machine client in lyfta/api/tests/test_r93_api_access.py",
     ),
+    "api:register_events": "a POST of population-register events "
+    "(lyfta/api/tests/test_register_events_api.py)",
     "api:openapi-json": "the API's OpenAPI document: no data",
     "api:api-root": "the API's index: two links",
     "api_not_found": "a problem-details 404 for any other path under /api/",
