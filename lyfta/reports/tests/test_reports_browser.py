@@ -116,17 +116,23 @@ def _months(first: dt.date, last: dt.date) -> list[dt.date]:
     return found
 
 
+def _open_on(loan: Loan, day: dt.date) -> bool:
+    """On loan at the end of `day`: started, not ended, and not a loan registered by mistake
+    (cancelled, which never counts)."""
+    return (
+        loan.end_reason != "cancelled"
+        and loan.started_on <= day
+        and (loan.ended_on is None or loan.ended_on > day)
+    )
+
+
 def _on_loan(loans: list[Loan], day: dt.date, county: County) -> Counter[str]:
     """Devices on loan at the end of `day` per unit name, for the municipality's units only
     (the manager's care provider): the test's own count over the world's rows."""
     own = {county.unit_a.pk: county.unit_a.name, county.unit_a2.pk: county.unit_a2.name}
     found: Counter[str] = Counter()
     for loan in loans:
-        if (
-            loan.unit_id in own
-            and loan.started_on <= day
-            and (loan.ended_on is None or loan.ended_on > day)
-        ):
+        if _open_on(loan, day) and loan.unit_id in own:
             found[own[loan.unit_id]] += loan.quantity
     return found
 
@@ -353,11 +359,7 @@ LEGIBLE = 0.8
 
 
 def _on_loan_today(world: LoanWorld) -> list[Loan]:
-    today = timezone.localdate()
-    return [
-        loan for loan in world.loans
-        if loan.started_on <= today and (loan.ended_on is None or loan.ended_on > today)
-    ]  # fmt: skip
+    return [loan for loan in world.loans if _open_on(loan, timezone.localdate())]
 
 
 @pytest.mark.parametrize("screen", ["desktop", "phone"])
