@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import base64
 import io
+import textwrap
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -18,7 +19,7 @@ from django.utils.translation import gettext as _
 # A Figure made directly (not through pyplot) draws with the SVG canvas: no display, no global
 # state shared between requests.
 from matplotlib.figure import Figure as MplFigure
-from matplotlib.ticker import FuncFormatter
+from matplotlib.ticker import FuncFormatter, MaxNLocator
 
 matplotlib.rcParams.update(
     {
@@ -36,9 +37,28 @@ MAX_BARS = 20
 
 @dataclass(frozen=True)
 class Chart:
+    """A chart drawn twice: for a wide screen and the PDF (`uri`, `svg`), and for a phone's
+    width (`narrow_uri`), where the wide drawing scaled down to 330 px has text too small to
+    read."""
+
     uri: str
     description: str
     svg: bytes
+    narrow_uri: str = ""
+
+
+@dataclass(frozen=True)
+class _Size:
+    width: float  # inches
+    font: float  # points
+    label: int  # a longer label is cut to this many characters
+    per_char: float  # the share of the width a character of a label takes
+    ticks: int  # at most this many month labels
+    title: int  # a longer title is wrapped at this many characters
+
+
+WIDE = _Size(7.2, 10, 40, 0.0112, 12, 80)
+NARROW = _Size(3.8, 10, 20, 0.0212, 6, 38)
 
 
 def _number(value: float) -> str:
@@ -55,6 +75,38 @@ def _render(fig: MplFigure) -> tuple[str, bytes]:
     return "data:image/svg+xml;base64," + base64.b64encode(svg).decode(), svg
 
 
+def _titled(fig: MplFigure, title: str, size: _Size, height: float) -> None:
+    """The title at the figure's left edge (not the axes', which starts after the labels: a
+    long title would run off the drawing), wrapped to its width."""
+    fig.suptitle(
+        "\n".join(_title_lines(title, size)), x=0.01, y=1 - 0.1 / height, ha="left", va="top",
+        fontsize=size.font + 1,
+    )  # fmt: skip
+
+
+def _title_lines(title: str, size: _Size) -> list[str]:
+    return textwrap.wrap(title, size.title) or [""]
+
+
+def _whole(values: tuple[float, ...]) -> bool:
+    """Counts only: the axis then has no ticks between whole numbers (no "0,5 personer")."""
+    return all(float(v).is_integer() for v in values)
+
+
+def _empty(title: str, size: _Size) -> MplFigure:
+    """Nothing to draw (nothing counted, or every cell hidden): the title and a line saying so,
+    not empty axes."""
+    lines = len(_title_lines(title, size))
+    height = 0.6 + 0.2 * lines
+    fig = MplFigure(figsize=(size.width, height), dpi=100)
+    fig.subplots_adjust(left=0.01, right=0.98, top=1 - (0.14 + 0.2 * lines) / height, bottom=0.05)
+    ax = fig.subplots()
+    ax.set_axis_off()
+    _titled(fig, title, size, height)
+    ax.text(0, 0.5, _("Inga värden att visa."), fontsize=size.font, color=GREY, va="center")
+    return fig
+
+
 def bars(labels: list[str], values: list[float], *, title: str, unit: str) -> Chart:
     """Horizontal bars, largest first as given, at most MAX_BARS (the table has the rest). The
     same numbers draw the same chart: drawn charts are kept (per process) until the numbers
@@ -67,36 +119,78 @@ def series(labels: list[str], values: list[float], *, title: str, unit: str) -> 
     return _series(tuple(labels), tuple(values), title, unit, get_language())
 
 
+def _bars_drawn(
+    labels: tuple[str, ...], values: tuple[float, ...], title: str, unit: str, size: _Size
+) -> MplFigure:
+    if not values:
+        return _empty(title, size)
+    lines = len(_title_lines(title, size))
+    height = 0.9 + 0.32 * max(len(labels), 1) + 0.2 * (lines - 1)
+    fig = MplFigure(figsize=(size.width, height), dpi=100)
+    cut = size.label
+    shown = [lbl if len(lbl) <= cut else lbl[: cut - 1] + "…" for lbl in labels]
+    longest = max((len(lbl) for lbl in shown), default=4)
+    fig.subplots_adjust(
+        left=min(0.5, 0.03 + size.per_char * longest), right=0.9,
+        top=1 - (0.25 + 0.2 * lines) / height, bottom=0.5 / height,
+    )  # fmt: skip
+    ax = fig.subplots()
+    positions = list(range(len(labels)))[::-1]
+    ax.barh(positions, values, color=BLUE, height=0.7)
+    ax.set_yticks(positions, shown, fontsize=size.font)
+    ax.tick_params(axis="x", labelsize=size.font)
+    if _whole(values):
+        ax.xaxis.set_major_locator(MaxNLocator(nbins=6, integer=True))
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _pos: _number(v)))
+    ax.set_xlabel(unit, color=GREY, fontsize=size.font)
+    _titled(fig, title, size, height)
+    for y, v in zip(positions, values, strict=True):
+        ax.text(v, y, " " + _number(v), va="center", fontsize=size.font - 2, color=GREY)
+    return fig
+
+
 @lru_cache(maxsize=256)
 def _bars(
     labels: tuple[str, ...], values: tuple[float, ...], title: str, unit: str, language: str
 ) -> Chart:
     del language  # part of the key: the description is in the page's language
-    height = 0.9 + 0.32 * max(len(labels), 1)
-    fig = MplFigure(figsize=(7.2, height), dpi=100)
-    shown = [lbl if len(lbl) <= 40 else lbl[:39] + "…" for lbl in labels]
-    longest = max((len(lbl) for lbl in shown), default=4)
-    fig.subplots_adjust(
-        left=min(0.5, 0.03 + 0.0112 * longest), right=0.9, top=1 - 0.45 / height,
-        bottom=0.5 / height,
-    )  # fmt: skip
-    ax = fig.subplots()
-    positions = list(range(len(labels)))[::-1]
-    ax.barh(positions, values, color=BLUE, height=0.7)
-    ax.set_yticks(positions, shown)
-    ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _pos: _number(v)))
-    ax.set_xlabel(unit, color=GREY)
-    ax.set_title(title, loc="left", fontsize=11)
-    for y, v in zip(positions, values, strict=True):
-        ax.text(v, y, " " + _number(v), va="center", fontsize=8, color=GREY)
-    uri, svg = _render(fig)
+    uri, svg = _render(_bars_drawn(labels, values, title, unit, WIDE))
+    narrow, _narrow_svg = _render(_bars_drawn(labels, values, title, unit, NARROW))
     described = "; ".join(f"{lbl}: {_number(v)}" for lbl, v in zip(labels, values, strict=True))
     description = _("Stapeldiagram, %(title)s (%(unit)s). %(values)s.") % {
         "title": title,
         "unit": unit,
         "values": described or _("inga värden"),
     }
-    return Chart(uri, description, svg)
+    return Chart(uri, description, svg, narrow)
+
+
+def _series_drawn(
+    labels: tuple[str, ...], values: tuple[float, ...], title: str, unit: str, size: _Size
+) -> MplFigure:
+    if not values:
+        return _empty(title, size)
+    lines = len(_title_lines(title, size))
+    height = 2.8 + 0.2 * (lines - 1)
+    fig = MplFigure(figsize=(size.width, height), dpi=100)
+    fig.subplots_adjust(
+        left=0.8 / size.width, right=0.98, top=1 - (0.14 + 0.2 * lines) / height,
+        bottom=0.84 / height,
+    )  # fmt: skip
+    ax = fig.subplots()
+    positions = list(range(len(labels)))
+    ax.bar(positions, values, color=BLUE, width=0.7)
+    every = max(1, -(-len(labels) // size.ticks))
+    ax.set_xticks(
+        positions[::every], labels[::every], rotation=30, ha="right", fontsize=size.font - 2
+    )
+    ax.tick_params(axis="y", labelsize=size.font)
+    if _whole(values):
+        ax.yaxis.set_major_locator(MaxNLocator(nbins=6, integer=True))
+    ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _pos: _number(v)))
+    ax.set_ylabel(unit, color=GREY, fontsize=size.font)
+    _titled(fig, title, size, height)
+    return fig
 
 
 @lru_cache(maxsize=256)
@@ -104,28 +198,21 @@ def _series(
     labels: tuple[str, ...], values: tuple[float, ...], title: str, unit: str, language: str
 ) -> Chart:
     del language
-    fig = MplFigure(figsize=(7.2, 2.8), dpi=100)
-    fig.subplots_adjust(left=0.11, right=0.98, top=0.88, bottom=0.3)
-    ax = fig.subplots()
-    positions = list(range(len(labels)))
-    ax.bar(positions, values, color=BLUE, width=0.7)
-    every = max(1, (len(labels) + 11) // 12)
-    ax.set_xticks(positions[::every], labels[::every], rotation=30, ha="right", fontsize=8)
-    ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _pos: _number(v)))
-    ax.set_ylabel(unit, color=GREY)
-    ax.set_title(title, loc="left", fontsize=11)
-    uri, svg = _render(fig)
+    uri, svg = _render(_series_drawn(labels, values, title, unit, WIDE))
+    narrow, _narrow_svg = _render(_series_drawn(labels, values, title, unit, NARROW))
     if values:
+        # The labels are months: inside a sentence a month takes a small letter.
+        said = [lbl[:1].lower() + lbl[1:] for lbl in labels]
         low = min(range(len(values)), key=values.__getitem__)
         high = max(range(len(values)), key=values.__getitem__)
         text = _(
             "Stapeldiagram över tid, %(title)s (%(unit)s), %(first)s till %(last)s: lägst "
             "%(low)s (%(low_at)s), högst %(high)s (%(high_at)s)."
         ) % {
-            "title": title, "unit": unit, "first": labels[0], "last": labels[-1],
-            "low": _number(values[low]), "low_at": labels[low],
-            "high": _number(values[high]), "high_at": labels[high],
+            "title": title, "unit": unit, "first": said[0], "last": said[-1],
+            "low": _number(values[low]), "low_at": said[low],
+            "high": _number(values[high]), "high_at": said[high],
         }  # fmt: skip
     else:
         text = _("Stapeldiagram över tid, %(title)s: inga värden.") % {"title": title}
-    return Chart(uri, text, svg)
+    return Chart(uri, text, svg, narrow)

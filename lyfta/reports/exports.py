@@ -20,23 +20,22 @@ from django.utils.translation import override
 
 from lyfta.core import csvsafe
 from lyfta.reports.figures import Figure
-from lyfta.reports.selectors import Filters, PersonTable, PopulationRow, Table
+from lyfta.reports.selectors import Filters, PersonTable, PopulationRow, Table, params_described
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 def _about(figure: Figure, filters: Filters) -> list[list[object]]:
-    rows: list[list[object]] = [
-        [str(figure.title)],
-        [_("Period"), f"{filters.first:%Y-%m} – {filters.last:%Y-%m}"],
-    ]
-    for key, value in filters.as_params().items():
-        if key not in ("fran", "till"):
-            rows.append([key, value])
+    """What the table is: its period (a year for the yearly tables), its filters in words, its
+    definition and when it was made. The title comes before it in each format."""
+    if figure.kind == "facts":
+        rows: list[list[object]] = [[_("Period"), f"{filters.first:%Y-%m} – {filters.last:%Y-%m}"]]
+    else:
+        rows = [[_("År"), str(filters.last.year)]]
+    rows += [[label, value] for label, value in params_described(figure, filters.as_params())]
     rows += [
         [_("Definition"), str(figure.definition)],
         [_("Framtagen"), timezone.localtime().strftime("%Y-%m-%d %H:%M")],
-        [],
     ]
     return rows
 
@@ -93,7 +92,7 @@ def respond(figure: Figure, context: dict[str, Any], fmt: str) -> HttpResponse:
     if fmt == "csv":
         text = io.StringIO()
         writer = csvsafe.writer(text, delimiter=";")
-        writer.writerows(_about(figure, filters))
+        writer.writerows([[str(figure.title)], *_about(figure, filters), []])
         writer.writerows(rows_of(figure, context))
         response = HttpResponse(
             ("\ufeff" + text.getvalue()).encode("utf-8"), content_type="text/csv; charset=utf-8"
@@ -105,7 +104,8 @@ def respond(figure: Figure, context: dict[str, Any], fmt: str) -> HttpResponse:
         book = Workbook()
         sheet = book.active
         sheet.title = str(figure.title)[:31].replace("/", "-")
-        for line in [*_about(figure, filters), *rows_of(figure, context)]:
+        about: list[list[object]] = [[str(figure.title)], *_about(figure, filters), []]
+        for line in [*about, *rows_of(figure, context)]:
             sheet.append([csvsafe.cell(v) if isinstance(v, str) else v for v in line])
         sheet.column_dimensions["A"].width = 48
         buffer = io.BytesIO()

@@ -10,6 +10,7 @@ import re
 from typing import Any
 
 from django import forms
+from django.http import QueryDict
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -118,8 +119,12 @@ class FigureForm(Form):
         )
         self.fields["grupp"].choices = [(g, GROUPINGS[g]) for g in figure.groupings]  # type: ignore[attr-defined]
         if figure.kind != "facts":
-            for name in ("grupp", "omrade", "artikel", "leverantor"):
+            # The yearly tables count a year (its end, or today): only the year is asked, as a
+            # month in it, so that a report's link (with its period) opens the right year.
+            for name in ("fran", "grupp", "omrade", "artikel", "leverantor"):
                 del self.fields[name]
+            self.fields["till"].label = _("År")
+            self.fields["till"].help_text = _("Välj en månad i året. Tabellen gäller hela året.")
             if figure.kind == "population":
                 for name in ("huvudman", "enhet", "iso", "slag"):
                     del self.fields[name]
@@ -147,6 +152,13 @@ class FigureForm(Form):
         if last > current:
             self.add_error("till", _("Perioden kan inte sluta i en kommande månad."))
         data["fran"], data["till"] = first, last
+        # A field left blank shows the month counted (the default), not an empty month.
+        blank = [(k, v) for k, v in (("fran", first), ("till", last)) if not self.data.get(k)]
+        if blank:
+            shown = self.data.copy() if isinstance(self.data, QueryDict) else dict(self.data)
+            for key, month in blank:
+                shown[key] = f"{month:%Y-%m}"
+            self.data = shown
         group = data.get("grupp") or ""
         if group in ("sex", "age") and data.get("enhet"):
             self.add_error(

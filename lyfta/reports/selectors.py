@@ -18,7 +18,15 @@ from lyfta.access.statistics import StatisticsScope, statistics_scope
 from lyfta.catalogue.models import Article, DeliveryClass, IsoClass, Supplier
 from lyfta.organisations.models import CareProvider, Unit
 from lyfta.reports.figures import FIGURES, GROUPINGS, Figure, Sums
-from lyfta.reports.models import AgeBand, Fact, PersonCount, Population, Refresh, Sex
+from lyfta.reports.models import (
+    AgeBand,
+    Fact,
+    PersonCount,
+    Population,
+    Refresh,
+    Sex,
+    Subscription,
+)
 from lyfta.reports.suppression import Relation, suppress
 
 # A page shows at most this many groups; the rest are summed on one row (exports have all).
@@ -81,6 +89,12 @@ class Table:
     all_rows: list[Row]
     refreshed_at: dt.datetime | None
     counted_on: str = ""
+
+    @property
+    def group_said(self) -> str:
+        """The grouping inside a sentence ("per produktområde (ISO-klass)"): only its first
+        letter made small, so that ISO keeps its capitals."""
+        return self.group_label[:1].lower() + self.group_label[1:]
 
 
 def refreshed_at() -> dt.datetime | None:
@@ -207,6 +221,12 @@ def figure_table(actor: Actor, figure: Figure, filters: Filters) -> Table:
         sum(s.hits for s in cells.values()),
         sum(s.total for s in cells.values()),
     )
+    total_label = _("Totalt")
+    if figure.stock and group == "month":
+        # A stock counted at each month's end does not add up over the months: the bottom line
+        # is the stock at the period's end.
+        total = cells.get(filters.last, Sums())
+        total_label = _("Vid periodens slut")
     rest = None
     shown = rows
     if len(rows) > SHOWN_GROUPS:
@@ -221,7 +241,8 @@ def figure_table(actor: Actor, figure: Figure, filters: Filters) -> Table:
         )  # fmt: skip
     counted = ""
     if figure.stock and group != "month":
-        counted = month_label(filters.last)
+        # Said inside a sentence ("Räknat vid slutet av juni 2026"): the month in lower case.
+        counted = formats.date_format(filters.last, "F Y")
     return Table(
         figure=figure,
         filters=filters,
@@ -230,7 +251,7 @@ def figure_table(actor: Actor, figure: Figure, filters: Filters) -> Table:
         columns=[str(c.label) for c in figure.columns],
         kinds=[c.kind for c in figure.columns],
         rows=shown,
-        total=_row(figure, None, _("Totalt"), total),
+        total=_row(figure, None, total_label, total),
         rest=rest,
         all_rows=rows,
         refreshed_at=refreshed_at(),
@@ -258,12 +279,32 @@ class PersonTable:
     refreshed_at: dt.datetime | None
 
     @property
+    def groups(self) -> list[tuple[str, list[str]]]:
+        """The wide table's two heading rows: each sex with its columns' short headings (the age
+        bands and its total). The last column, every person, has a heading of its own."""
+        found: list[tuple[str, list[str]]] = []
+        for sex, band in self.columns:
+            if not sex:
+                continue
+            label = str(Sex(sex).label)
+            if not found or found[-1][0] != label:
+                found.append((label, []))
+            found[-1][1].append(str(AgeBand(band).label) if band else _("Totalt"))
+        return found
+
+    @property
     def shown(self) -> list[tuple[str, list[tuple[int | None, str]]]]:
         """Each row's label and its persons with their column's label (the phone layout)."""
         return [
             (label, list(zip(persons, self.column_labels, strict=True)))
             for _code, label, persons, _devices in self.rows
         ]
+
+
+def _said(label: Any) -> str:
+    """A label inside a phrase: its first letter small ("Kvinnor, okänd ålder")."""
+    text = str(label)
+    return text[:1].lower() + text[1:]
 
 
 def person_columns() -> list[tuple[str, str]]:
@@ -345,7 +386,9 @@ def person_table(actor: Actor, filters: Filters) -> PersonTable:
         elif not band:
             labels.append(_("%(sex)s totalt") % {"sex": Sex(sex).label})
         else:
-            labels.append(f"{Sex(sex).label} {AgeBand(band).label}")
+            labels.append(
+                _("%(sex)s, %(band)s") % {"sex": Sex(sex).label, "band": _said(AgeBand(band).label)}
+            )
     return PersonTable(
         year, level, columns, labels, rows, len(hidden & set(persons)), refreshed_at()
     )
@@ -390,6 +433,52 @@ def population_table(actor: Actor, filters: Filters) -> list[PopulationRow]:
             )
         )
     return rows
+
+
+def params_described(figure: Figure, params: dict[str, str]) -> list[tuple[str, str]]:
+    """A figure's filters (as the page's query parameters, or a report order's) in words, for
+    the exports and the list of report orders: the grouping and each narrowing by its name,
+    never a code or an id. The period is left to the caller."""
+    found: list[tuple[str, str]] = []
+    if figure.kind == "facts":
+        group = params.get("grupp", "")
+        group = group if group in figure.groupings else figure.groupings[0]
+        found.append((_("Dela upp per"), str(GROUPINGS[group])))
+    if figure.kind == "persons":
+        kind = params.get("slag", "")
+        shown = kind if kind in PersonCount.Kind.values else PersonCount.Kind.ON_LOAN
+        found.append((_("Personer"), str(PersonCount.Kind(shown).label)))
+
+    def number(key: str) -> int | None:
+        value = params.get(key, "")
+        return int(value) if value.isdigit() else None
+
+    if (provider := number("huvudman")) is not None:
+        name = CareProvider.objects.filter(pk=provider).values_list("name", flat=True).first()
+        found.append((_("Huvudman"), name or _("Uppgift saknas")))
+    if (unit := number("enhet")) is not None:
+        name = Unit.objects.filter(pk=unit).values_list("name", flat=True).first()
+        found.append((_("Enhet"), name or _("Uppgift saknas")))
+    for key, label in (("omrade", _("Produktområde")), ("iso", _("ISO-klass"))):
+        if code := params.get(key, ""):
+            name = IsoClass.objects.filter(code=code).values_list("name", flat=True).first()
+            found.append((label, f"{code} {name}" if name else code))
+    if article := params.get("artikel", ""):
+        named = Article.objects.filter(article_number=article).values_list("name", flat=True)
+        found.append((_("Artikel"), f"{article} {named.first() or ''}".strip()))
+    if (supplier := number("leverantor")) is not None:
+        name = Supplier.objects.filter(pk=supplier).values_list("name", flat=True).first()
+        found.append((_("Leverantör"), name or _("Uppgift saknas")))
+    return found
+
+
+def report_orders(actor: Actor) -> list[tuple[Subscription, list[tuple[str, str]]]]:
+    """The actor's own report orders in force, each with its filters in words."""
+    return [
+        (found, params_described(FIGURES[found.figure], found.filters)
+         if found.figure in FIGURES else [])
+        for found in Subscription.objects.filter(user=actor.user, ended_at__isnull=True)
+    ]  # fmt: skip
 
 
 def figures_for(actor: Actor) -> list[Figure]:

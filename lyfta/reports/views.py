@@ -47,9 +47,7 @@ def index(request: LyftaRequest) -> HttpResponse:
         {
             "figures": selectors.figures_for(request.actor),
             "refreshed_at": selectors.refreshed_at(),
-            "subscriptions": Subscription.objects.filter(
-                user=request.actor.user, ended_at__isnull=True
-            ),
+            "subscriptions": selectors.report_orders(request.actor),
         },
     )
 
@@ -99,7 +97,7 @@ def _chart(figure: Figure, table: selectors.Table) -> charts.Chart:
     index = next((i for i, c in enumerate(figure.columns) if c.key == figure.chart_column), 0)
     unit = str(figure.columns[index].label)
     points = [(r.label, float(v)) for r in table.all_rows if (v := r.values[index]) is not None]
-    title = f"{figure.title} – {table.group_label.lower()}"
+    title = _("%(figure)s per %(group)s") % {"figure": figure.title, "group": table.group_said}
     if table.group == "month":
         return charts.series([p[0] for p in points], [p[1] for p in points], title=title, unit=unit)
     if table.group not in ("age", "sex", "delivery_class"):

@@ -221,6 +221,10 @@ def _summary(owner: Actor, figure: Any, filters: Any) -> str:
     lines = [str(figure.title), str(figure.definition), ""]
     if figure.kind == "facts":
         table = selectors.figure_table(owner, figure, filters)
+        if figure.stock:
+            # A stock is counted on a day, not summed over the period.
+            month = formats.date_format(filters.last, "F Y")
+            lines.append(_("Räknat vid slutet av %(month)s.") % {"month": month})
         for label, value, kind in zip(table.columns, table.total.values, table.kinds, strict=True):
             lines.append(f"{label}: {format_value(value, kind)}")
     else:
