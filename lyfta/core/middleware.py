@@ -72,4 +72,20 @@ class RefuseNulMiddleware:
                 )
             body = loader.get_template("errors/400_control.html").render()
             return HttpResponse(body, status=400)
-        return self.get_response(request)
+        response = self.get_response(request)
+        if (
+            response.status_code == 405
+            and request.path_info.startswith("/api/")
+            and not response.get("Content-Type", "").startswith("application/problem+json")
+        ):
+            # A method the API does not take: problem details too, with the methods it does.
+            answer = JsonResponse(
+                {"type": "about:blank", "title": "Method Not Allowed", "status": 405,
+                 "detail": "Metoden stöds inte här."},
+                status=405,
+                content_type="application/problem+json",
+            )  # fmt: skip
+            if response.has_header("Allow"):
+                answer["Allow"] = response["Allow"]
+            return answer
+        return response

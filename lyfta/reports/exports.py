@@ -23,6 +23,7 @@ from lyfta.reports.figures import Figure
 from lyfta.reports.selectors import Filters, PersonTable, PopulationRow, Table, params_described
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+FORMATS = ("csv", "xlsx", "pdf")
 
 
 def _about(figure: Figure, filters: Filters) -> list[list[object]]:

@@ -326,6 +326,53 @@ def relations_of(codes: list[str]) -> list[Relation]:
     return relations
 
 
+def _unit_hidden(filters: Filters, codes: list[str]) -> tuple[set[Any], list[str]]:
+    """The cells of a unit's table to hide: decided for every unit of its provider at once,
+    with the provider's own (shown) table as fixed totals. A unit's hidden cell can then not be
+    worked out from the provider's figure less its sibling units' (the differencing that a
+    unit's table alone cannot prevent): where only one unit would hide a cell, a sibling's is
+    hidden too, a zero if need be. Every unit's table has a row for every class the provider
+    counts (a missing row would say "zero" as plainly as a shown one). Returns the unit's
+    hidden cells and those classes."""
+    unit_id = filters.unit or 0
+    provider = Unit.objects.filter(pk=unit_id).values_list("provider_id", flat=True).first()
+    units = list(Unit.objects.filter(provider_id=provider).values_list("pk", flat=True))
+    found = PersonCount.objects.filter(
+        year=filters.last.year, kind=filters.kind, municipality__isnull=True,
+        provider_id=provider,
+    )  # fmt: skip
+    if filters.iso or filters.area:
+        prefix = (filters.iso or filters.area)[:5]
+        found = found.filter(Q(iso_code__startswith=prefix) | Q(iso_code=""))
+    values: dict[Any, int] = {}
+    for unit, code, sex, band, n in found.values_list(
+        "unit_id", "iso_code", "sex", "age_band", "persons"
+    ):
+        values[(unit or "P", code, sex, band)] = n
+    every = sorted({*codes, *(c for _u, c, _s, _b in values if c)}) + [""]
+    relations: list[Relation] = []
+    for unit in units:
+        relations += [
+            ((unit, *_cell(total)), tuple((unit, *_cell(part)) for part in parts))
+            for total, parts in relations_of(every)
+        ]
+    cells = [(code, sex, band) for code in every for sex, band in person_columns()]
+    relations += [(("P", *cell), tuple((u, *cell) for u in units)) for cell in cells]
+    fixed = frozenset(("P", *cell) for cell in cells)
+    hidden = suppress(values, relations, fixed)
+    mine: set[Any] = set()
+    for cell in hidden:
+        key: tuple[Any, ...] = cell  # type: ignore[assignment]
+        if key[0] == unit_id:
+            mine.add(key[1:])
+    return mine, [c for c in every if c]
+
+
+def _cell(cell: Any) -> tuple[str, str, str]:
+    code, sex, band = cell
+    return code, sex, band
+
+
 def person_table(actor: Actor, filters: Filters) -> PersonTable:
     """The Socialstyrelsen table for the year of `filters.last`, at the unit's level when a unit
     is chosen, else the provider's, else the county's (for those who see every provider).
@@ -360,9 +407,8 @@ def person_table(actor: Actor, filters: Filters) -> PersonTable:
         devices[(code, sex, band)] = d
     codes = sorted({c for c, _s, _b in persons if c})
     hidden: set[Any] = set()
-    if level == "unit":
-        values: dict[Any, int] = dict(persons)
-        hidden = suppress(values, relations_of([*codes, ""]))
+    if level == "unit" and filters.unit:
+        hidden, codes = _unit_hidden(filters, codes)
     names = dict(IsoClass.objects.filter(code__in=codes).values_list("code", "name"))
     columns = person_columns()
     rows = []

@@ -16,24 +16,27 @@ Cell = Hashable
 Relation = tuple[Cell, tuple[Cell, ...]]
 
 
-def suppress(values: dict[Cell, int], relations: Iterable[Relation]) -> set[Cell]:
-    """The cells to hide among `values` (persons per cell) under `relations`."""
-    hidden = {cell for cell, value in values.items() if 0 < value < SMALLEST_SHOWN}
-    relations = [r for r in relations if r[0] in values]
+def suppress(
+    values: dict[Cell, int], relations: Iterable[Relation], fixed: frozenset[Cell] = frozenset()
+) -> set[Cell]:
+    """The cells to hide among `values` (persons per cell; a cell not in it counts nobody) under
+    `relations`. `fixed` cells are shown elsewhere whatever this decides (the provider's own
+    table): they are never hidden, and count as known."""
+    hidden = {cell for cell, v in values.items() if 0 < v < SMALLEST_SHOWN and cell not in fixed}
+    relations = list(relations)
     changed = True
     while changed:
         changed = False
         for total, parts in relations:
-            members = [total, *(p for p in parts if p in values)]
-            if sum(1 for m in members if m in hidden) != 1:
+            if sum(1 for m in (total, *parts) if m in hidden) != 1:
                 continue
-            candidates = sorted(
-                (values[p], str(p), p) for p in parts if p in values and p not in hidden
-                and values[p] > 0
-            )  # fmt: skip
+            shown = [p for p in parts if p not in hidden and p not in fixed]
+            # The smallest non-zero part; else a zero one (a hidden zero hides nobody, but the
+            # one that is not zero is no longer the only unknown); else the total.
+            candidates = sorted((values.get(p, 0) == 0, values.get(p, 0), str(p), p) for p in shown)
             if candidates:
-                hidden.add(candidates[0][2])
-            elif total not in hidden:
+                hidden.add(candidates[0][3])
+            elif total not in hidden and total not in fixed:
                 hidden.add(total)
             else:
                 continue
@@ -44,8 +47,7 @@ def suppress(values: dict[Cell, int], relations: Iterable[Relation]) -> set[Cell
 def derivable(values: dict[Cell, int], relations: Iterable[Relation], hidden: set[Cell]) -> bool:
     """Whether some hidden non-zero cell is the only unknown of a relation (a check for tests)."""
     for total, parts in relations:
-        members = [total, *(p for p in parts if p in values)]
-        unknown = [m for m in members if m in hidden]
+        unknown = [m for m in (total, *parts) if m in hidden]
         if len(unknown) == 1 and values.get(unknown[0], 0) > 0:
             return True
     return False

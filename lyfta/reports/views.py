@@ -158,12 +158,17 @@ def export(request: LyftaRequest, slug: str, fmt: str) -> HttpResponse:
     """The figure as a spreadsheet (xlsx), CSV or PDF (with the chart), as on the page."""
     _allowed(request)
     found = _figure(slug)
+    if fmt not in exports.FORMATS:
+        raise Http404
     form, context = computed(request, found)
     if context is None:
-        for problems in form.errors.values():
-            for problem in problems:
-                messages.error(request, str(problem))
-        return redirect(f"{request.path.rsplit('/', 2)[0]}/?{request.GET.urlencode()}")
+        # The figure's page with the form's messages, as a GET of the page gives them.
+        return render(
+            request,
+            "reports/figure.html",
+            {"figure": found, "form": form, "frequencies": Subscription.Frequency.choices},
+            status=400,
+        )
     return exports.respond(found, context, fmt)
 
 
@@ -175,8 +180,15 @@ def subscribe(request: LyftaRequest, slug: str) -> HttpResponse:
     frequency = request.POST.get("frequency", "")
     params = {k: request.POST.get(k, "") for k in subscriptions.KEPT}
     form = FigureForm(params, figure=found, scope=statistics_scope(request.actor))
-    if frequency not in Subscription.Frequency.values or not form.is_valid():
-        messages.error(request, _("Rapporten kunde inte beställas: kontrollera urvalet."))
+    if frequency not in Subscription.Frequency.values:
+        messages.error(request, _("Välj hur ofta rapporten ska komma: varje vecka eller månad."))
+        return redirect("reports:figure", slug=slug)
+    if not form.is_valid():
+        problems = [str(p) for errors in form.errors.values() for p in errors]
+        messages.error(
+            request,
+            _("Rapporten kunde inte beställas: %(problems)s") % {"problems": " ".join(problems)},
+        )
         return redirect("reports:figure", slug=slug)
     kept = {k: v for k, v in form.filters().as_params().items() if k in subscriptions.KEPT}
     made = subscriptions.subscription_create(

@@ -65,3 +65,12 @@ def test_a_malformed_event_is_rejected_on_its_own(
     assert response.status_code == 200
     assert [e["outcome"] for e in response.json()["events"]] == ["rejected", "rejected"]
     assert api.post("/api/v1/register-events", {"events": "x"}).status_code == 422
+
+
+def test_a_method_the_api_does_not_take_is_a_problem(client: object) -> None:
+    from django.test import Client
+
+    assert isinstance(client, Client)
+    response = client.delete("/api/v1/articles")
+    assert response.status_code == 405
+    assert response["Content-Type"].startswith("application/problem+json")

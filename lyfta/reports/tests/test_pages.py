@@ -192,3 +192,21 @@ def test_dates_of_next_delivery() -> None:
 
     assert next_delivery("weekly", dt.date(2026, 12, 5)) == dt.date(2026, 12, 7)
     assert next_delivery("monthly", dt.date(2026, 12, 5)) == dt.date(2027, 1, 1)
+
+
+def test_an_export_with_bad_filters_answers_400_with_the_message(
+    client: Client, world: LoanWorld, logan: Persona
+) -> None:
+    signed_in(client, logan)
+    response = client.get("/statistik/utlanade/export.csv?fran=2026-13")
+    assert response.status_code == 400
+    assert "Ange månaden som ÅÅÅÅ-MM" in response.content.decode()
+
+
+def test_a_report_order_without_a_frequency_says_so(
+    client: Client, world: LoanWorld, logan: Persona
+) -> None:
+    signed_in(client, logan)
+    response = client.post("/statistik/utlanade/prenumerera/", {"grupp": "unit"}, follow=True)
+    assert "Välj hur ofta rapporten ska komma" in response.content.decode()
+    assert not Subscription.objects.exists()

@@ -85,3 +85,37 @@ def test_the_unit_table_hides_what_the_provider_table_shows(county: Any, logan: 
     # The provider's table is not suppressed: its small numbers show.
     assert None not in provider_cells
     assert any(0 < (v or 0) < 5 for v in provider_cells)
+
+
+@pytest.mark.django_db
+def test_a_hidden_unit_cell_cannot_be_worked_out_from_the_provider_and_its_siblings(
+    county: Any, logan: Any
+) -> None:
+    """The differencing an attacker tried on the demo: the provider's (shown) figure less the
+    sibling units' shown figures. For every cell the provider counts, no unit is the only one
+    that hides it."""
+    from lyfta.organisations.models import Unit
+    from lyfta.reports.models import PersonCount
+
+    loan_world(county)
+    statistics_refresh(actor=Actor.system("test"), months=[dt.date(2026, 4, 1)],
+                       today=dt.date(2026, 4, 20))  # fmt: skip
+    base = Filters(first=dt.date(2026, 1, 1), last=dt.date(2026, 4, 1))
+    provider_cells = {
+        (c.iso_code, c.sex, c.age_band): c.persons
+        for c in PersonCount.objects.filter(
+            year=2026, kind="on_loan", provider=county.municipality, unit__isnull=True
+        )
+    }
+    hiding: dict[tuple[str, str, str], int] = {}
+    units = Unit.objects.filter(provider=county.municipality)
+    assert units.count() >= 2
+    for unit in units:
+        table = person_table(logan.actor, Filters(**{**base.__dict__, "unit": unit.pk}))
+        for code, _label, cells, _devices in table.rows:
+            for (sex, band), value in zip(table.columns, cells, strict=True):
+                if value is None:
+                    hiding[(code, sex, band)] = hiding.get((code, sex, band), 0) + 1
+    assert hiding, "the world has small cells: some must be hidden"
+    lone = [cell for cell, n in hiding.items() if n == 1 and provider_cells.get(cell, 0) > 0]
+    assert lone == []
