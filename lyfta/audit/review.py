@@ -967,6 +967,7 @@ PLAIN_KIND: dict[str, Any] = {
     Action.PICKUP_COLLECTED: gettext_lazy("Registrerade att hjälpmedel hämtades hos dig"),
     Action.PICKUP_RECEIVED: gettext_lazy("Tog emot ett hjälpmedel som du har lämnat tillbaka"),
     Action.PICKUP_CANCELLED: gettext_lazy("Makulerade en hämtning av hjälpmedel hos dig"),
+    Action.PICKUP_VIEWED: gettext_lazy("Läste en hämtorder om hjälpmedel hos dig"),
     Action.PICKUP_PROPOSED: gettext_lazy(
         "Föreslog att hjälpmedel hämtas och meddelade enheten som lånat ut dem"
     ),
