@@ -282,7 +282,7 @@ def _users(world: World, size: Size, rng: random.Random) -> list[tuple[int, int,
             (uid, password, None, False, f"s{n:06d}", rng.choice(FIRST), rng.choice(LAST),
              f"s{n:06d}@scale.lyfta.invalid", False, True, now, number,
              "Arbetsterapeut", unit.name, "", today - dt.timedelta(days=400), None, now, False,
-             None, "", unit.provider_id)
+             None, "", False, unit.provider_id)
         )  # fmt: skip
         assignment_rows.append(
             (aid, now, now, uid, unit.pk, "prescriber", "care", today - dt.timedelta(days=200),
@@ -290,7 +290,9 @@ def _users(world: World, size: Size, rng: random.Random) -> list[tuple[int, int,
              None)
         )  # fmt: skip
         plan.append((uid, aid, unit_index))
-    copy_rows(User, [f.column for f in User._meta.concrete_fields], user_rows)
+    columns = [f.column for f in User._meta.concrete_fields]
+    assert len(columns) == len(user_rows[0]), columns  # noqa: S101 - a new field needs a value here
+    copy_rows(User, columns, user_rows)
     copy_rows(Assignment, [f.column for f in Assignment._meta.concrete_fields], assignment_rows)
     reset_sequence(User)
     reset_sequence(Assignment)
