@@ -109,6 +109,23 @@ def run_all(repeat: int) -> list[Any]:
     client = Client()
     _sign_in(client, centre.assignment)
     today = timezone.localdate()
+    charted = _queries()
+
+    def chart(i: int) -> None:
+        # Each figure's chart as the browser fetches it after the page (docs/decisions/0016):
+        # the first round draws (cold in this process), the second finds it drawn.
+        slug, query = charted[i % len(charted)]
+        for width in ({}, {"bredd": "smal"}):
+            response = client.get(f"/statistik/{slug}/diagram.svg", {**query, **width})
+            assert response.status_code == 200, (slug, query, response.status_code)
+
+    results.append(
+        measure(
+            "statistics charts, wide and narrow image (centre, HTTP)",
+            chart,
+            repeat=max(repeat, 2 * len(charted)),
+        )  # fmt: skip
+    )
 
     def export(i: int) -> None:
         response = client.get(
@@ -127,6 +144,8 @@ def run_all(repeat: int) -> list[Any]:
 
 def run_gunicorn(url: str, repeat: int) -> list[Any]:
     """The figures as a browser gets them: gunicorn (one sync worker), the centre's session."""
+    from urllib.parse import urlencode
+
     from django.test import Client as DjangoClient
 
     from bench import drills
@@ -142,13 +161,25 @@ def run_gunicorn(url: str, repeat: int) -> list[Any]:
     try:
 
         def get(i: int) -> None:
-            from urllib.parse import urlencode
-
             slug, query = pages[i % len(pages)]
             response = client.request("GET", f"/statistik/{slug}/?{urlencode(query)}")
             assert response.status == 200, (slug, response.status)
 
-        return [measure("statistics pages, every figure (gunicorn)", get,
-                        repeat=max(repeat, 2 * len(pages)))]  # fmt: skip
+        def with_chart(i: int) -> None:
+            # What a browser does: the page, then its chart (drawn in this worker the first
+            # time; the pages above did not draw it).
+            slug, query = pages[i % len(pages)]
+            response = client.request("GET", f"/statistik/{slug}/?{urlencode(query)}")
+            assert response.status == 200, (slug, response.status)
+            image = client.request("GET", f"/statistik/{slug}/diagram.svg?{urlencode(query)}")
+            assert image.status == 200, (slug, image.status)
+
+        repeat = max(repeat, 2 * len(pages))
+        return [
+            measure("statistics pages, every figure (gunicorn)", get, repeat=repeat),
+            measure(
+                "statistics page and its chart, every figure (gunicorn)", with_chart, repeat=repeat
+            ),  # fmt: skip
+        ]
     finally:
         server.stop()

@@ -1,12 +1,16 @@
 """Charts for the statistics pages and their PDF versions (issue 17 point 3), drawn on the
-server with matplotlib as SVG (docs/decisions/0016-charts.md): no script, no CDN. A chart is
-delivered as an image (a data: URI, which the strict CSP allows for images); the table beside
-it holds the same numbers, and a text alternative says what it shows."""
+server with matplotlib as SVG (docs/decisions/0016-charts.md): no script, no CDN. On a page a
+chart is an image of its own (`/statistik/<figure>/diagram.svg` with the page's filters, drawn
+when the browser asks for it and kept by the browser until the next refresh), so the page and
+its table never wait for the drawing; the PDF carries the SVG itself. The table beside the
+chart holds the same numbers, and a text alternative, written from the numbers without
+drawing, says what it shows."""
 
 from __future__ import annotations
 
-import base64
+import hashlib
 import io
+import re
 import textwrap
 from dataclasses import dataclass
 from functools import lru_cache
@@ -37,14 +41,27 @@ MAX_BARS = 20
 
 @dataclass(frozen=True)
 class Chart:
-    """A chart drawn twice: for a wide screen and the PDF (`uri`, `svg`), and for a phone's
-    width (`narrow_uri`), where the wide drawing scaled down to 330 px has text too small to
-    read."""
+    """What a chart shows, and its text alternative; drawn only when asked for: for a wide
+    screen and the PDF (`svg()`), or for a phone's width (`svg(narrow=True)`), where the wide
+    drawing scaled down to 330 px has text too small to read."""
 
-    uri: str
+    kind: str  # "bars" or "series"
+    labels: tuple[str, ...]
+    values: tuple[float, ...]
+    title: str
+    unit: str
     description: str
-    svg: bytes
-    narrow_uri: str = ""
+
+    def key(self, *, narrow: bool = False) -> str:
+        """Names the drawing: the same key, the same drawing (for the image's ETag)."""
+        said = repr((self.kind, self.labels, self.values, self.title, self.unit, narrow))
+        return hashlib.sha256(f"{said}{get_language()}".encode()).hexdigest()[:32]
+
+    def svg(self, *, narrow: bool = False) -> bytes:
+        """The drawing. The same numbers draw the same chart: drawn charts are kept (per
+        process) until the numbers change, which is at the nightly refresh."""
+        language = get_language()  # numbers and "no values" are written in the page's language
+        return _drawn(self.kind, self.labels, self.values, self.title, self.unit, narrow, language)
 
 
 @dataclass(frozen=True)
@@ -67,12 +84,28 @@ def _number(value: float) -> str:
     return formats.number_format(value, decimal_pos=1, force_grouping=True)
 
 
-def _render(fig: MplFigure) -> tuple[str, bytes]:
+_COMMENT = re.compile(rb"<!--.*?-->", re.DOTALL)
+
+
+def _render(fig: MplFigure) -> bytes:
+    """The drawing without its comments: matplotlib writes each label's text in a comment, and
+    a label holding "-->" must not end one inside the page or the image (the text itself is
+    drawn as paths, so nothing from the data is markup)."""
     buffer = io.BytesIO()
     # Fixed margins (set by each chart), not bbox_inches="tight": that draws the figure twice.
     fig.savefig(buffer, format="svg", metadata={"Date": None})
-    svg = buffer.getvalue()
-    return "data:image/svg+xml;base64," + base64.b64encode(svg).decode(), svg
+    return _COMMENT.sub(b"", buffer.getvalue())
+
+
+@lru_cache(maxsize=256)
+def _drawn(
+    kind: str, labels: tuple[str, ...], values: tuple[float, ...], title: str, unit: str,
+    narrow: bool, language: str,
+) -> bytes:  # fmt: skip
+    del language  # part of the key
+    size = NARROW if narrow else WIDE
+    draw = _series_drawn if kind == "series" else _bars_drawn
+    return _render(draw(labels, values, title, unit, size))
 
 
 def _titled(fig: MplFigure, title: str, size: _Size, height: float) -> None:
@@ -108,15 +141,35 @@ def _empty(title: str, size: _Size) -> MplFigure:
 
 
 def bars(labels: list[str], values: list[float], *, title: str, unit: str) -> Chart:
-    """Horizontal bars, largest first as given, at most MAX_BARS (the table has the rest). The
-    same numbers draw the same chart: drawn charts are kept (per process) until the numbers
-    change, which is at the nightly refresh."""
-    return _bars(tuple(labels[:MAX_BARS]), tuple(values[:MAX_BARS]), title, unit, get_language())
+    """Horizontal bars, largest first as given, at most MAX_BARS (the table has the rest)."""
+    shown, numbers = tuple(labels[:MAX_BARS]), tuple(values[:MAX_BARS])
+    described = "; ".join(f"{lbl}: {_number(v)}" for lbl, v in zip(shown, numbers, strict=True))
+    description = _("Stapeldiagram, %(title)s (%(unit)s). %(values)s.") % {
+        "title": title,
+        "unit": unit,
+        "values": described or _("inga värden"),
+    }
+    return Chart("bars", shown, numbers, title, unit, description)
 
 
 def series(labels: list[str], values: list[float], *, title: str, unit: str) -> Chart:
-    """One bar per month, in time order, every few labelled (kept like `bars`)."""
-    return _series(tuple(labels), tuple(values), title, unit, get_language())
+    """One bar per month, in time order, every few labelled."""
+    if values:
+        # The labels are months: inside a sentence a month takes a small letter.
+        said = [lbl[:1].lower() + lbl[1:] for lbl in labels]
+        low = min(range(len(values)), key=values.__getitem__)
+        high = max(range(len(values)), key=values.__getitem__)
+        text = _(
+            "Stapeldiagram över tid, %(title)s (%(unit)s), %(first)s till %(last)s: lägst "
+            "%(low)s (%(low_at)s), högst %(high)s (%(high_at)s)."
+        ) % {
+            "title": title, "unit": unit, "first": said[0], "last": said[-1],
+            "low": _number(values[low]), "low_at": said[low],
+            "high": _number(values[high]), "high_at": said[high],
+        }  # fmt: skip
+    else:
+        text = _("Stapeldiagram över tid, %(title)s: inga värden.") % {"title": title}
+    return Chart("series", tuple(labels), tuple(values), title, unit, text)
 
 
 def _bars_drawn(
@@ -149,22 +202,6 @@ def _bars_drawn(
     return fig
 
 
-@lru_cache(maxsize=256)
-def _bars(
-    labels: tuple[str, ...], values: tuple[float, ...], title: str, unit: str, language: str
-) -> Chart:
-    del language  # part of the key: the description is in the page's language
-    uri, svg = _render(_bars_drawn(labels, values, title, unit, WIDE))
-    narrow, _narrow_svg = _render(_bars_drawn(labels, values, title, unit, NARROW))
-    described = "; ".join(f"{lbl}: {_number(v)}" for lbl, v in zip(labels, values, strict=True))
-    description = _("Stapeldiagram, %(title)s (%(unit)s). %(values)s.") % {
-        "title": title,
-        "unit": unit,
-        "values": described or _("inga värden"),
-    }
-    return Chart(uri, description, svg, narrow)
-
-
 def _series_drawn(
     labels: tuple[str, ...], values: tuple[float, ...], title: str, unit: str, size: _Size
 ) -> MplFigure:
@@ -191,28 +228,3 @@ def _series_drawn(
     ax.set_ylabel(unit, color=GREY, fontsize=size.font)
     _titled(fig, title, size, height)
     return fig
-
-
-@lru_cache(maxsize=256)
-def _series(
-    labels: tuple[str, ...], values: tuple[float, ...], title: str, unit: str, language: str
-) -> Chart:
-    del language
-    uri, svg = _render(_series_drawn(labels, values, title, unit, WIDE))
-    narrow, _narrow_svg = _render(_series_drawn(labels, values, title, unit, NARROW))
-    if values:
-        # The labels are months: inside a sentence a month takes a small letter.
-        said = [lbl[:1].lower() + lbl[1:] for lbl in labels]
-        low = min(range(len(values)), key=values.__getitem__)
-        high = max(range(len(values)), key=values.__getitem__)
-        text = _(
-            "Stapeldiagram över tid, %(title)s (%(unit)s), %(first)s till %(last)s: lägst "
-            "%(low)s (%(low_at)s), högst %(high)s (%(high_at)s)."
-        ) % {
-            "title": title, "unit": unit, "first": said[0], "last": said[-1],
-            "low": _number(values[low]), "low_at": said[low],
-            "high": _number(values[high]), "high_at": said[high],
-        }  # fmt: skip
-    else:
-        text = _("Stapeldiagram över tid, %(title)s: inga värden.") % {"title": title}
-    return Chart(uri, text, svg, narrow)

@@ -119,16 +119,14 @@ def respond(figure: Figure, context: dict[str, Any], fmt: str) -> HttpResponse:
 
 
 _XML_HEAD = re.compile(rb"^<\?xml[^>]*>\s*(<!DOCTYPE[^>]*>\s*)?")
-_COMMENT = re.compile(rb"<!--.*?-->", re.DOTALL)
 
 
 def _pdf(figure: Figure, context: dict[str, Any]) -> HttpResponse:
     import weasyprint
 
     chart = context.get("chart")
-    # The drawing without its XML head and its comments (matplotlib writes each label's text in
-    # a comment; a label holding "-->" must not end one inside the page).
-    svg = _COMMENT.sub(b"", _XML_HEAD.sub(b"", chart.svg)).decode() if chart is not None else ""
+    # The drawing (without comments, see charts._render) without its XML head.
+    svg = _XML_HEAD.sub(b"", chart.svg()).decode() if chart is not None else ""
     lines = list(rows_of(figure, context))
     with override("sv"):
         html = render_to_string(

@@ -11,7 +11,7 @@ from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
-from django.urls import URLPattern, path
+from django.urls import URLPattern, path, reverse
 from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
@@ -88,6 +88,11 @@ def computed(request: LyftaRequest, figure: Figure) -> tuple[FigureForm, dict[st
             title=str(figure.title),
             unit=_("per 1 000 invånare"),
         )
+    if context.get("chart") is not None:
+        stamp = context["refreshed_at"]
+        version = {"v": f"{stamp:%Y%m%d%H%M%S}"} if stamp else {}
+        source = reverse("reports:chart", kwargs={"slug": figure.slug})
+        context["chart_src"] = f"{source}?{urlencode({**filters.as_params(), **version})}"
     return form, context
 
 
@@ -134,6 +139,37 @@ def figure(request: LyftaRequest, slug: str) -> HttpResponse:
         },  # fmt: skip
         status=200 if context is not None else 400,
     )
+
+
+@require_GET
+def chart(request: LyftaRequest, slug: str) -> HttpResponse:
+    """A figure's chart as an image, for the same filters and the same scope as its page (a
+    filter outside the user's scope is refused as on the page). `bredd=smal` draws it for a
+    phone's width. The numbers change only at the refresh, whose time is in the page's link to
+    this image, so the browser may keep it; a request that names the same chart again is
+    answered "not modified" without drawing."""
+    _allowed(request)
+    found = _figure(slug)
+    _form, context = computed(request, found)
+    if context is None or context.get("chart") is None:
+        return HttpResponse(
+            _("Diagrammet kan inte ritas med de här filtren."),
+            status=400,
+            content_type="text/plain; charset=utf-8",
+        )
+    drawn: charts.Chart = context["chart"]
+    narrow = request.GET.get("bredd") == "smal"
+    etag = f'"{drawn.key(narrow=narrow)}"'
+    headers = {
+        "ETag": etag,
+        "Cache-Control": "private, max-age=86400",
+        "X-Content-Type-Options": "nosniff",
+        # Opened on its own, the drawing is a document: nothing in it may run or load.
+        "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'",
+    }
+    if etag in request.headers.get("If-None-Match", ""):
+        return HttpResponse(status=304, headers=headers)
+    return HttpResponse(drawn.svg(narrow=narrow), content_type="image/svg+xml", headers=headers)
 
 
 @require_GET
@@ -217,6 +253,7 @@ urlpatterns: list[URLPattern] = [
     path("prenumerationer/<int:pk>/avsluta/", unsubscribe, name="unsubscribe"),
     path("utlanade/rader/<int:article_id>/", drill, name="drill"),
     path("<slug:slug>/", figure, name="figure"),
+    path("<slug:slug>/diagram.svg", chart, name="chart"),
     path("<slug:slug>/export.<str:fmt>", export, name="export"),
     path("<slug:slug>/prenumerera/", subscribe, name="subscribe"),
 ]

@@ -1178,6 +1178,18 @@ ROUTES: dict[str, list[Route]] = {
             expect=everyone(DENIED, logan=MISSING, billie=MISSING),
         ),
     ],
+    "reports:chart": [
+        Route(kwargs=lambda w: {"slug": "utlanade"}, expect=STATISTICS),
+        Route(
+            kwargs=lambda w: {"slug": "utlanade"},
+            data={"fran": "x"},
+            expect=everyone(DENIED, logan=BAD, billie=BAD),
+        ),
+        Route(
+            kwargs=lambda w: {"slug": "finns-inte"},
+            expect=everyone(DENIED, logan=MISSING, billie=MISSING),
+        ),
+    ],
     "reports:drill": [
         Route(kwargs=lambda w: {"article_id": ArticleFactory().pk}, expect=STATISTICS),
         Route(

@@ -81,6 +81,7 @@ RAW_PARAMS = (
     "action",
     "assignment",
     "basis",
+    "bredd",
     "close",
     "dagar",
     "delivered_at",

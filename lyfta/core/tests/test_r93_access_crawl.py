@@ -379,6 +379,9 @@ CRAWLED: dict[str, Targets] = {
     "reports:export": lambda s: _statistics(
         s, [({"slug": "utlanade", "fmt": fmt}, {"grupp": "unit"}) for fmt in ("csv", "pdf")]
     ),
+    "reports:chart": lambda s: _statistics(
+        s, [({"slug": slug}, {"grupp": "unit"}) for slug in ("utlanade", "socialstyrelsen")]
+    ),
     "billing:run": lambda s: [Target(kwargs, PLAIN) for kwargs in _billing_runs(s)],
     "billing:run_progress": lambda s: [Target(kwargs, PLAIN) for kwargs in _billing_runs(s)],
     "billing:line_correct": _billing_lines,

@@ -4,7 +4,9 @@ and ordering a report that the scheduled run delivers to the inbox."""
 from __future__ import annotations
 
 import datetime as dt
+import html
 import io
+import re
 from typing import Any
 
 import pytest
@@ -52,8 +54,51 @@ def test_every_figure_opens_for_the_centre(
     response = client.get(f"/statistik/{slug}/?{_period()}")
     assert response.status_code == 200
     page = response.content.decode()
-    assert "data:image/svg+xml;base64," in page
     assert world.people[0].patient.last_name not in page
+    # The chart is an image of its own, drawn for the same filters; the page does not wait.
+    source = re.search(r'<img src="([^"]+)" alt="([^"]+)" class="chart__image"', page)
+    assert source is not None, "the figure has no chart"
+    assert source.group(1).startswith(f"/statistik/{slug}/diagram.svg?")
+    image = client.get(html.unescape(source.group(1)))
+    assert image.status_code == 200
+    assert image["Content-Type"] == "image/svg+xml"
+    assert image.content.lstrip().startswith(b"<?xml")
+    assert b"<script" not in image.content
+    assert b"<!--" not in image.content
+    narrow = client.get(html.unescape(source.group(1)) + "&bredd=smal")
+    assert narrow.status_code == 200
+    assert narrow.content != image.content
+
+
+def test_the_chart_image_is_answered_not_modified_when_the_browser_has_it(
+    client: Client, world: LoanWorld, logan: Persona
+) -> None:
+    signed_in(client, logan)
+    first = client.get(f"/statistik/utlanade/diagram.svg?{_period()}&grupp=unit")
+    assert first.status_code == 200
+    again = client.get(
+        f"/statistik/utlanade/diagram.svg?{_period()}&grupp=unit",
+        headers={"If-None-Match": first["ETag"]},
+    )
+    assert again.status_code == 304
+    assert again.content == b""
+    other = client.get(
+        f"/statistik/utlanade/diagram.svg?{_period()}&grupp=article",
+        headers={"If-None-Match": first["ETag"]},
+    )
+    assert other.status_code == 200
+
+
+def test_the_chart_image_keeps_the_pages_scope(
+    client: Client, world: LoanWorld, manager: Persona
+) -> None:
+    signed_in(client, manager)
+    outside = client.get(
+        f"/statistik/utlanade/diagram.svg?{_period()}&enhet={world.county.unit_b.pk}"
+    )
+    assert outside.status_code == 400
+    assert outside["Content-Type"].startswith("text/plain")
+    assert client.get(f"/statistik/utlanade/diagram.svg?{_period()}&grupp=unit").status_code == 200
 
 
 def test_the_manager_sees_only_their_providers_figures(
