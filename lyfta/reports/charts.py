@@ -228,3 +228,8 @@ def _series_drawn(
     ax.set_ylabel(unit, color=GREY, fontsize=size.font)
     _titled(fig, title, size, height)
     return fig
+
+
+def warm() -> None:
+    """Load matplotlib and its font by drawing an empty chart, untimed, when a server starts."""
+    _render(_empty("", NARROW))
