@@ -36,6 +36,7 @@ from lyfta.inventory.models import (
     StockMovement,
     StockTake,
 )
+from lyfta.inventory.signals import stock_available
 from lyfta.organisations.models import Unit
 from lyfta.patients.models import Patient
 
@@ -514,10 +515,8 @@ def goods_receive(
                 "items": [i.individual_number for i in created][:100],
             },
         )
-        # Backordered lines waiting for this article get their reservation now.
-        from lyfta.orders.services import backorders_fill
-
-        backorders_fill(actor=actor, article=article)
+        # Backordered lines waiting for this article get their reservation now (orders listen).
+        stock_available.send(sender=Item, actor=actor, article=article)
     return created
 
 
@@ -552,9 +551,7 @@ def item_recondition_done(*, actor: Actor, item: Item, to: StockLocation) -> Ite
             changes={"status": [Item.Status.RECONDITIONING, Item.Status.IN_STOCK]},
             detail={"to": to.code},
         )
-        from lyfta.orders.services import backorders_fill
-
-        backorders_fill(actor=actor, article=locked.article)
+        stock_available.send(sender=Item, actor=actor, article=locked.article)
     return locked
 
 
