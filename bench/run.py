@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import os
 import platform
+import random
 import statistics
 import subprocess
 import sys
@@ -387,6 +388,27 @@ def bench_reports(table: Table, size: str, repeat: int) -> None:
         )
 
 
+def bench_api(table: Table, size: str, repeat: int) -> None:
+    """The integration API (issue 18) on the scale data: holdings and order create through the
+    test client and over gunicorn, as a machine client of the busiest unit."""
+    sys.path.insert(0, str(ROOT))
+    from bench import api, ops, scale
+
+    if not scale.counts().get("orders.Loan"):
+        table.add("API", "no scale data: run the scale suite first", "", None)
+        return
+    fx = ops.Fixture(random.Random(7))
+    results = api.run_all(fx, repeat) + api.run_gunicorn(fx, os.environ["DATABASE_URL"], repeat)
+    for result in results:
+        target = next(t for key, t in api.TARGETS_MS.items() if key in result.name)
+        table.add(
+            result.name + " (median / p95)",
+            f"{result.median_ms:.1f} / {result.p95_ms:.1f} ms, {result.queries} q",
+            f"p95 <= {target:.0f} ms",
+            result.p95_ms <= target if size == "national" else None,
+        )
+
+
 def bench_billing(table: Table, size: str) -> None:
     """A month's billing run over the scale data (issue 14): time and peak memory."""
     sys.path.insert(0, str(ROOT))
@@ -405,8 +427,8 @@ def main() -> None:
     parser.add_argument(
         "--only",
         default="",
-        help="one suite: audit, scale, campaigns, billing, quality or reports (default: the first "
-        "four)",
+        help="one suite: audit, scale, campaigns, billing, quality, reports or api (default: the "
+        "first four)",
     )
     parser.add_argument("--events", type=int, default=300_000, help="events for audit throughput")
     parser.add_argument("--writes", type=int, default=2000, help="writes for the record overhead")
@@ -463,6 +485,7 @@ def main() -> None:
         "billing": lambda: bench_billing(table, args.size),
         "quality": lambda: bench_quality(table, args.size, args.repeat),
         "reports": lambda: bench_reports(table, args.size, args.repeat),
+        "api": lambda: bench_api(table, args.size, args.repeat),
     }
     print(f"[{args.only}]")
     suites[args.only]()
