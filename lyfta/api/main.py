@@ -6,7 +6,8 @@ token check on every operation (lyfta.api.auth), answers every error as problem 
 
 django-ninja's docs page (Swagger UI) is left out: it would need its scripts and styles from a
 CDN or, served locally, inline styles the Content-Security-Policy refuses, and it cannot pass the
-every-page test (a phone's width, axe). The document itself is public (it holds no data) and any
+every-page test (a phone's width, axe). Instead /api/v1/docs is a page of Lyfta's own, drawn
+from the document (lyfta.api.docs). The document itself is public (it holds no data) and any
 OpenAPI viewer reads it. See docs/decisions/0015-api-clients.md."""
 
 from __future__ import annotations
@@ -93,6 +94,9 @@ class LyftaAPI(NinjaAPI):
                 callback: Any = pattern.callback
                 callback.login_required = False
             result.append(pattern)
+        from lyfta.api.docs import docs
+
+        result.append(path("docs", docs, name="docs"))
         return result
 
     def get_openapi_schema(
@@ -135,6 +139,7 @@ def index(request: HttpRequest, **kwargs: Any) -> HttpResponse:
     return JsonResponse(
         {
             "openapi": reverse("api:openapi-json"),
+            "docs": reverse("api:docs"),
         }
     )
 

@@ -227,4 +227,7 @@ def test_the_document_is_public_and_every_operation_takes_a_token_and_answers_pr
         for status in ("401", "403", "404", "422", "429"):
             content = operation["responses"][status]["content"]
             assert list(content) == ["application/problem+json"], (operation["operationId"], status)
-    assert client.get("/api/v1/").json() == {"openapi": "/api/v1/openapi.json"}
+    assert client.get("/api/v1/").json() == {
+        "openapi": "/api/v1/openapi.json",
+        "docs": "/api/v1/docs",
+    }

@@ -724,6 +724,7 @@ def API_ID(name: str) -> Callable[[World], dict[str, Any]]:  # noqa: N802 - read
 API_ROUTES: dict[str, list[Route]] = {
     "api:openapi-json": [Route(expect=API_PUBLIC)],
     "api:api-root": [Route(expect=API_PUBLIC)],
+    "api:docs": [Route(expect=API_PUBLIC)],
     "api_not_found": [
         Route(expect=API_MISSING),
         Route(method="post", expect=API_MISSING),

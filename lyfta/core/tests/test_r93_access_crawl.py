@@ -483,6 +483,7 @@ EXCLUDED: dict[str, str] = {
     "api:register_events": "a POST of population-register events "
     "(lyfta/api/tests/test_register_events_api.py)",
     "api:openapi-json": "the API's OpenAPI document: no data",
+    "api:docs": "the API's documentation page, drawn from its document: no data",
     "api:api-root": "the API's index: two links",
     "api_not_found": "a problem-details 404 for any other path under /api/",
     "accounts:admin_api_clients": "the API's machine clients, no patients",
