@@ -211,7 +211,7 @@ def _params(request: HttpRequest, kind: str) -> QueryDict:
 
 def _one(params: QueryDict, *names: str) -> tuple[str, str] | None:
     """The one search among `names` that was given (name, value), or None; two at once is a 400."""
-    given = [(name, params[name]) for name in names if name in params]
+    given = [(name, str(params.get(name, ""))) for name in names if name in params]
     if len(given) > 1:
         raise BadSearch(_("Ange bara en av %(names)s.") % {"names": ", ".join(names)})
     if given and not given[0][1].strip():
