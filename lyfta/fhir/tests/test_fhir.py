@@ -12,6 +12,7 @@ from urllib.parse import urlencode
 
 import pytest
 from django.test import Client
+from django.utils import timezone
 
 from conftest import County, Persona
 from lyfta.access.patients import PatientGrant
@@ -372,7 +373,7 @@ def test_the_holdings_search_takes_the_same_queries_for_one_loan_and_many(
 
     unit = machine.client.assignment.unit
     items = list(Item.objects.filter(article__in=[shop.lift, shop.bed]).order_by("pk"))
-    today = dt.date.today()
+    today = timezone.localdate()
 
     def lend(item: Item) -> None:
         Item.objects.filter(pk=item.pk).update(status="on_loan", holder=shop.patient, location=None)
