@@ -396,3 +396,27 @@ def test_the_holdings_search_takes_the_same_queries_for_one_loan_and_many(
     assert (one, many) == (1, len(items))
     assert len(items) >= 4
     assert more == few, (few, more)
+
+
+def test_the_api_rate_limit_counts_fhir_calls_too(
+    client: Client, county: County, sigge: Persona, shop: Shop
+) -> None:
+    limited = Api(client, register(sigge, county.unit_a, name="Snål", rate_limit=2).token)
+    assert limited.get("/api/v1/articles").status_code == 200
+    fhir(limited.get(f"/fhir/DeviceDefinition/{shop.lift.pk}"))
+    refused = limited.get(f"/fhir/DeviceDefinition/{shop.lift.pk}")
+    assert fhir(refused, 429)["issue"][0]["code"] == "throttled"
+    assert int(refused["Retry-After"]) >= 1
+    assert AuditEvent.objects.filter(action=Action.API_CLIENT_RATE_LIMITED).count() == 1
+
+
+def test_a_revoked_client_is_refused_at_once_and_recorded(
+    api: Api, shop: Shop, sigge: Persona, machine: Registered
+) -> None:
+    from lyfta.accounts.api_clients import api_client_revoke
+
+    fhir(api.get(f"/fhir/Patient/{shop.patient.pk}"))
+    api_client_revoke(actor=sigge.actor, client=machine.client, reason="Avtalet upphört")
+    fhir(api.get(f"/fhir/Patient/{shop.patient.pk}"), 401)
+    refused = AuditEvent.objects.get(action=Action.API_CLIENT_REFUSED)
+    assert refused.detail["reason"] == "revoked"
