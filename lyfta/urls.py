@@ -27,6 +27,7 @@ urlpatterns = [
     path("i18n/setlang/", login_not_required(set_language), name="set_language"),
     path("admin/", admin_site.urls),
     path("api/", include("lyfta.api.urls")),
+    path("fhir/", include("lyfta.fhir.urls")),
 ]
 
 handler400 = "lyfta.core.views.bad_request"

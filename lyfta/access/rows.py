@@ -231,6 +231,15 @@ def lines_of(actor: Actor, order: Order) -> models.QuerySet[OrderLine]:
     return _routed(OrderLine.objects.filter(order=order), "order")
 
 
+def patient_order_lines(actor: Actor, grant: PatientGrant) -> models.QuerySet[OrderLine]:
+    """The lines of the patient's orders that the actor may see (`orders_for`: a unit its own),
+    once the grant has opened the patient: the FHIR DeviceRequest and DeviceDispense searches."""
+    from lyfta.orders.models import OrderLine
+
+    orders = orders_for(actor).filter(patient=grant.patient)
+    return _routed(OrderLine.objects.filter(order__in=orders.values("pk")), grant.basis)
+
+
 def attempts_of(actor: Actor, order: Order) -> models.QuerySet[DeliveryAttempt]:
     """The failed delivery attempts of an order the actor was given by `orders_for`."""
     from lyfta.orders.models import DeliveryAttempt

@@ -29,7 +29,8 @@ from lyfta.audit.context import audit_context
 from lyfta.audit.models import Outcome
 from lyfta.audit.services import record
 
-API_PREFIX = "/api/"
+# The API and its FHIR endpoint: machine clients with tokens, no sessions.
+API_PREFIX = ("/api/", "/fhir/")
 # Always reachable for a signed-in user, whatever gate is pending.
 ALWAYS_OPEN = {"accounts:logout", "accounts:keepalive", "healthz", "set_language"}
 # Each gate: the page that resolves it, and what else may be reached while it is pending.

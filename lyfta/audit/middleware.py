@@ -41,7 +41,9 @@ class AuditContextMiddleware:
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         rid = request_id(request)
-        source = "lyfta-api" if request.path.startswith("/api/") else "lyfta-web"
+        # The FHIR endpoint is the API's too: the same machine clients and tokens.
+        machine = request.path.startswith(("/api/", "/fhir/"))
+        source = "lyfta-api" if machine else "lyfta-web"
         with audit_context(
             source_system=source,
             request_id=rid,

@@ -63,6 +63,15 @@ class RefuseNulMiddleware:
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         if _has_nul(request):
+            if request.path_info.startswith("/fhir/"):
+                # The FHIR endpoint answers every error as an OperationOutcome.
+                return JsonResponse(
+                    {"resourceType": "OperationOutcome",
+                     "issue": [{"severity": "error", "code": "invalid",
+                                "diagnostics": "NUL"}]},
+                    status=400,
+                    content_type="application/fhir+json",
+                )  # fmt: skip
             if request.path_info.startswith("/api/"):
                 # The API answers every error as RFC 9457 problem details.
                 return JsonResponse(

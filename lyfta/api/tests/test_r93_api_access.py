@@ -261,3 +261,94 @@ def test_r93_api_answers_only_on_a_legal_route(
     # The crawl reached patients, not only refusals: A and B each see the shared patient.
     assert shown_holdings >= 4
     assert AuditEvent.objects.filter(action=Action.HOLDINGS_VIEWED).count() == shown_holdings
+
+
+# --- FHIR R5 (issue 18 point 2): the same clients, the same oracle ------------------------------
+
+
+def _references(value: Any, kind: str) -> set[int]:
+    """The ids of every `<kind>/<id>` reference in a FHIR answer."""
+    found: set[int] = set()
+    if isinstance(value, dict):
+        for k, v in value.items():
+            if k == "reference" and isinstance(v, str) and v.startswith(f"{kind}/"):
+                found.add(int(v.split("/", 1)[1]))
+            found |= _references(v, kind)
+    elif isinstance(value, list):
+        for v in value:
+            found |= _references(v, kind)
+    return found
+
+
+def test_r93_fhir_answers_only_on_a_legal_route(
+    client: Client,
+    county: County,
+    sigge: Persona,
+    alice: Persona,
+    charlie: Persona,
+    shop: Shop,
+) -> None:
+    w = _world(county, shop, alice, charlie)
+    clients: list[tuple[Who, Registered]] = [
+        (Who("unit A", county.unit_a, False), register(sigge, county.unit_a, name="A")),
+        (Who("unit A2", county.unit_a2, False), register(sigge, county.unit_a2, name="A2")),
+        (Who("unit B", county.unit_b, False), register(sigge, county.unit_b, name="B")),
+        (
+            Who("centre", county.centre, True),
+            register(sigge, county.centre, name="HMC", role=Role.LOGISTICS),
+        ),
+    ]
+    patient_ids = [p.pk for p in w.patients.values()] + [999_999]
+    item_ids = [loan.item_id for loan in w.loans if loan.item_id] + [999_999]
+    shown = 0
+    for who, registered in clients:
+        api = Api(client, registered.token)
+        centre_care = who.centre  # logistics: no patient through a care relationship
+
+        def own_loan(loan: Loan, who: Who = who, centre_care: bool = centre_care) -> bool:
+            return (
+                not centre_care
+                and holdings_open(w, who, loan.patient_id)
+                and loan.unit.provider_id == who.unit.provider_id
+            )
+
+        for patient_id in patient_ids:
+            opens = not centre_care and holdings_open(w, who, patient_id)
+            for url in (
+                f"/fhir/DeviceAssociation?patient=Patient/{patient_id}",
+                f"/fhir/Patient/{patient_id}",
+                f"/fhir/DeviceRequest?patient={patient_id}",
+                f"/fhir/DeviceDispense?subject=Patient/{patient_id}",
+            ):
+                before = AuditEvent.objects.filter(outcome=Outcome.DENIED).count()
+                response = api.get(url)
+                where = f"{who.name} GET {url}"
+                assert response.status_code == (200 if opens else 404), (where, response.content)
+                if not opens and patient_id != 999_999:
+                    assert AuditEvent.objects.filter(outcome=Outcome.DENIED).count() > before
+                if response.status_code == 200:
+                    body = response.json()
+                    assert _references(body, "Patient") <= {patient_id}, where
+                    if url.startswith("/fhir/DeviceAssociation"):
+                        shown += 1
+                        visible = {
+                            loan.pk for loan in w.loans
+                            if loan.patient_id == patient_id and own_loan(loan)
+                        }  # fmt: skip
+                        got = {int(e["resource"]["id"]) for e in body.get("entry", [])}
+                        assert got == visible, where
+        for item_id in item_ids:
+            loans = [loan for loan in w.loans if loan.item_id == item_id]
+            device_open = bool(loans) and (who.centre or any(own_loan(loan) for loan in loans))
+            for url in (f"/fhir/Device/{item_id}", f"/fhir/DeviceAssociation?device={item_id}"):
+                response = api.get(url)
+                where = f"{who.name} GET {url}"
+                assert response.status_code == (200 if device_open else 404), where
+                if response.status_code == 200 and "DeviceAssociation" in url:
+                    body = response.json()
+                    got = {int(e["resource"]["id"]) for e in body.get("entry", [])}
+                    assert got == {loan.pk for loan in loans if own_loan(loan)}, where
+                    patients = {loan.patient_id for loan in loans if own_loan(loan)}
+                    assert _references(body, "Patient") <= patients, where
+    # The crawl reached patients, not only refusals: A and B each see the shared patient.
+    assert shown >= 4

@@ -721,6 +721,10 @@ def API_ID(name: str) -> Callable[[World], dict[str, Any]]:  # noqa: N802 - read
     return lambda w: {name: 1}
 
 
+def PA_FHIR(w: World) -> dict[str, Any]:  # noqa: N802 - reads as PA
+    return {"resource_id": str(w.patient_a.pk)}
+
+
 API_ROUTES: dict[str, list[Route]] = {
     "api:openapi-json": [Route(expect=API_PUBLIC)],
     "api:api-root": [Route(expect=API_PUBLIC)],
@@ -751,6 +755,31 @@ API_ROUTES: dict[str, list[Route]] = {
     "api:messages": [Route(expect=TOKEN_ONLY)],
     "api:message_read": [
         Route(method="post", kwargs=lambda w: {"message_id": w.message_lena.pk}, expect=TOKEN_ONLY)
+    ],
+    # FHIR R5 (issue 18 point 2): the API's tokens, so 401 to every persona; the capability
+    # statement is public (no data); any other path under /fhir/ an OperationOutcome 404
+    # (lyfta/fhir/tests prove what clients with tokens get).
+    "fhir:metadata": [Route(expect=API_PUBLIC)],
+    "fhir:deviceassociation_search": [Route(expect=TOKEN_ONLY)],
+    "fhir:deviceassociation_post_search": [Route(method="post", expect=TOKEN_ONLY)],
+    "fhir:device_search": [Route(expect=TOKEN_ONLY)],
+    "fhir:device_post_search": [Route(method="post", expect=TOKEN_ONLY)],
+    "fhir:device": [Route(kwargs=lambda w: {"resource_id": "1"}, expect=TOKEN_ONLY)],
+    "fhir:devicedefinition_search": [Route(expect=TOKEN_ONLY)],
+    "fhir:devicedefinition_post_search": [Route(method="post", expect=TOKEN_ONLY)],
+    "fhir:devicedefinition": [Route(kwargs=lambda w: {"resource_id": "1"}, expect=TOKEN_ONLY)],
+    "fhir:devicerequest_search": [Route(expect=TOKEN_ONLY)],
+    "fhir:devicerequest_post_search": [Route(method="post", expect=TOKEN_ONLY)],
+    "fhir:devicedispense_search": [Route(expect=TOKEN_ONLY)],
+    "fhir:devicedispense_post_search": [Route(method="post", expect=TOKEN_ONLY)],
+    "fhir:patient_get_search": [Route(expect=TOKEN_ONLY)],
+    "fhir:patient_search": [Route(method="post", expect=TOKEN_ONLY)],
+    "fhir:patient": [Route(kwargs=PA_FHIR, expect=TOKEN_ONLY)],
+    "fhir:auditevent_search": [Route(expect=TOKEN_ONLY)],
+    "fhir:auditevent": [Route(kwargs=lambda w: {"resource_id": "1"}, expect=TOKEN_ONLY)],
+    "fhir:not_found": [
+        Route(expect=API_MISSING),
+        Route(method="post", expect=API_MISSING),
     ],
     # The system administrator's pages for the API's clients.
     "accounts:admin_api_clients": [Route(expect=everyone(DENIED, sigge=OK))],
