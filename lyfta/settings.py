@@ -257,7 +257,7 @@ AXES_CLIENT_IP_CALLABLE = "lyfta.audit.middleware.client_address"
 AXES_DISABLE_ACCESS_LOG = True
 AXES_VERBOSE = False
 
-# Sign-in with OpenID Connect, e.g. SITHS eID through Inera's IdP (decision 0017; docs/operations.md).
+# Sign-in with OpenID Connect, e.g. SITHS eID through Inera's IdP (decision 0017, operations.md).
 # Off while no issuer is set (the demo and CI). The IdP's user is matched to the account whose
 # `hsa_id` equals the claim LYFTA_OIDC_CLAIM; an unknown identity is refused, never created.
 LYFTA_OIDC_ISSUER = os.environ.get("LYFTA_OIDC_ISSUER", "").strip()

@@ -29,7 +29,9 @@ class User(AbstractUser):
         unique=True,
         null=True,
         blank=True,
-        help_text=_("Personens HSA-id, t.ex. SE2321000016-1234. Krävs för inloggning med SITHS eID."),
+        help_text=_(
+            "Personens HSA-id, t.ex. SE2321000016-1234. Krävs för inloggning med SITHS eID."
+        ),
     )
     title = models.CharField(_("befattning"), max_length=100, blank=True)
     workplace = models.CharField(_("arbetsplats"), max_length=200, blank=True)

@@ -136,11 +136,8 @@ def user_update(*, actor: Actor, user: User, **data: Any) -> User:
         try:
             _deny(actor, Action.USER_UPDATED, stored, "needs_approval")
         except PermissionDenied:
-            field = (
-                ("username" if data.get("username", stored.username) != stored.username else "hsa_id")
-                if renamed
-                else "valid_until"
-            )
+            new_name = data.get("username", stored.username) != stored.username
+            field = ("username" if new_name else "hsa_id") if renamed else "valid_until"
             raise ValidationError(
                 {
                     field: _(

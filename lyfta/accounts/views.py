@@ -260,11 +260,11 @@ def oidc_callback(request: HttpRequest) -> HttpResponse:
             username=user.username, reason="account_not_valid", method="oidc"
         )
         # The account exists but may not sign in now (deactivated, outside its dates, suspended).
-        error = _(
+        refusal = _(
             "Inloggningen misslyckades. Ditt konto i Lyfta gäller inte just nu. Kontakta din "
             "användaradministratör."
         )
-        return _login_page(request, LoginForm(), error=error, status=403)
+        return _login_page(request, LoginForm(), error=refusal, status=403)
     complete_sign_in(
         request,
         user,

@@ -357,7 +357,7 @@ def test_r30_reauthentication_as_someone_else_is_refused(
     }
 
 
-# --- Local passwords switched off -----------------------------------------------------------------
+# --- Local passwords switched off ---------------------------------------------------------------
 
 
 def test_r12_without_local_passwords_the_form_is_gone_and_its_post_refused(
@@ -390,7 +390,7 @@ def test_r30_without_local_passwords_reauthentication_has_only_the_button(
     assert last_event(Action.REAUTH_FAILED).detail == {"reason": "local_passwords_off"}
 
 
-# --- Off by default ---------------------------------------------------------------------------------
+# --- Off by default --------------------------------------------------------------------------
 
 
 def test_without_an_issuer_the_login_page_is_as_before(client: Client, settings: Any) -> None:

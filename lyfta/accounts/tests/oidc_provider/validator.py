@@ -9,7 +9,7 @@ from typing import Any
 from oauth2_provider.oauth2_validators import OAuth2Validator
 
 
-class HsaValidator(OAuth2Validator):  # type: ignore[misc]
+class HsaValidator(OAuth2Validator):
     # Every claim below is released with the openid scope.
     oidc_claim_scope = None
 
@@ -20,6 +20,6 @@ class HsaValidator(OAuth2Validator):  # type: ignore[misc]
             "acr": "http://id.sambi.se/loa/loa3" if strong else "http://id.sambi.se/loa/loa2",
             "amr": ["sc", "pin"] if strong else ["pwd"],
         }
-        if not user.last_name == "no-claim":
+        if user.last_name != "no-claim":
             claims["employeeHsaId"] = user.username
         return claims
