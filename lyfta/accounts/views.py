@@ -105,15 +105,15 @@ def login(request: HttpRequest) -> HttpResponse:
     are in ActorMiddleware. With LYFTA_LOCAL_PASSWORDS=false only the button is left."""
     if request.user.is_authenticated:
         return redirect(safe_next(request))
+    form = LoginForm(request.POST or None)
     if not oidc.local_passwords():
         if request.method == "POST":
-            services.login_failed_recorded(
-                username=str(request.POST.get("username", ""))[:150], reason="local_passwords_off"
-            )
+            # Refused without checking the password (it counts towards no lockout either).
+            attempted = form.cleaned_data["username"] if form.is_valid() else ""
+            services.login_failed_recorded(username=attempted, reason="local_passwords_off")
             error = _("Inloggning med lösenord är avstängd. Logga in med SITHS eID.")
             return _login_page(request, LoginForm(), error=error, status=403)
         return _login_page(request, LoginForm())
-    form = LoginForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         username = form.cleaned_data["username"]
         refused = throttle.blocked_reason(request, username)
