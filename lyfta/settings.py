@@ -257,6 +257,30 @@ AXES_CLIENT_IP_CALLABLE = "lyfta.audit.middleware.client_address"
 AXES_DISABLE_ACCESS_LOG = True
 AXES_VERBOSE = False
 
+# Sign-in with OpenID Connect, e.g. SITHS eID through Inera's IdP (decision 0017, operations.md).
+# Off while no issuer is set (the demo and CI). The IdP's user is matched to the account whose
+# `hsa_id` equals the claim LYFTA_OIDC_CLAIM; an unknown identity is refused, never created.
+LYFTA_OIDC_ISSUER = os.environ.get("LYFTA_OIDC_ISSUER", "").strip()
+LYFTA_OIDC_DISCOVERY_URL = os.environ.get("LYFTA_OIDC_DISCOVERY_URL", "").strip() or (
+    f"{LYFTA_OIDC_ISSUER.rstrip('/')}/.well-known/openid-configuration" if LYFTA_OIDC_ISSUER else ""
+)
+LYFTA_OIDC_CLIENT_ID = os.environ.get("LYFTA_OIDC_CLIENT_ID", "")
+LYFTA_OIDC_CLIENT_SECRET = os.environ.get("LYFTA_OIDC_CLIENT_SECRET", "")
+# The callback address registered at the provider; empty: derived from the request's host.
+LYFTA_OIDC_REDIRECT_URI = os.environ.get("LYFTA_OIDC_REDIRECT_URI", "")
+LYFTA_OIDC_SCOPES = os.environ.get("LYFTA_OIDC_SCOPES", "openid")
+LYFTA_OIDC_CLAIM = os.environ.get("LYFTA_OIDC_CLAIM", "employeeHsaId")
+# An OIDC sign-in counts as the second factor (R12) when the ID token's `acr` is one of these
+# (Inera: LoA 3, a SITHS card) or its `amr` names one of these methods (RFC 8176).
+LYFTA_OIDC_MFA_ACR = env_list("LYFTA_OIDC_MFA_ACR", "http://id.sambi.se/loa/loa3")
+LYFTA_OIDC_MFA_AMR = env_list("LYFTA_OIDC_MFA_AMR", "mfa")
+# Seconds to wait for the IdP's discovery, key and token endpoints.
+LYFTA_OIDC_TIMEOUT = env_int("LYFTA_OIDC_TIMEOUT", 10)
+# Username and password on the sign-in page; false leaves the OIDC button as the only way in.
+LYFTA_LOCAL_PASSWORDS = env_bool("LYFTA_LOCAL_PASSWORDS", True)
+if not LYFTA_LOCAL_PASSWORDS and not LYFTA_OIDC_ISSUER:
+    raise ValueError("LYFTA_LOCAL_PASSWORDS=false needs LYFTA_OIDC_ISSUER: nobody could sign in")
+
 # --- Sessions and cookies (R23–R27) ---------------------------------------------------------------
 
 SESSION_COOKIE_AGE = env_int("LYFTA_SESSION_MAX_AGE", 12 * 60 * 60)

@@ -132,6 +132,7 @@ class UserForm(ModelForm):
             "last_name",
             "personnummer",
             "username",
+            "hsa_id",
             "title",
             "workplace",
             "email",
@@ -152,6 +153,11 @@ class UserForm(ModelForm):
 
     def clean_personnummer(self) -> str:
         return normalise_personnummer(self.cleaned_data["personnummer"] or "")
+
+    def clean_hsa_id(self) -> str | None:
+        """Stored as typed but without spaces and in capitals; empty is "none" (no OIDC sign-in)."""
+        value = (self.cleaned_data.get("hsa_id") or "").replace(" ", "").upper()
+        return value or None
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}

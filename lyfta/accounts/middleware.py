@@ -23,6 +23,7 @@ from lyfta.access.actor import Actor
 from lyfta.access.roles import MFA_ALWAYS
 from lyfta.accounts import sessions
 from lyfta.accounts.models import Assignment, User, UserSession
+from lyfta.accounts.oidc import OIDC_MFA
 from lyfta.accounts.services import has_accepted_agreement
 from lyfta.audit.actions import Action
 from lyfta.audit.context import audit_context
@@ -44,7 +45,13 @@ GATES = [
     (
         "assignment",
         "accounts:choose_assignment",
-        {"accounts:password_change", "accounts:sessions", "accounts:reauthenticate"},
+        {
+            "accounts:password_change",
+            "accounts:sessions",
+            "accounts:reauthenticate",
+            "accounts:oidc_start",
+            "accounts:oidc_callback",
+        },
     ),
 ]
 
@@ -218,7 +225,9 @@ class ActorMiddleware:
         if gate == "agreement":
             return not has_accepted_agreement(user)
         if gate in {"mfa_enrol", "mfa_verify"}:
-            if user.is_verified():  # type: ignore[attr-defined]
+            # An OpenID Connect sign-in whose provider vouched for two factors (SITHS eID at
+            # LoA 3) is the second factor itself (decision 0017).
+            if user.is_verified() or request.session.get(OIDC_MFA):  # type: ignore[attr-defined]
                 return False
             # Both gates ask; one query per request answers them.
             enrolled = getattr(request, "_lyfta_has_device", None)

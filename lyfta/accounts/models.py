@@ -21,6 +21,18 @@ class User(AbstractUser):
     personnummer = models.CharField(
         _("personnummer"), max_length=12, unique=True, null=True, blank=True
     )
+    # The person's HSA id (the national catalogue's employeeHsaId): what an OpenID Connect
+    # sign-in is matched on (decision 0017). Set by a user administrator; never by a sign-in.
+    hsa_id = models.CharField(
+        _("HSA-id"),
+        max_length=64,
+        unique=True,
+        null=True,
+        blank=True,
+        help_text=_(
+            "Personens HSA-id, t.ex. SE2321000016-1234. Krävs för inloggning med SITHS eID."
+        ),
+    )
     title = models.CharField(_("befattning"), max_length=100, blank=True)
     workplace = models.CharField(_("arbetsplats"), max_length=200, blank=True)
     phone = models.CharField(_("telefon"), max_length=30, blank=True)

@@ -42,6 +42,7 @@ USER_FIELDS = (
     "first_name",
     "last_name",
     "personnummer",
+    "hsa_id",
     "title",
     "workplace",
     "email",
@@ -120,7 +121,11 @@ def user_update(*, actor: Actor, user: User, **data: Any) -> User:
         )
     # Compare with what is stored: a model form has already copied the posted values onto `user`.
     stored = User.objects.get(pk=user.pk)
-    renamed = "username" in data and data["username"] != stored.username
+    # A new username or HSA id (what an OIDC sign-in is matched on) hands the account to whoever
+    # signs in with it.
+    renamed = ("username" in data and data["username"] != stored.username) or (
+        "hsa_id" in data and data["hsa_id"] != stored.hsa_id
+    )
     if (
         (_narrows_window(stored, data) or renamed)
         and access_users.needs_approval(actor)
@@ -131,12 +136,14 @@ def user_update(*, actor: Actor, user: User, **data: Any) -> User:
         try:
             _deny(actor, Action.USER_UPDATED, stored, "needs_approval")
         except PermissionDenied:
-            field = "username" if renamed else "valid_until"
+            new_name = data.get("username", stored.username) != stored.username
+            field = ("username" if new_name else "hsa_id") if renamed else "valid_until"
             raise ValidationError(
                 {
                     field: _(
                         "Kontot har en administrativ roll. Att korta dess giltighetstid eller "
-                        "byta dess användarnamn kräver att en annan administratör godkänner: "
+                        "byta dess användarnamn eller HSA-id kräver att en annan administratör "
+                        "godkänner: "
                         "begär att kontot avaktiveras."
                     )
                 }
@@ -1021,16 +1028,25 @@ def has_accepted_agreement(user: User) -> bool:
     ).exists()
 
 
-def login_recorded(*, user: User, method: str) -> None:
-    record(action=Action.LOGIN, actor=Actor(user=user), detail={"method": method})
+def login_recorded(*, user: User, method: str, **detail: Any) -> None:
+    """A sign-in (R22): its method ("password", "oidc") and, for OIDC, what the identity provider
+    said of the factors (`acr`, `amr`, whether it counts as the second factor)."""
+    record(action=Action.LOGIN, actor=Actor(user=user), detail={"method": method, **detail})
 
 
-def login_failed_recorded(*, username: str, reason: str, action: str = Action.LOGIN_FAILED) -> None:
-    """A refused sign-in (R22): the attempted username, never the password."""
+def login_failed_recorded(
+    *,
+    username: str,
+    reason: str,
+    action: str = Action.LOGIN_FAILED,
+    method: str = "password",
+) -> None:
+    """A refused sign-in (R22): the attempted username (for OIDC, the claim and its value that
+    matched no account), never the password or a token."""
     record(
         action=action,
         actor=None,
         outcome=Outcome.DENIED,
         username=username,
-        detail={"method": "password", "reason": reason},
+        detail={"method": method, "reason": reason},
     )

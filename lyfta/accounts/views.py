@@ -17,7 +17,7 @@ from django.contrib.auth import logout as auth_logout
 from django.contrib.auth.decorators import login_not_required
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.http import HttpRequest, HttpResponse, HttpResponseBase
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -27,7 +27,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from lyfta.access.actor import Actor
 from lyfta.accounts import agreement as agreement_text
-from lyfta.accounts import selectors, services, sessions, throttle
+from lyfta.accounts import oidc, selectors, services, sessions, throttle
 from lyfta.accounts.forms import (
     CodeForm,
     LoginForm,
@@ -69,13 +69,51 @@ def _failure_reason(username: str) -> str:
     return "bad_password"
 
 
+def _login_page(
+    request: HttpRequest, form: LoginForm, *, error: str = "", status: int = 200
+) -> HttpResponse:
+    return render(
+        request,
+        "accounts/login.html",
+        {
+            "form": form,
+            "error": error,
+            "next": safe_next(request, ""),
+            "local_passwords": oidc.local_passwords(),
+            "oidc_enabled": oidc.enabled(),
+        },
+        status=status,
+    )
+
+
+def complete_sign_in(
+    request: HttpRequest, user: User, *, method: str, backend: str | None = None, **detail: Any
+) -> None:
+    """The one end of every sign-in, whatever proved who the person is: Django's login, a new
+    session key and the session's stamps and row (R26, R29), and the sign-in event (R22). The gates
+    (agreement, second factor, assignment) follow in ActorMiddleware on the next request."""
+    auth_login(request, user, backend=backend)
+    sessions.session_started(request, user)
+    request.session[oidc.AUTH_METHOD] = method
+    services.login_recorded(user=user, method=method, **detail)
+
+
 @login_not_required
 @require_http_methods(["GET", "POST"])
 def login(request: HttpRequest) -> HttpResponse:
-    """Username and password (R17–R22); the gates that follow are in ActorMiddleware."""
+    """Username and password (R17–R22), or the button for OpenID Connect; the gates that follow
+    are in ActorMiddleware. With LYFTA_LOCAL_PASSWORDS=false only the button is left."""
     if request.user.is_authenticated:
         return redirect(safe_next(request))
     form = LoginForm(request.POST or None)
+    if not oidc.local_passwords():
+        if request.method == "POST":
+            # Refused without checking the password (it counts towards no lockout either).
+            attempted = form.cleaned_data["username"] if form.is_valid() else ""
+            services.login_failed_recorded(username=attempted, reason="local_passwords_off")
+            error = _("Inloggning med lösenord är avstängd. Logga in med SITHS eID.")
+            return _login_page(request, LoginForm(), error=error, status=403)
+        return _login_page(request, LoginForm())
     if request.method == "POST" and form.is_valid():
         username = form.cleaned_data["username"]
         refused = throttle.blocked_reason(request, username)
@@ -95,11 +133,9 @@ def login(request: HttpRequest) -> HttpResponse:
             services.login_failed_recorded(username=username, reason=_failure_reason(username))
             form.add_error(None, SIGN_IN_FAILED)
         elif isinstance(user, User):
-            auth_login(request, user)
-            sessions.session_started(request, user)
-            services.login_recorded(user=user, method="password")
+            complete_sign_in(request, user, method="password")
             return redirect(safe_next(request))
-    return render(request, "accounts/login.html", {"form": form, "next": safe_next(request, "")})
+    return _login_page(request, form)
 
 
 @login_not_required
@@ -112,9 +148,135 @@ def locked_out(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
     return render(
         request,
         "accounts/login.html",
-        {"form": LoginForm(), "error": error, "next": ""},
+        {
+            "form": LoginForm(),
+            "error": error,
+            "next": "",
+            "local_passwords": oidc.local_passwords(),
+            "oidc_enabled": oidc.enabled(),
+        },
         status=429,
     )
+
+
+# --- OpenID Connect (decision 0017) --------------------------------------------------------------
+
+
+def _oidc_redirect_uri(request: HttpRequest) -> str:
+    return settings.LYFTA_OIDC_REDIRECT_URI or request.build_absolute_uri(
+        reverse("accounts:oidc_callback")
+    )
+
+
+def _oidc_failed(request: HttpRequest, *, status: int, unknown: bool = False) -> HttpResponse:
+    return render(
+        request,
+        "accounts/oidc_refused.html",
+        {"unknown": unknown, "local_passwords": oidc.local_passwords()},
+        status=status,
+    )
+
+
+@login_not_required
+@require_http_methods(["GET"])
+def oidc_start(request: HttpRequest) -> HttpResponse:
+    """The "Logga in med SITHS eID" button: off to the identity provider. For someone already
+    signed in it is a re-authentication (R30): the provider is asked to authenticate again."""
+    if not oidc.enabled():
+        raise Http404
+    purpose = oidc.REAUTH if request.user.is_authenticated else oidc.SIGN_IN
+    try:
+        return oidc.begin(
+            request,
+            purpose=purpose,
+            next_path=safe_next(request, ""),
+            redirect_uri=_oidc_redirect_uri(request),
+        )
+    except oidc.OidcError as error:
+        services.login_failed_recorded(username="", reason=error.reason, method="oidc")
+        return _oidc_failed(request, status=502)
+
+
+@login_not_required
+@require_http_methods(["GET"])
+def oidc_callback(request: HttpRequest) -> HttpResponse:
+    """The provider's answer: the code is exchanged and the ID token checked (oidc.complete), then
+    the identity is matched to an account by its HSA id. An identity that matches none is refused
+    with a page that says so; no account is ever created here."""
+    from axes.handlers.proxy import AxesProxyHandler
+
+    from lyfta.accounts.backends import WindowedModelBackend
+
+    if not oidc.enabled():
+        raise Http404
+    try:
+        flow, identity = oidc.complete(request)
+    except oidc.OidcError as error:
+        if request.user.is_authenticated:
+            record(
+                action=Action.REAUTH_FAILED,
+                actor=getattr(request, "actor", None) or Actor(user=request.user),
+                outcome=Outcome.DENIED,
+                detail={"method": "oidc", "reason": error.reason},
+            )
+        else:
+            services.login_failed_recorded(username="", reason=error.reason, method="oidc")
+        return _oidc_failed(request, status=400)
+    user = oidc.account_for(identity)
+    next_path = str(flow.get("next") or "/")
+    if flow.get("purpose") == oidc.REAUTH and request.user.is_authenticated:
+        actor = getattr(request, "actor", None) or Actor(user=request.user)
+        if user is None or user.pk != request.user.pk:
+            record(
+                action=Action.REAUTH_FAILED,
+                actor=actor,
+                outcome=Outcome.DENIED,
+                detail={"method": "oidc", "reason": "other_identity"},
+            )
+            return _oidc_failed(request, status=403)
+        sessions.mark_reauthenticated(request)
+        if identity.two_factor:
+            request.session[oidc.OIDC_MFA] = True
+        record(action=Action.REAUTHENTICATED, actor=actor, detail={"method": "oidc"})
+        return redirect(next_path)
+    if user is None:
+        services.login_failed_recorded(
+            username=identity.label, reason="unknown_identity", method="oidc"
+        )
+        return _oidc_failed(request, status=403, unknown=True)
+    refused = throttle.blocked_reason(request, user.username)
+    if refused is None and AxesProxyHandler.is_locked(request, {"username": user.username}):
+        refused = "username"
+    if refused is not None:
+        services.login_failed_recorded(
+            username=user.username,
+            reason=f"locked_{refused}",
+            action=Action.LOCKED_OUT,
+            method="oidc",
+        )
+        return locked_out(request)
+    if not WindowedModelBackend().user_can_authenticate(user):
+        services.login_failed_recorded(
+            username=user.username, reason="account_not_valid", method="oidc"
+        )
+        # The account exists but may not sign in now (deactivated, outside its dates, suspended).
+        refusal = _(
+            "Inloggningen misslyckades. Ditt konto i Lyfta gäller inte just nu. Kontakta din "
+            "användaradministratör."
+        )
+        return _login_page(request, LoginForm(), error=refusal, status=403)
+    complete_sign_in(
+        request,
+        user,
+        method="oidc",
+        backend="lyfta.accounts.backends.WindowedModelBackend",
+        acr=identity.acr,
+        amr=list(identity.amr),
+        second_factor=identity.two_factor,
+    )
+    if identity.two_factor:
+        request.session[oidc.OIDC_MFA] = True
+    return redirect(next_path)
 
 
 @require_POST
@@ -368,6 +530,26 @@ def reauthenticate(request: LyftaRequest) -> HttpResponse:
 
     needs_code = has_confirmed_device(request.user)
     form = ReauthForm(request.POST or None, needs_code=needs_code)
+    if request.method == "POST" and not oidc.local_passwords():
+        # Only the identity provider can confirm who it is (the button on the page).
+        record(
+            action=Action.REAUTH_FAILED,
+            actor=request.actor,
+            outcome=Outcome.DENIED,
+            detail={"reason": "local_passwords_off"},
+        )
+        return render(
+            request,
+            "accounts/reauthenticate.html",
+            {
+                "form": ReauthForm(needs_code=needs_code),
+                "error": _("Bekräfta med SITHS eID: lösenord används inte här."),
+                "next": safe_next(request, ""),
+                "local_passwords": False,
+                "oidc_enabled": oidc.enabled(),
+            },
+            status=400,
+        )
     if request.method == "POST" and throttle.blocked_reason(request, request.user.username):
         return signed_out_for_guessing(request)
     if request.method == "POST" and form.is_valid():
@@ -384,7 +566,13 @@ def reauthenticate(request: LyftaRequest) -> HttpResponse:
     return render(
         request,
         "accounts/reauthenticate.html",
-        {"form": form, "needs_code": needs_code, "next": safe_next(request, "")},
+        {
+            "form": form,
+            "needs_code": needs_code,
+            "next": safe_next(request, ""),
+            "local_passwords": oidc.local_passwords(),
+            "oidc_enabled": oidc.enabled(),
+        },
         status=400 if form.errors else 200,
     )
 

@@ -267,6 +267,7 @@ def _edit_form(user: User, **changes: str) -> dict[str, str]:
         "last_name": user.last_name,
         "personnummer": user.personnummer or "194003149806",
         "username": user.username,
+        "hsa_id": user.hsa_id or "",
         "title": user.title or "Systemadministratör",
         "workplace": user.workplace or "Regionen",
         "email": user.email,
@@ -284,6 +285,9 @@ def _edit_form(user: User, **changes: str) -> dict[str, str]:
         {"valid_until": "yesterday"},
         {"valid_from": "next month"},
         {"username": "sigge.x"},
+        # The HSA id names who signs in with SITHS (decision 0017): a new one hands the account
+        # to another card.
+        {"hsa_id": "SE2321000016-ZZZZ"},
     ],
 )
 def test_r91_the_account_page_cannot_lock_out_a_system_administrator_alone(
@@ -298,7 +302,7 @@ def test_r91_the_account_page_cannot_lock_out_a_system_administrator_alone(
         "next month": (today + dt.timedelta(days=30)).isoformat(),
     }
     posted = {name: words.get(value, value) for name, value in change.items()}
-    before = (sigge.user.username, sigge.user.valid_from, sigge.user.valid_until)
+    before = (sigge.user.username, sigge.user.valid_from, sigge.user.valid_until, None)
     signed_in(client, ursula)
     response = client.post(
         reverse("accounts:admin_user_edit", args=[sigge.user.pk]), _edit_form(sigge.user, **posted)
@@ -307,6 +311,6 @@ def test_r91_the_account_page_cannot_lock_out_a_system_administrator_alone(
     page = response.content.decode()
     assert "annan administratör" in page, re.findall(r"errorlist[^<]*<li>([^<]*)", page)
     stored = User.objects.get(pk=sigge.user.pk)
-    assert (stored.username, stored.valid_from, stored.valid_until) == before
+    assert (stored.username, stored.valid_from, stored.valid_until, stored.hsa_id) == before
     denial = last_event(Action.ACCESS_DENIED)
     assert (denial.actor_username, denial.detail["reason"]) == ("ursula", "needs_approval")

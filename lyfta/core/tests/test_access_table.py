@@ -812,6 +812,9 @@ ROUTES: dict[str, list[Route]] = {
     "admin:index": [Route(expect=everyone(DENIED, sigge=OK, anonymous=FOUND))],
     "accounts:login": [Route(expect={**everyone(FOUND), "anonymous": OK})],
     "accounts:logout": [Route(expect=everyone(GONE)), Route(method="post", expect=everyone(FOUND))],
+    # OpenID Connect sign-in (decision 0017) is off unless an issuer is configured: not found.
+    "accounts:oidc_start": [Route(expect=dict.fromkeys(PERSONAS, MISSING))],
+    "accounts:oidc_callback": [Route(expect=dict.fromkeys(PERSONAS, MISSING))],
     "accounts:keepalive": [Route(method="post", expect=everyone(204))],
     "accounts:agreement": [Route(expect=everyone(OK))],
     "accounts:agreement_pdf": [Route(expect=everyone(OK))],

@@ -520,6 +520,8 @@ EXCLUDED: dict[str, str] = {
     "admin:index": "the admin site keeps organisations only, no patient-linked model",
     "set_language": "POST only in the access table",
     "accounts:login": "the sign-in page",
+    "accounts:oidc_start": "OpenID Connect sign-in: off (404) without an issuer; a redirect",
+    "accounts:oidc_callback": "OpenID Connect sign-in: off (404) without an issuer; a redirect",
     "accounts:logout": "answers GET with 405",
     "billing:run_approve": "answers GET with 405 (a billing run's approval is a POST)",
     "billing:run_recompute": "answers GET with 405 (a billing run's recompute is a POST)",

@@ -11,7 +11,14 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from conftest import Persona
 
 # Routes that are deliberately public (marked login_not_required).
-PUBLIC = {"accounts:login", "accounts:password_set", "healthz", "set_language"}
+PUBLIC = {
+    "accounts:login",
+    "accounts:oidc_start",
+    "accounts:oidc_callback",
+    "accounts:password_set",
+    "healthz",
+    "set_language",
+}
 # The API's routes take a client's token instead of a session (issue 18); its document, index and
 # not-found answer hold no data.
 API_PUBLIC = {"api:openapi-json", "api:api-root", "api:docs", "api_not_found"}
