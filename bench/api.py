@@ -1,7 +1,8 @@
 """The integration API (issue 18) on the scale data: a machine client registered at the busiest
-unit (as a prescriber, the unit's care system) reads its patients' holdings and places orders,
+unit (as a prescriber, the unit's care system) reads its patients' holdings (as JSON and as FHIR
+DeviceAssociations) and places orders,
 through Django's test client and through gunicorn over HTTP with its bearer token. Targets at
-national size: holdings p95 <= 50 ms, order create p95 <= 60 ms."""
+national size: holdings (API and FHIR) p95 <= 50 ms, order create p95 <= 60 ms."""
 
 from __future__ import annotations
 
@@ -13,6 +14,11 @@ from typing import Any
 from bench.ops import Fixture, Result, _person, measure
 
 TARGETS_MS = {"holdings": 50.0, "order create": 60.0}
+
+
+def _fhir(patient: int) -> str:
+    """The patient's loans as FHIR DeviceAssociations (lyfta/fhir)."""
+    return f"/fhir/DeviceAssociation?patient=Patient/{patient}"
 
 
 def _client(fx: Fixture) -> str:
@@ -77,6 +83,10 @@ def run_all(fx: Fixture, repeat: int) -> list[Result]:
         response = client.get(f"/api/v1/patients/{patient}/holdings", headers=headers)
         assert response.status_code == 200, (response.status_code, response.content[:300])
 
+    def fhir(i: int) -> None:
+        response = client.get(_fhir(fx.patients[i % len(fx.patients)]), headers=headers)
+        assert response.status_code == 200, (response.status_code, response.content[:300])
+
     def order(i: int) -> None:
         response = client.post(
             "/api/v1/orders", _order(fx, articles, i), content_type="application/json",
@@ -86,6 +96,9 @@ def run_all(fx: Fixture, repeat: int) -> list[Result]:
 
     return [
         measure("API: a patient's holdings (test client)", holdings, repeat=repeat),
+        measure(
+            "FHIR: a patient's holdings as DeviceAssociations (test client)", fhir, repeat=repeat
+        ),  # fmt: skip
         measure("API: order create (test client)", order, repeat=repeat),
     ]
 
@@ -116,12 +129,19 @@ def run_gunicorn(fx: Fixture, url: str, repeat: int) -> list[Result]:
             status, content = call("GET", f"/api/v1/patients/{patient}/holdings")
             assert status == 200, (status, content[:300])
 
+        def fhir(i: int) -> None:
+            status, content = call("GET", _fhir(fx.patients[i % len(fx.patients)]))
+            assert status == 200, (status, content[:300])
+
         def order(i: int) -> None:
             status, content = call("POST", "/api/v1/orders", _order(fx, articles, i))
             assert status == 201, (status, content[:300])
 
         return [
             measure("API: a patient's holdings (gunicorn)", holdings, repeat=repeat),
+            measure(
+                "FHIR: a patient's holdings as DeviceAssociations (gunicorn)", fhir, repeat=repeat
+            ),  # fmt: skip
             measure("API: order create (gunicorn)", order, repeat=repeat),
         ]
     finally:

@@ -171,29 +171,6 @@ class Fixture:
         self.Actor = Actor
 
 
-def _api_token(fx: Fixture) -> str:
-    """A new machine client of the prescriber's unit (a token is shown only once), with a rate
-    limit the benchmark cannot reach."""
-    from django.utils import timezone
-
-    from lyfta.access.roles import Role
-    from lyfta.accounts.api_clients import api_client_register
-    from lyfta.accounts.models import ApiScope
-
-    admin = _person(Role.SYSTEM_ADMIN, "bench.sysadmin", centre=True)
-    registered = api_client_register(
-        actor=admin,
-        name=f"bench {time.time_ns()}",
-        unit=fx.unit,
-        role=Role.PRESCRIBER,
-        scopes=[ApiScope.HOLDINGS_READ],
-        expires_on=timezone.localdate() + dt.timedelta(days=30),
-        decision_reference="bench",
-        rate_limit=10_000,
-    )
-    return registered.token
-
-
 def _person(role: str, username: str, *, centre: bool = False, unit: Any = None) -> Any:
     from django.utils import timezone
 
@@ -298,27 +275,6 @@ def run_all(fx: Fixture, repeat: int = REPEAT) -> list[Result]:
             repeat=repeat,
         )
     )
-
-    # The same holdings through the API and as FHIR DeviceAssociations (issue 18: p95 ≤ 50 ms
-    # at national size), as a machine client of the prescriber's unit with its bearer token.
-    token = _api_token(fx)
-    bearer = {"Authorization": f"Bearer {token}"}
-
-    def api_holdings(i: int) -> None:
-        response = fx.client.get(f"/api/v1/patients/{pick(i)}/holdings", headers=bearer)
-        assert response.status_code == 200, response.status_code
-
-    def fhir_holdings(i: int) -> None:
-        response = fx.client.get(
-            "/fhir/DeviceAssociation", {"patient": f"Patient/{pick(i)}"}, headers=bearer
-        )
-        assert response.status_code == 200, response.status_code
-
-    for name, call in (
-        ("holdings via the API (HTTP)", api_holdings),
-        ("holdings via FHIR (HTTP)", fhir_holdings),
-    ):
-        results.append(measure(name, call, repeat=repeat))
 
     # The item card of an item lent to one of the unit's patients.
     numbers = list(

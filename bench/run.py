@@ -213,8 +213,6 @@ TARGETS_MS = {
     # operation: (p95 target in ms at national size, read path with a bare-SQL ratio target)
     "patient search by personnummer": (20.0, True),
     "holdings page (HTTP)": (50.0, True),
-    "holdings via the API (HTTP)": (50.0, False),
-    "holdings via FHIR (HTTP)": (50.0, False),
     "item card": (None, True),
     "order create (HTTP)": (60.0, False),
     "audit search, one patient, whole log": (100.0, True),
