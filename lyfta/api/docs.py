@@ -13,9 +13,10 @@ from django.contrib.auth.decorators import login_not_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
+from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET
+from ninja import NinjaAPI
 
 WHERE = {
     "path": gettext_lazy("i sökvägen"),
@@ -71,10 +72,10 @@ def _kind(schema: dict[str, Any]) -> str:
 
 
 @lru_cache(maxsize=4)
-def _sections(prefix: str, language: str) -> tuple[tuple[str, tuple[Operation, ...]], ...]:
+def _sections(
+    api: NinjaAPI, prefix: str, language: str
+) -> tuple[tuple[str, tuple[Operation, ...]], ...]:
     del language  # part of the key: the words are in the page's language
-    from lyfta.api.main import api
-
     schema = api.get_openapi_schema(path_prefix=prefix)
     sections: dict[str, list[Operation]] = {}
     for route, operations in schema["paths"].items():
@@ -111,16 +112,14 @@ def _sections(prefix: str, language: str) -> tuple[tuple[str, tuple[Operation, .
 
 @login_not_required
 @require_GET
-def docs(request: HttpRequest, **kwargs: Any) -> HttpResponse:
-    """Every operation of the API, grouped as in the document, with a link to the document."""
-    from django.utils.translation import get_language
-
+def docs(request: HttpRequest, *, api: NinjaAPI, **kwargs: Any) -> HttpResponse:
+    """Every operation of `api`, grouped as in its document, with a link to the document."""
     prefix = reverse("api:api-root")
     return render(
         request,
         "api/docs.html",
         {
-            "sections": _sections(prefix, get_language()),
+            "sections": _sections(api, prefix, get_language()),
             "openapi": reverse("api:openapi-json"),
         },
     )

@@ -12,6 +12,7 @@ OpenAPI viewer reads it. See docs/decisions/0015-api-clients.md."""
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 import orjson
@@ -24,6 +25,7 @@ from ninja.parser import Parser
 
 from lyfta.api import errors
 from lyfta.api.auth import ClientToken
+from lyfta.api.docs import docs
 
 DESCRIPTION = """Lyfta's integration API for the region's and municipalities' systems.
 
@@ -94,9 +96,9 @@ class LyftaAPI(NinjaAPI):
                 callback: Any = pattern.callback
                 callback.login_required = False
             result.append(pattern)
-        from lyfta.api.docs import docs
-
-        result.append(path("docs", docs, name="docs"))
+        page: Any = partial(docs, api=self)
+        page.login_required = False  # public, as the document is (a partial keeps no attributes)
+        result.append(path("docs", page, name="docs"))
         return result
 
     def get_openapi_schema(
