@@ -24,7 +24,7 @@ def init_child(database: dict[str, Any]) -> None:
 def verify_range(args: tuple[Any, ...]) -> Any:
     from django.db import connections
 
-    from lyfta.audit.verify import _verify_range
+    from lyfta.audit.verify_range import _verify_range
 
     try:
         return _verify_range(*args)

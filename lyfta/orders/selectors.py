@@ -9,16 +9,16 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from django.db.models import Count, F, Prefetch, Q, QuerySet, Sum
-from django.http import Http404
 from django.utils import timezone
 
 from lyfta.access import rows
 from lyfta.access.actor import Actor
 from lyfta.access.patients import PatientGrant
 from lyfta.access.policies import can, require
+from lyfta.access.refusals import denied as denied  # re-exported: the pages raise it
 from lyfta.access.roles import Cap
 from lyfta.audit.actions import Action
-from lyfta.audit.models import LegalBasis, Outcome
+from lyfta.audit.models import LegalBasis
 from lyfta.audit.services import record, record_many
 from lyfta.catalogue.models import Article
 from lyfta.core.paging import Keyset, Window, keyset, window
@@ -214,30 +214,6 @@ def loan_of(*, actor: Actor, grant: PatientGrant, loan_id: int) -> Loan:
     if loan is None:
         raise denied(actor, "orders.loan", loan_id, patient_id=grant.patient.pk)
     return loan
-
-
-def denied(
-    actor: Actor, resource_type: str, resource_id: object, *, patient_id: int | None = None
-) -> Http404:
-    """Record a refusal of a patient- or provider-linked object (R38) and return the 404 to
-    raise: the same answer for "missing" and "not yours"."""
-    owner_provider_id = owner_unit_id = None
-    if patient_id is None:
-        patient_id, owner_provider_id, owner_unit_id = rows.owner_of_refused(
-            resource_type, resource_id
-        )
-    record(
-        action=Action.ACCESS_DENIED,
-        actor=actor,
-        outcome=Outcome.DENIED,
-        patient_id=patient_id,
-        owner_provider_id=owner_provider_id,
-        owner_unit_id=owner_unit_id,
-        resource_type=resource_type,
-        resource_id=str(resource_id)[:64],
-        detail={"reason": "not_found_or_not_allowed"},
-    )
-    return Http404()
 
 
 # --- Orders ---------------------------------------------------------------------------------------

@@ -15,13 +15,13 @@ from django.utils import timezone
 from lyfta.access import rows
 from lyfta.access.actor import Actor
 from lyfta.access.policies import require
+from lyfta.access.refusals import denied
 from lyfta.access.roles import Cap
 from lyfta.audit.actions import Action
 from lyfta.audit.models import LegalBasis
 from lyfta.audit.services import record, record_many
 from lyfta.core.paging import Window, window
 from lyfta.inventory.models import Item
-from lyfta.orders.selectors import denied
 from lyfta.patients.models import Patient
 from lyfta.workorders.models import InspectionPlan, ItemInspection, WorkOrder
 

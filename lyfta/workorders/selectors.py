@@ -19,6 +19,7 @@ from lyfta.access import rows
 from lyfta.access.actor import Actor
 from lyfta.access.patients import is_named_staff
 from lyfta.access.policies import can, require
+from lyfta.access.refusals import denied
 from lyfta.access.roles import Cap
 from lyfta.accounts.models import User
 from lyfta.audit.actions import Action
@@ -26,7 +27,6 @@ from lyfta.audit.models import LegalBasis
 from lyfta.audit.services import record, record_many
 from lyfta.core.paging import Window, window
 from lyfta.inventory.models import Item
-from lyfta.orders.selectors import denied
 from lyfta.organisations.models import Unit
 from lyfta.workorders.models import (
     Attachment,

@@ -23,6 +23,7 @@ from django.utils.translation import gettext as _
 from lyfta.access import rows
 from lyfta.access.actor import Actor
 from lyfta.access.policies import can, require
+from lyfta.access.refusals import denied
 from lyfta.access.roles import Cap
 from lyfta.audit.actions import Action
 from lyfta.audit.models import LegalBasis
@@ -30,7 +31,6 @@ from lyfta.audit.services import record
 from lyfta.core.paging import Window, window
 from lyfta.inventory.models import Item
 from lyfta.orders.models import Order, OrderLine, PickupLine, PickupOrder
-from lyfta.orders.selectors import denied
 from lyfta.organisations.models import Unit
 from lyfta.patients.models import Patient
 from lyfta.quality.models import Complaint, Deviation, IncidentReport
