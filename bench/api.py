@@ -22,7 +22,8 @@ def _fhir(patient: int) -> str:
 
 
 def _client(fx: Fixture) -> str:
-    """A new machine client at the prescriber's unit, every scope; its token."""
+    """A new machine client at the prescriber's unit with every scope a care system may hold
+    (not the population-register feed's, a client of its own); its token."""
     from django.utils import timezone
 
     from lyfta.access.roles import Role
@@ -37,7 +38,7 @@ def _client(fx: Fixture) -> str:
         name=name,
         unit=fx.unit,
         role=Role.PRESCRIBER,
-        scopes=list(ApiScope.values),
+        scopes=[s for s in ApiScope.values if s != ApiScope.REGISTER_EVENTS],
         expires_on=timezone.localdate() + dt.timedelta(days=30),
         decision_reference="bench",
         rate_limit=10_000,

@@ -1,11 +1,15 @@
 """Lyfta's URL configuration. Every route must have an entry in the access table tests."""
 
 from django.contrib.auth.decorators import login_not_required
+from django.http import HttpRequest, HttpResponse
 from django.urls import include, path
+from django.utils.translation import gettext as _
 from django.views.i18n import set_language
 
+from lyfta.api.errors import problem
 from lyfta.core import views as core_views
 from lyfta.core.admin import admin_site
+from lyfta.fhir import views as fhir_views
 
 urlpatterns = [
     path("", core_views.start, name="start"),
@@ -30,7 +34,19 @@ urlpatterns = [
     path("fhir/", include("lyfta.fhir.urls")),
 ]
 
-handler400 = "lyfta.core.views.bad_request"
+
+def bad_request(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    """A request Django refuses before any view (too many fields, a body in a charset or form it
+    cannot read, a bad host): a page's 400, problem details under /api/, an OperationOutcome
+    under /fhir/ — never the pages' HTML to a machine client."""
+    if request.path.startswith("/api/"):
+        return problem(request, 400, _("Anropet kunde inte tolkas."))
+    if request.path.startswith("/fhir/"):
+        return fhir_views.outcome(400, "invalid", _("Anropet kunde inte tolkas."))
+    return core_views.bad_request(request, exception)
+
+
+handler400 = bad_request
 handler403 = "lyfta.core.views.permission_denied"
 handler404 = "lyfta.core.views.page_not_found"
 handler500 = "lyfta.core.views.server_error"

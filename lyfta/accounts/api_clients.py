@@ -88,6 +88,12 @@ def _check(
         errors["role"] = _("En API-klient kan inte ha den rollen.")
     if not scopes or not set(scopes) <= set(ApiScope.values):
         errors["scopes"] = _("Välj minst en behörighet.")
+    elif ApiScope.REGISTER_EVENTS in scopes and len(set(scopes)) > 1:
+        # The population-register feed changes any patient (a death, protected identity lifted)
+        # and learns who is a patient: it is a client of its own, reading nothing else.
+        errors["scopes"] = _(
+            "Folkbokföringshändelser lämnas av en egen klient: välj den behörigheten ensam."
+        )
     if not today < expires_on <= latest:
         errors["expires_on"] = _(
             "En API-klient gäller från i morgon och högst %(months)d månader framåt, till och "

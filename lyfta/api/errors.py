@@ -18,6 +18,7 @@ from django.core.exceptions import (
     ValidationError,
 )
 from django.http import Http404, HttpRequest, HttpResponse
+from django.http.request import RawPostDataException
 from django.utils.translation import gettext as _
 from ninja import NinjaAPI, Schema
 from ninja.errors import AuthenticationError, HttpError
@@ -91,6 +92,7 @@ TITLES = {
     405: "Method Not Allowed",
     409: "Conflict",
     412: "Precondition Failed",
+    415: "Unsupported Media Type",
     422: "Unprocessable Content",
     428: "Precondition Required",
     429: "Too Many Requests",
@@ -238,6 +240,12 @@ def _bad_request(request: HttpRequest, exc: Any) -> HttpResponse:
     return problem(request, 400, _("Anropet kunde inte tolkas."))
 
 
+def _unreadable_body(request: HttpRequest, exc: Any) -> HttpResponse:
+    """A body sent as a form (multipart or urlencoded) where the API reads JSON: Django has
+    read it as a form already, and the JSON parser cannot have it again."""
+    return problem(request, 415, _("Skicka kroppen som JSON: Content-Type: application/json."))
+
+
 def _server_error(request: HttpRequest, exc: Exception) -> HttpResponse:
     logger.exception("API call failed: %s %s", request.method, request.path)
     from django.core.signals import got_request_exception
@@ -260,6 +268,7 @@ HANDLERS: list[tuple[type[Exception], Handler]] = [
     (PreconditionFailed, _precondition),
     (SuspiciousOperation, _bad_request),
     (UnicodeError, _bad_request),
+    (RawPostDataException, _unreadable_body),
 ]
 
 

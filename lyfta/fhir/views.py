@@ -406,7 +406,7 @@ def audit_event(request: HttpRequest, resource_id: str = "") -> JSON:
         403,
         "forbidden",
         _(
-            "Loggen exporteras som FHIR AuditEvent av en logggranskare på sidan "
+            "Loggen exporteras som FHIR AuditEvent av en loggranskare på sidan "
             "/loggranskning/sok/fhir/; en API-klient kan inte ha den rollen."
         ),
     )

@@ -11,7 +11,11 @@ from ninja import Field, Router, Schema
 
 from lyfta.accounts.models import ApiScope
 from lyfta.api.auth import acting, session_ref
+from lyfta.api.errors import ScopeMissing
 from lyfta.api.schema import Identifier
+from lyfta.audit.actions import Action
+from lyfta.audit.models import Outcome
+from lyfta.audit.services import record
 from lyfta.patients import selectors
 
 router = Router(tags=["Patienter"])
@@ -82,6 +86,17 @@ def register_events(request: HttpRequest, body: RegisterEventsIn) -> RegisterEve
     from lyfta.patients.register_events import register_events_apply
 
     client = acting(request, ApiScope.REGISTER_EVENTS)
+    caller: Any = getattr(request, "auth", None)
+    if set(getattr(caller, "scopes", [])) != {ApiScope.REGISTER_EVENTS}:
+        # Registered before the rule that the feed is a client of its own: refused, recorded.
+        record(
+            action=Action.ACCESS_DENIED,
+            actor=client,
+            outcome=Outcome.DENIED,
+            target=caller,
+            detail={"reason": "register_scope_not_alone", "path": request.path[:200]},
+        )
+        raise ScopeMissing(ApiScope.REGISTER_EVENTS)
     applier = Actor.system(f"population-register ({client.username})")
     result = register_events_apply(actor=applier, events=body.events)
     return RegisterEventsOut(

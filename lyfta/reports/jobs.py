@@ -3,7 +3,13 @@ tables, and the daily queueing of due reports for the background worker."""
 
 from __future__ import annotations
 
+import datetime as dt
+
+from django.utils import timezone
+
 from lyfta.access.actor import Actor
+from lyfta.reports.models import Subscription
+from lyfta.reports.tasks import deliver_report
 
 
 def refresh(*, actor: Actor) -> None:
@@ -12,7 +18,20 @@ def refresh(*, actor: Actor) -> None:
     statistics_refresh(actor=actor)
 
 
-def reports_due(*, actor: Actor) -> None:
-    from lyfta.reports.services.subscriptions import subscriptions_due
+def subscriptions_due(*, actor: Actor, today: dt.date | None = None) -> int:
+    """Put every due report on the background worker's queue (the task delivers it and sets
+    the next day); how many."""
+    del actor  # the scheduler's; the worker delivers as the scheduled-reports system actor
+    today = today or timezone.localdate()
+    due = list(
+        Subscription.objects.filter(ended_at__isnull=True, next_on__lte=today).values_list(
+            "pk", flat=True
+        )
+    )
+    for pk in due:
+        deliver_report.enqueue(pk)
+    return len(due)
 
+
+def reports_due(*, actor: Actor) -> None:
     subscriptions_due(actor=actor)

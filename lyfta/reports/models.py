@@ -249,10 +249,3 @@ class Subscription(models.Model):
 
     def __str__(self) -> str:
         return f"{self.figure} ({self.frequency})"
-
-    @property
-    def figure_title(self) -> str:
-        from lyfta.reports.figures import FIGURES
-
-        found = FIGURES.get(self.figure)
-        return str(found.title) if found else self.figure

@@ -518,13 +518,17 @@ def params_described(figure: Figure, params: dict[str, str]) -> list[tuple[str, 
     return found
 
 
-def report_orders(actor: Actor) -> list[tuple[Subscription, list[tuple[str, str]]]]:
-    """The actor's own report orders in force, each with its filters in words."""
-    return [
-        (found, params_described(FIGURES[found.figure], found.filters)
-         if found.figure in FIGURES else [])
-        for found in Subscription.objects.filter(user=actor.user, ended_at__isnull=True)
-    ]  # fmt: skip
+def report_orders(actor: Actor) -> list[tuple[Subscription, str, list[tuple[str, str]]]]:
+    """The actor's own report orders in force, each with its figure's title and its filters in
+    words."""
+    orders: list[tuple[Subscription, str, list[tuple[str, str]]]] = []
+    for found in Subscription.objects.filter(user=actor.user, ended_at__isnull=True):
+        figure = FIGURES.get(found.figure)
+        if figure is None:
+            orders.append((found, found.figure, []))
+        else:
+            orders.append((found, str(figure.title), params_described(figure, found.filters)))
+    return orders
 
 
 def figures_for(actor: Actor) -> list[Figure]:

@@ -74,3 +74,38 @@ def test_a_method_the_api_does_not_take_is_a_problem(client: object) -> None:
     response = client.delete("/api/v1/articles")
     assert response.status_code == 405
     assert response["Content-Type"].startswith("application/problem+json")
+
+
+def test_the_feeds_scope_is_a_client_of_its_own(sigge: Persona, county: County) -> None:
+    """The attack found that a care system given the feed's scope could lift a patient's
+    protected identity and then read her name, and learn who is a patient: the scope is
+    registered alone."""
+    from django.core.exceptions import ValidationError
+
+    with pytest.raises(ValidationError) as refused:
+        register(sigge, county.unit_a, name="Vårdsystem med flöde",
+                 scopes=[ApiScope.REGISTER_EVENTS, ApiScope.HOLDINGS_READ])  # fmt: skip
+    assert "egen klient" in str(refused.value)
+
+
+def test_a_client_registered_with_the_feed_and_more_is_refused_the_feed(
+    client: object, county: County, sigge: Persona
+) -> None:
+    """One registered before the rule (made here by changing the scopes in the database)."""
+    from lyfta.accounts.models import ApiClient
+
+    protected = Patient.objects.create(
+        identifier="194001029802", id_kind="personnummer", first_name="Test", last_name="Björk"
+    )
+    api = _api(client, county, sigge, [ApiScope.REGISTER_EVENTS])
+    ApiClient.objects.filter(name="Navet-flödet").update(
+        scopes=[ApiScope.REGISTER_EVENTS, ApiScope.HOLDINGS_READ]
+    )
+    lift = {"id": "n-9", "kind": "protection_lifted", "identifier": protected.identifier,
+            "date": "2026-11-30"}  # fmt: skip
+    response = api.post("/api/v1/register-events", {"events": [lift]})
+    assert response.status_code == 403
+    assert response["Content-Type"].startswith("application/problem+json")
+    assert AuditEvent.objects.filter(
+        action=Action.ACCESS_DENIED, detail__reason="register_scope_not_alone"
+    ).exists()

@@ -49,6 +49,7 @@ from typing import Any
 
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Count, Q, Sum
+from django.dispatch import Signal
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
@@ -987,10 +988,14 @@ def invoice_parties(run_id: int) -> dict[str, Any]:
     return invoices.snapshot(customers)
 
 
-def _enqueue(run_id: int) -> None:
-    from lyfta.billing.tasks import compute_billing_run
+# Sent (after the commit) for a run whose lines are to be computed, with `run_id`: the
+# background task listens (lyfta.billing.apps), so this module does not import the task that
+# imports it.
+run_to_compute = Signal()
 
-    transaction.on_commit(lambda: compute_billing_run.enqueue(run_id))
+
+def _enqueue(run_id: int) -> None:
+    transaction.on_commit(lambda: run_to_compute.send(sender=BillingRun, run_id=run_id))
 
 
 def write_lines(run_id: int, drafts: Iterable[Draft]) -> tuple[int, Decimal, str]:

@@ -24,8 +24,17 @@ PUBLIC = {
 API_PUBLIC = {"api:openapi-json", "api:api-root", "api:docs", "api_not_found"}
 
 
+# FHIR (issue 18 point 2) takes the API's tokens too; its CapabilityStatement and its not-found
+# answer hold no data.
+FHIR_PUBLIC = {"fhir:metadata", "fhir:not_found"}
+
+
 def is_api(name: str) -> bool:
     return name.startswith("api:") or name == "api_not_found"
+
+
+def is_fhir(name: str) -> bool:
+    return name.startswith("fhir:")
 
 
 def all_url_names() -> list[str]:
@@ -64,7 +73,9 @@ def _kwargs_for(name: str) -> dict[str, int]:
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize("name", [n for n in all_url_names() if n not in PUBLIC and not is_api(n)])
+@pytest.mark.parametrize(
+    "name", [n for n in all_url_names() if n not in PUBLIC and not is_api(n) and not is_fhir(n)]
+)
 def test_every_page_requires_login(client: Client, name: str) -> None:
     """Default deny: an anonymous request to any route goes to the login page."""
     url = sample_url(name)
@@ -85,6 +96,27 @@ def test_every_api_operation_requires_a_token(client: Client, name: str) -> None
     for answer in answers:
         if answer.status_code == 401:
             assert answer["Content-Type"] == "application/problem+json", url
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "name", [n for n in all_url_names() if is_fhir(n) and n not in FHIR_PUBLIC]
+)
+def test_every_fhir_interaction_requires_a_token(client: Client, name: str) -> None:
+    """Default deny on FHIR: without a token a 401 OperationOutcome, never the sign-in page."""
+    url = sample_url(name)
+    response = client.get(url)
+    assert response.status_code == 401, url
+    assert response["Content-Type"].startswith("application/fhir+json"), url
+    assert response.json()["resourceType"] == "OperationOutcome", url
+
+
+@pytest.mark.django_db
+def test_fhirs_public_routes_hold_no_data(client: Client) -> None:
+    assert client.get(reverse("fhir:metadata")).json()["resourceType"] == "CapabilityStatement"
+    missing = client.get("/fhir/Nothing")
+    assert missing.status_code == 404
+    assert missing.json()["resourceType"] == "OperationOutcome"
 
 
 @pytest.mark.django_db

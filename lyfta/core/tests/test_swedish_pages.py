@@ -117,8 +117,10 @@ def choice_codes() -> dict[str, str]:
 
 
 def visible_text(page: str) -> str:
-    """What a reader sees: no scripts, styles, comments, tags or attribute values."""
-    page = re.sub(r"<(script|style)\b.*?</\1>", " ", page, flags=re.S | re.I)
+    """What a reader sees: no scripts, styles, comments, tags or attribute values; nor what a
+    `<code>` element marks as a literal to type or read as it is (an API path, a parameter's
+    name on the API's documentation page)."""
+    page = re.sub(r"<(script|style|code)\b.*?</\1>", " ", page, flags=re.S | re.I)
     page = re.sub(r"<!--.*?-->", " ", page, flags=re.S)
     page = re.sub(r"<[^>]*>", " ", page)
     return html.unescape(page)
@@ -143,6 +145,7 @@ def test_the_checker_finds_what_it_looks_for() -> None:
     text = visible_text(
         '<td title="rent">Hyra</td><script>var x = "None";</script><dd>pickup:1</dd>'
         "<td>in_stock</td><p>order:KO2026-00001 None</p><td>Order KO2026-00001</td>"
+        "<p>Svar: <code>GET /api/v1/patients/{patient_id}/holdings</code></p>"
     )
     assert offences(text, codes) == [
         "reference code 'pickup:1'",

@@ -242,18 +242,3 @@ def format_value(value: float | int | None, kind: str) -> str:
     if kind == "money":
         return f"{formats.number_format(value, decimal_pos=2, force_grouping=True)} kr"
     return formats.number_format(value, decimal_pos=1)
-
-
-def subscriptions_due(*, actor: Actor, today: dt.date | None = None) -> int:
-    """The scheduler's job: put every due report on the background worker's queue."""
-    from lyfta.reports.tasks import deliver_report
-
-    today = today or timezone.localdate()
-    due = list(
-        Subscription.objects.filter(ended_at__isnull=True, next_on__lte=today).values_list(
-            "pk", flat=True
-        )
-    )
-    for pk in due:
-        deliver_report.enqueue(pk)
-    return len(due)

@@ -32,9 +32,10 @@ from lyfta.access.roles import Role
 from lyfta.core.tests.test_browser_every_page import MEASURE, PHONE, console_error
 from lyfta.messages.models import Message
 from lyfta.orders.models import Loan
+from lyfta.reports.jobs import subscriptions_due
 from lyfta.reports.models import Population, Subscription
 from lyfta.reports.services.refresh import statistics_refresh
-from lyfta.reports.services.subscriptions import subscription_deliver, subscriptions_due
+from lyfta.reports.services.subscriptions import subscription_deliver
 from lyfta.reports.tests.world import LoanWorld, loan_world
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
