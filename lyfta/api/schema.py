@@ -56,7 +56,21 @@ Line120 = Annotated[str, StringConstraints(max_length=120), AfterValidator(_line
 Line200 = Annotated[str, StringConstraints(max_length=200), AfterValidator(_line)]
 Line300 = Annotated[str, StringConstraints(max_length=300), AfterValidator(_line)]
 Line500 = Annotated[str, StringConstraints(max_length=500), AfterValidator(_line)]
+Line60 = Annotated[str, StringConstraints(max_length=60), AfterValidator(_line)]
 Text500 = Annotated[str, StringConstraints(max_length=500), AfterValidator(_text)]
+Text2000 = Annotated[str, StringConstraints(max_length=2000), AfterValidator(_text)]
+Text4000 = Annotated[str, StringConstraints(max_length=4000), AfterValidator(_text)]
+# Text that must say something: not empty, not only spaces.
+Said2000 = Annotated[
+    str,
+    StringConstraints(min_length=1, max_length=2000, strip_whitespace=True),
+    AfterValidator(_text),
+]
+Said4000 = Annotated[
+    str,
+    StringConstraints(min_length=1, max_length=4000, strip_whitespace=True),
+    AfterValidator(_text),
+]
 Reason = Annotated[
     str,
     StringConstraints(min_length=1, max_length=200, strip_whitespace=True),

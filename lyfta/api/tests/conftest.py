@@ -14,12 +14,9 @@ from django.utils import timezone
 
 from conftest import County, Persona
 from lyfta.access.roles import Role
-from lyfta.accounts.api_clients import Registered, api_client_register
-from lyfta.accounts.models import ApiScope
+from lyfta.accounts.api_clients import Registered, api_client_register, scopes_for_role
 from lyfta.orders.tests.conftest import Shop, shop  # noqa: F401 - the fixture, for these tests too
 from lyfta.organisations.models import Unit
-
-ALL_SCOPES = list(ApiScope.values)
 
 
 def register(
@@ -37,7 +34,7 @@ def register(
         name=name,
         unit=unit,
         role=role,
-        scopes=ALL_SCOPES if scopes is None else scopes,
+        scopes=scopes_for_role(role) if scopes is None else scopes,
         expires_on=timezone.localdate() + dt.timedelta(days=days),
         decision_reference="Beslut API 2026-01",
         rate_limit=rate_limit,
