@@ -34,6 +34,17 @@ def _text(value: str) -> str:
     return value
 
 
+def _said(value: str) -> str:
+    """Several lines that say something: as `_text`, and not only invisible characters (the
+    forms' edge, lyfta.core.forms)."""
+    _text(value)
+    try:
+        text.refuse_invisible_only(value)
+    except ValidationError as error:
+        raise ValueError(" ".join(error.messages)) from None
+    return value
+
+
 def _in_range(value: dt.date) -> dt.date:
     """Dates within Lyfta's range, as the forms take them (lyfta.core.forms)."""
     if not EARLIEST_DATE <= value <= LATEST_DATE:
@@ -64,12 +75,12 @@ Text4000 = Annotated[str, StringConstraints(max_length=4000), AfterValidator(_te
 Said2000 = Annotated[
     str,
     StringConstraints(min_length=1, max_length=2000, strip_whitespace=True),
-    AfterValidator(_text),
+    AfterValidator(_said),
 ]
 Said4000 = Annotated[
     str,
     StringConstraints(min_length=1, max_length=4000, strip_whitespace=True),
-    AfterValidator(_text),
+    AfterValidator(_said),
 ]
 Reason = Annotated[
     str,
