@@ -27,7 +27,7 @@ def _client(fx: Fixture) -> str:
     from django.utils import timezone
 
     from lyfta.access.roles import Role
-    from lyfta.accounts.api_clients import api_client_register
+    from lyfta.accounts.api_clients import api_client_register, scopes_for_role
     from lyfta.accounts.models import ApiClient, ApiScope
 
     admin = _person(Role.SYSTEM_ADMIN, "bench.systemadmin", centre=True)
@@ -38,7 +38,7 @@ def _client(fx: Fixture) -> str:
         name=name,
         unit=fx.unit,
         role=Role.PRESCRIBER,
-        scopes=[s for s in ApiScope.values if s != ApiScope.REGISTER_EVENTS],
+        scopes=[s for s in scopes_for_role(Role.PRESCRIBER) if s != ApiScope.REGISTER_EVENTS],
         expires_on=timezone.localdate() + dt.timedelta(days=30),
         decision_reference="bench",
         rate_limit=10_000,

@@ -227,8 +227,9 @@ ROLE_CAPABILITIES: dict[str, frozenset[str]] = {
 }
 
 # The roles a machine client of the API may act in (issue 18): the roles that order, hand out
-# and keep devices and read the assortment. Never a privileged role (R91): those administer
-# people's rights and the log, which no machine does.
+# and keep devices and read the assortment, and the economy role (the region's financial system
+# reading the billing runs). Never a privileged role (R91): those administer people's rights and
+# the log, which no machine does.
 API_CLIENT_ROLES: tuple[str, ...] = (
     Role.PRESCRIBER,
     Role.ORDERER,
@@ -236,4 +237,11 @@ API_CLIENT_ROLES: tuple[str, ...] = (
     Role.LOGISTICS,
     Role.CUSTOMER_SERVICE,
     Role.CATALOGUE_MANAGER,
+    Role.BILLING,
 )
+
+
+def role_may(role: str, *capabilities: str) -> bool:
+    """Whether an assignment in `role` holds any of `capabilities` (a client's scopes are checked
+    against its role when it is registered)."""
+    return bool(ROLE_CAPABILITIES.get(role, frozenset()) & set(capabilities))

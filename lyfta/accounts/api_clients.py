@@ -27,7 +27,7 @@ from django.utils.translation import gettext as _
 
 from lyfta.access.actor import Actor
 from lyfta.access.policies import require
-from lyfta.access.roles import API_CLIENT_ROLES, ROLE_PURPOSE, Cap
+from lyfta.access.roles import API_CLIENT_ROLES, ROLE_PURPOSE, Cap, role_may
 from lyfta.accounts.models import ApiClient, ApiScope, Assignment, User
 from lyfta.audit.actions import Action
 from lyfta.audit.models import Outcome
@@ -49,6 +49,31 @@ CLIENT_FIELDS = (
     "rate_limit",
     "key_id",
 )
+
+
+# Scopes a client may hold only in a role with one of these capabilities: the desks' data is
+# for the roles whose pages show it (the billing runs for the economy role only). The scopes of
+# the device flow are left to the access layer, which refuses what the role may not.
+SCOPE_NEEDS: dict[str, tuple[str, ...]] = {
+    ApiScope.WORKORDERS_READ: (
+        Cap.WORKORDERS_REQUEST,
+        Cap.WORKORDERS_HANDLE,
+        Cap.WORKORDERS_APPROVE,
+    ),
+    ApiScope.WORKORDERS_WRITE: (Cap.WORKORDERS_REQUEST,),
+    ApiScope.DEVIATIONS_READ: (Cap.DEVIATIONS_REPORT,),
+    ApiScope.DEVIATIONS_WRITE: (Cap.DEVIATIONS_REPORT,),
+    ApiScope.BILLING_READ: (Cap.BILLING_VIEW,),
+}
+
+
+def scopes_for_role(role: str) -> list[str]:
+    """The scopes a client in `role` may be given."""
+    return [
+        scope
+        for scope in ApiScope.values
+        if scope not in SCOPE_NEEDS or role_may(role, *SCOPE_NEEDS[scope])
+    ]
 
 
 def token_hash(token: str) -> str:
@@ -94,6 +119,10 @@ def _check(
         errors["scopes"] = _(
             "Folkbokföringshändelser lämnas av en egen klient: välj den behörigheten ensam."
         )
+    elif not set(scopes) <= set(scopes_for_role(role)):
+        errors["scopes"] = _("Klientens roll ger inte behörigheten %(scopes)s.") % {
+            "scopes": ", ".join(sorted(set(scopes) - set(scopes_for_role(role))))
+        }
     if not today < expires_on <= latest:
         errors["expires_on"] = _(
             "En API-klient gäller från i morgon och högst %(months)d månader framåt, till och "

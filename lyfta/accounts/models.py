@@ -438,6 +438,11 @@ class ApiScope(models.TextChoices):
     PICKUPS_WRITE = "pickups:write", _("Lägga hämtordrar")
     MESSAGES_READ = "messages:read", _("Läsa och kvittera klientens meddelanden")
     REGISTER_EVENTS = "register:write", _("Lämna folkbokföringshändelser")
+    WORKORDERS_READ = "workorders:read", _("Läsa enhetens arbetsordrar")
+    WORKORDERS_WRITE = "workorders:write", _("Felanmäla hjälpmedel (arbetsordrar)")
+    DEVIATIONS_READ = "deviations:read", _("Läsa enhetens avvikelser")
+    DEVIATIONS_WRITE = "deviations:write", _("Registrera avvikelser")
+    BILLING_READ = "billing:read", _("Läsa debiteringskörningar (ekonomi)")
 
 
 class ApiClient(TimestampedModel):

@@ -34,6 +34,17 @@ def _text(value: str) -> str:
     return value
 
 
+def _said(value: str) -> str:
+    """Several lines that say something: as `_text`, and not only invisible characters (the
+    forms' edge, lyfta.core.forms)."""
+    _text(value)
+    try:
+        text.refuse_invisible_only(value)
+    except ValidationError as error:
+        raise ValueError(" ".join(error.messages)) from None
+    return value
+
+
 def _in_range(value: dt.date) -> dt.date:
     """Dates within Lyfta's range, as the forms take them (lyfta.core.forms)."""
     if not EARLIEST_DATE <= value <= LATEST_DATE:
@@ -56,7 +67,21 @@ Line120 = Annotated[str, StringConstraints(max_length=120), AfterValidator(_line
 Line200 = Annotated[str, StringConstraints(max_length=200), AfterValidator(_line)]
 Line300 = Annotated[str, StringConstraints(max_length=300), AfterValidator(_line)]
 Line500 = Annotated[str, StringConstraints(max_length=500), AfterValidator(_line)]
+Line60 = Annotated[str, StringConstraints(max_length=60), AfterValidator(_line)]
 Text500 = Annotated[str, StringConstraints(max_length=500), AfterValidator(_text)]
+Text2000 = Annotated[str, StringConstraints(max_length=2000), AfterValidator(_text)]
+Text4000 = Annotated[str, StringConstraints(max_length=4000), AfterValidator(_text)]
+# Text that must say something: not empty, not only spaces.
+Said2000 = Annotated[
+    str,
+    StringConstraints(min_length=1, max_length=2000, strip_whitespace=True),
+    AfterValidator(_said),
+]
+Said4000 = Annotated[
+    str,
+    StringConstraints(min_length=1, max_length=4000, strip_whitespace=True),
+    AfterValidator(_said),
+]
 Reason = Annotated[
     str,
     StringConstraints(min_length=1, max_length=200, strip_whitespace=True),

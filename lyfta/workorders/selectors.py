@@ -25,7 +25,7 @@ from lyfta.accounts.models import User
 from lyfta.audit.actions import Action
 from lyfta.audit.models import LegalBasis
 from lyfta.audit.services import record, record_many
-from lyfta.core.paging import Window, window
+from lyfta.core.paging import Keyset, Window, keyset, window
 from lyfta.inventory.models import Item
 from lyfta.organisations.models import Unit
 from lyfta.workorders.models import (
@@ -172,6 +172,16 @@ def unit_list(*, actor: Actor, page: int) -> tuple[Window[WorkOrder], list[Queue
     ]
     _listed(actor, orders, "workorder_unit_list")
     return paginated, shown
+
+
+def unit_after(*, actor: Actor, after: int, size: int) -> Keyset[WorkOrder]:
+    """The work orders for the actor's unit (as `unit_list`) with an id above `after`, ascending:
+    the API's pages. Each patient a row names is recorded as listed (R57), as on the page."""
+    require(actor, Cap.WORKORDERS_REQUEST)
+    found = rows.work_orders_for(actor).filter(unit=actor.unit).select_related(*RELATED)
+    page: Keyset[WorkOrder] = keyset(found, after, size)
+    _listed(actor, page.rows, "workorder_unit_list")
+    return page
 
 
 @dataclass(frozen=True)

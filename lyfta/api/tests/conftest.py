@@ -14,14 +14,16 @@ from django.utils import timezone
 
 from conftest import County, Persona
 from lyfta.access.roles import Role
-from lyfta.accounts.api_clients import Registered, api_client_register
+from lyfta.accounts.api_clients import Registered, api_client_register, scopes_for_role
 from lyfta.accounts.models import ApiScope
 from lyfta.orders.tests.conftest import Shop, shop  # noqa: F401 - the fixture, for these tests too
 from lyfta.organisations.models import Unit
 
-# Every scope a care system may hold together; the population-register feed's scope is a client
-# of its own (lyfta.accounts.api_clients._check).
-ALL_SCOPES = [s for s in ApiScope.values if s != ApiScope.REGISTER_EVENTS]
+
+def role_scopes(role: str) -> list[str]:
+    """Every scope a client in `role` may hold together: the population-register feed's scope
+    is a client of its own (lyfta.accounts.api_clients._check)."""
+    return [s for s in scopes_for_role(role) if s != ApiScope.REGISTER_EVENTS]
 
 
 def register(
@@ -39,7 +41,7 @@ def register(
         name=name,
         unit=unit,
         role=role,
-        scopes=ALL_SCOPES if scopes is None else scopes,
+        scopes=role_scopes(role) if scopes is None else scopes,
         expires_on=timezone.localdate() + dt.timedelta(days=days),
         decision_reference="Beslut API 2026-01",
         rate_limit=rate_limit,

@@ -4,7 +4,8 @@ and calls the application in-process (WSGI, the test database). Every answer mus
 500, have a status the document names, the content type it names, and a body that matches its
 schema. A bounded number of examples per operation keeps it to well under a minute.
 
-The client calling is a prescriber of unit A with every scope, so that the generated calls get
+The client calling is a prescriber of unit A with every scope its role may hold (not the
+economy role's billing:read: those operations answer 403), so that the generated calls get
 past the token into the code; the scenario (lyfta/orders/tests/conftest.py) gives the ids it
 tries something to find."""
 

@@ -8,6 +8,9 @@ scenario's facts (never by the code under test):
   the patient, never a protected patient (no client is named staff), and show only the loans of
   the client's own provider (other providers' need consent or emergency, R39);
 - an order or pick-up opens for its own unit, and every order for the centre (on the case);
+- a work order or a deviation opens for its own unit only (no client is a technician or the
+  quality role), never one of a protected patient; a billing run for no care or centre client
+  (the economy role's scope is not theirs: 403);
 - no answer names (by `patient_id`) a patient the client has no route to;
 - every refusal is the same 404 as a missing id, and is recorded.
 
@@ -36,6 +39,8 @@ from lyfta.orders.models import Loan, Order, PickupOrder
 from lyfta.orders.tests.conftest import Shop
 from lyfta.organisations.models import Unit
 from lyfta.patients.models import CareRelationship, Patient
+from lyfta.quality.models import Deviation
+from lyfta.workorders.models import WorkOrder
 
 pytestmark = pytest.mark.django_db
 
@@ -57,6 +62,8 @@ class World:
     loans: list[Loan]
     orders: list[Order]
     pickups: list[PickupOrder]
+    work_orders: list[WorkOrder]
+    deviations: list[Deviation]
 
 
 def _world(county: County, shop: Shop, alice: Persona, charlie: Persona) -> World:
@@ -130,6 +137,45 @@ def _world(county: County, shop: Shop, alice: Persona, charlie: Persona) -> Worl
                 status=PickupOrder.Status.REGISTERED,
             )
         )
+    work_orders, deviations = [], []
+    for n, (persona, unit, patient) in enumerate(
+        (
+            (alice, county.unit_a, shop.patient),
+            (alice, county.unit_a, protected),
+            (charlie, county.unit_b, shop.region_patient),
+        )
+    ):
+        work_orders.append(
+            WorkOrder.unscoped.create(
+                number=f"AO-API-{n}",
+                kind=WorkOrder.Kind.REPAIR,
+                status=WorkOrder.Status.REGISTERED,
+                origin=WorkOrder.Origin.PRESCRIBER,
+                place=WorkOrder.Place.HOME,
+                article=shop.lift,
+                patient=patient,
+                unit=unit,
+                requested_by=persona.user,
+                description="Lyften går inte att sänka.",
+                registered_at=timezone.now(),
+                start_due=today,
+                done_due=today + dt.timedelta(days=5),
+            )
+        )
+        deviations.append(
+            Deviation.unscoped.create(
+                number=f"AVV-API-{n}",
+                kind=Deviation.Kind.NEAR_MISS,
+                source=Deviation.Source.HOLDINGS,
+                occurred_on=today,
+                description="Bromsen tar dåligt.",
+                article=shop.lift,
+                patient=patient,
+                unit=unit,
+                reported_by=persona.user,
+                reported_at=timezone.now(),
+            )
+        )
     related: dict[int, set[int]] = {}
     for rel in CareRelationship.objects.all():
         related.setdefault(rel.unit_id, set()).add(rel.patient_id)
@@ -141,7 +187,7 @@ def _world(county: County, shop: Shop, alice: Persona, charlie: Persona) -> Worl
         "shared": shared,
         "nobody": nobody,
     }
-    return World(patients, related, {protected.pk}, loans, orders, pickups)
+    return World(patients, related, {protected.pk}, loans, orders, pickups, work_orders, deviations)
 
 
 def holdings_open(w: World, who: Who, patient_id: int) -> bool:
@@ -154,6 +200,12 @@ def order_open(who: Who, order: Order | PickupOrder, *, pickup: bool) -> bool:
     patient = order.patient
     # A protected patient's rows are for the named staff only (R54): no client is named.
     return order.unit_id == who.unit.pk and patient is not None and patient.protection == ""
+
+
+def unit_own(who: Who, row: WorkOrder | Deviation) -> bool:
+    """A work order or deviation: its own unit's, never a protected patient's (R54)."""
+    patient = row.patient
+    return row.unit_id == who.unit.pk and (patient is None or patient.protection == "")
 
 
 def _ids(value: Any, key: str = "patient_id") -> set[int]:
@@ -197,10 +249,13 @@ def test_r93_api_answers_only_on_a_legal_route(
         "patient_id": [p.pk for p in w.patients.values()] + [999_999],
         "order_id": [o.pk for o in w.orders] + [999_999],
         "pickup_id": [p.pk for p in w.pickups] + [999_999],
+        "workorder_id": [o.pk for o in w.work_orders] + [999_999],
+        "deviation_id": [d.pk for d in w.deviations] + [999_999],
+        "run_id": [1, 999_999],
     }
     paths = _get_paths()
     assert len(paths) >= 10, paths
-    shown_holdings = 0
+    shown_holdings = shown_desks = 0
     for who, registered in clients:
         api = Api(client, registered.token)
         may_know = set(w.related.get(who.unit.pk, set())) - w.protected
@@ -210,6 +265,8 @@ def test_r93_api_answers_only_on_a_legal_route(
             for o in rows
             if o.patient_id is not None and order_open(who, o, pickup=False)
         }
+        desks: list[WorkOrder | Deviation] = [*w.work_orders, *w.deviations]
+        may_know |= {r.patient_id for r in desks if r.patient_id and unit_own(who, r)}
         for template in paths:
             names = re.findall(r"{(\w+)}", template)
             values: list[int | None] = list(ids[names[0]]) if names else [None]
@@ -228,6 +285,17 @@ def test_r93_api_answers_only_on_a_legal_route(
                 elif names == ["pickup_id"]:
                     found = next((p for p in w.pickups if p.pk == value), None)
                     expected = found is not None and order_open(who, found, pickup=True)
+                elif names == ["workorder_id"]:
+                    work = next((o for o in w.work_orders if o.pk == value), None)
+                    expected = work is not None and unit_own(who, work)
+                    shown_desks += expected
+                elif names == ["deviation_id"]:
+                    deviation = next((d for d in w.deviations if d.pk == value), None)
+                    expected = deviation is not None and unit_own(who, deviation)
+                    shown_desks += expected
+                if template.startswith("/api/v1/billing/"):
+                    # No care or centre client holds the economy role's scope.
+                    assert response.status_code == 403, where
                 if expected is not None:
                     assert response.status_code == (200 if expected else 404), (
                         where,
@@ -260,6 +328,8 @@ def test_r93_api_answers_only_on_a_legal_route(
                         )
     # The crawl reached patients, not only refusals: A and B each see the shared patient.
     assert shown_holdings >= 4
+    # Unit A and unit B each open their own (unprotected) work order and deviation.
+    assert shown_desks == 4
     assert AuditEvent.objects.filter(action=Action.HOLDINGS_VIEWED).count() == shown_holdings
 
 

@@ -20,11 +20,12 @@ from django.utils.translation import gettext as _
 
 from lyfta.access import rows
 from lyfta.access.actor import Actor
-from lyfta.access.policies import can
+from lyfta.access.policies import can, require
 from lyfta.access.roles import Cap, Purpose
 from lyfta.audit.actions import Action
 from lyfta.audit.services import record
 from lyfta.billing.models import BillingLine, BillingRun, Customer
+from lyfta.core.paging import Keyset, keyset
 
 DIFFERENCES_SHOWN = 100
 LINES_SHOWN = 200
@@ -50,6 +51,12 @@ def run_of(actor: Actor, pk: int) -> BillingRun | None:
         .filter(pk=pk)
         .first()
     )
+
+
+def runs_after(actor: Actor, after: int, size: int) -> Keyset[BillingRun]:
+    """The runs with an id above `after`, ascending: the API's pages (the economy role's)."""
+    require(actor, Cap.BILLING_VIEW)
+    return keyset(BillingRun.objects.all(), after, size)
 
 
 def customers() -> QuerySet[Customer]:

@@ -756,6 +756,14 @@ API_ROUTES: dict[str, list[Route]] = {
     "api:message_read": [
         Route(method="post", kwargs=lambda w: {"message_id": w.message_lena.pk}, expect=TOKEN_ONLY)
     ],
+    "api:workorders": [Route(expect=TOKEN_ONLY)],
+    "api:workorder_create": [Route(method="post", expect=TOKEN_ONLY)],
+    "api:workorder": [Route(kwargs=API_ID("workorder_id"), expect=TOKEN_ONLY)],
+    "api:deviations": [Route(expect=TOKEN_ONLY)],
+    "api:deviation_create": [Route(method="post", expect=TOKEN_ONLY)],
+    "api:deviation": [Route(kwargs=API_ID("deviation_id"), expect=TOKEN_ONLY)],
+    "api:billing_runs": [Route(expect=TOKEN_ONLY)],
+    "api:billing_run": [Route(kwargs=API_ID("run_id"), expect=TOKEN_ONLY)],
     # FHIR R5 (issue 18 point 2): the API's tokens, so 401 to every persona; the capability
     # statement is public (no data); any other path under /fhir/ an OperationOutcome 404
     # (lyfta/fhir/tests prove what clients with tokens get).

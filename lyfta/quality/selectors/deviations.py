@@ -28,7 +28,7 @@ from lyfta.access.roles import Cap
 from lyfta.audit.actions import Action
 from lyfta.audit.models import LegalBasis
 from lyfta.audit.services import record
-from lyfta.core.paging import Window, window
+from lyfta.core.paging import Keyset, Window, keyset, window
 from lyfta.inventory.models import Item
 from lyfta.orders.models import Order, OrderLine, PickupLine, PickupOrder
 from lyfta.organisations.models import Unit
@@ -165,6 +165,13 @@ def deviation_list(
     found = found.select_related(*RELATED).order_by("-reported_at", "-pk")
     paginated: Window[Deviation] = window(found, PAGE_SIZE, page)
     return DeviationList(page=paginated, rows=list(paginated.object_list))
+
+
+def deviations_after(*, actor: Actor, after: int, size: int) -> Keyset[Deviation]:
+    """The deviations the actor may see (as `deviation_list`) with an id above `after`,
+    ascending: the API's pages. Like the list page, they name no patient."""
+    require(actor, Cap.DEVIATIONS_REPORT)
+    return keyset(rows.deviations_for(actor).select_related(*RELATED), after, size)
 
 
 def deviation_to_change(*, actor: Actor, pk: int) -> Deviation:
