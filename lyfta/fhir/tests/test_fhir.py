@@ -111,7 +111,9 @@ def test_the_client_reads_the_holdings_as_device_associations_that_validate(
         "system": "http://hl7.org/fhir/deviceassociation-status",
         "code": "attached",
     }
-    assert tracked["period"] == {"start": order.delivered_at.date().isoformat()}  # type: ignore[union-attr]
+    # The loan starts on the delivery's day in Sweden (not in UTC: after 23:00 UTC they differ).
+    started = timezone.localdate(order.delivered_at)
+    assert tracked["period"] == {"start": started.isoformat()}
     cushions = next(a for a in associations if a.get("contained"))
     assert cushions["device"] == {"reference": "#device"}
     assert cushions["contained"][0]["definition"]["reference"]["reference"] == (
