@@ -6,6 +6,7 @@ be given the scope; one without the scope is refused (403, recorded); a missing 
 from __future__ import annotations
 
 import datetime as dt
+import re
 from decimal import Decimal
 from typing import Any
 
@@ -84,6 +85,13 @@ def test_the_economy_client_reads_the_runs_and_a_runs_totals(
     assert (
         sum(c["lines"] for c in body["customers"]) == BillingLine.unscoped.filter(run=feb).count()
     )
+    # Money to the öre everywhere, as the financial system reads it (the attack found the
+    # customers' sums with the column's full scale, "2247.21000000000").
+    amounts = [c["amount"] for c in body["customers"]] + [
+        centre["amount"] for c in body["customers"] for centre in c["cost_centres"]
+    ]
+    assert amounts
+    assert all(re.fullmatch(r"-?\d+\.\d{2}", amount) for amount in amounts), amounts
     # No patient data in any answer (R34).
     keys = _keys(listed) | _keys(body)
     assert not {k for k in keys if "patient" in k or "loan" in k or "identifier" in k}
