@@ -161,11 +161,19 @@ def _table(tab: Any, selector: str) -> dict[str, list[str]]:
 
 
 def _chart_shown(tab: Any) -> str:
-    """The chart's text alternative, after checking that the image has loaded and has one."""
+    """The chart's text alternative, after checking that the image has loaded and has one. The
+    chart is an image of its own, fetched after the page (drawn then, cold the first time in the
+    server's process): the check waits for it, up to 20 s, rather than looking at once."""
     image = tab.locator("figure.chart img")
     assert image.count() == 1
-    loaded = image.evaluate("(img) => img.complete && img.naturalWidth > 0 && img.naturalHeight")
-    assert loaded, "the chart's image did not load"
+    try:
+        tab.wait_for_function(
+            "(img) => img.complete && img.naturalWidth > 0 && img.naturalHeight > 0",
+            arg=image.element_handle(),
+            timeout=20_000,
+        )
+    except Exception as error:  # noqa: BLE001 - Playwright's timeout, said as the failure
+        raise AssertionError("the chart's image did not load") from error
     alt: str = image.get_attribute("alt") or ""
     assert alt.strip(), "the chart has no text alternative"
     return alt
@@ -383,12 +391,12 @@ def test_the_statistics_pages_on_a_desktop_and_a_phone(
         url = reverse(route, args=[slug] if slug else [])
         response = tab.goto(f"{live_server.url}{url}?{query}")
         assert response is not None and response.status == 200
-        _shot(tab, f"{screen}-{page}", kept="phone-figure" if page == "utlanade" and screen ==
-              "phone" else "")  # fmt: skip
         if table:
             assert tab.locator(table).count() == 1
-            _chart_shown(tab)
+            _chart_shown(tab)  # loaded before the screenshot is taken
             rows = _table(tab, table)
+        _shot(tab, f"{screen}-{page}", kept="phone-figure" if page == "utlanade" and screen ==
+              "phone" else "")  # fmt: skip
         if screen == "phone":
             _fits(tab)
             if table:
