@@ -210,24 +210,30 @@ def insert_unsealed(provider: Any, unit: Any, count: int) -> None:
 
 
 TARGETS_MS = {
-    # operation: (p95 target in ms at national size, read path with a bare-SQL ratio target)
-    "patient search by personnummer": (20.0, True),
-    "holdings page (HTTP)": (50.0, True),
+    # operation: (p95 target in ms at national size, read path with a bare-SQL ratio target).
+    # The targets apply to the page as users get it (gunicorn over HTTP, signed in):
+    # the function-level rows are the breakdown beside them.
+    "patient search by personnummer": (None, True),
+    "holdings page (HTTP)": (None, True),
     "item card": (None, True),
-    "order create (HTTP)": (60.0, False),
-    "audit search, one patient, whole log": (100.0, True),
+    "order create (HTTP)": (None, False),
+    "audit search, one patient, whole log": (None, True),
     "log extract rows, one patient-year": (None, True),
-    "technician's queue (HTTP)": (50.0, False),
-    "monthly due list of one area (HTTP)": (100.0, False),
-    "log-search page, default period (HTTP)": (100.0, False),
-    "log-search page, a year (HTTP)": (100.0, False),
-    "holdings page (gunicorn)": (50.0, False),
-    "patient search by personnummer (gunicorn)": (20.0, False),
+    "technician's queue (HTTP)": (None, False),
+    "monthly due list of one area (HTTP)": (None, False),
+    "log-search page, default period (HTTP)": (None, False),
+    "log-search page, a year (HTTP)": (None, False),
+    "holdings page (gunicorn)": (50.0, True),
+    "patient search by personnummer (gunicorn)": (20.0, True),
     "patient search by name (gunicorn)": (100.0, False),
+    "item card (gunicorn)": (None, True),
+    "order create (gunicorn)": (60.0, False),
     "log-search page, default period (gunicorn)": (100.0, False),
     "log-search page, a year (gunicorn)": (100.0, False),
+    "technician's queue (gunicorn)": (50.0, False),
+    "monthly due list of one area (gunicorn)": (100.0, False),
     "devices in use, hourly recount (service)": (None, False),
-    "failure statistics page, default (HTTP)": (500.0, False),
+    "failure statistics page, default (HTTP)": (None, False),
     "failure statistics page, every grouping and filter (HTTP)": (500.0, False),
     "failure statistics page, default (gunicorn)": (500.0, False),
 }
@@ -267,8 +273,15 @@ def bench_scale(table: Table, size: str, repeat: int, http: bool = False) -> Non
     results += workorders.run_all(repeat)
     results += quality_stats.run_all(repeat)
     if http:
-        results += ops.run_http(fx, os.environ["DATABASE_URL"], repeat=repeat)
+        from bench import pages
+
+        results += pages.run_http(fx, os.environ["DATABASE_URL"], repeat=repeat)
         results += quality_stats.run_gunicorn(os.environ["DATABASE_URL"], repeat=repeat)
+        # A page's ratio to the bare SQL of the rows it shows: its function-level twin's.
+        by_name = {result.name: result for result in results}
+        for page, twin in pages.BARE_OF.items():
+            if page in by_name and twin in by_name:
+                by_name[page].bare = by_name[twin].bare
     saved = {}
     for result in results:
         target, read_path = TARGETS_MS.get(result.name, (None, False))
@@ -434,7 +447,10 @@ def main() -> None:
     parser.add_argument("--writes", type=int, default=2000, help="writes for the record overhead")
     parser.add_argument("--repeat", type=int, default=60, help="runs of each scale operation")
     parser.add_argument(
-        "--http", action="store_true", help="also time pages over HTTP through gunicorn"
+        "--no-http",
+        dest="http",
+        action="store_false",
+        help="leave out the pages over HTTP through gunicorn (the targets apply to them)",
     )
     args = parser.parse_args()
     if not args.only:
@@ -443,7 +459,7 @@ def main() -> None:
             subprocess.run(
                 [sys.executable, __file__, "--only", suite, "--size", args.size,
                  "--events", str(args.events), "--writes", str(args.writes),
-                 "--repeat", str(args.repeat), *(["--http"] if args.http else [])],
+                 "--repeat", str(args.repeat), *([] if args.http else ["--no-http"])],
                 check=True,
             )  # fmt: skip
         return

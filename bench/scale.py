@@ -279,10 +279,12 @@ def _users(world: World, size: Size, rng: random.Random) -> list[tuple[int, int,
             if number not in taken:
                 break
         user_rows.append(
-            (uid, password, None, False, f"s{n:06d}", rng.choice(FIRST), rng.choice(LAST),
-             f"s{n:06d}@scale.lyfta.invalid", False, True, now, number,
-             "Arbetsterapeut", unit.name, "", today - dt.timedelta(days=400), None, now, False,
-             None, "", False, unit.provider_id)
+            dict(id=uid, password=password, username=f"s{n:06d}",  # noqa: C408 - names, not strings
+                 first_name=rng.choice(FIRST),
+                 last_name=rng.choice(LAST), email=f"s{n:06d}@scale.lyfta.invalid",
+                 is_active=True, date_joined=now, personnummer=number, title="Arbetsterapeut",
+                 workplace=unit.name, valid_from=today - dt.timedelta(days=400),
+                 password_changed_at=now, provider_id=unit.provider_id)
         )  # fmt: skip
         assignment_rows.append(
             (aid, now, now, uid, unit.pk, "prescriber", "care", today - dt.timedelta(days=200),
@@ -290,9 +292,15 @@ def _users(world: World, size: Size, rng: random.Random) -> list[tuple[int, int,
              None)
         )  # fmt: skip
         plan.append((uid, aid, unit_index))
-    columns = [f.column for f in User._meta.concrete_fields]
-    assert len(columns) == len(user_rows[0]), columns  # noqa: S101 - a new field needs a value here
-    copy_rows(User, columns, user_rows)
+    # Every column the rows leave out takes its field's default (a new field needs nothing here).
+    fields = User._meta.concrete_fields
+    columns = [f.column for f in fields]
+    copy_rows(
+        User,
+        columns,
+        [tuple(row[f.attname] if f.attname in row else f.get_default() for f in fields)
+         for row in user_rows],
+    )  # fmt: skip
     copy_rows(Assignment, [f.column for f in Assignment._meta.concrete_fields], assignment_rows)
     reset_sequence(User)
     reset_sequence(Assignment)
