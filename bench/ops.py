@@ -227,8 +227,8 @@ def run_all(fx: Fixture, repeat: int = REPEAT) -> list[Result]:
     from django.utils import timezone
 
     from lyfta.access.patients import grant_for
-    from lyfta.audit import review
     from lyfta.audit.models import LogExtractRequest
+    from lyfta.logreview import review
     from lyfta.orders import selectors, services
     from lyfta.orders.models import Loan, Order, PickupLine
     from lyfta.patients.models import Patient

@@ -146,6 +146,7 @@ INSTALLED_APPS = [
     "lyfta.quality",
     "lyfta.billing",
     "lyfta.reports",
+    "lyfta.logreview",
 ]
 
 MIDDLEWARE = [

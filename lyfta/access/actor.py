@@ -1,5 +1,6 @@
 """Who is acting: a signed-in user in one assignment, or a named system actor (a management
-command or scheduled job). Every service takes an `Actor`; every audit event snapshots one."""
+command or scheduled job). Every service takes an `Actor`; every audit event snapshots one (the
+recorder takes it as `lyfta.audit.actor.AuditActor`, a shape this class fits)."""
 
 from __future__ import annotations
 

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from django.http import HttpRequest
 
-    from lyfta.access.actor import Actor
+    from lyfta.audit.actor import AuditActor
 
 
 @dataclass(frozen=True)
@@ -24,7 +24,7 @@ class AuditContext:
     source_system: str = "lyfta"
     request_id: str = ""
     client_address: str = ""
-    actor: Actor | None = None
+    actor: AuditActor | None = None
     request: HttpRequest | None = None
 
     @property

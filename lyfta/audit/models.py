@@ -140,26 +140,6 @@ class AuditEvent(models.Model):
         except ValueError:
             return self.legal_basis
 
-    @property
-    def purpose_label(self) -> str:
-        """The snapshot's purpose in words ('Vård och behandling'), never the stored code."""
-        from lyfta.access.roles import Purpose
-
-        try:
-            return str(Purpose(self.purpose).label) if self.purpose else ""
-        except ValueError:
-            return self.purpose
-
-    @property
-    def actor_role_label(self) -> str:
-        """The snapshot's role in words ('Förskrivare'), never the stored code."""
-        from lyfta.access.roles import Role
-
-        try:
-            return str(Role(self.actor_role).label) if self.actor_role else ""
-        except ValueError:
-            return self.actor_role
-
 
 class AuditSeal(models.Model):
     """The place of one event in the hash chain: `entry_hash = SHA-256(prev_hash || canonical

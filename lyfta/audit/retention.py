@@ -13,9 +13,9 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from lyfta.access.actor import Actor
 from lyfta.audit import daily
 from lyfta.audit.actions import Action
+from lyfta.audit.actor import AuditActor
 from lyfta.audit.models import (
     AuditCheckpoint,
     AuditEvent,
@@ -48,7 +48,7 @@ def earliest_allowed_cutoff(today: dt.date | None = None) -> dt.date:
     return years_before(today or timezone.localdate(), years)
 
 
-def audit_prune(*, actor: Actor, before: dt.date, chunk: int = 10_000) -> PruneResult:
+def audit_prune(*, actor: AuditActor, before: dt.date, chunk: int = 10_000) -> PruneResult:
     """Delete the sealed events that occurred before `before`, oldest first, up to the first event
     that is younger; write the boundary checkpoint and the permit first, and record the run."""
     limit = earliest_allowed_cutoff()

@@ -2,23 +2,22 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from django.db import models
 
-from lyfta.access.actor import Actor
-from lyfta.access.policies import can, require
-from lyfta.access.roles import Cap
 from lyfta.audit.actions import Action
 from lyfta.audit.models import AuditEvent
 from lyfta.audit.services import record
 
+if TYPE_CHECKING:
+    from lyfta.audit.actor import AuditActor
 
-def can_view_history(actor: Actor) -> bool:
-    return can(actor, Cap.HISTORY_VIEW)
 
-
-def history_for(*, actor: Actor, obj: models.Model, limit: int = 200) -> list[AuditEvent]:
-    """Who changed `obj`, when, and which fields from what to what, newest first."""
-    require(actor, Cap.HISTORY_VIEW, target=obj)
+def history_of(*, actor: AuditActor, obj: models.Model, limit: int = 200) -> list[AuditEvent]:
+    """Who changed `obj`, when, and which fields from what to what, newest first; the viewing is
+    recorded. The caller's selector has checked that `actor` may see the history of `obj`: the
+    recorder knows no roles."""
     events = list(
         AuditEvent.objects.filter(resource_type=obj._meta.label_lower, resource_id=str(obj.pk))
         .exclude(action=Action.HISTORY_VIEWED)

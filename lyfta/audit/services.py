@@ -15,8 +15,8 @@ from django.conf import settings
 from django.db import connection, models
 from django.utils import timezone
 
-from lyfta.access.actor import Actor
 from lyfta.audit import context
+from lyfta.audit.actor import AuditActor
 from lyfta.audit.models import AuditEvent, Outcome
 
 P = ParamSpec("P")
@@ -83,7 +83,7 @@ def record_many(entries: list[dict[str, Any]]) -> list[AuditEvent]:
 def event_for(
     *,
     action: str,
-    actor: Actor | None = None,
+    actor: AuditActor | None = None,
     outcome: str = Outcome.GRANTED,
     purpose: str | None = None,
     target: models.Model | None = None,
@@ -212,7 +212,7 @@ def _insert_many(events: list[AuditEvent]) -> None:
         event._state.db = connection.alias
 
 
-def _system(actor: Actor | None) -> str:
+def _system(actor: AuditActor | None) -> str:
     return actor.username if actor is not None else ""
 
 
@@ -230,7 +230,7 @@ def audit_settings_in_force() -> dict[str, Any]:
     }
 
 
-def audit_settings_recorded(*, actor: Actor) -> AuditEvent | None:
+def audit_settings_recorded(*, actor: AuditActor) -> AuditEvent | None:
     """Record the audit settings when they differ from the last recorded ones (R62): run when
     the scheduler starts, so that turning off shipping or the checkpoint file leaves a trace."""
     from lyfta.audit.actions import Action

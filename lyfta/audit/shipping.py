@@ -39,7 +39,7 @@ from django.utils import timezone
 from lyfta.audit.models import AuditEvent, AuditSeal, AuditShipCursor, Outcome
 
 if TYPE_CHECKING:
-    from lyfta.access.actor import Actor
+    from lyfta.audit.actor import AuditActor
 
 log = logging.getLogger(__name__)
 
@@ -328,6 +328,6 @@ def ship_audit(*, destination: str | None = None, batch: int = 1000) -> int:
     return shipped
 
 
-def ship(*, actor: Actor) -> None:
+def ship(*, actor: AuditActor) -> None:
     """Ship newly sealed events to the outside log store (every few seconds, after sealing)."""
     ship_audit()

@@ -24,9 +24,8 @@ from django.shortcuts import get_object_or_404
 from lyfta.access.actor import Actor
 from lyfta.access.policies import require
 from lyfta.access.roles import Cap
-from lyfta.audit.actions import Action
 from lyfta.audit.models import AuditEvent
-from lyfta.audit.services import record
+from lyfta.audit.selectors import history_of
 from lyfta.catalogue.models import Article, IsoClass, SubstitutionGroup, Supplier
 from lyfta.core.workdays import add_working_days
 
@@ -159,15 +158,7 @@ def article_history(*, actor: Actor, article: Article, limit: int = 200) -> list
     """Who changed `article`, when, and which fields from what to what, newest first. For the
     catalogue manager, who answers for prices and terms; the viewing is itself recorded."""
     require(actor, Cap.CATALOGUE_MANAGE, target=article)
-    events = list(
-        AuditEvent.objects.filter(
-            resource_type=article._meta.label_lower, resource_id=str(article.pk)
-        )
-        .exclude(action=Action.HISTORY_VIEWED)
-        .order_by("-id")[:limit]
-    )
-    record(action=Action.HISTORY_VIEWED, actor=actor, target=article, detail={"shown": len(events)})
-    return events
+    return history_of(actor=actor, obj=article, limit=limit)
 
 
 def suppliers_list(*, actor: Actor) -> QuerySet[Supplier]:

@@ -426,7 +426,7 @@ def incident_reports_due(actor: Actor, today: dt.date) -> Queue:
 
 
 def review_overdue(actor: Actor) -> Queue:
-    from lyfta.audit.review import schedules
+    from lyfta.logreview.review import schedules
 
     overdue = [row for row in schedules(actor=actor) if row.overdue]
     url = reverse("review:overview")

@@ -11,7 +11,7 @@ selectors fetched with `select_related`).
 | a loan (a row of holdings)  | DeviceAssociation |
 | a patient                   | Patient (minimal) |
 
-Like lyfta.audit.fhir, this module depends on no FHIR library; the tests validate every resource
+Like lyfta.logreview.fhir, this module depends on no FHIR library; the tests validate every resource
 with the `fhir.resources` R5 models. FHIR JSON has no empty strings or arrays: an element without
 a value is left out."""
 
@@ -63,7 +63,7 @@ ORDER_NUMBER = LYFTA + "NamingSystem/ordernummer"
 ORDER_LINE = LYFTA + "NamingSystem/orderrad"
 LOAN = LYFTA + "NamingSystem/utlaning"
 CUSTOMER_NUMBER = LYFTA + "NamingSystem/kundnummer"
-ORGANISATION_NUMBER = "urn:oid:2.5.4.97"  # as lyfta.audit.fhir: X.520 organizationIdentifier
+ORGANISATION_NUMBER = "urn:oid:2.5.4.97"  # as lyfta.logreview.fhir: X.520 organizationIdentifier
 ISO_9999 = "urn:iso:std:iso:9999"
 ITEM_STATUS = LYFTA + "CodeSystem/item-status"
 LOAN_STATUS = LYFTA + "CodeSystem/loan-status"

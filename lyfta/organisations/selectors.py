@@ -7,8 +7,10 @@ from django.db.models import Count, Q, QuerySet
 from django.shortcuts import get_object_or_404
 
 from lyfta.access.actor import Actor
-from lyfta.access.policies import require
+from lyfta.access.policies import can, require
 from lyfta.access.roles import Cap
+from lyfta.audit.models import AuditEvent
+from lyfta.audit.selectors import history_of
 from lyfta.organisations.models import CareProvider, Unit
 
 
@@ -34,3 +36,14 @@ def unit_get(*, actor: Actor, unit_id: int) -> Unit:
         Unit.objects.select_related("provider").prefetch_related("addresses", "warehouses"),
         pk=unit_id,
     )
+
+
+def can_view_history(actor: Actor) -> bool:
+    return can(actor, Cap.HISTORY_VIEW)
+
+
+def history_for(*, actor: Actor, obj: CareProvider | Unit) -> list[AuditEvent]:
+    """Who changed the provider or unit `obj`, when, and which fields from what to what, newest
+    first. The viewing is itself recorded (R70)."""
+    require(actor, Cap.HISTORY_VIEW, target=obj)
+    return history_of(actor=actor, obj=obj)

@@ -6,7 +6,6 @@ from django.http import HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
-from lyfta.audit.selectors import can_view_history, history_for
 from lyfta.audit.views import history_template
 from lyfta.core.http import LyftaRequest
 from lyfta.organisations import selectors
@@ -30,7 +29,7 @@ def provider_detail(request: LyftaRequest, provider_id: int) -> HttpResponse:
         {
             "provider": provider,
             "units": selectors.units_of(actor=request.actor, provider=provider),
-            "can_view_history": can_view_history(request.actor),
+            "can_view_history": selectors.can_view_history(request.actor),
         },
     )
 
@@ -41,19 +40,19 @@ def unit_detail(request: LyftaRequest, unit_id: int) -> HttpResponse:
     return render(
         request,
         "organisations/unit_detail.html",
-        {"unit": unit, "can_view_history": can_view_history(request.actor)},
+        {"unit": unit, "can_view_history": selectors.can_view_history(request.actor)},
     )
 
 
 @require_GET
 def provider_history(request: LyftaRequest, provider_id: int) -> HttpResponse:
     provider = selectors.provider_get(actor=request.actor, provider_id=provider_id)
-    events = history_for(actor=request.actor, obj=provider)
+    events = selectors.history_for(actor=request.actor, obj=provider)
     return render(request, history_template(request), {"events": events, "subject": provider})
 
 
 @require_GET
 def unit_history(request: LyftaRequest, unit_id: int) -> HttpResponse:
     unit = selectors.unit_get(actor=request.actor, unit_id=unit_id)
-    events = history_for(actor=request.actor, obj=unit)
+    events = selectors.history_for(actor=request.actor, obj=unit)
     return render(request, history_template(request), {"events": events, "subject": unit})

@@ -35,11 +35,11 @@ from django.urls import reverse
 from django.utils import timezone
 
 from conftest import County, signed_in
-from lyfta.audit import review
-from lyfta.audit.review import SearchParams
 from lyfta.core.tests import crawl_scenario as cs
 from lyfta.core.tests.crawl_scenario import CaseFact, Facts, Scenario, Who
 from lyfta.core.tests.test_access_table import ROUTES, url_names
+from lyfta.logreview import review
+from lyfta.logreview.review import SearchParams
 from lyfta.patients.models import DocumentedNeed
 
 PDFTOTEXT = shutil.which("pdftotext")

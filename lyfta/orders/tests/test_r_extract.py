@@ -10,8 +10,8 @@ import pytest
 from django.utils import timezone
 
 from conftest import County, Persona
-from lyfta.audit import review
 from lyfta.audit.models import LogExtractRequest
+from lyfta.logreview import review
 from lyfta.orders import services
 from lyfta.orders.models import OrderLine
 from lyfta.orders.services import DeliveryInput, LineInput, PickupInput

@@ -349,7 +349,7 @@ def test_r42_a_cross_provider_read_logs_both_providers_and_units(
 def test_r43_each_provider_sees_who_read_its_data_and_where_its_users_read(
     as_alice: Client, alice: Persona, patient: Patient, county: County
 ) -> None:
-    from lyfta.audit.reports import cross_provider_report
+    from lyfta.logreview.reports import cross_provider_report
 
     services.consent_register(
         actor=alice.actor,

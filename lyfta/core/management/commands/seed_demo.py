@@ -20,7 +20,7 @@ SEEDERS = [
     "lyfta.billing.seed",
     "lyfta.billing.seed_runs",
     "lyfta.reports.seed",
-    "lyfta.audit.seed",
+    "lyfta.logreview.seed",
 ]
 
 

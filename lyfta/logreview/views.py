@@ -1,4 +1,4 @@
-"""The log reviewer's pages (R63, R70, R75–R82, R52 queue on the overview)."""
+"""The log reviewer's pages (R63, R70, R75–R82, R52 queue on the overview, R43 report)."""
 
 from __future__ import annotations
 
@@ -16,10 +16,13 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from lyfta.access.policies import require
 from lyfta.access.roles import Cap
-from lyfta.audit import review
 from lyfta.audit.actions import Action
-from lyfta.audit.chart import chart
-from lyfta.audit.forms import (
+from lyfta.audit.models import ReviewCheck, ReviewItem, Verdict
+from lyfta.audit.services import record
+from lyfta.core.http import LyftaRequest
+from lyfta.logreview import review
+from lyfta.logreview.chart import chart
+from lyfta.logreview.forms import (
     CloseForm,
     ExtractForm,
     SampleForm,
@@ -27,9 +30,7 @@ from lyfta.audit.forms import (
     SearchForm,
     VerdictForm,
 )
-from lyfta.audit.models import ReviewCheck, ReviewItem, Verdict
-from lyfta.audit.services import record
-from lyfta.core.http import LyftaRequest
+from lyfta.logreview.reports import cross_provider_report
 from lyfta.organisations.models import Unit
 from lyfta.patients.selectors import emergency_queue
 from lyfta.patients.services import Refused
@@ -113,7 +114,7 @@ def search(request: LyftaRequest) -> HttpResponse:
 @require_http_methods(["GET"])
 def fhir_export(request: LyftaRequest) -> HttpResponse:
     """The search's events as a FHIR R5 Bundle of AuditEvents (R63); the export is recorded."""
-    from lyfta.audit.fhir import bundle
+    from lyfta.logreview.fhir import bundle
 
     require(request.actor, Cap.AUDIT_REVIEW)
     form = SearchForm(request.GET or None, units=_units(request))
@@ -353,3 +354,12 @@ def extract_delivered(request: LyftaRequest, request_id: int) -> HttpResponse:
     else:
         messages.success(request, _("Utdraget är markerat som lämnat."))
     return redirect("review:extract", request_id=request_id)
+
+
+def cross_provider(request: LyftaRequest) -> HttpResponse:
+    """R43: who from other providers read our data, and whose data our users read."""
+    # Only plain digits, and few of them: "²" passes isdigit() but not int() (never a 500).
+    days = request.GET.get("dagar", "")
+    valid = days.isascii() and days.isdecimal() and len(days) <= 4
+    report = cross_provider_report(actor=request.actor, days=int(days) if valid else 30)
+    return render(request, "audit/cross_provider.html", {"report": report})

@@ -24,7 +24,6 @@ from django.utils import timezone
 
 from conftest import SCREENSHOTS, County, Persona, make_persona, signed_in
 from lyfta.access.roles import Role
-from lyfta.audit import review
 from lyfta.audit.actions import Action
 from lyfta.audit.models import (
     AuditEvent,
@@ -36,6 +35,7 @@ from lyfta.audit.models import (
     Verdict,
 )
 from lyfta.audit.services import record
+from lyfta.logreview import review
 from lyfta.organisations.models import Unit
 from lyfta.patients.models import CareRelationship, Patient
 
@@ -135,7 +135,11 @@ def test_r70_each_search_and_each_opened_entry_is_audited(
 
     response = client.get(reverse("review:entry", args=[event.pk]))
     assert response.status_code == 200
-    assert "Apel, Aina (19400101-9803)" in response.content.decode()
+    page = response.content.decode()
+    assert "Apel, Aina (19400101-9803)" in page
+    # The snapshot's purpose and role in words, never the stored codes.
+    assert "Vård och behandling" in page
+    assert "Förskrivare" in page
     viewed = events_of(Action.AUDIT_ENTRY_VIEWED)[-1]
     assert (viewed.actor_id, viewed.resource_id, viewed.patient_id) == (
         lena.user.pk,

@@ -18,9 +18,9 @@ from conftest import County, Persona
 from lyfta.access.actor import Actor
 from lyfta.audit.actions import Action
 from lyfta.audit.context import audit_context
-from lyfta.audit.fhir import bundle, full_url, to_fhir
 from lyfta.audit.models import AuditEvent, LegalBasis, Outcome
 from lyfta.audit.services import record
+from lyfta.logreview.fhir import bundle, full_url, to_fhir
 
 BALP = "https://profiles.ihe.net/ITI/BALP/StructureDefinition/IHE.BasicAudit."
 DCM = "http://dicom.nema.org/resources/ontology/DCM"

@@ -19,10 +19,10 @@ from conftest import County, Persona, make_persona, signed_in
 from lyfta.access.actor import Actor
 from lyfta.access.roles import Role
 from lyfta.accounts.tests.factories import TEST_PASSWORD, AssignmentFactory
-from lyfta.audit import review
 from lyfta.audit.actions import Action
 from lyfta.audit.models import AuditEvent, LegalBasis, ReviewCheck, ReviewItem, Verdict
 from lyfta.audit.services import record
+from lyfta.logreview import review
 from lyfta.messages.models import Message
 from lyfta.patients import services
 from lyfta.patients.models import CareRelationship, EmergencyAccess, Patient

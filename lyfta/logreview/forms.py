@@ -149,7 +149,7 @@ class ExtractForm(PeriodForm):
         self.fields["period_from"].initial = timezone.localdate() - dt.timedelta(days=365)
 
     def clean_patient(self) -> Patient:
-        from lyfta.audit.review import NO_SUCH_PATIENT
+        from lyfta.logreview.review import NO_SUCH_PATIENT
 
         value = identifiers.parse(self.cleaned_data.get("patient") or "").value
         patient = Patient.objects.filter(identifier=value).first()

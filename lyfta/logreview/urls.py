@@ -1,6 +1,6 @@
 from django.urls import path
 
-from lyfta.audit import review_views as views
+from lyfta.logreview import views
 
 app_name = "review"
 urlpatterns = [

@@ -14,10 +14,10 @@ from django.urls import reverse
 from django.utils import timezone
 
 from conftest import County, Persona, signed_in
-from lyfta.audit import review
 from lyfta.audit.actions import Action
 from lyfta.audit.models import LegalBasis, LogExtractRequest
 from lyfta.audit.services import record
+from lyfta.logreview import review
 from lyfta.patients.models import CareRelationship, Patient
 
 pytestmark = pytest.mark.django_db
@@ -136,7 +136,7 @@ def test_r80_every_action_recorded_about_a_patient_has_plain_swedish_words() -> 
         for name, where in found.items()
         if getattr(Action, name) not in review.PLAIN_KIND
     }
-    assert missing == {}, "add the plain Swedish words to lyfta.audit.review.PLAIN_KIND"
+    assert missing == {}, "add the plain Swedish words to lyfta.logreview.review.PLAIN_KIND"
 
 
 def test_r80_the_extract_lists_registrations_about_the_patient_not_only_reads(

@@ -21,13 +21,14 @@ from django.utils import timezone
 from conftest import County, Persona, make_persona, signed_in
 from lyfta.access.actor import Actor
 from lyfta.access.roles import Role
-from lyfta.audit import daily, review
+from lyfta.audit import daily
 from lyfta.audit.actions import Action
 from lyfta.audit.models import AuditDayCount, AuditEvent, LegalBasis, Outcome
 from lyfta.audit.retention import audit_prune, years_before
 from lyfta.audit.sealing import audit_seal
 from lyfta.audit.services import record
 from lyfta.audit.shipping import ship_audit
+from lyfta.logreview import review
 from lyfta.organisations.models import Unit
 from lyfta.patients.models import Patient
 

@@ -11,6 +11,8 @@ from django.utils.html import escape, format_html
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
 
+from lyfta.access.roles import Purpose, Role
+
 register = template.Library()
 
 
@@ -20,6 +22,24 @@ def lookup(mapping: dict[Any, Any] | None, key: Any) -> Any:
     if not mapping or key is None:
         return ""
     return mapping.get(key, "")
+
+
+@register.filter
+def purpose_label(code: str) -> str:
+    """An event's snapshot purpose in words ('Vård och behandling'), never the stored code."""
+    try:
+        return str(Purpose(code).label) if code else ""
+    except ValueError:
+        return code
+
+
+@register.filter
+def role_label(code: str) -> str:
+    """An event's snapshot role in words ('Förskrivare'), never the stored code."""
+    try:
+        return str(Role(code).label) if code else ""
+    except ValueError:
+        return code
 
 
 @register.simple_tag

@@ -14,7 +14,7 @@ from lyfta.core import csvsafe
 
 if TYPE_CHECKING:
     from lyfta.audit.models import LogExtractRequest
-    from lyfta.audit.review import ExtractRow
+    from lyfta.logreview.review import ExtractRow
 
 
 def pdf(request: LogExtractRequest, rows: list[ExtractRow], *, produced_by: str) -> bytes:

@@ -1018,7 +1018,7 @@ def extract_produce(*, actor: Actor, request: LogExtractRequest, fmt: str) -> tu
     if fmt not in {"pdf", "csv"}:
         raise Http404
     rows = extract_rows(request)
-    from lyfta.audit import extract_render
+    from lyfta.logreview import extract_render
 
     assert actor.user is not None  # noqa: S101
     content = (
