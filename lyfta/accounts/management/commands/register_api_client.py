@@ -9,7 +9,7 @@ from django.core.management.base import CommandError, CommandParser
 from lyfta.access.roles import API_CLIENT_ROLES
 from lyfta.accounts.api_clients import api_client_register
 from lyfta.accounts.models import ApiScope
-from lyfta.core.commands import SystemCommand
+from lyfta.audit.commands import SystemCommand
 from lyfta.organisations.models import Unit
 
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 from typing import Any
 
 from lyfta.accounts.services import accounts_suspend_dormant
-from lyfta.core.commands import SystemCommand
+from lyfta.audit.commands import SystemCommand
 
 
 class Command(SystemCommand):

@@ -5,8 +5,8 @@ from typing import Any
 from django.db import transaction
 
 from lyfta.audit import daily
+from lyfta.audit.commands import SystemCommand
 from lyfta.audit.sealing import _lock_sealer
-from lyfta.core.commands import SystemCommand
 
 
 class Command(SystemCommand):

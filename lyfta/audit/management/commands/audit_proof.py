@@ -9,8 +9,8 @@ from django.core.management.base import CommandError
 
 from lyfta.audit import merkle
 from lyfta.audit.actions import Action
+from lyfta.audit.commands import SystemCommand
 from lyfta.audit.services import record
-from lyfta.core.commands import SystemCommand
 
 
 class Command(SystemCommand):
