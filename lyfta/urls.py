@@ -21,7 +21,7 @@ urlpatterns = [
     path("patienter/", include("lyfta.patients.urls")),
     path("", include("lyfta.orders.urls")),
     path("logistik/", include("lyfta.orders.logistics_urls")),
-    path("lager/", include("lyfta.inventory.urls")),
+    path("lager/", include("lyfta.orders.stock_urls")),
     path("teknik/", include("lyfta.workorders.urls")),
     path("kvalitet/", include("lyfta.quality.urls")),
     path("ekonomi/", include("lyfta.billing.urls")),

@@ -752,32 +752,7 @@ def item_card(*, actor: Actor, individual_number: str, session_ref: str = "") ->
     )
 
 
-# --- Stock and buffer stores (DOMAIN.md §3.3) ---------------------------------------------------
-
-
-def stock_overview(*, actor: Actor, location: StockLocation) -> list[tuple[Article, int, int]]:
-    """(article, on hand, reserved) at a location: stock levels and counted items."""
-    require(actor, Cap.STOCK_VIEW)
-    rows: dict[int, list[object]] = {}
-    for level in StockLevel.objects.filter(location=location).select_related("article"):
-        rows[level.article_id] = [level.article, level.quantity, level.reserved]
-    items = (
-        Item.objects.filter(
-            location=location, status__in=[Item.Status.IN_STOCK, Item.Status.RESERVED]
-        )
-        .values("article_id", "status")
-        .order_by()
-    )
-    articles = Article.objects.in_bulk({row["article_id"] for row in items})
-    for row in items:
-        entry = rows.setdefault(row["article_id"], [articles[row["article_id"]], 0, 0])
-        entry[1] = int(str(entry[1])) + 1
-        if row["status"] == Item.Status.RESERVED:
-            entry[2] = int(str(entry[2])) + 1
-    return sorted(
-        ((a, int(str(n)), int(str(r))) for a, n, r in rows.values()),  # type: ignore[misc]
-        key=lambda row: row[0].article_number,
-    )
+# --- Buffer stores (DOMAIN.md §3.3) --------------------------------------------------------------
 
 
 def refill_needs(store: StockLocation) -> list[RefillNeed]:
