@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class HomeConfig(AppConfig):
@@ -7,3 +8,4 @@ class HomeConfig(AppConfig):
 
     name = "lyfta.home"
     label = "home"
+    verbose_name = _("Start")
