@@ -147,6 +147,8 @@ INSTALLED_APPS = [
     "lyfta.billing",
     "lyfta.reports",
     "lyfta.logreview",
+    # Above every domain app: the start page, the menus, the serve and seed commands.
+    "lyfta.home",
 ]
 
 MIDDLEWARE = [
@@ -183,7 +185,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
-                "lyfta.core.context_processors.shell",
+                "lyfta.home.context_processors.shell",
             ],
         },
     },
@@ -306,7 +308,7 @@ SESSION_COOKIE_NAME = "lyfta_session"
 CSRF_COOKIE_SECURE = HTTPS
 CSRF_COOKIE_HTTPONLY = True
 CSRF_COOKIE_SAMESITE = "Lax"
-CSRF_FAILURE_VIEW = "lyfta.core.views.csrf_failure"
+CSRF_FAILURE_VIEW = "lyfta.access.refusals.csrf_failure"
 
 # --- Security headers -----------------------------------------------------------------------------
 

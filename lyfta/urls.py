@@ -6,13 +6,14 @@ from django.urls import include, path
 from django.utils.translation import gettext as _
 from django.views.i18n import set_language
 
+from lyfta.access.admin import admin_site
 from lyfta.api.errors import problem
 from lyfta.core import views as core_views
-from lyfta.core.admin import admin_site
 from lyfta.fhir import views as fhir_views
+from lyfta.home import views as home_views
 
 urlpatterns = [
-    path("", core_views.start, name="start"),
+    path("", home_views.start, name="start"),
     path("healthz", core_views.healthz, name="healthz"),
     path("konto/", include("lyfta.accounts.urls")),
     path("organisation/", include("lyfta.organisations.urls")),
@@ -20,7 +21,7 @@ urlpatterns = [
     path("patienter/", include("lyfta.patients.urls")),
     path("", include("lyfta.orders.urls")),
     path("logistik/", include("lyfta.orders.logistics_urls")),
-    path("lager/", include("lyfta.inventory.urls")),
+    path("lager/", include("lyfta.orders.stock_urls")),
     path("teknik/", include("lyfta.workorders.urls")),
     path("kvalitet/", include("lyfta.quality.urls")),
     path("ekonomi/", include("lyfta.billing.urls")),

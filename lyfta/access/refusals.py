@@ -1,10 +1,12 @@
 """The answer to a refused patient- or provider-linked object (R38): recorded, and the same 404
 as for one that does not exist. Every app's selectors raise it; it sits with the access layer so
-that none of them imports another's selectors for it."""
+that none of them imports another's selectors for it. And the answer to a post refused for its
+CSRF token (Django's CSRF_FAILURE_VIEW), recorded too."""
 
 from __future__ import annotations
 
-from django.http import Http404
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import render
 
 from lyfta.access import rows
 from lyfta.access.actor import Actor
@@ -35,3 +37,18 @@ def denied(
         detail={"reason": "not_found_or_not_allowed"},
     )
     return Http404()
+
+
+def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
+    """A post without a valid CSRF token is refused and recorded (R38): it may be a forged
+    request riding on a signed-in session."""
+    actor = getattr(request, "actor", None)
+    record(
+        action=Action.ACCESS_DENIED,
+        actor=actor,
+        outcome=Outcome.DENIED,
+        resource_type="csrf",
+        resource_id=request.path[:64],
+        detail={"reason": "csrf", "why": reason[:100]},
+    )
+    return render(request, "errors/403_csrf.html", status=403)

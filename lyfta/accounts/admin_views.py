@@ -25,18 +25,9 @@ from lyfta.accounts.forms import (
 )
 from lyfta.accounts.models import Assignment, PrivilegeRequest, User
 from lyfta.accounts.views import agreement_pdf_response, reauth_required
+from lyfta.core.forms import add_service_errors
 from lyfta.core.http import LyftaRequest
 from lyfta.organisations.models import Unit
-
-
-def _form_errors(form: object, error: ValidationError) -> None:
-    if hasattr(error, "error_dict"):
-        for field, problems in error.message_dict.items():
-            for problem in problems:
-                form.add_error(field if field in form.fields else None, problem)  # type: ignore[attr-defined]
-    else:
-        for problem in error.messages:
-            form.add_error(None, problem)  # type: ignore[attr-defined]
 
 
 @require_http_methods(["GET"])
@@ -61,7 +52,7 @@ def user_create(request: LyftaRequest) -> HttpResponse:
         try:
             user = services.user_create(actor=request.actor, **form.cleaned_data)
         except ValidationError as error:
-            _form_errors(form, error)
+            add_service_errors(form, error)
         else:
             code = services.password_reset_start(actor=request.actor, user=user)
             return _show_code(request, user.pk, code, created=True)
@@ -124,7 +115,7 @@ def user_edit(request: LyftaRequest, user_id: int) -> HttpResponse:
         try:
             services.user_update(actor=request.actor, user=user, **data)
         except ValidationError as error:
-            _form_errors(form, error)
+            add_service_errors(form, error)
         else:
             messages.success(request, _("Uppgifterna är sparade."))
             return redirect("accounts:admin_user", user_id=user.pk)
@@ -159,7 +150,7 @@ def assignment_add(request: LyftaRequest, user_id: int) -> HttpResponse:
                 decision_reference=data["decision_reference"],
             )
         except ValidationError as error:
-            _form_errors(form, error)
+            add_service_errors(form, error)
         else:
             if privileged:
                 _requested(request, _("Begäran om uppdraget är registrerad."))
@@ -209,7 +200,7 @@ def assignment_extend(request: LyftaRequest, assignment_id: int) -> HttpResponse
                     decision_reference=form.cleaned_data["decision_reference"],
                 )
         except ValidationError as error:
-            _form_errors(form, error)
+            add_service_errors(form, error)
         else:
             if privileged:
                 _requested(request, _("Begäran om förlängning är registrerad."))

@@ -13,9 +13,9 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from lyfta.access.policies import require
 from lyfta.access.roles import Cap
 from lyfta.accounts import api_clients
-from lyfta.accounts.admin_views import _form_errors
 from lyfta.accounts.forms import ApiClientForm, ReasonForm
 from lyfta.accounts.views import reauth_required
+from lyfta.core.forms import add_service_errors
 from lyfta.core.http import LyftaRequest
 
 
@@ -49,7 +49,7 @@ def client_create(request: LyftaRequest) -> HttpResponse:
                 decision_reference=data["decision_reference"],
             )
         except ValidationError as error:
-            _form_errors(form, error)
+            add_service_errors(form, error)
         else:
             # The token is shown on this answer only: never stored, never redirected with.
             return render(

@@ -4,8 +4,21 @@ from __future__ import annotations
 
 import datetime as dt
 
+from django.conf import settings
+
 from lyfta.audit.actor import AuditActor
 from lyfta.audit.sealing import audit_seal
+from lyfta.core.scheduler import Job
+
+
+def scheduled() -> list[Job]:
+    return [
+        # Seals, and checkpoints the head whenever it has moved since the last checkpoint, on
+        # every run: also when no events arrive, so an idle system's tail is covered too (R67).
+        Job("seal_audit", settings.LYFTA_AUDIT_SEAL_INTERVAL, "lyfta.audit.jobs:seal"),
+        Job("seal_audit_full", 3600, "lyfta.audit.jobs:seal_full"),
+        Job("ship_audit", settings.LYFTA_AUDIT_SEAL_INTERVAL, "lyfta.audit.shipping:ship"),
+    ]
 
 
 def seal(*, actor: AuditActor) -> None:

@@ -83,5 +83,5 @@ def _history(month: dt.date) -> None:
 
 
 def seed(actor: Actor) -> None:
-    """The demo seeding's hook (lyfta.core.management.commands.seed_demo)."""
+    """The demo seeding's hook (lyfta.home.management.commands.seed_demo)."""
     seed_locked_run(actor)

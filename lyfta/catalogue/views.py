@@ -28,20 +28,10 @@ from lyfta.catalogue.forms import (
     SupplierForm,
 )
 from lyfta.catalogue.models import Article, IsoClass, SubstitutionGroup, Supplier
+from lyfta.core.forms import add_service_errors
 from lyfta.core.http import LyftaRequest
 
 PAGE_SIZE = 50
-
-
-def _form_errors(form: Any, error: ValidationError) -> None:
-    """Put a service's validation errors on the form, by field where the form has it."""
-    if hasattr(error, "error_dict"):
-        for field, problems in error.message_dict.items():
-            for problem in problems:
-                form.add_error(field if field in form.fields else None, problem)
-    else:
-        for problem in error.messages:
-            form.add_error(None, problem)
 
 
 def _manager(request: LyftaRequest) -> bool:
@@ -110,7 +100,7 @@ def article_create(request: LyftaRequest) -> HttpResponse:
                 **form.service_data(changed_only=False),
             )
         except ValidationError as error:
-            _form_errors(form, error)
+            add_service_errors(form, error)
         else:
             messages.success(request, _("Artikeln är upplagd."))
             return redirect("catalogue:article", article_id=article.pk)
@@ -136,7 +126,7 @@ def article_edit(request: LyftaRequest, article_id: int) -> HttpResponse:
                 **form.service_data(changed_only=True),
             )
         except ValidationError as error:
-            _form_errors(form, error)
+            add_service_errors(form, error)
         else:
             messages.success(request, _("Ändringarna är sparade."))
             return redirect("catalogue:article", article_id=article_id)
@@ -242,7 +232,7 @@ def supplier_create(request: LyftaRequest) -> HttpResponse:
         try:
             supplier = services.supplier_create(actor=request.actor, **form.cleaned_data)
         except ValidationError as error:
-            _form_errors(form, error)
+            add_service_errors(form, error)
         else:
             messages.success(request, _("Leverantören är upplagd."))
             return redirect("catalogue:supplier", supplier_id=supplier.pk)
@@ -261,7 +251,7 @@ def supplier_edit(request: LyftaRequest, supplier_id: int) -> HttpResponse:
                 actor=request.actor, supplier=Supplier.objects.get(pk=supplier_id), **data
             )
         except ValidationError as error:
-            _form_errors(form, error)
+            add_service_errors(form, error)
         else:
             messages.success(request, _("Ändringarna är sparade."))
             return redirect("catalogue:supplier", supplier_id=supplier_id)
@@ -307,7 +297,7 @@ def group_create(request: LyftaRequest) -> HttpResponse:
         try:
             group = services.substitution_group_create(actor=request.actor, **form.cleaned_data)
         except ValidationError as error:
-            _form_errors(form, error)
+            add_service_errors(form, error)
         else:
             messages.success(request, _("Ersättningsgruppen är upplagd."))
             return redirect("catalogue:group", group_id=group.pk)
@@ -326,7 +316,7 @@ def group_edit(request: LyftaRequest, group_id: int) -> HttpResponse:
                 actor=request.actor, group=SubstitutionGroup.objects.get(pk=group_id), **data
             )
         except ValidationError as error:
-            _form_errors(form, error)
+            add_service_errors(form, error)
         else:
             messages.success(request, _("Ändringarna är sparade."))
             return redirect("catalogue:group", group_id=group_id)
@@ -380,7 +370,7 @@ def iso_class_create(request: LyftaRequest) -> HttpResponse:
         try:
             iso_class = services.iso_class_create(actor=request.actor, **form.cleaned_data)
         except ValidationError as error:
-            _form_errors(form, error)
+            add_service_errors(form, error)
         else:
             messages.success(request, _("ISO-klassen är upplagd."))
             return redirect("catalogue:iso_class", iso_id=iso_class.pk)
@@ -407,7 +397,7 @@ def iso_class_edit(request: LyftaRequest, iso_id: int) -> HttpResponse:
                 actor=request.actor, iso_class=iso_class, name=form.cleaned_data["name"]
             )
         except ValidationError as error:
-            _form_errors(form, error)
+            add_service_errors(form, error)
         else:
             messages.success(request, _("Ändringarna är sparade."))
             return redirect("catalogue:iso_class", iso_id=iso_id)

@@ -40,6 +40,17 @@ def refuse_date_out_of_range(value: dt.date) -> None:
         )
 
 
+def add_service_errors(form: forms.BaseForm, error: ValidationError) -> None:
+    """A service's validation errors on the form, by field where the form has it."""
+    if hasattr(error, "error_dict"):
+        for field, problems in error.message_dict.items():
+            for problem in problems:
+                form.add_error(field if field in form.fields else None, problem)
+    else:
+        for problem in error.messages:
+            form.add_error(None, problem)
+
+
 def edge_validators(field: forms.Field, *, name: bool, number: bool = False) -> list[Any]:
     """The validators a text field gets at Lyfta's edge. A password takes any Unicode (R14):
     only its NUL is refused (Django's own check, and the middleware). A date field takes dates

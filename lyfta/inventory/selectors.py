@@ -1,5 +1,6 @@
-"""Reads of stock for the centre's pages: locations, stock-takes and what a stock-take counts.
-No patient data here: the item card, refill needs and recall lists are in `orders.selectors`."""
+"""Reads of stock for the centre's pages: locations, what is on hand, stock-takes and what a
+stock-take counts. No patient data here: the item card, refill needs and recall lists are in
+`orders.selectors`."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from lyfta.access.actor import Actor
 from lyfta.access.policies import require
 from lyfta.access.roles import Cap
 from lyfta.catalogue.models import Article
-from lyfta.inventory.models import BufferLevel, StockLevel, StockLocation, StockTake
+from lyfta.inventory.models import BufferLevel, Item, StockLevel, StockLocation, StockTake
 
 # Goods from suppliers: the central warehouse, buffer stores and (spare parts) the workshop.
 RECEIVING = (StockLocation.Kind.CENTRAL, StockLocation.Kind.BUFFER, StockLocation.Kind.WORKSHOP)
@@ -38,6 +39,31 @@ def receiving_locations(actor: Actor) -> QuerySet[StockLocation]:
 
 def central_locations(actor: Actor) -> QuerySet[StockLocation]:
     return locations_visible(actor).filter(kind=StockLocation.Kind.CENTRAL)
+
+
+def stock_overview(*, actor: Actor, location: StockLocation) -> list[tuple[Article, int, int]]:
+    """(article, on hand, reserved) at a location: stock levels and counted items."""
+    require(actor, Cap.STOCK_VIEW)
+    rows: dict[int, list[object]] = {}
+    for level in StockLevel.objects.filter(location=location).select_related("article"):
+        rows[level.article_id] = [level.article, level.quantity, level.reserved]
+    items = (
+        Item.objects.filter(
+            location=location, status__in=[Item.Status.IN_STOCK, Item.Status.RESERVED]
+        )
+        .values("article_id", "status")
+        .order_by()
+    )
+    articles = Article.objects.in_bulk({row["article_id"] for row in items})
+    for row in items:
+        entry = rows.setdefault(row["article_id"], [articles[row["article_id"]], 0, 0])
+        entry[1] = int(str(entry[1])) + 1
+        if row["status"] == Item.Status.RESERVED:
+            entry[2] = int(str(entry[2])) + 1
+    return sorted(
+        ((a, int(str(n)), int(str(r))) for a, n, r in rows.values()),  # type: ignore[misc]
+        key=lambda row: row[0].article_number,
+    )
 
 
 def stocktakes_recent(*, actor: Actor, limit: int = 50) -> list[StockTake]:

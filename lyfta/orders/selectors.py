@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from django.db.models import Count, F, Prefetch, Q, QuerySet, Sum
 from django.utils import timezone
@@ -47,10 +47,29 @@ from lyfta.orders.models import (
 )
 from lyfta.orders.references import Reference, movement_references
 from lyfta.patients.models import Patient, ProtectedStaff
-from lyfta.workorders.models import ItemInspection, WorkOrder
 
 if TYPE_CHECKING:
+    from lyfta.access.patients import DataScope
+    from lyfta.workorders.models import WorkOrder
     from lyfta.workorders.selectors import ItemWork
+
+
+class HoldingsPart(Protocol):
+    def __call__(
+        self, *, actor: Actor, grant: PatientGrant, scope: DataScope, holdings: Holdings
+    ) -> None: ...
+
+
+class ItemCardPart(Protocol):
+    def __call__(self, *, actor: Actor, card: ItemCard, session_ref: str) -> None: ...
+
+
+# What the apps above orders add to the holdings and the item card, registered from their
+# AppConfig.ready(): the technicians' desk adds the patient's open work orders and late
+# inspections, and the item's work orders and inspections (lyfta/workorders/apps.py). So orders
+# know no work orders (issue 19 point 4).
+HOLDINGS_PARTS: list[HoldingsPart] = []
+ITEM_CARD_PARTS: list[ItemCardPart] = []
 
 # --- Holdings (DOMAIN.md §3.2 point 1, §5) -------------------------------------------------
 
@@ -99,19 +118,8 @@ def holdings(*, actor: Actor, grant: PatientGrant) -> Holdings:
     result.losses = list(
         rows.patient_losses(actor, grant, scope).select_related("item__article", "loan")
     )
-    if can(actor, Cap.WORKORDERS_REQUEST) or can(actor, Cap.WORKORDERS_HANDLE):
-        result.work_orders = list(
-            rows.patient_work_orders(actor, grant, scope)
-            .filter(status__in=WorkOrder.OPEN)
-            .select_related("item__article", "article", "unit")
-            .order_by("done_due", "pk")
-        )
-    item_ids = [loan.item_id for loan in found.loans if loan.item_id and loan.ended_on is None]
-    result.late_inspections = set(
-        ItemInspection.objects.filter(item_id__in=item_ids, next_due__lt=timezone.localdate())
-        .values_list("item_id", flat=True)
-        .distinct()
-    )
+    for part in HOLDINGS_PARTS:
+        part(actor=actor, grant=grant, scope=scope, holdings=result)
     record(
         action=Action.HOLDINGS_VIEWED,
         actor=actor,
@@ -734,50 +742,26 @@ def item_card(*, actor: Actor, individual_number: str, session_ref: str = "") ->
         .select_related("from_location", "to_location", "actor")
         .order_by("occurred_at", "pk")
     )
-    from lyfta.workorders.selectors import item_work
-
     references = movement_references(actor, movements)
     reservations = list(
         rows.item_reservations(actor, item)
         .select_related("unit", "created_by", "patient")
         .order_by("-created_at", "-pk")[:20]
     )
-    return ItemCard(
+    card = ItemCard(
         item,
         movements,
         loans,
-        item_work(actor=actor, item=item, session_ref=session_ref),
+        None,
         [(move, references.get(move.pk)) for move in movements],
         reservations,
     )
+    for part in ITEM_CARD_PARTS:
+        part(actor=actor, card=card, session_ref=session_ref)
+    return card
 
 
-# --- Stock and buffer stores (DOMAIN.md §3.3) ---------------------------------------------------
-
-
-def stock_overview(*, actor: Actor, location: StockLocation) -> list[tuple[Article, int, int]]:
-    """(article, on hand, reserved) at a location: stock levels and counted items."""
-    require(actor, Cap.STOCK_VIEW)
-    rows: dict[int, list[object]] = {}
-    for level in StockLevel.objects.filter(location=location).select_related("article"):
-        rows[level.article_id] = [level.article, level.quantity, level.reserved]
-    items = (
-        Item.objects.filter(
-            location=location, status__in=[Item.Status.IN_STOCK, Item.Status.RESERVED]
-        )
-        .values("article_id", "status")
-        .order_by()
-    )
-    articles = Article.objects.in_bulk({row["article_id"] for row in items})
-    for row in items:
-        entry = rows.setdefault(row["article_id"], [articles[row["article_id"]], 0, 0])
-        entry[1] = int(str(entry[1])) + 1
-        if row["status"] == Item.Status.RESERVED:
-            entry[2] = int(str(entry[2])) + 1
-    return sorted(
-        ((a, int(str(n)), int(str(r))) for a, n, r in rows.values()),  # type: ignore[misc]
-        key=lambda row: row[0].article_number,
-    )
+# --- Buffer stores (DOMAIN.md §3.3) --------------------------------------------------------------
 
 
 def refill_needs(store: StockLocation) -> list[RefillNeed]:

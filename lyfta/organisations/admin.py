@@ -8,7 +8,7 @@ from django.db import models
 from django.forms import ModelForm
 from django.http import HttpRequest
 
-from lyfta.core.admin import CapabilityAdmin, admin_site
+from lyfta.access.admin import CapabilityAdmin, admin_site
 from lyfta.organisations import services
 from lyfta.organisations.models import CareProvider, DeliveryAddress, Unit, Warehouse
 

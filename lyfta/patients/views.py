@@ -23,6 +23,7 @@ from lyfta.accounts.middleware import has_confirmed_device
 from lyfta.accounts.models import User
 from lyfta.accounts.sessions import session_ref
 from lyfta.accounts.views import signed_out_for_guessing
+from lyfta.core.forms import add_service_errors
 from lyfta.core.http import LyftaRequest
 from lyfta.patients import selectors, services
 from lyfta.patients.forms import (
@@ -64,16 +65,6 @@ def _refusal_message(error: PermissionDenied) -> str:
     if isinstance(error, services.Refused):
         return error.user_message
     return _("Du har inte behörighet att göra det här.")
-
-
-def _errors(form: Any, error: ValidationError) -> None:
-    if hasattr(error, "error_dict"):
-        for field, problems in error.message_dict.items():
-            for problem in problems:
-                form.add_error(field if field in form.fields else None, problem)
-    else:
-        for problem in error.messages:
-            form.add_error(None, problem)
 
 
 def _grant(request: LyftaRequest, patient_id: int) -> PatientGrant:
@@ -174,7 +165,7 @@ def outside(request: LyftaRequest) -> HttpResponse:
                 session_ref=session_ref(request),
             )
         except ValidationError as error:
-            _errors(form, error)
+            add_service_errors(form, error)
         except PermissionDenied:
             # A protected patient: as if the number were new, for anyone not named (R54): the
             # same redirect an unknown number gets (a 404 told the two apart). The service has
@@ -228,7 +219,7 @@ def emergency(request: LyftaRequest) -> HttpResponse:
                 },
             )
         except ValidationError as error:
-            _errors(form, error)
+            add_service_errors(form, error)
         except services.Refused as refused:
             # Recorded by the service (R38); the same words for every reason.
             form.add_error(None, refused.user_message)
@@ -282,7 +273,7 @@ def register(request: LyftaRequest) -> HttpResponse:
             # Registered by someone else since the lookup: look it up again, as any number.
             return _lookup(request, identifier)
         except ValidationError as error:
-            _errors(form, error)
+            add_service_errors(form, error)
         else:
             request.session.pop(PENDING, None)
             request.session.pop(CLEARED, None)
@@ -335,7 +326,7 @@ def correct(request: LyftaRequest, patient_id: int) -> HttpResponse:
                 actor=request.actor, grant=grant, reason=form.cleaned_data["reason"], **data
             )
         except ValidationError as error:
-            _errors(form, error)
+            add_service_errors(form, error)
         except PermissionDenied as error:
             form.add_error(None, _refusal_message(error))
         else:

@@ -8,8 +8,18 @@ import datetime as dt
 from django.utils import timezone
 
 from lyfta.access.actor import Actor
+from lyfta.core.scheduler import Job
 from lyfta.reports.models import Subscription
 from lyfta.reports.tasks import deliver_report
+
+
+def scheduled() -> list[Job]:
+    return [
+        # The summary tables rebuilt (the month under way and the one before), and due scheduled
+        # reports queued for the background worker.
+        Job("statistics_refresh", 24 * 3600, "lyfta.reports.jobs:refresh"),
+        Job("reports_due", 3600, "lyfta.reports.jobs:reports_due"),
+    ]
 
 
 def refresh(*, actor: Actor) -> None:

@@ -3,8 +3,18 @@
 from __future__ import annotations
 
 from lyfta.access.actor import Actor
+from lyfta.core.scheduler import Job
 from lyfta.workorders import services
 from lyfta.workorders.models import InspectionPlan
+
+
+def scheduled() -> list[Job]:
+    return [
+        # Due inspections become work orders (the holding unit is told), and late work orders
+        # are reported once to the one who asked.
+        Job("inspections_due", 24 * 3600, "lyfta.workorders.jobs:inspections_due"),
+        Job("work_orders_overdue", 24 * 3600, "lyfta.workorders.jobs:work_orders_overdue"),
+    ]
 
 
 def inspections_due(*, actor: Actor) -> int:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.db.models import Case, IntegerField, QuerySet, Value, When
 from django.utils import timezone
@@ -36,6 +36,10 @@ from lyfta.workorders.models import (
     WorkOrder,
     WorkOrderPart,
 )
+
+if TYPE_CHECKING:
+    from lyfta.access.patients import DataScope, PatientGrant
+    from lyfta.orders.selectors import Holdings, ItemCard
 
 # A technician reads the queue on a phone in the patient's hall: 25 cards a page, the most
 # urgent first (done-by date), the rest a tap away.
@@ -410,3 +414,28 @@ def late_inspections(item_ids: list[int]) -> set[int]:
             "item_id", flat=True
         )
     )
+
+
+# --- The desk's part of orders' pages (registered in lyfta/workorders/apps.py) -----------------
+
+
+def holdings_work(
+    *, actor: Actor, grant: PatientGrant, scope: DataScope, holdings: Holdings
+) -> None:
+    """On the holdings page: the patient's open work orders, on the owners the actor's scope
+    shows (R39), and which active loans' items are overdue for an inspection."""
+    if can(actor, Cap.WORKORDERS_REQUEST) or can(actor, Cap.WORKORDERS_HANDLE):
+        holdings.work_orders = list(
+            rows.patient_work_orders(actor, grant, scope)
+            .filter(status__in=WorkOrder.OPEN)
+            .select_related("item__article", "article", "unit")
+            .order_by("done_due", "pk")
+        )
+    holdings.late_inspections = late_inspections(
+        [row.loan.item_id for row in holdings.active if row.loan.item_id]
+    )
+
+
+def item_card_work(*, actor: Actor, card: ItemCard, session_ref: str) -> None:
+    """On the item card: the item's work orders and inspections (`item_work`)."""
+    card.work = item_work(actor=actor, item=card.item, session_ref=session_ref)

@@ -114,7 +114,7 @@ def test_r65_operations_guide_shows_insert_and_select_only_grants() -> None:
 
 
 def test_r65_the_admin_offers_no_audit_pages() -> None:
-    from lyfta.core.admin import admin_site
+    from lyfta.access.admin import admin_site
 
     assert not any(model._meta.app_label == "audit" for model in admin_site._registry)
 

@@ -24,11 +24,12 @@ from django.test import TestCase
 from django.utils import timezone
 
 from lyfta.access.actor import Actor
+from lyfta.access.commands import run_once
 from lyfta.audit import triggers
 from lyfta.audit.models import AuditCheckpoint, AuditEvent, AuditSeal
 from lyfta.audit.services import record
 from lyfta.audit.verify import audit_verify
-from lyfta.core.scheduler import Job, jobs, run_once
+from lyfta.core.scheduler import Job, jobs
 
 SYSTEM = Actor.system("test")
 # The demo's defaults, written out so that the tests do not depend on the environment.

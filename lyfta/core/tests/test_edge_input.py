@@ -236,7 +236,7 @@ def lyfta_forms() -> list[type[forms.BaseForm]]:
 def test_r71_every_lyfta_form_takes_its_text_through_the_edge_checks() -> None:
     """One mechanism, not a patch per form: every form class of Lyfta derives from
     lyfta.core.forms, and so does the admin's."""
-    from lyfta.core.admin import CapabilityAdmin
+    from lyfta.access.admin import CapabilityAdmin
 
     classes = [cls for cls in lyfta_forms() if inspect.getmodule(cls) is not None]
     assert len(classes) > 40

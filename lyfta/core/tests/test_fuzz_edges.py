@@ -38,8 +38,8 @@ from django.test import Client
 from django.urls import NoReverseMatch, reverse
 
 from conftest import County, Persona, make_persona, signed_in
+from lyfta.access.admin import admin_site
 from lyfta.access.roles import Role
-from lyfta.core.admin import admin_site
 from lyfta.core.tests import test_access_table as table
 from lyfta.core.tests.test_access_table import DENIED, LOGIN, OK, PERSONAS, ROUTES, Route, World
 

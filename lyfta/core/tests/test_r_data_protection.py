@@ -17,8 +17,8 @@ from django.test import Client, RequestFactory
 from django.urls import reverse
 
 from conftest import County, Persona, signed_in
+from lyfta.access.admin import admin_site
 from lyfta.accounts.models import User
-from lyfta.core.admin import admin_site
 from lyfta.core.luhn import luhn_ok, synthetic_personnummer
 from lyfta.core.tests import test_access_table as table
 from lyfta.orders.models import Loan, Order

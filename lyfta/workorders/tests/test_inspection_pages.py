@@ -360,7 +360,7 @@ def test_r38_unknown_or_refused_work_order_gets_the_same_404_recorded(
 def test_the_technician_finds_the_inspection_pages_in_the_navigation(
     tekla: Persona, alice: Persona
 ) -> None:
-    from lyfta.core.navigation import navigation_for
+    from lyfta.home.navigation import navigation_for
 
     inspection_pages = {"workorders:due", "workorders:dayplan", "workorders:plans"}
     assert inspection_pages <= {name for _label, name in navigation_for(tekla.actor)}

@@ -6,10 +6,10 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.core.management.base import CommandError, CommandParser
 
+from lyfta.access.commands import SystemCommand
 from lyfta.access.roles import API_CLIENT_ROLES
 from lyfta.accounts.api_clients import api_client_register
 from lyfta.accounts.models import ApiScope
-from lyfta.core.commands import SystemCommand
 from lyfta.organisations.models import Unit
 
 

@@ -2,8 +2,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from lyfta.access.commands import SystemCommand
 from lyfta.accounts.services import accounts_suspend_dormant
-from lyfta.core.commands import SystemCommand
 
 
 class Command(SystemCommand):

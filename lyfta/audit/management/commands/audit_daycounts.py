@@ -4,9 +4,9 @@ from typing import Any
 
 from django.db import transaction
 
+from lyfta.access.commands import SystemCommand
 from lyfta.audit import daily
 from lyfta.audit.sealing import _lock_sealer
-from lyfta.core.commands import SystemCommand
 
 
 class Command(SystemCommand):

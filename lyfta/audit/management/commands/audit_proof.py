@@ -7,10 +7,10 @@ from typing import Any
 
 from django.core.management.base import CommandError
 
+from lyfta.access.commands import SystemCommand
 from lyfta.audit import merkle
 from lyfta.audit.actions import Action
 from lyfta.audit.services import record
-from lyfta.core.commands import SystemCommand
 
 
 class Command(SystemCommand):

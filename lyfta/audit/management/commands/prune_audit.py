@@ -7,8 +7,8 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.core.management.base import CommandError
 
+from lyfta.access.commands import SystemCommand
 from lyfta.audit.retention import audit_prune
-from lyfta.core.commands import SystemCommand
 
 
 class Command(SystemCommand):

@@ -3,8 +3,8 @@ from __future__ import annotations
 from argparse import ArgumentParser
 from typing import Any
 
+from lyfta.access.commands import SystemCommand
 from lyfta.audit.sealing import audit_seal
-from lyfta.core.commands import SystemCommand
 
 
 class Command(SystemCommand):

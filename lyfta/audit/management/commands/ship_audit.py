@@ -6,8 +6,8 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import CommandError
 
+from lyfta.access.commands import SystemCommand
 from lyfta.audit.shipping import ship_audit
-from lyfta.core.commands import SystemCommand
 
 
 class Command(SystemCommand):

@@ -8,11 +8,11 @@ from typing import Any
 
 from django.core.management.base import CommandError, CommandParser
 
+from lyfta.access.commands import SystemCommand
 from lyfta.audit.actions import Action
 from lyfta.audit.services import record
 from lyfta.billing.models import BillingRun
 from lyfta.billing.services.run import Draft, verify_run
-from lyfta.core.commands import SystemCommand
 
 
 def _line(draft: Draft) -> str:

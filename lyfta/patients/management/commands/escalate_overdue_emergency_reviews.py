@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from lyfta.core.commands import SystemCommand
+from lyfta.access.commands import SystemCommand
 from lyfta.patients.services import emergencies_escalate
 
 

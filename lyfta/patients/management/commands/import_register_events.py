@@ -8,7 +8,7 @@ from typing import Any
 from django.core.management.base import CommandError, CommandParser
 
 from lyfta.access.actor import Actor
-from lyfta.core.commands import SystemCommand
+from lyfta.access.commands import SystemCommand
 from lyfta.patients.register_events import SYSTEM_NAME, Outcome, register_events_apply
 
 

@@ -11,7 +11,7 @@ from typing import Any
 
 from django.core.management.base import CommandError, CommandParser
 
-from lyfta.core.commands import SystemCommand
+from lyfta.access.commands import SystemCommand
 from lyfta.reports.services.refresh import months_to_build, statistics_refresh
 
 

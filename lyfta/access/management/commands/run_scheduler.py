@@ -7,9 +7,10 @@ from typing import Any
 from django.core.management.base import BaseCommand
 
 from lyfta.access.actor import Actor
+from lyfta.access.commands import run_once
 from lyfta.audit.context import audit_context
 from lyfta.audit.services import audit_settings_recorded
-from lyfta.core.scheduler import Job, jobs, run_forever, run_once
+from lyfta.core.scheduler import Job, jobs, run_forever
 
 
 class Command(BaseCommand):
@@ -34,7 +35,7 @@ class Command(BaseCommand):
         with audit_context(source_system="lyfta-scheduler", actor=Actor.system("run_scheduler")):
             audit_settings_recorded(actor=Actor.system("run_scheduler"))
         self.stdout.write("scheduler running: " + ", ".join(j.name for j in jobs()))
-        run_forever(lambda: stopping)
+        run_forever(lambda: stopping, run_once)
         # A last seal and checkpoint, so that nothing written before shutdown waits for the next
         # start, and the sealed tail is covered while the scheduler is down.
         run_once(Job("seal_audit_on_shutdown", 0, "lyfta.audit.jobs:seal_on_shutdown"))

@@ -5,8 +5,8 @@ from typing import Any
 
 from django.db import transaction
 
+from lyfta.access.commands import SystemCommand
 from lyfta.audit.sealing import audit_seal
-from lyfta.core.commands import SystemCommand
 
 # Each app's seed, in dependency order. Later issues add theirs here.
 SEEDERS = [

@@ -16,7 +16,6 @@ from django.urls import reverse
 from django.utils import timezone
 
 from conftest import signed_in
-from lyfta.core.navigation import NAVIGATION, PAGES, SUBMENUS, may_open
 from lyfta.core.tests.test_access_table import (
     World,
     _devices,
@@ -24,6 +23,7 @@ from lyfta.core.tests.test_access_table import (
     _work_order,
     world,  # noqa: F401 - the access table's world, as a fixture here too
 )
+from lyfta.home.navigation import NAVIGATION, PAGES, SUBMENUS, may_open
 
 pytestmark = pytest.mark.django_db
 

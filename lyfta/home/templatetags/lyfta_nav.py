@@ -7,7 +7,7 @@ from typing import Any
 from django import template
 from django.urls import reverse
 
-from lyfta.core.navigation import holds, submenu_for
+from lyfta.home.navigation import holds, submenu_for
 
 register = template.Library()
 

@@ -24,7 +24,7 @@ from lyfta.access.actor import Actor
 from lyfta.access.policies import can
 from lyfta.access.roles import Cap
 from lyfta.core.money import kronor
-from lyfta.core.navigation import may_open
+from lyfta.home.navigation import may_open
 
 LIMIT = 8  # rows a queue shows; "and more" links to the whole list
 CAP = 99  # a menu count above this reads "99+"

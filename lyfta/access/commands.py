@@ -1,4 +1,5 @@
-"""Base class for management commands: each runs as a named system actor (STYLE.md #3, #12)."""
+"""How commands and scheduled jobs act: each as a named system actor (STYLE.md #3, #12), its audit
+events from the source `lyfta-cli` or `lyfta-scheduler`."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from django.core.management.base import BaseCommand
 
 from lyfta.access.actor import Actor
 from lyfta.audit.context import audit_context
+from lyfta.core.scheduler import Job, resolve
 
 
 class SystemCommand(BaseCommand):
@@ -24,3 +26,9 @@ class SystemCommand(BaseCommand):
 
     def run(self, *args: Any, **options: Any) -> str | None:
         raise NotImplementedError
+
+
+def run_once(job: Job) -> None:
+    """One run of a scheduled job (`manage.py run_scheduler`), as the system actor of its name."""
+    with audit_context(source_system="lyfta-scheduler", actor=Actor.system(job.name), request=None):
+        resolve(job.target)(actor=Actor.system(job.name))

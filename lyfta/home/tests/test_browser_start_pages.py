@@ -12,7 +12,7 @@ from lyfta.core.tests.test_access_table import (  # noqa: F401 - the world, as a
     World,
     world,
 )
-from lyfta.core.tests.test_r35_menus_lead_only_where_one_may_go import busy  # noqa: F401
+from lyfta.home.tests.test_r35_menus_lead_only_where_one_may_go import busy  # noqa: F401
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

@@ -7,7 +7,7 @@ from typing import Any
 
 from django.core.management.base import CommandParser
 
-from lyfta.core.commands import SystemCommand
+from lyfta.access.commands import SystemCommand
 
 
 class Command(SystemCommand):

@@ -8,14 +8,14 @@ from django.conf import settings
 from django.http import HttpRequest
 from django.urls import reverse
 
-from lyfta.core.navigation import navigation_for
+from lyfta.home.navigation import navigation_for
 
 
 def shell(request: HttpRequest) -> dict[str, Any]:
     actor = getattr(request, "actor", None)
     if actor is None or actor.user is None:
         return {"actor": None, "nav_items": []}
-    from lyfta.core.work import CAP, menu_counts
+    from lyfta.home.work import CAP, menu_counts
 
     counts = menu_counts(actor)
     found = []

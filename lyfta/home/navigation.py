@@ -4,7 +4,7 @@ Who may open a page the menus lead to is declared once, in `PAGES` (URL name →
 rule the page's view enforces); a menu shows an entry only when `may_open(actor, url_name)` says
 so, so no menu repeats a capability and none leads to a 403. A test holds `PAGES` to the views:
 for every persona of the access table, a page it may open answers 200 and one it may not answers
-403 (`lyfta/core/tests/test_r35_menus_lead_only_where_one_may_go.py`)."""
+403 (`lyfta/home/tests/test_r35_menus_lead_only_where_one_may_go.py`)."""
 
 from __future__ import annotations
 
