@@ -442,10 +442,10 @@ def test_r37_a_signed_in_page_costs_fewer_queries_with_the_gates_kept(
 @pytest.mark.parametrize("verified", [False, True], ids=["no-second-factor", "totp-verified"])
 def test_r37_the_holdings_page_reads_no_gate_while_nothing_changed(
     client: Client,
-    shop: Shop,
+    shop: Shop,  # noqa: F811
     alice: Persona,
     logan: Persona,
-    verified: bool,  # noqa: F811
+    verified: bool,
 ) -> None:
     """The holdings page (bench/session_gates.py): 17 queries before (16 verified), 13 now."""
     lend(shop, alice, logan, shop.patient, 1)
