@@ -66,6 +66,13 @@ def gate_reads(client: Client, name: str = PAGE, *args: object) -> list[str]:
     ]
 
 
+def next_request_goes_to(client: Client, page: str) -> None:
+    """The next request to the page behind every gate is sent to `page`."""
+    response = client.get(reverse(PAGE))
+    assert response.status_code == 302
+    assert response["Location"].startswith(reverse(page))
+
+
 # --- Every kind of change raises the version, however it is written ----------------------------
 
 
@@ -243,10 +250,8 @@ def test_r37_an_assignment_ended_by_a_queryset_update_ends_at_the_next_request(
 ) -> None:
     warmed(client, alice)
     Assignment.objects.filter(pk=alice.assignment.pk).update(ended_at=timezone.now())
-    response = client.get(reverse(PAGE))
+    next_request_goes_to(client, "accounts:choose_assignment")
     assert last_event(Action.SESSION_REFUSED).detail["reason"] == "assignment_not_active"
-    assert response.status_code == 302
-    assert response["Location"].startswith(reverse("accounts:choose_assignment"))
 
 
 def test_r37_an_assignment_ends_at_the_first_request_after_its_last_day(
@@ -257,9 +262,8 @@ def test_r37_an_assignment_ends_at_the_first_request_after_its_last_day(
     warmed(client, alice)
     assert "assignment_id" in client.session
     with mock.patch("django.utils.timezone.localdate", return_value=today + dt.timedelta(days=1)):
-        response = client.get(reverse(PAGE))
+        next_request_goes_to(client, "accounts:choose_assignment")
     assert last_event(Action.SESSION_REFUSED).detail["reason"] == "assignment_not_active"
-    assert response.status_code == 302
     assert "assignment_id" not in client.session
 
 
@@ -274,8 +278,7 @@ def test_r37_a_kept_assignment_is_checked_against_today_on_every_request(
     session[gates.SESSION_KEY]["key"][2] = (today + dt.timedelta(days=1)).isoformat()
     session.save()
     with mock.patch("django.utils.timezone.localdate", return_value=today + dt.timedelta(days=1)):
-        response = client.get(reverse(PAGE))
-    assert response.status_code == 302
+        next_request_goes_to(client, "accounts:choose_assignment")
     assert last_event(Action.SESSION_REFUSED).detail["reason"] == "assignment_not_active"
 
 
@@ -286,9 +289,7 @@ def test_r3_an_account_ends_at_the_first_request_after_its_last_day(
     User.objects.filter(pk=alice.user.pk).update(valid_until=today)
     warmed(client, alice)
     with mock.patch("django.utils.timezone.localdate", return_value=today + dt.timedelta(days=1)):
-        response = client.get(reverse(PAGE))
-    assert response.status_code == 302
-    assert response["Location"].startswith(reverse("accounts:login"))
+        next_request_goes_to(client, "accounts:login")
     assert last_event(Action.SESSION_REFUSED).detail["reason"] == "account_not_valid"
 
 
@@ -299,9 +300,7 @@ def test_r3_a_deactivated_user_is_refused_at_the_next_request(
     before = version(alice.user)
     User.objects.filter(pk=alice.user.pk).update(is_active=False)
     assert version(alice.user) > before
-    response = client.get(reverse(PAGE))
-    assert response.status_code == 302
-    assert response["Location"].startswith(reverse("accounts:login"))
+    next_request_goes_to(client, "accounts:login")
     assert last_event(Action.SESSION_REFUSED).detail["reason"] == "account_not_valid"
 
 
@@ -312,9 +311,7 @@ def test_r10_a_new_agreement_text_is_asked_for_at_the_next_request(
     changed = [(heading, list(paragraphs)) for heading, paragraphs in agreement.AGREEMENT_SECTIONS]
     changed[0][1][0] += " En ny mening."
     monkeypatch.setattr(agreement, "AGREEMENT_SECTIONS", changed)
-    response = client.get(reverse(PAGE))
-    assert response.status_code == 302
-    assert response["Location"].startswith(reverse("accounts:agreement"))
+    next_request_goes_to(client, "accounts:agreement")
 
 
 def test_r12_a_removed_device_is_asked_for_again_at_the_next_request(
@@ -324,9 +321,7 @@ def test_r12_a_removed_device_is_asked_for_again_at_the_next_request(
     warmed(client, alice, verified=True)
     assert not gate_reads(client), "the verified device is not read on every request"
     TOTPDevice.objects.filter(user=alice.user).delete()  # no session is ended by this path
-    response = client.get(reverse(PAGE))
-    assert response.status_code == 302
-    assert response["Location"].startswith(reverse("accounts:mfa_enrol"))
+    next_request_goes_to(client, "accounts:mfa_enrol")
 
 
 def test_r12_an_unconfirmed_device_no_longer_verifies_the_session(
@@ -335,9 +330,7 @@ def test_r12_an_unconfirmed_device_no_longer_verifies_the_session(
     settings.LYFTA_REQUIRE_MFA = True
     warmed(client, alice, verified=True)
     TOTPDevice.objects.filter(user=alice.user).update(confirmed=False)
-    response = client.get(reverse(PAGE))
-    assert response.status_code == 302
-    assert response["Location"].startswith(reverse("accounts:mfa_enrol"))
+    next_request_goes_to(client, "accounts:mfa_enrol")
 
 
 def test_r12_a_new_administrative_role_asks_for_a_second_factor_at_the_next_request(
@@ -345,9 +338,7 @@ def test_r12_a_new_administrative_role_asks_for_a_second_factor_at_the_next_requ
 ) -> None:
     warmed(client, alice)
     AssignmentFactory(user=alice.user, unit=county.unit_a2, role=Role.USER_ADMIN)
-    response = client.get(reverse(PAGE))
-    assert response.status_code == 302
-    assert response["Location"].startswith(reverse("accounts:mfa_enrol"))
+    next_request_goes_to(client, "accounts:mfa_enrol")
 
 
 def test_r15_a_forced_password_change_is_asked_for_at_the_next_request(
@@ -355,9 +346,7 @@ def test_r15_a_forced_password_change_is_asked_for_at_the_next_request(
 ) -> None:
     warmed(client, alice)
     User.objects.filter(pk=alice.user.pk).update(must_change_password=True)
-    response = client.get(reverse(PAGE))
-    assert response.status_code == 302
-    assert response["Location"].startswith(reverse("accounts:password_change"))
+    next_request_goes_to(client, "accounts:password_change")
 
 
 def test_r31_a_changed_role_is_the_next_requests_role(client: Client, alice: Persona) -> None:
