@@ -34,7 +34,7 @@ import functools
 import hashlib
 import uuid
 from collections.abc import Callable
-from typing import Any, TypeVar, cast
+from typing import Any, TypeVar
 
 from django.conf import settings
 from django.db import models, router
@@ -45,6 +45,7 @@ from lyfta.access.roles import MFA_ALWAYS
 from lyfta.accounts.agreement import agreement_digest
 from lyfta.accounts.models import Assignment, User
 from lyfta.accounts.services import has_accepted_agreement
+from lyfta.organisations.models import CareProvider, Unit
 
 SESSION_KEY = "lyfta_gates"
 _REQUEST_ATTRIBUTE = "_lyfta_gates"
@@ -67,19 +68,13 @@ def has_confirmed_device(user: User) -> bool:
 # --- Rows kept in the session --------------------------------------------------------------------
 
 
-def _related(model: type[models.Model], name: str) -> type[models.Model]:
-    return cast("type[models.Model]", model._meta.get_field(name).related_model)
-
-
-def _kept_models() -> tuple[type[models.Model], type[models.Model], type[models.Model]]:
-    unit = _related(Assignment, "unit")
-    return Assignment, unit, _related(unit, "provider")
+_KEPT_MODELS: tuple[type[models.Model], ...] = (Assignment, Unit, CareProvider)
 
 
 @functools.cache
 def _rows_format() -> str:
     """A short digest of the kept models' columns."""
-    names = ",".join(f.attname for model in _kept_models() for f in model._meta.concrete_fields)
+    names = ",".join(f.attname for model in _KEPT_MODELS for f in model._meta.concrete_fields)
     return hashlib.sha256(names.encode()).hexdigest()[:12]
 
 
@@ -112,12 +107,10 @@ def freeze_assignment(assignment: Assignment) -> list[list[object]]:
 
 
 def thaw_assignment(kept: list[list[Any]]) -> Assignment:
-    assignment_model, unit_model, provider_model = _kept_models()
     assignment = thaw(Assignment, kept[0])
-    unit = thaw(unit_model, kept[1])
-    provider = thaw(provider_model, kept[2])
-    unit_model._meta.get_field("provider").set_cached_value(unit, provider)  # type: ignore[union-attr]
-    assignment_model._meta.get_field("unit").set_cached_value(assignment, unit)  # type: ignore[union-attr]
+    unit = thaw(Unit, kept[1])
+    Unit.provider.field.set_cached_value(unit, thaw(CareProvider, kept[2]))
+    Assignment.unit.field.set_cached_value(assignment, unit)
     return assignment
 
 
