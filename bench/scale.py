@@ -280,9 +280,9 @@ def _users(world: World, size: Size, rng: random.Random) -> list[tuple[int, int,
                 break
         user_rows.append(
             (uid, password, None, False, f"s{n:06d}", rng.choice(FIRST), rng.choice(LAST),
-             f"s{n:06d}@scale.lyfta.invalid", False, True, now, number,
+             f"s{n:06d}@scale.lyfta.invalid", False, True, now, number, None,
              "Arbetsterapeut", unit.name, "", today - dt.timedelta(days=400), None, now, False,
-             None, "", False, unit.provider_id)
+             None, "", False, unit.provider_id, 0)
         )  # fmt: skip
         assignment_rows.append(
             (aid, now, now, uid, unit.pk, "prescriber", "care", today - dt.timedelta(days=200),
