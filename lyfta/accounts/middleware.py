@@ -2,29 +2,35 @@
 
 For a signed-in user, every request: the session's idle and absolute limits (R23, R24), the
 account's validity window (R3), then the gates in order — a forced password change, the current
-user agreement (R10), the second factor (R12) and the choice of assignment (R31). The assignment
-is re-read on every request so that an ended one takes effect at once (R37)."""
+user agreement (R10), the second factor (R12) and the choice of assignment (R31). The gates'
+answers and the chosen assignment are kept in the session behind the user's access version, which
+every change they depend on raises (lyfta/accounts/gates.py, decision 0018): an ended assignment
+still takes effect at the next request (R37), without asking the database on every one."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
-from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import SESSION_KEY, logout
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.urls import Resolver404, resolve, reverse
 from django.utils import timezone
+from django.utils.functional import SimpleLazyObject
 from django.utils.http import urlencode
 from django.utils.translation import gettext as _
+from django_otp import DEVICE_ID_SESSION_KEY
+from django_otp.middleware import OTPMiddleware
 
 from lyfta.access.actor import Actor
-from lyfta.access.roles import MFA_ALWAYS
 from lyfta.accounts import sessions
+from lyfta.accounts.gates import gates_of
+from lyfta.accounts.gates import has_confirmed_device as has_confirmed_device
+from lyfta.accounts.gates import mfa_required as mfa_required
 from lyfta.accounts.models import Assignment, User, UserSession
 from lyfta.accounts.oidc import OIDC_MFA
-from lyfta.accounts.services import has_accepted_agreement
 from lyfta.audit.actions import Action
 from lyfta.audit.context import audit_context
 from lyfta.audit.models import Outcome
@@ -56,18 +62,27 @@ GATES = [
 ]
 
 
-def mfa_required(user: User) -> bool:
-    """A second factor for everyone when LYFTA_REQUIRE_MFA, and always for holders of the
-    administrative roles (R12)."""
-    if settings.LYFTA_REQUIRE_MFA:
-        return True
-    return Assignment.objects.active().filter(user=user, role__in=MFA_ALWAYS).exists()
+class SecondFactorMiddleware(OTPMiddleware):  # type: ignore[misc]
+    """django-otp's middleware, which loads the session's verified device on every request to
+    check that it still exists, belongs to the user and is confirmed. This one asks that once and
+    keeps the answer with the session's gates (decision 0018): any change to the user's devices
+    raises the user's access version, and then it asks again. The device itself is loaded only
+    when something uses it; `is_verified()` needs no query."""
 
-
-def has_confirmed_device(user: User) -> bool:
-    from django_otp import devices_for_user
-
-    return any(True for _ in devices_for_user(user, confirmed=True))
+    def _verify_user_sync(self, request: HttpRequest, user: Any) -> Any:
+        self._init_user_fields(user)
+        persistent_id = request.session.get(DEVICE_ID_SESSION_KEY)
+        if not persistent_id or not user.is_authenticated or not isinstance(user, User):
+            return super()._verify_user_sync(request, user)
+        gates = gates_of(request, user)
+        if gates.device_confirmed(persistent_id):
+            user.otp_device = SimpleLazyObject(  # type: ignore[attr-defined]
+                lambda: self._device_from_persistent_id(persistent_id)
+            )
+            return user
+        user = super()._verify_user_sync(request, user)
+        gates.keep_device(persistent_id if user.otp_device is not None else None)
+        return user
 
 
 class ActorMiddleware:
@@ -163,12 +178,7 @@ class ActorMiddleware:
         chosen = request.session.get("assignment_id")
         if chosen is None:
             return None
-        assignment = (
-            Assignment.objects.active()
-            .filter(pk=chosen, user=user)
-            .select_related("unit__provider")
-            .first()
-        )
+        assignment = gates_of(request, user).assignment(chosen)
         if assignment is None:
             del request.session["assignment_id"]
             record(
@@ -222,20 +232,17 @@ class ActorMiddleware:
     ) -> bool:
         if gate == "password":
             return user.must_change_password
+        gates = gates_of(request, user)
         if gate == "agreement":
-            return not has_accepted_agreement(user)
+            return not gates.agreement_accepted()
         if gate in {"mfa_enrol", "mfa_verify"}:
             # An OpenID Connect sign-in whose provider vouched for two factors (SITHS eID at
             # LoA 3) is the second factor itself (decision 0017).
             if user.is_verified() or request.session.get(OIDC_MFA):  # type: ignore[attr-defined]
                 return False
-            # Both gates ask; one query per request answers them.
-            enrolled = getattr(request, "_lyfta_has_device", None)
-            if enrolled is None:
-                enrolled = has_confirmed_device(user)
-                request._lyfta_has_device = enrolled  # type: ignore[attr-defined]
+            enrolled = gates.has_confirmed_device()
             if gate == "mfa_verify":
                 # Whoever has a device is asked for its code, required or chosen.
                 return enrolled
-            return not enrolled and mfa_required(user)
+            return not enrolled and gates.mfa_required()
         return assignment is None

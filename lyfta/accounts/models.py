@@ -54,6 +54,13 @@ class User(AbstractUser):
         verbose_name=_("vårdgivare"),
         help_text=_("Vårdgivaren vars användaradministratörer förvaltar kontot."),
     )
+    # Raised by database triggers on every change to the user, their assignments, agreement
+    # acceptances and second-factor devices, and their units and providers (lyfta/accounts/
+    # triggers.py): the session gates' cached answers hold only while it stands still (decision
+    # 0018). Never written by the application.
+    access_version = models.PositiveBigIntegerField(
+        _("behörighetsversion"), default=0, editable=False
+    )
 
     objects = UserManager()  # type: ignore[misc]
 
