@@ -222,6 +222,18 @@ def _sign_in(client: Any, assignment: Any) -> None:
     session.save()
 
 
+def item_url(number: str) -> str:
+    """The item card's address (its view may move from stock to orders, issue 19 point 4)."""
+    from django.urls import NoReverseMatch, reverse
+
+    for name in ("stock:item", "orders:item"):
+        try:
+            return reverse(name, args=[number])
+        except NoReverseMatch:
+            continue
+    raise NoReverseMatch("the item card")
+
+
 def run_all(fx: Fixture, repeat: int = REPEAT) -> list[Result]:
     from django.urls import reverse
     from django.utils import timezone
@@ -232,77 +244,179 @@ def run_all(fx: Fixture, repeat: int = REPEAT) -> list[Result]:
     from lyfta.orders import selectors, services
     from lyfta.orders.models import Loan, Order, PickupLine
     from lyfta.patients.models import Patient
-    from lyfta.patients.selectors import patient_search
+    from lyfta.patients.selectors import grant_or_404, patient_search
 
     results: list[Result] = []
     patients = fx.patients
     pick = lambda i: patients[i % len(patients)]  # noqa: E731
 
-    # Patient search by personnummer (the prescriber's own patients).
+    # Patient search by personnummer (the prescriber's own patients): the function, and the page
+    # through the test client (middleware, session, menu and template included).
+    def bare_search(i: int) -> Any:
+        return sql(
+            "SELECT p.id, p.first_name, p.last_name, p.identifier, p.protection, "
+            "p.deceased_date FROM patients_patient p "
+            "JOIN patients_carerelationship r ON r.patient_id = p.id "
+            "WHERE p.identifier = %s AND r.unit_id = %s AND r.ended_at IS NULL",
+            [fx.identifiers[pick(i)], fx.unit.pk],
+        )
+
     results.append(
         measure(
             "patient search by personnummer",
             lambda i: patient_search(actor=fx.prescriber, query=fx.identifiers[pick(i)]),
-            bare=lambda i: sql(
-                "SELECT p.id, p.first_name, p.last_name FROM patients_patient p "
-                "JOIN patients_carerelationship r ON r.patient_id = p.id "
-                "WHERE p.identifier = %s AND r.unit_id = %s AND r.ended_at IS NULL",
-                [fx.identifiers[pick(i)], fx.unit.pk],
-            ),
+            bare=bare_search,
             repeat=repeat,
         )
     )
+
+    def search_page(i: int) -> None:
+        response = fx.client.get(reverse("patients:search"), {"q": fx.identifiers[pick(i)]})
+        assert response.status_code == 200, response.status_code
+
+    results.append(
+        measure("patient search page (HTTP)", search_page, bare=bare_search, repeat=repeat)
+    )
+
+    # The holdings: every row the page shows (issue 19: the bare SQL of the rows shown was the
+    # loans alone; the page also shows the patient, whether a pick-up waits for a loan and
+    # whether its item is overdue for inspection, open orders, unfound losses and open work
+    # orders: one statement each, as a hand-written read would fetch them).
+    from lyfta.workorders.models import WorkOrder
+
+    def bare_holdings(i: int) -> Any:
+        patient = pick(i)
+        return (
+            sql(
+                "SELECT first_name, last_name, deceased_date, protection "
+                "FROM patients_patient WHERE id = %s",
+                [patient],
+            ),
+            sql(
+                "SELECT l.id, l.started_on, l.ended_on, l.end_reason, l.billing_type, "
+                "l.quantity, l.expected_end, l.rent_stop_on, l.unit_id, a.article_number, "
+                "a.name, c.code, it.individual_number, it.out_of_use_since, u.name, "
+                "pr.short_name, ol.order_id, EXISTS(SELECT 1 FROM orders_pickupline pl "
+                "WHERE pl.loan_id = l.id AND pl.status = 'waiting'), EXISTS(SELECT 1 FROM "
+                "workorders_iteminspection ii WHERE ii.item_id = l.item_id "
+                "AND ii.next_due < CURRENT_DATE) FROM orders_loan l "
+                "JOIN catalogue_article a ON a.id = l.article_id "
+                "JOIN catalogue_isoclass c ON c.id = a.iso_class_id "
+                "LEFT JOIN inventory_item it ON it.id = l.item_id "
+                "JOIN organisations_unit u ON u.id = l.unit_id "
+                "JOIN organisations_careprovider pr ON pr.id = u.provider_id "
+                "LEFT JOIN orders_orderline ol ON ol.id = l.order_line_id "
+                "WHERE l.patient_id = %s ORDER BY l.started_on DESC, l.id DESC",
+                [patient],
+            ),
+            sql(
+                "SELECT id, number, status, expected_on FROM orders_order "
+                "WHERE patient_id = %s AND status = ANY(%s) ORDER BY registered_at DESC",
+                [patient, list(Order.OPEN)],
+            ),
+            sql(
+                "SELECT r.id, a.name, it.individual_number, r.lost_on FROM orders_lossreport r "
+                "JOIN orders_loan l ON l.id = r.loan_id "
+                "JOIN inventory_item it ON it.id = r.item_id "
+                "JOIN catalogue_article a ON a.id = it.article_id "
+                "WHERE l.patient_id = %s AND r.found_at IS NULL",
+                [patient],
+            ),
+            sql(
+                "SELECT w.id, w.number, w.kind, w.status, w.done_due, a.name, "
+                "it.individual_number FROM workorders_workorder w "
+                "LEFT JOIN inventory_item it ON it.id = w.item_id "
+                "LEFT JOIN catalogue_article a ON a.id = it.article_id "
+                "WHERE w.patient_id = %s AND w.status = ANY(%s) ORDER BY w.done_due, w.id",
+                [patient, list(WorkOrder.OPEN)],
+            ),
+        )
+
+    # The function: the access decision (with the patient), the selector and its audit record.
+    def holdings_read(i: int) -> None:
+        grant = grant_or_404(actor=fx.prescriber, patient_id=pick(i), session_ref="bench")
+        selectors.holdings(actor=fx.prescriber, grant=grant)
+
+    results.append(measure("holdings (function)", holdings_read, bare=bare_holdings, repeat=repeat))
 
     # The holdings page over HTTP, signed in, with its audit record.
     def holdings(i: int) -> None:
         response = fx.client.get(reverse("orders:holdings", args=[pick(i)]))
         assert response.status_code == 200, response.status_code
 
-    results.append(
-        measure(
-            "holdings page (HTTP)",
-            holdings,
-            bare=lambda i: sql(
-                "SELECT l.id, l.started_on, l.ended_on, a.article_number, a.name, "
-                "it.individual_number, u.name FROM orders_loan l "
-                "JOIN catalogue_article a ON a.id = l.article_id "
-                "LEFT JOIN inventory_item it ON it.id = l.item_id "
-                "JOIN organisations_unit u ON u.id = l.unit_id WHERE l.patient_id = %s "
-                "ORDER BY l.started_on DESC",
-                [pick(i)],
-            ),
-            repeat=repeat,
-        )
-    )
+    results.append(measure("holdings page (HTTP)", holdings, bare=bare_holdings, repeat=repeat))
 
-    # The item card of an item lent to one of the unit's patients.
+    # The item card of an item lent to one of the unit's patients: what the card shows a
+    # prescriber (the item, its movements, loans with the patients, work orders and inspection
+    # schedule; the bare SQL was the movements and loans alone).
     numbers = list(
         Loan.unscoped.filter(patient_id__in=patients, item__isnull=False).values_list(
             "item__individual_number", flat=True
         )[:200]
     )
+
+    def bare_card(i: int) -> Any:
+        number = numbers[i % len(numbers)]
+        return (
+            sql(
+                "SELECT it.*, a.article_number, a.name, s.name FROM inventory_item it "
+                "JOIN catalogue_article a ON a.id = it.article_id "
+                "LEFT JOIN inventory_stocklocation s ON s.id = it.location_id "
+                "WHERE it.individual_number = %s",
+                [number],
+            ),
+            sql(
+                "SELECT m.occurred_at, m.kind, m.note, m.reference, f.name, t.name, "
+                "us.first_name, us.last_name FROM inventory_stockmovement m "
+                "JOIN inventory_item it ON it.id = m.item_id "
+                "LEFT JOIN inventory_stocklocation f ON f.id = m.from_location_id "
+                "LEFT JOIN inventory_stocklocation t ON t.id = m.to_location_id "
+                "LEFT JOIN accounts_user us ON us.id = m.actor_id "
+                "WHERE it.individual_number = %s ORDER BY m.occurred_at, m.id",
+                [number],
+            ),
+            sql(
+                "SELECT l.started_on, l.ended_on, l.end_reason, u.name, p.first_name, "
+                "p.last_name, p.identifier FROM orders_loan l "
+                "JOIN inventory_item it ON it.id = l.item_id "
+                "JOIN organisations_unit u ON u.id = l.unit_id "
+                "JOIN patients_patient p ON p.id = l.patient_id "
+                "WHERE it.individual_number = %s ORDER BY l.started_on, l.id",
+                [number],
+            ),
+            sql(
+                "SELECT w.number, w.kind, w.status, w.registered_at, w.done_at, w.done_due, "
+                "w.actions, w.warranty, p.first_name, p.last_name, p.identifier "
+                "FROM workorders_workorder w JOIN inventory_item it ON it.id = w.item_id "
+                "LEFT JOIN patients_patient p ON p.id = w.patient_id "
+                "WHERE it.individual_number = %s ORDER BY w.registered_at DESC, w.id DESC",
+                [number],
+            ),
+            sql(
+                "SELECT pl.name, s.next_due, s.last_done FROM workorders_iteminspection s "
+                "JOIN inventory_item it ON it.id = s.item_id "
+                "JOIN workorders_inspectionplan pl ON pl.id = s.plan_id "
+                "WHERE it.individual_number = %s ORDER BY s.next_due",
+                [number],
+            ),
+        )
+
     results.append(
         measure(
             "item card",
             lambda i: selectors.item_card(
                 actor=fx.prescriber, individual_number=numbers[i % len(numbers)]
             ),
-            bare=lambda i: (
-                sql(
-                    "SELECT m.* FROM inventory_stockmovement m JOIN inventory_item it "
-                    "ON it.id = m.item_id WHERE it.individual_number = %s ORDER BY m.id",
-                    [numbers[i % len(numbers)]],
-                ),
-                sql(
-                    "SELECT l.*, p.first_name FROM orders_loan l JOIN inventory_item it "
-                    "ON it.id = l.item_id JOIN patients_patient p ON p.id = l.patient_id "
-                    "WHERE it.individual_number = %s",
-                    [numbers[i % len(numbers)]],
-                ),
-            ),
+            bare=bare_card,
             repeat=repeat,
         )
     )
+
+    def card_page(i: int) -> None:
+        response = fx.client.get(item_url(numbers[i % len(numbers)]))
+        assert response.status_code == 200, response.status_code
+
+    results.append(measure("item card page (HTTP)", card_page, bare=bare_card, repeat=repeat))
 
     # Order create over HTTP: the cart holds one in-stock article; the POST places the order.
     from lyfta.catalogue.models import Article

@@ -211,10 +211,13 @@ def insert_unsealed(provider: Any, unit: Any, count: int) -> None:
 
 TARGETS_MS = {
     # operation: (p95 target in ms at national size, read path with a bare-SQL ratio target).
-    # The targets apply to the page as users get it (gunicorn over HTTP, signed in):
-    # the function-level rows are the breakdown beside them.
+    # The p95 targets apply to the page as users get it (gunicorn over HTTP, signed in);
+    # the "≤ 3x the bare SQL" target to the read path, the function the page calls (decision
+    # 0019): a page's fixed cost (session, gates, menu, template, audit INSERT) is many times a
+    # 0.4 ms query whatever the read path does.
     "patient search by personnummer": (None, True),
-    "holdings page (HTTP)": (None, True),
+    "holdings (function)": (None, True),
+    "holdings page (HTTP)": (None, False),
     "item card": (None, True),
     "order create (HTTP)": (None, False),
     "audit search, one patient, whole log": (None, True),
@@ -223,10 +226,10 @@ TARGETS_MS = {
     "monthly due list of one area (HTTP)": (None, False),
     "log-search page, default period (HTTP)": (None, False),
     "log-search page, a year (HTTP)": (None, False),
-    "holdings page (gunicorn)": (50.0, True),
-    "patient search by personnummer (gunicorn)": (20.0, True),
+    "holdings page (gunicorn)": (50.0, False),
+    "patient search by personnummer (gunicorn)": (20.0, False),
     "patient search by name (gunicorn)": (100.0, False),
-    "item card (gunicorn)": (None, True),
+    "item card (gunicorn)": (None, False),
     "order create (gunicorn)": (60.0, False),
     "log-search page, default period (gunicorn)": (100.0, False),
     "log-search page, a year (gunicorn)": (100.0, False),

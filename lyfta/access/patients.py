@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
+from typing import Any
 
 from django.conf import settings
 from django.db.models import Exists, OuterRef, Q, QuerySet, Subquery
@@ -29,9 +30,11 @@ from django.utils.translation import gettext as _
 
 from lyfta.access.actor import Actor
 from lyfta.access.policies import can
+from lyfta.access.prepared import Prepared
 from lyfta.access.roles import ROLE_PATIENT_FIELDS, Cap, Fields, Role
 from lyfta.accounts.models import Assignment, User
 from lyfta.audit.models import LegalBasis
+from lyfta.organisations.models import CareProvider
 from lyfta.patients.models import (
     Block,
     BlockLift,
@@ -70,11 +73,24 @@ def is_named_staff(actor: Actor, patient: Patient) -> bool:
 def patients_in_scope(actor: Actor) -> QuerySet[Patient]:
     """Patients with a care relationship in force at the actor's unit (R33); protected patients
     only for their named staff (R55)."""
-    if actor.unit is None or not can(actor, Cap.PATIENTS_VIEW) or actor.is_system:
+    scope = scope_of(actor)
+    if scope is None:
         return Patient.objects.none()
-    unit_relationships = CareRelationship.objects.filter(relationship_active(), unit=actor.unit)
+    return patients_in_scope_of(*scope, timezone.localdate())
+
+
+def scope_of(actor: Actor) -> tuple[int, int] | None:
+    """The unit and user whose patients `patients_in_scope` gives, or None when it gives none."""
+    if actor.unit is None or not can(actor, Cap.PATIENTS_VIEW) or actor.user is None:
+        return None
+    return actor.unit.pk, actor.user.pk
+
+
+def patients_in_scope_of(unit_id: int, user_id: int, today: dt.date) -> QuerySet[Patient]:
+    """`patients_in_scope` from its facts (`scope_of` and the day), for a read compiled once."""
+    unit_relationships = CareRelationship.objects.filter(relationship_active(today), unit=unit_id)
     patients = Patient.objects.filter(pk__in=unit_relationships.values("patient"))
-    named = ProtectedStaff.objects.filter(user=actor.user, ended_at__isnull=True).values("patient")
+    named = ProtectedStaff.objects.filter(user=user_id, ended_at__isnull=True).values("patient")
     return patients.filter(Q(protection="") | Q(pk__in=named))
 
 
@@ -122,60 +138,95 @@ class AccessFacts:
     blocks_or_lifts: bool
 
 
-def access_facts(actor: Actor, patient: Patient, session_ref: str) -> AccessFacts:
-    """The facts of the access decision for `actor` and `patient`, as columns of one SELECT."""
-    now = timezone.now()
-    today = timezone.localdate()
+def _with_facts(
+    patients: QuerySet[Patient],
+    user_id: int | None,
+    unit_id: int | None,
+    assignment_id: int | None,
+    session_ref: str,
+    now: dt.datetime,
+    today: dt.date,
+) -> QuerySet[Patient]:
+    """`patients` with the access decision's facts for one actor as columns (`_FACTS`)."""
     here = OuterRef("pk")
     emergency = EmergencyAccess.objects.filter(
-        user=actor.user, patient=here, ended_at__isnull=True, expires_at__gt=now
+        user=user_id, patient=here, ended_at__isnull=True, expires_at__gt=now
     ).order_by("-started_at", "-pk")
     relationship = CareRelationship.objects.filter(
-        relationship_active(today), unit=actor.unit, patient=here
+        relationship_active(today), unit=unit_id, patient=here
     ).order_by("valid_from", "pk")
     need = DocumentedNeed.objects.filter(
-        user=actor.user, patient=here, session_ref=session_ref, assignment=actor.assignment
+        user=user_id, patient=here, session_ref=session_ref, assignment=assignment_id
     ).order_by("-created_at")
     consent = (
         Consent.objects.filter(
             patient=here,
             status=Consent.Status.ACTIVE,
-            grantee_unit=actor.unit,
+            grantee_unit=unit_id,
             valid_from__lte=today,
             valid_until__gte=today,
         )
-        .filter(Q(grantee_user__isnull=True) | Q(grantee_user=actor.user))
+        .filter(Q(grantee_user__isnull=True) | Q(grantee_user=user_id))
         .order_by("-valid_from")
     )
     blocks = Block.objects.filter(patient=here, status=Block.Status.ACTIVE)
     lifts = BlockLift.objects.filter(
-        patient=here, unit=actor.unit, starts_at__lte=now, ends_at__gt=now
-    ).filter(Q(user__isnull=True) | Q(user=actor.user))
-    named = ProtectedStaff.objects.filter(patient=here, user=actor.user, ended_at__isnull=True)
-    row = (
-        Patient.objects.filter(pk=patient.pk)
-        .annotate(
-            f_named=Exists(named),
-            f_emergency=Subquery(emergency.values("pk")[:1]),
-            f_emergency_expires=Subquery(emergency.values("expires_at")[:1]),
-            f_relationship=Subquery(relationship.values("pk")[:1]),
-            f_need=Subquery(need.values("pk")[:1]),
-            f_consent=Subquery(consent.values("pk")[:1]),
-            f_blocks=Exists(blocks) | Exists(lifts),
-        )
-        .values_list(
-            "f_named",
-            "f_emergency",
-            "f_emergency_expires",
-            "f_relationship",
-            "f_need",
-            "f_consent",
-            "f_blocks",
-        )
-        .first()
+        patient=here, unit=unit_id, starts_at__lte=now, ends_at__gt=now
+    ).filter(Q(user__isnull=True) | Q(user=user_id))
+    named = ProtectedStaff.objects.filter(patient=here, user=user_id, ended_at__isnull=True)
+    return patients.annotate(
+        f_named=Exists(named),
+        f_emergency=Subquery(emergency.values("pk")[:1]),
+        f_emergency_expires=Subquery(emergency.values("expires_at")[:1]),
+        f_relationship=Subquery(relationship.values("pk")[:1]),
+        f_need=Subquery(need.values("pk")[:1]),
+        f_consent=Subquery(consent.values("pk")[:1]),
+        f_blocks=Exists(blocks) | Exists(lifts),
     )
-    if row is None:
-        return AccessFacts(False, None, None, None, None, None, False)
+
+
+_FACTS = (
+    "f_named",
+    "f_emergency",
+    "f_emergency_expires",
+    "f_relationship",
+    "f_need",
+    "f_consent",
+    "f_blocks",
+)
+# The patient as `grant_or_404` shows her (with her home municipality), beside the facts.
+_PATIENT = tuple(f.attname for f in Patient._meta.concrete_fields)
+_MUNICIPALITY = tuple(f.attname for f in CareProvider._meta.concrete_fields)
+
+
+def _facts_only(patient_id: int, *actor: Any) -> QuerySet[Patient, tuple[Any, ...]]:
+    return _with_facts(Patient.objects.filter(pk=patient_id), *actor).values_list(*_FACTS)[:1]
+
+
+def _patient_and_facts(patient_id: int, *actor: Any) -> QuerySet[Patient, tuple[Any, ...]]:
+    patients = Patient.objects.filter(pk=patient_id)
+    return _with_facts(patients, *actor).values_list(
+        *_PATIENT, *(f"home_municipality__{name}" for name in _MUNICIPALITY), *_FACTS
+    )[:1]
+
+
+# Compiled once per connection: building the seven subqueries cost far more than running them.
+_FACTS_OF = Prepared(_facts_only)
+_PATIENT_AND_FACTS_OF = Prepared(_patient_and_facts)
+
+
+def _actor_args(actor: Actor, session_ref: str) -> tuple[Any, ...]:
+    return (
+        actor.user.pk if actor.user else None,
+        actor.unit.pk if actor.unit else None,
+        actor.assignment.pk if actor.assignment else None,
+        session_ref,
+        timezone.now(),
+        timezone.localdate(),
+    )
+
+
+def _facts(row: tuple[Any, ...]) -> AccessFacts:
     return AccessFacts(
         named=bool(row[0]),
         emergency_id=row[1],
@@ -185,6 +236,14 @@ def access_facts(actor: Actor, patient: Patient, session_ref: str) -> AccessFact
         consent_id=row[5],
         blocks_or_lifts=bool(row[6]),
     )
+
+
+def access_facts(actor: Actor, patient: Patient, session_ref: str) -> AccessFacts:
+    """The facts of the access decision for `actor` and `patient`, as columns of one SELECT."""
+    row = _FACTS_OF.first(patient.pk, *_actor_args(actor, session_ref))
+    if row is None:
+        return AccessFacts(False, None, None, None, None, None, False)
+    return _facts(row)
 
 
 # Only these roles may open an emergency on a protected patient they are not named for (R54):
@@ -208,7 +267,38 @@ def grant_for(actor: Actor, patient: Patient, session_ref: str) -> PatientGrant 
     fields = ROLE_PATIENT_FIELDS.get(actor.role, frozenset())
     if not fields:
         return Denial("role")
-    facts = access_facts(actor, patient, session_ref)
+    return _decide(actor, patient, fields, access_facts(actor, patient, session_ref))
+
+
+def patient_and_grant(
+    actor: Actor, patient_id: int, session_ref: str
+) -> tuple[Patient | None, PatientGrant | Denial]:
+    """The patient with this id (and her home municipality) and `grant_for`'s answer for her,
+    read in one query: the patient pages open her this way (None for an id that does not
+    exist)."""
+    fields = ROLE_PATIENT_FIELDS.get(actor.role, frozenset())
+    if actor.user is None or actor.assignment is None or not can(actor, Cap.PATIENTS_VIEW):
+        fields = frozenset()
+    if not fields:
+        patient = Patient.objects.select_related("home_municipality").filter(pk=patient_id).first()
+        return patient, Denial("role")
+    row = _PATIENT_AND_FACTS_OF.first(patient_id, *_actor_args(actor, session_ref))
+    if row is None:
+        return None, Denial("missing")
+    alias = Patient.objects.db
+    patient = Patient.from_db(alias, _PATIENT, row[: len(_PATIENT)])
+    town = row[len(_PATIENT) : len(_PATIENT) + len(_MUNICIPALITY)]
+    Patient._meta.get_field("home_municipality").set_cached_value(
+        patient, None if town[0] is None else CareProvider.from_db(alias, _MUNICIPALITY, town)
+    )
+    facts = _facts(row[len(_PATIENT) + len(_MUNICIPALITY) :])
+    return patient, _decide(actor, patient, fields, facts)
+
+
+def _decide(
+    actor: Actor, patient: Patient, fields: frozenset[str], facts: AccessFacts
+) -> PatientGrant | Denial:
+    """`grant_for`'s decision from the facts of its one query."""
     named = facts.named if patient.is_protected else True
     emergency_ref = f"emergency:{facts.emergency_id}" if facts.emergency_id is not None else ""
     if patient.is_protected and not named:

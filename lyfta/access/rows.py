@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from django.db import models
-from django.db.models import Q
+from django.db.models import Exists, OuterRef, Q
 from django.http import Http404
 
 from lyfta.access import patients as access
@@ -32,6 +32,7 @@ from lyfta.access.actor import Actor
 from lyfta.access.guard import _PREFETCHING, PatientLinkedQuerySet, UnscopedRead
 from lyfta.access.patients import DataScope, Denial, PatientGrant
 from lyfta.access.policies import can
+from lyfta.access.prepared import Prepared, columns, instances
 from lyfta.access.roles import Cap
 
 if TYPE_CHECKING:
@@ -190,15 +191,191 @@ def patient_losses(
     return _routed(losses, grant.basis)
 
 
+# --- One patient's holdings as tuples (issue 19 point 5) ----------------------------------------
+#
+# The holdings page lists every loan, open order, unfound loss and open work order of a patient:
+# read as tuples of the columns it shows, not as model objects, and compiled once (`Prepared`).
+# A scope with blocks (rare) is built by the ORM with `scope_q` each time; without blocks,
+# `scope_q` is the provider rule alone, which the compiled reads apply themselves.
+
+LOAN_ROW = (
+    "pk",
+    "article_id",
+    "article__name",
+    "article__article_number",
+    "article__iso_class__code",
+    "item_id",
+    "item__individual_number",
+    "item__out_of_use_since",
+    "quantity",
+    "billing_type",
+    "started_on",
+    "expected_end",
+    "rent_stop_on",
+    "ended_on",
+    "end_reason",
+    "unit_id",
+    "unit__name",
+    "unit__provider_id",
+    "unit__provider__short_name",
+    "order_line__order_id",
+    "waiting_pickup",  # a pick-up order waits for it
+    "late_inspection",  # its item is overdue for an inspection
+)
+OPEN_ORDER_ROW = (
+    "pk",
+    "number",
+    "status",
+    "patient_id",
+    "unit_id",
+    "urgent",
+    "registered_at",
+    "expected_on",
+)
+LOSS_ROW = ("pk", "item__article__name", "item__individual_number", "lost_on", "loan__unit_id")
+WORK_ORDER_ROW = (
+    "pk",
+    "number",
+    "kind",
+    "status",
+    "unit_id",
+    "item_id",
+    "item__article__name",
+    "item__individual_number",
+    "done_due",
+)
+_LOAN_PROVIDER, _LOAN_UNIT, _LOAN_STARTED = (
+    LOAN_ROW.index(name) for name in ("unit__provider_id", "unit_id", "started_on")
+)
+
+
+def _loan_rows(patient_id: int, today: dt.date) -> models.QuerySet[Loan, tuple[Any, ...]]:
+    from lyfta.orders.models import Loan, PickupLine
+    from lyfta.workorders.models import ItemInspection
+
+    waiting = PickupLine.objects.filter(loan=OuterRef("pk"), status=PickupLine.Status.WAITING)
+    late = ItemInspection.objects.filter(item=OuterRef("item_id"), next_due__lt=today)
+    loans = Loan.objects.filter(patient_id=patient_id).annotate(
+        waiting_pickup=Exists(waiting), late_inspection=Exists(late)
+    )
+    return _routed(loans, "grant").order_by("-started_on", "-pk").values_list(*LOAN_ROW)
+
+
+def _open_order_rows(patient_id: int, provider_id: int) -> models.QuerySet[Order, tuple[Any, ...]]:
+    from lyfta.orders.models import Order
+
+    orders = Order.objects.filter(
+        patient_id=patient_id, status__in=Order.OPEN, unit__provider_id=provider_id
+    )
+    return _routed(orders, "grant").order_by("-registered_at").values_list(*OPEN_ORDER_ROW)
+
+
+def _loss_rows(patient_id: int, *provider_id: int) -> models.QuerySet[LossReport, tuple[Any, ...]]:
+    from lyfta.orders.models import LossReport
+
+    losses = LossReport.objects.filter(loan__patient_id=patient_id, found_at__isnull=True)
+    if provider_id:  # the shape "own": only the actor's provider's (no cross-provider route)
+        losses = losses.filter(loan__unit__provider_id=provider_id[0])
+    return _routed(losses, "grant").values_list(*LOSS_ROW)
+
+
+def _work_order_rows(
+    patient_id: int, *provider_id: int
+) -> models.QuerySet[WorkOrder, tuple[Any, ...]]:
+    from lyfta.workorders.models import WorkOrder
+
+    found = WorkOrder.objects.filter(patient_id=patient_id, status__in=WorkOrder.OPEN)
+    if provider_id:
+        found = found.filter(unit__provider_id=provider_id[0])
+    return _routed(found, "grant").order_by("done_due", "pk").values_list(*WORK_ORDER_ROW)
+
+
+_LOAN_ROWS = Prepared(_loan_rows)
+_OPEN_ORDER_ROWS = Prepared(_open_order_rows)
+_LOSS_ROWS = Prepared(_loss_rows)
+_WORK_ORDER_ROWS = Prepared(_work_order_rows)
+
+
+def _has_blocks(scope: DataScope) -> bool:
+    return bool(scope.internal_blocks or scope.external_blocks)
+
+
+def _own_provider(scope: DataScope) -> tuple[int, ...]:
+    """The provider argument of a read over every owner: none on a cross-provider route."""
+    return () if scope.cross_provider_basis else (scope.actor_provider_id,)
+
+
+@dataclass
+class PatientLoanRows:
+    rows: list[tuple[Any, ...]]  # LOAN_ROW's columns, newest first
+    scope: DataScope
+    hidden: int  # other providers' loans, not shown for want of consent or emergency (R39)
+    blocked: bool = False  # some are under a block: that they exist is all that is said (R48)
+
+
+def patient_loan_rows(actor: Actor, grant: PatientGrant, today: dt.date) -> PatientLoanRows:
+    """`patient_loans` as tuples, with whether each waits for a pick-up and whether its item is
+    overdue for an inspection on `today`: the same loans shown, hidden and blocked."""
+    scope = access.data_scope(actor, grant)
+    shown, hidden, blocked = [], 0, False
+    for row in _LOAN_ROWS.rows(grant.patient.pk, today):
+        owner = (row[_LOAN_PROVIDER], row[_LOAN_UNIT], row[_LOAN_STARTED])
+        if scope.visible(*owner):
+            shown.append(row)
+        elif scope.blocked(*owner):
+            blocked = True
+        else:
+            hidden += 1
+    return PatientLoanRows(shown, scope, hidden, blocked)
+
+
+def patient_open_order_rows(
+    actor: Actor, grant: PatientGrant, scope: DataScope
+) -> list[tuple[Any, ...]]:
+    """`patient_open_orders`, newest first, as tuples of OPEN_ORDER_ROW."""
+    if actor.unit is None:
+        raise Http404
+    if _has_blocks(scope):
+        found = patient_open_orders(actor, grant, scope).order_by("-registered_at")
+        return list(found.values_list(*OPEN_ORDER_ROW))
+    return _OPEN_ORDER_ROWS.rows(grant.patient.pk, actor.unit.provider_id)
+
+
+def patient_loss_rows(actor: Actor, grant: PatientGrant, scope: DataScope) -> list[tuple[Any, ...]]:
+    """`patient_losses` as tuples of LOSS_ROW."""
+    if _has_blocks(scope):
+        return list(patient_losses(actor, grant, scope).values_list(*LOSS_ROW))
+    own = _own_provider(scope)
+    return _LOSS_ROWS.rows(grant.patient.pk, *own, shape=len(own))
+
+
+def patient_work_order_rows(
+    actor: Actor, grant: PatientGrant, scope: DataScope
+) -> list[tuple[Any, ...]]:
+    """The patient's open work orders from owners the data scope shows (`patient_work_orders`),
+    by due day, as tuples of WORK_ORDER_ROW."""
+    from lyfta.workorders.models import WorkOrder
+
+    if _has_blocks(scope):
+        found = patient_work_orders(actor, grant, scope).filter(status__in=WorkOrder.OPEN)
+        return list(found.order_by("done_due", "pk").values_list(*WORK_ORDER_ROW))
+    own = _own_provider(scope)
+    return _WORK_ORDER_ROWS.rows(grant.patient.pk, *own, shape=len(own))
+
+
 # --- Work lists: the unit's own, or the centre's on the case ---------------------------------
 
 
 def _protected_not_named(actor: Actor, patient: str) -> Q:
     """Rows of a protected patient for whom the actor is not named staff: a unit's own orders,
     pick-ups and losses of such a patient are for the named staff only (R54)."""
+    return _protected_not_named_of(actor.user.pk if actor.user else None, patient)
+
+
+def _protected_not_named_of(user_id: int | None, patient: str) -> Q:
     from lyfta.patients.models import ProtectedStaff
 
-    named = ProtectedStaff.objects.filter(user=actor.user, ended_at__isnull=True).values("patient")
+    named = ProtectedStaff.objects.filter(user=user_id, ended_at__isnull=True).values("patient")
     # Rows without a patient (a buffer store's refill order, a stock item's repair) are the
     # unit's own: without the first term the negations would match them too and hide them.
     return (
@@ -211,15 +388,57 @@ def _protected_not_named(actor: Actor, patient: str) -> Q:
 def orders_for(actor: Actor) -> models.QuerySet[Order]:
     """The orders the actor may see: the centre every order (on the case it handles), a unit its
     own; nobody else any."""
+    return _orders_on(_orders_route(actor), *_unit_and_user(actor))
+
+
+def _orders_route(actor: Actor) -> str:
+    if can(actor, Cap.ORDERS_HANDLE):
+        return "case"
+    if (can(actor, Cap.ORDERS_PLACE) or can(actor, Cap.ORDERS_PRESCRIBE)) and actor.unit:
+        return "unit"
+    return "none"
+
+
+def _unit_and_user(actor: Actor) -> tuple[int | None, int | None]:
+    return (actor.unit.pk if actor.unit else None, actor.user.pk if actor.user else None)
+
+
+def _orders_on(route: str, unit_id: int | None, user_id: int | None) -> models.QuerySet[Order]:
+    """`orders_for` on its route ("case", "unit" or "none") from the unit's and user's ids."""
     from lyfta.orders.models import Order
 
     base = Order.objects.all()
-    if can(actor, Cap.ORDERS_HANDLE):
+    if route == "case":
         return _routed(base, "case")
-    if (can(actor, Cap.ORDERS_PLACE) or can(actor, Cap.ORDERS_PRESCRIBE)) and actor.unit:
-        own = base.filter(unit=actor.unit).exclude(_protected_not_named(actor, "patient"))
+    if route == "unit":
+        own = base.filter(unit=unit_id).exclude(_protected_not_named_of(user_id, "patient"))
         return _routed(own, "unit")
     return _routed(base.none(), "none")
+
+
+def _order_numbers_case(numbers: list[str]) -> models.QuerySet[Order, tuple[Any, ...]]:
+    return _orders_on("case", None, None).filter(number__in=numbers).values_list("number", "pk")
+
+
+def _order_numbers_unit(
+    unit_id: int, user_id: int | None, numbers: list[str]
+) -> models.QuerySet[Order, tuple[Any, ...]]:
+    found = _orders_on("unit", unit_id, user_id).filter(number__in=numbers)
+    return found.values_list("number", "pk")
+
+
+_ORDER_NUMBERS = {"case": Prepared(_order_numbers_case), "unit": Prepared(_order_numbers_unit)}
+
+
+def order_numbers(actor: Actor, numbers: set[str]) -> list[tuple[str, int]]:
+    """(number, id) of the orders among `numbers` that `orders_for` gives the actor (an item
+    card's references), compiled once per route and count."""
+    route = _orders_route(actor)
+    if route == "case":
+        return _ORDER_NUMBERS["case"].rows(numbers)
+    if route == "unit":
+        return _ORDER_NUMBERS["unit"].rows(*_unit_and_user(actor), numbers)
+    return []
 
 
 def lines_of(actor: Actor, order: Order) -> models.QuerySet[OrderLine]:
@@ -277,14 +496,52 @@ def centre_order_lines(actor: Actor) -> models.QuerySet[OrderLine]:
 
 def pickups_for(actor: Actor) -> models.QuerySet[PickupOrder]:
     """Pick-up orders: the centre's (it collects them) or the unit's own."""
+    return _pickups_on(_pickups_route(actor), *_unit_and_user(actor))
+
+
+def _pickups_route(actor: Actor) -> str:
+    if can(actor, Cap.ORDERS_HANDLE):
+        return "case"
+    if can(actor, Cap.ORDERS_PLACE) and actor.unit is not None:
+        return "unit"
+    return "none"
+
+
+def _pickups_on(
+    route: str, unit_id: int | None, user_id: int | None
+) -> models.QuerySet[PickupOrder]:
     from lyfta.orders.models import PickupOrder
 
-    if can(actor, Cap.ORDERS_HANDLE):
+    if route == "case":
         return _routed(PickupOrder.objects.all(), "case")
-    if can(actor, Cap.ORDERS_PLACE) and actor.unit is not None:
-        own = PickupOrder.objects.filter(unit=actor.unit)
-        return _routed(own.exclude(_protected_not_named(actor, "patient")), "unit")
+    if route == "unit":
+        own = PickupOrder.objects.filter(unit=unit_id)
+        return _routed(own.exclude(_protected_not_named_of(user_id, "patient")), "unit")
     return _routed(PickupOrder.objects.none(), "none")
+
+
+def _pickup_numbers_case(ids: list[int]) -> models.QuerySet[PickupOrder, tuple[Any, ...]]:
+    return _pickups_on("case", None, None).filter(pk__in=ids).values_list("pk", "number")
+
+
+def _pickup_numbers_unit(
+    unit_id: int, user_id: int | None, ids: list[int]
+) -> models.QuerySet[PickupOrder, tuple[Any, ...]]:
+    return _pickups_on("unit", unit_id, user_id).filter(pk__in=ids).values_list("pk", "number")
+
+
+_PICKUP_NUMBERS = {"case": Prepared(_pickup_numbers_case), "unit": Prepared(_pickup_numbers_unit)}
+
+
+def pickup_numbers(actor: Actor, ids: set[int]) -> dict[int, str]:
+    """The numbers of the pick-up orders among `ids` that `pickups_for` gives the actor (an item
+    card's references), compiled once per route and count."""
+    route = _pickups_route(actor)
+    if route == "case":
+        return dict(_PICKUP_NUMBERS["case"].rows(ids))
+    if route == "unit":
+        return dict(_PICKUP_NUMBERS["unit"].rows(*_unit_and_user(actor), ids))
+    return {}
 
 
 def pickup_lines_for(actor: Actor) -> models.QuerySet[PickupLine]:
@@ -370,11 +627,7 @@ def item_history(actor: Actor, item: Item, session_ref: str) -> list[HistoryLoan
     from lyfta.orders.models import Loan
 
     with trusted_prefetch():
-        loans = list(
-            Loan.objects.filter(item=item)
-            .select_related("patient", "unit")
-            .order_by("started_on", "pk")
-        )
+        loans = instances(_ITEM_LOANS.rows(item.pk), Loan, "patient", "unit")
     rows = []
     for loan in loans:
         shown, basis, ref = _patient_visible(
@@ -385,11 +638,42 @@ def item_history(actor: Actor, item: Item, session_ref: str) -> list[HistoryLoan
     return rows
 
 
+def _item_loans(item_id: int) -> models.QuerySet[Loan, tuple[Any, ...]]:
+    from lyfta.orders.models import Loan
+
+    loans = Loan.objects.filter(item_id=item_id).order_by("started_on", "pk")
+    return loans.values_list(*columns(Loan, "patient", "unit"))
+
+
+# The item card's reads, compiled once (issue 19 point 5); the rows become the same objects
+# `select_related` gives (`instances`).
+_ITEM_LOANS = Prepared(_item_loans)
+
+
 def item_movements(actor: Actor, item: Item) -> models.QuerySet[StockMovement]:
     """The item's stock movements (places and references, no patient shown)."""
     from lyfta.inventory.models import StockMovement
 
     return _routed(StockMovement.objects.filter(item=item), "stock")
+
+
+def _item_movement_rows(item_id: int) -> models.QuerySet[StockMovement, tuple[Any, ...]]:
+    from lyfta.inventory.models import StockMovement
+
+    found = _routed(StockMovement.objects.filter(item_id=item_id), "stock")
+    names = columns(StockMovement, "from_location", "to_location", "actor")
+    return found.order_by("occurred_at", "pk").values_list(*names)
+
+
+_ITEM_MOVEMENTS = Prepared(_item_movement_rows)
+
+
+def item_movement_list(actor: Actor, item: Item) -> list[StockMovement]:
+    """`item_movements` in the order they happened, with their places and actor (the card)."""
+    from lyfta.inventory.models import StockMovement
+
+    rows = _ITEM_MOVEMENTS.rows(item.pk)
+    return instances(rows, StockMovement, "from_location", "to_location", "actor")
 
 
 def open_loans_of_items(
@@ -495,6 +779,19 @@ def patient_work_orders(
     return _routed(found, grant.basis)
 
 
+_WORK_ORDER_RELATED = ("patient", "unit", "assignee", "team")
+
+
+def _item_work_order_rows(item_id: int) -> models.QuerySet[WorkOrder, tuple[Any, ...]]:
+    from lyfta.workorders.models import WorkOrder
+
+    found = WorkOrder.objects.filter(item_id=item_id).order_by("-registered_at", "-pk")
+    return found.values_list(*columns(WorkOrder, *_WORK_ORDER_RELATED))
+
+
+_ITEM_WORK_ORDERS = Prepared(_item_work_order_rows)
+
+
 @dataclass(frozen=True)
 class HistoryWorkOrder:
     work_order: WorkOrder
@@ -510,11 +807,8 @@ def item_work_orders(actor: Actor, item: Item, session_ref: str) -> list[History
     from lyfta.workorders.models import WorkOrder
 
     with trusted_prefetch():
-        found = list(
-            WorkOrder.objects.filter(item=item)
-            .select_related("patient", "unit", "assignee", "team")
-            .order_by("-registered_at", "-pk")
-        )
+        rows = _ITEM_WORK_ORDERS.rows(item.pk)
+    found = instances(rows, WorkOrder, *_WORK_ORDER_RELATED)
     handles = can(actor, Cap.WORKORDERS_HANDLE)
     result = []
     for order in found:

@@ -25,8 +25,7 @@ def patient_loans(*, actor: Actor, grant: PatientGrant) -> list[Loan]:
     """The patient's loans, active first, from every provider the actor may see: the holdings
     view's own selector, recorded as it records (one `loan.holdings_viewed`, and a cross-provider
     read per other provider shown, R42)."""
-    view = orders.holdings(actor=actor, grant=grant)
-    return [row.loan for row in (*view.active, *view.past)]
+    return orders.holdings_loans(actor=actor, grant=grant)
 
 
 def _item_history(actor: Actor, item: Item, session_ref: str) -> list[rows.HistoryLoan]:

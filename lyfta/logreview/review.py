@@ -7,6 +7,7 @@ recorded (R70, R82)."""
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import secrets
 from collections.abc import Callable
@@ -27,6 +28,7 @@ from django.utils.translation import gettext_lazy, ngettext
 from lyfta.access.actor import Actor
 from lyfta.access.patients import other_reviewers, other_reviewers_text
 from lyfta.access.policies import require
+from lyfta.access.prepared import Prepared
 from lyfta.access.roles import Cap, Role
 from lyfta.accounts.models import User
 from lyfta.audit import daily
@@ -51,7 +53,7 @@ from lyfta.core.workdays import is_working_day, weekday_holidays
 from lyfta.messages.models import Message
 from lyfta.messages.services import messages_send
 from lyfta.organisations.models import CareProvider, Unit
-from lyfta.patients.models import Patient
+from lyfta.patients.models import Patient, display_identifier
 
 SEARCH_LIMIT = 500
 SAVE_LIMIT = 200  # entries of one saved check: a reviewer's afternoon, not a dump
@@ -218,17 +220,85 @@ def _filtered(actor: Actor, params: SearchParams) -> QuerySet[AuditEvent]:
     return events
 
 
-def review_search(*, actor: Actor, params: SearchParams) -> list[AuditEvent]:
-    """All accesses by one user or to one patient over any period, or any combination (R77).
-    The search itself is recorded with its parameters, never its results (R60, R70)."""
+@dataclass(frozen=True)
+class EventRow:
+    """An event as the search's table shows it: read as a tuple of these columns, no model
+    object and no JSON field decoded (issue 19 point 5)."""
+
+    pk: int
+    occurred_at: dt.datetime
+    actor_username: str
+    actor_name: str
+    actor_unit_name: str
+    action: str
+    patient_id: int | None
+    legal_basis: str
+    outcome: str
+
+    action_label = AuditEvent.action_label
+    legal_basis_label = AuditEvent.legal_basis_label
+
+    def get_outcome_display(self) -> str:
+        return str(dict(Outcome.choices).get(self.outcome, self.outcome))
+
+
+_EVENT_ROW = tuple(f.name for f in dataclasses.fields(EventRow))
+# The optional criteria of a search, each a column equal to an argument (`_filtered`'s order).
+_CRITERIA = ("patient_id", "actor_id", "actor_unit_id", "action", "outcome")
+_SEARCHES: dict[tuple[str, ...], Prepared] = {}
+
+
+def _search_rows(actor: Actor, params: SearchParams) -> list[tuple[Any, ...]]:
+    """`_filtered`'s newest SEARCH_LIMIT events as tuples of `_EVENT_ROW`, compiled once for
+    each combination of criteria given."""
+    provider = _provider(actor)
+    start, end = _window(params.period_from, params.period_until)
+    given = {
+        "patient_id": params.patient.pk if params.patient is not None else None,
+        "actor_id": params.user.pk if params.user is not None else None,
+        "actor_unit_id": params.unit.pk if params.unit is not None else None,
+        "action": params.action or None,
+        "outcome": params.outcome or None,
+    }
+    names = tuple(name for name in _CRITERIA if given[name] is not None)
+    if names not in _SEARCHES:
+
+        def build(provider_id: int, start: Any, end: Any, *values: Any) -> QuerySet[Any, Any]:
+            events = AuditEvent.objects.filter(
+                Q(actor_provider_id=provider_id) | Q(owner_provider_id=provider_id),
+                occurred_at__gte=start,
+                occurred_at__lt=end,
+                **dict(zip(names, values, strict=True)),
+            )
+            return events.order_by("-occurred_at", "-id").values_list(*_EVENT_ROW)[:SEARCH_LIMIT]
+
+        _SEARCHES[names] = Prepared(build)
+    return _SEARCHES[names].rows(provider.pk, start, end, *(given[name] for name in names))
+
+
+def review_search(*, actor: Actor, params: SearchParams) -> list[EventRow]:
+    """All accesses by one user or to one patient over any period, or any combination (R77),
+    as the search's table shows them. The search itself is recorded with its parameters, never
+    its results (R60, R70)."""
+    events = [EventRow(*values) for values in _search_rows(actor, params)]
+    _record_search(actor, params, len(events))
+    return events
+
+
+def review_search_events(*, actor: Actor, params: SearchParams) -> list[AuditEvent]:
+    """`review_search` as whole events (the FHIR export), recorded alike."""
     events = list(_filtered(actor, params).order_by("-occurred_at", "-id")[:SEARCH_LIMIT])
+    _record_search(actor, params, len(events))
+    return events
+
+
+def _record_search(actor: Actor, params: SearchParams, shown: int) -> None:
     record(
         action=Action.AUDIT_SEARCHED,
         actor=actor,
         patient_id=params.patient.pk if params.patient else None,
-        detail={**params.audit_detail(), "shown": len(events)},
+        detail={**params.audit_detail(), "shown": shown},
     )
-    return events
 
 
 def review_entry(*, actor: Actor, event_id: int) -> AuditEvent:
@@ -670,16 +740,19 @@ def json_safe(data: dict[str, Any]) -> dict[str, Any]:
     return {k: v.isoformat() if isinstance(v, dt.date) else v for k, v in data.items()}
 
 
-def patient_labels(events: list[AuditEvent]) -> dict[int, str]:
+def patient_labels(events: list[AuditEvent] | list[EventRow]) -> dict[int, str]:
     """How the review pages name the patients of `events`: name and number, except a protected
     patient's, who is shown by internal id only (R53)."""
     ids = {e.patient_id for e in events if e.patient_id}
     labels = {}
-    for patient in Patient.objects.filter(pk__in=ids):
-        labels[patient.pk] = (
-            _("Skyddad identitet (nr %(id)s)") % {"id": patient.pk}
-            if patient.protection
-            else f"{patient.last_name}, {patient.first_name} ({patient.display_identifier})"
+    found = Patient.objects.filter(pk__in=ids).values_list(
+        "pk", "protection", "last_name", "first_name", "identifier"
+    )
+    for pk, protection, last_name, first_name, identifier in found:
+        labels[pk] = (
+            _("Skyddad identitet (nr %(id)s)") % {"id": pk}
+            if protection
+            else f"{last_name}, {first_name} ({display_identifier(identifier)})"
         )
     return labels
 
@@ -839,19 +912,12 @@ class ExtractRow:
     staff: str
 
 
-def extract_rows(request: LogExtractRequest) -> list[ExtractRow]:
-    """Every access to the patient's data and every registration about the patient in the
-    period, by anyone of any provider (R80): each event that names the patient, not only the
-    reads (orders, deliveries, pick-ups, losses, corrections, consents, blocks...), in plain
-    Swedish, with unit and provider in plain names; refused attempts are no access and are left
-    out. Staff names only for an official-document request after a secrecy review at a provider
-    that shows them (R81)."""
-    start, end = _window(request.period_from, request.period_until)
-    events = (
+def _extract_events(
+    patient_id: int, start: dt.datetime, end: dt.datetime
+) -> QuerySet[AuditEvent, tuple[Any, ...]]:
+    return (
         AuditEvent.objects.filter(
-            patient_id=request.patient_id,
-            occurred_at__gte=start,
-            occurred_at__lt=end,
+            patient_id=patient_id, occurred_at__gte=start, occurred_at__lt=end
         )
         .exclude(outcome=Outcome.DENIED)
         .order_by("occurred_at", "id")
@@ -866,7 +932,20 @@ def extract_rows(request: LogExtractRequest) -> list[ExtractRow]:
             "actor_username",
         )
     )
-    rows_in = list(events)
+
+
+_EXTRACT_EVENTS = Prepared(_extract_events)  # compiled once (issue 19 point 5)
+
+
+def extract_rows(request: LogExtractRequest) -> list[ExtractRow]:
+    """Every access to the patient's data and every registration about the patient in the
+    period, by anyone of any provider (R80): each event that names the patient, not only the
+    reads (orders, deliveries, pick-ups, losses, corrections, consents, blocks...), in plain
+    Swedish, with unit and provider in plain names; refused attempts are no access and are left
+    out. Staff names only for an official-document request after a secrecy review at a provider
+    that shows them (R81)."""
+    start, end = _window(request.period_from, request.period_until)
+    rows_in = _EXTRACT_EVENTS.rows(request.patient_id, start, end)
     units = dict(
         Unit.objects.filter(pk__in={row[1] for row in rows_in if row[1]}).values_list("pk", "name")
     )

@@ -121,7 +121,7 @@ def fhir_export(request: LyftaRequest) -> HttpResponse:
     if not form.is_valid():
         return render(request, "audit/review/search.html", {"form": form}, status=400)
     params = _params(form.cleaned_data)
-    events = review.review_search(actor=request.actor, params=params)
+    events = review.review_search_events(actor=request.actor, params=params)
     record(
         action=Action.AUDIT_EXPORTED,
         actor=request.actor,

@@ -51,7 +51,7 @@ from lyfta.catalogue import selectors as catalogue
 from lyfta.catalogue.models import Article
 from lyfta.inventory import services as stock
 from lyfta.orders import selectors, services
-from lyfta.orders.models import Loan, Order, OrderLine, PickupLine, PickupOrder
+from lyfta.orders.models import Order, OrderLine, PickupLine, PickupOrder
 from lyfta.patients import selectors as patients
 
 router = Router(tags=["Hjälpmedel och ordrar"])
@@ -150,29 +150,28 @@ class HoldingsOut(Schema):
 
 
 def _loan(row: selectors.HoldingRow) -> LoanOut:
-    loan: Loan = row.loan
     return LoanOut(
-        id=loan.pk,
-        article_id=loan.article_id,
-        article_number=loan.article.article_number,
-        article_name=loan.article.name,
-        iso_code=loan.article.iso_class.code,
-        individual_number=loan.item.individual_number if loan.item else None,
-        quantity=loan.quantity,
-        billing_type=loan.billing_type,
-        started_on=loan.started_on,
-        expected_end=loan.expected_end,
-        rent_stop_on=loan.rent_stop_on,
-        ended_on=loan.ended_on,
-        end_reason=loan.end_reason,
-        unit_id=loan.unit_id,
-        unit_name=loan.unit.name,
+        id=row.pk,
+        article_id=row.article_id,
+        article_number=row.article_number,
+        article_name=row.article_name,
+        iso_code=row.iso_code,
+        individual_number=row.individual_number,
+        quantity=row.quantity,
+        billing_type=row.billing_type,
+        started_on=row.started_on,
+        expected_end=row.expected_end,
+        rent_stop_on=row.rent_stop_on,
+        ended_on=row.ended_on,
+        end_reason=row.end_reason,
+        unit_id=row.unit_id,
+        unit_name=row.unit_name,
         own_provider=row.own_provider,
         waiting_pickup=row.waiting_pickup,
     )
 
 
-def _summary(order: Order) -> OrderSummary:
+def _summary(order: Order | selectors.OpenOrderRow) -> OrderSummary:
     return OrderSummary(
         id=order.pk,
         number=order.number,

@@ -251,12 +251,17 @@ class Loan(models.Model):
     @property
     def billing_type_label(self) -> str:
         """The billing type in words (Hyra, Försäljning …), never the stored code."""
-        from lyfta.catalogue.models import BillingType
+        return billing_type_label(self.billing_type)
 
-        for member in BillingType:
-            if member.value == self.billing_type:
-                return str(member.label)
-        return self.billing_type
+
+def billing_type_label(code: str) -> str:
+    """A loan's billing type in words (Hyra, Försäljning …), never the stored code."""
+    from lyfta.catalogue.models import BillingType
+
+    for member in BillingType:
+        if member.value == code:
+            return str(member.label)
+    return code
 
 
 class PickupOrder(models.Model):

@@ -45,18 +45,12 @@ def movement_references(actor: Actor, movements: list[StockMovement]) -> dict[in
     order_urls: dict[str, str] = {}
     if wanted.get("order"):
         centre = can(actor, Cap.ORDERS_HANDLE)
-        for number, pk in (
-            rows.orders_for(actor).filter(number__in=wanted["order"]).values_list("number", "pk")
-        ):
+        for number, pk in rows.order_numbers(actor, wanted["order"]):
             name = "logistics:order" if centre else "orders:order"
             order_urls[number] = reverse(name, kwargs={"order_id": pk})
     pickups: dict[int, str] = {}
     if wanted.get("pickup"):
-        pickups = dict(
-            rows.pickups_for(actor)
-            .filter(pk__in=_ids(wanted["pickup"]))
-            .values_list("pk", "number")
-        )
+        pickups = rows.pickup_numbers(actor, _ids(wanted["pickup"]))
     pickups_url = reverse("logistics:pickups") if can(actor, Cap.ORDERS_HANDLE) else ""
     work_urls: dict[str, str] = {}
     if wanted.get("workorder"):

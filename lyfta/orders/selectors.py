@@ -6,15 +6,16 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from django.db.models import Count, F, Prefetch, Q, QuerySet, Sum
 from django.utils import timezone
 
 from lyfta.access import rows
 from lyfta.access.actor import Actor
-from lyfta.access.patients import PatientGrant
+from lyfta.access.patients import DataScope, PatientGrant
 from lyfta.access.policies import can, require
+from lyfta.access.prepared import Prepared, columns, instances
 from lyfta.access.refusals import denied as denied  # re-exported: the pages raise it
 from lyfta.access.roles import Cap
 from lyfta.audit.actions import Action
@@ -38,20 +39,19 @@ from lyfta.orders.models import (
     ConditionReport,
     DeliveryAttempt,
     Loan,
-    LossReport,
     Order,
     OrderLine,
     PickupLine,
     PickupOrder,
     Receipt,
+    billing_type_label,
 )
 from lyfta.orders.references import Reference, movement_references
 from lyfta.patients.models import Patient, ProtectedStaff
 
 if TYPE_CHECKING:
     from lyfta.access.patients import DataScope
-    from lyfta.workorders.models import WorkOrder
-    from lyfta.workorders.selectors import ItemWork
+    from lyfta.workorders.selectors import ItemWork, WorkOrderRow
 
 
 class HoldingsPart(Protocol):
@@ -74,11 +74,72 @@ ITEM_CARD_PARTS: list[ItemCardPart] = []
 # --- Holdings (DOMAIN.md §3.2 point 1, §5) -------------------------------------------------
 
 
+def _label(choices: list[tuple[Any, Any]], value: str) -> str:
+    """A stored code in words, as the model's get_FOO_display gives it."""
+    return str(dict(choices).get(value, value))
+
+
 @dataclass(frozen=True)
 class HoldingRow:
-    loan: Loan
-    own_provider: bool
+    """A loan of the holdings as the page, the order page and the API show it (read as a tuple
+    of these columns, not as a Loan with six related objects: issue 19 point 5)."""
+
+    pk: int
+    article_id: int
+    article_name: str
+    article_number: str
+    iso_code: str
+    item_id: int | None
+    individual_number: str | None  # None for a quantity of a non-tracked article
+    out_of_use_since: dt.date | None
+    quantity: int
+    billing_type: str
+    started_on: dt.date
+    expected_end: dt.date | None
+    rent_stop_on: dt.date | None
+    ended_on: dt.date | None
+    end_reason: str
+    unit_id: int
+    unit_name: str
+    provider_id: int
+    provider_short_name: str
+    order_id: int | None  # the order whose line delivered it (its loan agreement)
     waiting_pickup: bool
+    late_inspection: bool
+    own_provider: bool
+
+    @property
+    def billing_type_label(self) -> str:
+        return billing_type_label(self.billing_type)
+
+    @property
+    def end_reason_label(self) -> str:
+        return _label(Loan.End.choices, self.end_reason)
+
+
+@dataclass(frozen=True)
+class OpenOrderRow:
+    pk: int
+    number: str
+    status: str
+    patient_id: int | None
+    unit_id: int
+    urgent: bool
+    registered_at: dt.datetime
+    expected_on: dt.date
+
+    @property
+    def status_label(self) -> str:
+        return _label(Order.Status.choices, self.status)
+
+
+@dataclass(frozen=True)
+class LossRow:
+    pk: int
+    article_name: str
+    individual_number: str
+    lost_on: dt.date
+    unit_id: int  # the unit of the loan that was lost
 
 
 @dataclass
@@ -88,38 +149,78 @@ class Holdings:
     past: list[HoldingRow] = field(default_factory=list)
     hidden: int = 0  # loans of other providers the actor may not see (R39)
     blocked: bool = False  # and data under a block: only that it exists is said (R48)
-    open_orders: list[Order] = field(default_factory=list)
-    losses: list[LossReport] = field(default_factory=list)  # unfound, on owners shown (R39)
-    work_orders: list[WorkOrder] = field(default_factory=list)  # open, on owners shown (R39)
+    open_orders: list[OpenOrderRow] = field(default_factory=list)
+    losses: list[LossRow] = field(default_factory=list)  # unfound, on owners shown (R39)
+    # open, on owners shown (R39): the technicians' desk fills it (HOLDINGS_PARTS)
+    work_orders: list[WorkOrderRow] = field(default_factory=list)
     late_inspections: set[int] = field(default_factory=set)  # items overdue for inspection
 
 
 def holdings(*, actor: Actor, grant: PatientGrant) -> Holdings:
     """Every loan of the patient from every provider the actor may see, with where each came
     from; recorded as one read, plus a cross-provider read per other provider shown (R42)."""
-    patient = grant.patient
-    found = rows.patient_loans(
-        actor, grant, "article__iso_class", "item", "unit__provider", "prescriber", "order_line"
-    )
+    found = rows.patient_loan_rows(actor, grant, timezone.localdate())
     scope = found.scope
-    waiting = rows.waiting_pickup_loans(actor, grant, [loan.pk for loan in found.loans])
-    result = Holdings(patient=patient, hidden=found.hidden, blocked=found.blocked)
-    shown: dict[int, set[int]] = {}
-    for loan in found.loans:
-        provider_id = loan.unit.provider_id
-        shown.setdefault(provider_id, set()).add(loan.unit_id)
-        row = HoldingRow(loan, provider_id == scope.actor_provider_id, loan.pk in waiting)
-        (result.active if loan.ended_on is None else result.past).append(row)
-    result.open_orders = list(
-        rows.patient_open_orders(actor, grant, scope)
-        .select_related("unit")
-        .order_by("-registered_at")
-    )
-    result.losses = list(
-        rows.patient_losses(actor, grant, scope).select_related("item__article", "loan")
-    )
+    result = Holdings(patient=grant.patient, hidden=found.hidden, blocked=found.blocked)
+    for values in found.rows:
+        row = HoldingRow(*[*values, values[_LOAN_PROVIDER] == scope.actor_provider_id])
+        (result.active if row.ended_on is None else result.past).append(row)
+    result.late_inspections = {
+        row.item_id for row in result.active if row.item_id is not None and row.late_inspection
+    }
+    result.open_orders = [
+        OpenOrderRow(*values) for values in rows.patient_open_order_rows(actor, grant, scope)
+    ]
+    result.losses = [LossRow(*values) for values in rows.patient_loss_rows(actor, grant, scope)]
     for part in HOLDINGS_PARTS:
         part(actor=actor, grant=grant, scope=scope, holdings=result)
+    _record_holdings(
+        actor,
+        grant,
+        scope,
+        [(row.provider_id, row.unit_id) for row in (*result.active, *result.past)],
+        hidden=result.hidden,
+        blocked=result.blocked,
+    )
+    return result
+
+
+_LOAN_PROVIDER = rows.LOAN_ROW.index("unit__provider_id")
+
+
+def holdings_loans(*, actor: Actor, grant: PatientGrant) -> list[Loan]:
+    """The loans of `holdings` (active first, newest first) as Loan objects with their article,
+    item and unit, for the FHIR mapping; recorded as `holdings` records them."""
+    found = rows.patient_loans(actor, grant, "article", "item", "unit__provider")
+    _record_holdings(
+        actor,
+        grant,
+        found.scope,
+        [(loan.unit.provider_id, loan.unit_id) for loan in found.loans],
+        hidden=found.hidden,
+        blocked=found.blocked,
+    )
+    return [
+        *(loan for loan in found.loans if loan.ended_on is None),
+        *(loan for loan in found.loans if loan.ended_on is not None),
+    ]
+
+
+def _record_holdings(
+    actor: Actor,
+    grant: PatientGrant,
+    scope: DataScope,
+    owners: list[tuple[int, int]],
+    *,
+    hidden: int,
+    blocked: bool,
+) -> None:
+    """One read of the holdings, plus a cross-provider read per other provider whose loans
+    (`owners`: provider and unit of each loan shown) were shown (R42)."""
+    shown: dict[int, set[int]] = {}
+    for provider_id, unit_id in owners:
+        shown.setdefault(provider_id, set()).add(unit_id)
+    patient = grant.patient
     record(
         action=Action.HOLDINGS_VIEWED,
         actor=actor,
@@ -128,7 +229,7 @@ def holdings(*, actor: Actor, grant: PatientGrant) -> Holdings:
         legal_basis=grant.basis,
         legal_basis_ref=grant.basis_ref,
         owner_provider_id=scope.actor_provider_id,
-        detail={"owners": sorted(shown), "hidden": result.hidden, "blocked": result.blocked},
+        detail={"owners": sorted(shown), "hidden": hidden, "blocked": blocked},
     )
     for provider_id, unit_ids in sorted(shown.items()):
         if provider_id == scope.actor_provider_id:
@@ -144,7 +245,6 @@ def holdings(*, actor: Actor, grant: PatientGrant) -> Holdings:
             legal_basis_ref=scope.cross_provider_ref,
             detail={"units": sorted(unit_ids)},
         )
-    return result
 
 
 def loans_for_pickup(*, actor: Actor, grant: PatientGrant) -> QuerySet[Loan]:
@@ -695,6 +795,17 @@ class ItemCard:
     reservations: list[Reservation] = field(default_factory=list)
 
 
+_ITEM_RELATED = ("article", "location")
+
+
+def _item_by_number(number: str) -> QuerySet[Item, tuple[Any, ...]]:
+    found = Item.objects.filter(individual_number=number)
+    return found.values_list(*columns(Item, *_ITEM_RELATED))[:1]
+
+
+_ITEM_BY_NUMBER = Prepared(_item_by_number)  # the card's item, compiled once (issue 19)
+
+
 def item_card(*, actor: Actor, individual_number: str, session_ref: str = "") -> ItemCard:
     """An item's history: movements and loans, built by the access layer (R93). The centre's
     stock staff see every loan's unit; a care role only the loans of patients it has a legal route
@@ -702,11 +813,8 @@ def item_card(*, actor: Actor, individual_number: str, session_ref: str = "") ->
     is recorded with the route (R57)."""
     if not (can(actor, Cap.STOCK_VIEW) or can(actor, Cap.PATIENTS_VIEW)):
         require(actor, Cap.STOCK_VIEW)
-    item = (
-        Item.objects.filter(individual_number=individual_number)
-        .select_related("article", "location")
-        .first()
-    )
+    found = _ITEM_BY_NUMBER.rows(individual_number)
+    item = instances(found, Item, *_ITEM_RELATED)[0] if found else None
     if item is None:
         raise denied(actor, "inventory.item", individual_number)
     history = rows.item_history(actor, item, session_ref)
@@ -735,18 +843,18 @@ def item_card(*, actor: Actor, individual_number: str, session_ref: str = "") ->
             for entry in history
             if entry.patient_shown
         ]
+        + [{"action": Action.ITEM_VIEWED, "actor": actor, "target": item}]
     )
-    record(action=Action.ITEM_VIEWED, actor=actor, target=item)
-    movements = list(
-        rows.item_movements(actor, item)
-        .select_related("from_location", "to_location", "actor")
-        .order_by("occurred_at", "pk")
-    )
+    movements = rows.item_movement_list(actor, item)
     references = movement_references(actor, movements)
-    reservations = list(
-        rows.item_reservations(actor, item)
-        .select_related("unit", "created_by", "patient")
-        .order_by("-created_at", "-pk")[:20]
+    held = rows.item_reservations(actor, item)
+    # None for a role that sees none: not even compiled (the ORM compiles an empty query too).
+    reservations = (
+        []
+        if held.query.is_empty()
+        else list(
+            held.select_related("unit", "created_by", "patient").order_by("-created_at", "-pk")[:20]
+        )
     )
     card = ItemCard(
         item,

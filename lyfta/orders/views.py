@@ -97,7 +97,7 @@ def holdings(request: LyftaRequest, patient_id: int) -> HttpResponse:
     to_collect = [
         row
         for row in view.active
-        if row.own_provider and not row.waiting_pickup and row.loan.billing_type != "sale"
+        if row.own_provider and not row.waiting_pickup and row.billing_type != "sale"
     ]
     return render(
         request,

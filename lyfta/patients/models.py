@@ -78,7 +78,12 @@ class Patient(TimestampedModel):
 
     @property
     def display_identifier(self) -> str:
-        return f"{self.identifier[:8]}-{self.identifier[8:]}"
+        return display_identifier(self.identifier)
+
+
+def display_identifier(identifier: str) -> str:
+    """A personnummer (or samordnings-, reservnummer) as shown: YYYYMMDD-NNNN."""
+    return f"{identifier[:8]}-{identifier[8:]}"
 
 
 class PatientCorrection(models.Model):

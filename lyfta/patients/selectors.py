@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from django.core.exceptions import ValidationError
 from django.db import models
@@ -19,11 +19,12 @@ from django.utils.translation import ngettext
 from lyfta.access import patients as access
 from lyfta.access.actor import Actor
 from lyfta.access.patients import Denial, PatientGrant
+from lyfta.access.prepared import Prepared
 from lyfta.access.roles import Fields
 from lyfta.accounts.models import User
 from lyfta.audit.actions import Action
 from lyfta.audit.models import LegalBasis, Outcome
-from lyfta.audit.services import record
+from lyfta.audit.services import record, record_many
 from lyfta.core.paging import Window, window
 from lyfta.organisations.models import CareProvider
 from lyfta.patients import identifiers
@@ -34,6 +35,7 @@ from lyfta.patients.models import (
     EmergencyAccess,
     Patient,
     ProtectedStaff,
+    display_identifier,
 )
 
 SEARCH_LIMIT = 50
@@ -50,27 +52,47 @@ class PatientRow:
     deceased: bool
 
 
-def _row(patient: Patient) -> PatientRow:
+# What a result list shows of each patient, read as tuples (issue 19 point 5).
+ROW_COLUMNS = ("pk", "first_name", "last_name", "identifier", "protection", "deceased_date")
+
+
+def _row(values: tuple[Any, ...]) -> PatientRow:
+    pk, first_name, last_name, identifier, protection, deceased_date = values
     return PatientRow(
-        patient.pk,
-        str(patient),
-        patient.display_identifier,
-        patient.is_protected,
-        patient.deceased_date is not None,
+        pk,
+        f"{first_name} {last_name}",  # as str(Patient)
+        display_identifier(identifier),
+        bool(protection),
+        deceased_date is not None,
     )
+
+
+def _by_identifier(
+    unit_id: int, user_id: int, today: dt.date, identifier: str
+) -> QuerySet[Patient, tuple[Any, ...]]:
+    found = access.patients_in_scope_of(unit_id, user_id, today).filter(identifier=identifier)
+    return found.order_by("last_name", "first_name").values_list(*ROW_COLUMNS)[:SEARCH_LIMIT]
+
+
+# The search by number, the busiest, compiled once (its scope's subqueries cost the most).
+_BY_IDENTIFIER = Prepared(_by_identifier)
 
 
 def patient_search(*, actor: Actor, query: str) -> list[PatientRow]:
     """Search the actor's own patients (care relationship with their unit, R33) by name or exact
     number. Outside that scope nothing is found here: see `patient_lookup_outside`."""
     text = " ".join(query.split())[:60]
-    scope = access.patients_in_scope(actor)
     try:
         parsed = identifiers.parse(text)
     except ValidationError:
         parsed = None
     if parsed is not None:
-        found = scope.filter(identifier=parsed.value)
+        scope = access.scope_of(actor)
+        found = (
+            _BY_IDENTIFIER.rows(*scope, timezone.localdate(), parsed.value)
+            if scope is not None
+            else []
+        )
         kind = "identifier"
     else:
         if len(text) < 2:
@@ -79,30 +101,38 @@ def patient_search(*, actor: Actor, query: str) -> list[PatientRow]:
         condition = Q()
         for word in words:
             condition &= Q(first_name__icontains=word) | Q(last_name__icontains=word)
-        found = scope.filter(condition)
-        kind = "name"
-    patients = list(found.order_by("last_name", "first_name")[:SEARCH_LIMIT])
-    _record_listing(actor, kind, text if kind == "name" else "", patients)
-    return [_row(p) for p in patients]
-
-
-def _record_listing(actor: Actor, kind: str, query: str, patients: list[Patient]) -> None:
-    """The query's parameters and the ids shown; never the results' contents (R60); and one
-    `patient.listed` per patient shown (R57)."""
-    record(
-        action=Action.PATIENT_SEARCHED,
-        actor=actor,
-        detail={"kind": kind, "query": query, "shown": [p.pk for p in patients]},
-    )
-    for patient in patients:
-        record(
-            action=Action.PATIENT_LISTED,
-            actor=actor,
-            patient_id=patient.pk,
-            resource_type="patients.patient",
-            resource_id=patient.pk,
-            legal_basis=LegalBasis.RELATIONSHIP,
+        matching = access.patients_in_scope(actor).filter(condition)
+        found = list(
+            matching.order_by("last_name", "first_name").values_list(*ROW_COLUMNS)[:SEARCH_LIMIT]
         )
+        kind = "name"
+    _record_listing(actor, kind, text if kind == "name" else "", [row[0] for row in found])
+    return [_row(values) for values in found]
+
+
+def _record_listing(actor: Actor, kind: str, query: str, shown: list[int]) -> None:
+    """The query's parameters and the ids `shown`; never the results' contents (R60); and one
+    `patient.listed` per patient shown (R57). One INSERT for them all."""
+    record_many(
+        [
+            {
+                "action": Action.PATIENT_SEARCHED,
+                "actor": actor,
+                "detail": {"kind": kind, "query": query, "shown": shown},
+            },
+            *(
+                {
+                    "action": Action.PATIENT_LISTED,
+                    "actor": actor,
+                    "patient_id": pk,
+                    "resource_type": "patients.patient",
+                    "resource_id": pk,
+                    "legal_basis": LegalBasis.RELATIONSHIP,
+                }
+                for pk in shown
+            ),
+        ]
+    )
 
 
 MINE_PAGE = 25
@@ -123,9 +153,10 @@ def unit_patients(*, actor: Actor, query: str, page: object) -> Window[PatientRo
         for word in text.split():
             found = found.filter(Q(first_name__icontains=word) | Q(last_name__icontains=word))
         kind, kept = "list", text
-    shown = window(found.order_by("last_name", "first_name", "pk"), MINE_PAGE, page)
-    _record_listing(actor, kind, kept, list(shown.object_list))
-    return Window([_row(p) for p in shown.object_list], shown.number, shown.has_next)
+    ordered = found.order_by("last_name", "first_name", "pk").values_list(*ROW_COLUMNS)
+    shown = window(ordered, MINE_PAGE, page)
+    _record_listing(actor, kind, kept, [values[0] for values in shown.object_list])
+    return Window([_row(values) for values in shown.object_list], shown.number, shown.has_next)
 
 
 @dataclass(frozen=True)
@@ -191,10 +222,10 @@ def in_scope(actor: Actor, patient: Patient) -> bool:
 def grant_or_404(*, actor: Actor, patient_id: int, session_ref: str) -> PatientGrant:
     """The grant to open a patient, or the same 404 for "missing" and "not allowed"; a refusal is
     recorded with its reason (R38), and one for a protected patient is flagged for review (R54)."""
-    patient = Patient.objects.select_related("home_municipality").filter(pk=patient_id).first()
+    # The patient and the facts of the decision in one query (not the patient twice).
+    patient, grant = access.patient_and_grant(actor, patient_id, session_ref)
     if patient is None:
         raise Http404
-    grant = access.grant_for(actor, patient, session_ref)
     if isinstance(grant, Denial):
         record(
             action=Action.PATIENT_ACCESS_DENIED,

@@ -19,6 +19,7 @@ from lyfta.access import rows
 from lyfta.access.actor import Actor
 from lyfta.access.patients import is_named_staff
 from lyfta.access.policies import can, require
+from lyfta.access.prepared import Prepared, columns, instances
 from lyfta.access.refusals import denied
 from lyfta.access.roles import Cap
 from lyfta.accounts.models import User
@@ -359,6 +360,14 @@ class ItemWork:
     inspection_late: bool
 
 
+def _schedule(item_id: int) -> QuerySet[ItemInspection, tuple[Any, ...]]:
+    found = ItemInspection.objects.filter(item_id=item_id).order_by("next_due")
+    return found.values_list(*columns(ItemInspection, "plan"))
+
+
+_SCHEDULE = Prepared(_schedule)  # the item card's inspection schedule, compiled once
+
+
 def item_work(*, actor: Actor, item: Item, session_ref: str) -> ItemWork:
     """The item card's work orders and inspections (R93): each patient named is recorded."""
     history = rows.item_work_orders(actor, item, session_ref)
@@ -391,12 +400,13 @@ def item_work(*, actor: Actor, item: Item, session_ref: str) -> ItemWork:
             if row.patient_label
         ]
     )
-    inspections = list(
-        rows.item_inspections(actor, item).select_related("inspector", "plan", "work_order")
+    done = rows.item_inspections(actor, item)
+    inspections = (
+        []
+        if done.query.is_empty()
+        else list(done.select_related("inspector", "plan", "work_order"))
     )
-    schedule = list(
-        ItemInspection.objects.filter(item=item).select_related("plan").order_by("next_due")
-    )
+    schedule = instances(_SCHEDULE.rows(item.pk), ItemInspection, "plan")
     today = timezone.localdate()
     return ItemWork(
         work_orders=shown,
@@ -406,34 +416,42 @@ def item_work(*, actor: Actor, item: Item, session_ref: str) -> ItemWork:
     )
 
 
-def late_inspections(item_ids: list[int]) -> set[int]:
-    """Which of the items are overdue for an inspection (the schedule names no patient)."""
-    today = timezone.localdate()
-    return set(
-        ItemInspection.objects.filter(item_id__in=item_ids, next_due__lt=today).values_list(
-            "item_id", flat=True
-        )
-    )
-
-
 # --- The desk's part of orders' pages (registered in lyfta/workorders/apps.py) -----------------
+
+
+@dataclass(frozen=True)
+class WorkOrderRow:
+    """An open work order on the holdings page, read as a tuple of the access layer's
+    WORK_ORDER_ROW columns (issue 19 point 5)."""
+
+    pk: int
+    number: str
+    kind: str
+    status: str
+    unit_id: int
+    item_id: int | None
+    article_name: str | None  # the item's
+    individual_number: str | None
+    done_due: dt.date | None
+
+    @property
+    def kind_label(self) -> str:
+        return str(dict(WorkOrder.Kind.choices).get(self.kind, self.kind))
+
+    @property
+    def status_label(self) -> str:
+        return str(dict(WorkOrder.Status.choices).get(self.status, self.status))
 
 
 def holdings_work(
     *, actor: Actor, grant: PatientGrant, scope: DataScope, holdings: Holdings
 ) -> None:
     """On the holdings page: the patient's open work orders, on the owners the actor's scope
-    shows (R39), and which active loans' items are overdue for an inspection."""
+    shows (R39). Which active loans' items are overdue for an inspection comes with the loans."""
     if can(actor, Cap.WORKORDERS_REQUEST) or can(actor, Cap.WORKORDERS_HANDLE):
-        holdings.work_orders = list(
-            rows.patient_work_orders(actor, grant, scope)
-            .filter(status__in=WorkOrder.OPEN)
-            .select_related("item__article", "article", "unit")
-            .order_by("done_due", "pk")
-        )
-    holdings.late_inspections = late_inspections(
-        [row.loan.item_id for row in holdings.active if row.loan.item_id]
-    )
+        holdings.work_orders = [
+            WorkOrderRow(*values) for values in rows.patient_work_order_rows(actor, grant, scope)
+        ]
 
 
 def item_card_work(*, actor: Actor, card: ItemCard, session_ref: str) -> None:

@@ -334,6 +334,9 @@ def test_r32_one_query_decision_equals_the_rules_over_generated_scenarios(
                 new = access.grant_for(actor, patient, session_ref)
                 old = _ref_grant(actor, patient, session_ref)
                 assert _same_grant(new, old), (person.user.username, patient.pk, new, old)
+                # The patient pages read the patient and the facts in one query: the same answer.
+                read, same = access.patient_and_grant(actor, patient.pk, session_ref)
+                assert read == patient and same == new, (person.user.username, patient.pk)
                 scenarios += 1
                 kinds.add(getattr(new, "basis", "") or getattr(new, "reason", ""))
                 if isinstance(new, access.PatientGrant):
@@ -375,4 +378,10 @@ def test_r32_the_decision_is_one_query(county: County, alice: Persona) -> None:
         scope = access.data_scope(alice.actor, grant)
     assert grant.basis == LegalBasis.RELATIONSHIP
     assert scope.cross_provider_basis == ""
+    assert len(queries) == 1, [q["sql"] for q in queries.captured_queries]
+    # And the patient pages read the patient with the decision's facts, one query for both.
+    with CaptureQueriesContext(connection) as queries:
+        read, grant = access.patient_and_grant(alice.actor, patient.pk, "s1")
+    assert read == patient and read.protection == patient.protection
+    assert isinstance(grant, access.PatientGrant) and grant.basis == LegalBasis.RELATIONSHIP
     assert len(queries) == 1, [q["sql"] for q in queries.captured_queries]

@@ -132,8 +132,8 @@ def test_the_whole_loop_to_holdings_and_back_into_stock(
 
     # Bob, alice's colleague, sees both in the holdings, with the unit they came from.
     view = selectors.holdings(actor=bob.actor, grant=grant(bob, shop.patient))
-    assert {row.loan.article for row in view.active} == {shop.lift, shop.bed}
-    assert all(row.loan.unit == alice.assignment.unit for row in view.active)
+    assert {row.article_id for row in view.active} == {shop.lift.pk, shop.bed.pk}
+    assert all(row.unit_id == alice.assignment.unit_id for row in view.active)
     assert events(Action.HOLDINGS_VIEWED)[-1].actor_id == bob.user.pk
 
     lift_loan = next(loan for loan in loans if loan.article == shop.lift)
