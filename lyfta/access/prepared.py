@@ -51,6 +51,7 @@ Row = tuple[Any, ...]
 _INT_MARKER = -2_000_000_000
 _STR_MARKER = "\x1elyfta-prepared-{salt}-{index}\x1e"
 _DATE_LIKE = re.compile(r"^\d{4}-\d{2}-\d{2}")
+_INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
 # A list argument (an `__in`) has one parameter per value, so its length is part of the key;
 # a longer list is read by the ORM as it stands.
 MAX_LIST = 64
@@ -147,7 +148,11 @@ class Prepared:
 
     def rows(self, *args: Arg, shape: Hashable = ()) -> list[Row]:
         values, lengths, kinds = _flat(args)
-        if any(length is not None and length > MAX_LIST for length in lengths):
+        if any(length is not None and length > MAX_LIST for length in lengths) or any(
+            isinstance(value, int) and not _INT64_MIN <= value <= _INT64_MAX for value in values
+        ):
+            # A long list, or an integer no column can hold (a hostile id in a URL): the ORM
+            # reads it as it stands, and knows that such an integer matches nothing.
             return [tuple(row) for row in self._queryset(_unflat(values, lengths))]
         connection = connections[self.using]
         key = (shape, connection.timezone_name, kinds)

@@ -256,3 +256,15 @@ def test_issue19_a_list_argument_is_an_in_of_its_values(db: None) -> None:
     with CaptureQueriesContext(connection) as queries:
         assert prepared.rows([], ids) == []
     assert len(queries) == 0
+
+
+@pytest.mark.parametrize("hostile", [2**63, -(2**63) - 1, 10**20])
+def test_issue19_an_integer_no_column_holds_matches_nothing(db: None, hostile: int) -> None:
+    """An id from a URL beyond 64 bits (`/patienter/99999999999999999999/`) is read as the ORM
+    reads it — no row — instead of reaching the database driver, which refuses it (SQLite:
+    OverflowError, a server error)."""
+    patient = _patient(1, "Ek")
+    prepared = Prepared(lambda pk: Patient.objects.filter(pk=pk).values_list("last_name"))
+    assert prepared.rows(patient.pk) == [("Ek",)]
+    assert prepared.rows(hostile) == []
+    assert prepared.rows(patient.pk) == [("Ek",)]
