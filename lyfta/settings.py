@@ -7,6 +7,7 @@ LYFTA_AUDIT_KEY. Every LYFTA_* setting is listed in the README.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import secrets
 from datetime import timedelta
@@ -152,6 +153,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First, so that the request series time every other middleware too (/metrics).
+    "lyfta.metrics.middleware.MetricsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "lyfta.core.middleware.ContentSecurityPolicyMiddleware",
     "lyfta.core.middleware.RefuseNulMiddleware",
@@ -325,6 +328,9 @@ if env_bool("LYFTA_BEHIND_PROXY", False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 # Reverse proxies whose X-Forwarded-For is trusted for the audit log's client address.
 LYFTA_TRUSTED_PROXIES = env_list("LYFTA_TRUSTED_PROXIES", "")
+# Prometheus scrapes each web server directly, often over plain HTTP inside the network: /metrics
+# holds no patient data and is refused to any address not allowed below (decision 0020).
+SECURE_REDIRECT_EXEMPT = [r"^metrics$"]
 CONTENT_SECURITY_POLICY = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
     "font-src 'self'; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; "
@@ -358,6 +364,21 @@ LYFTA_MAX_PER_ISO_CLASS = max(1, env_int("LYFTA_MAX_PER_ISO_CLASS", 2))
 LYFTA_API_RATE_LIMIT = max(1, env_int("LYFTA_API_RATE_LIMIT", 120))
 # Longest page of a list the API returns (a client asks for fewer with `limit`).
 LYFTA_API_PAGE_MAX = max(1, env_int("LYFTA_API_PAGE_MAX", 100))
+
+# --- Operational metrics (issue 20 point 3, decision 0020) ---------------------------------------
+
+# Who may read /metrics: these addresses and networks (the client address as the audit log takes
+# it, so behind a proxy in LYFTA_TRUSTED_PROXIES the forwarded one), or anyone who sends
+# `Authorization: Bearer <LYFTA_METRICS_TOKEN>` (empty: no token is accepted).
+LYFTA_METRICS_ALLOWED_IPS = env_list("LYFTA_METRICS_ALLOWED_IPS", "127.0.0.1,::1")
+for _network in LYFTA_METRICS_ALLOWED_IPS:
+    try:
+        ipaddress.ip_network(_network, strict=False)
+    except ValueError:
+        raise ValueError(
+            f"LYFTA_METRICS_ALLOWED_IPS: {_network!r} is not an address or a network"
+        ) from None
+LYFTA_METRICS_TOKEN = os.environ.get("LYFTA_METRICS_TOKEN", "").strip()
 
 # --- Background work ------------------------------------------------------------------------------
 

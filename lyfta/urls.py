@@ -11,10 +11,12 @@ from lyfta.api.errors import problem
 from lyfta.core import views as core_views
 from lyfta.fhir import views as fhir_views
 from lyfta.home import views as home_views
+from lyfta.metrics import views as metrics_views
 
 urlpatterns = [
     path("", home_views.start, name="start"),
     path("healthz", core_views.healthz, name="healthz"),
+    path("metrics", metrics_views.metrics, name="metrics"),
     path("konto/", include("lyfta.accounts.urls")),
     path("organisation/", include("lyfta.organisations.urls")),
     path("sortiment/", include("lyfta.catalogue.urls")),

@@ -39,7 +39,7 @@ from lyfta.audit.services import record
 # The API and its FHIR endpoint: machine clients with tokens, no sessions.
 API_PREFIX = ("/api/", "/fhir/")
 # Always reachable for a signed-in user, whatever gate is pending.
-ALWAYS_OPEN = {"accounts:logout", "accounts:keepalive", "healthz", "set_language"}
+ALWAYS_OPEN = {"accounts:logout", "accounts:keepalive", "healthz", "metrics", "set_language"}
 # Each gate: the page that resolves it, and what else may be reached while it is pending.
 # The second factor comes before a forced password change, so that a stolen password alone can
 # never be used to set a new one.

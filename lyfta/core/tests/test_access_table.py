@@ -809,6 +809,9 @@ API_ROUTES: dict[str, list[Route]] = {
 ROUTES: dict[str, list[Route]] = {
     "start": [Route(expect=everyone(OK))],
     "healthz": [Route(expect=dict.fromkeys(PERSONAS, OK))],
+    # Operational metrics: from the test client's loopback address, with or without a session
+    # (refused elsewhere: lyfta/metrics/tests).
+    "metrics": [Route(expect=dict.fromkeys(PERSONAS, OK))],
     "set_language": [
         Route(
             method="post",

@@ -523,6 +523,8 @@ EXCLUDED: dict[str, str] = {
     "accounts:admin_api_client": "the API's machine clients, no patients",
     "accounts:admin_api_client_revoke": "answers GET with 405 (a revocation is a POST)",
     "healthz": "a health check: no data",
+    "metrics": "operational series by URL name and the database's backlogs: no data "
+    "(lyfta/metrics/tests asserts no patient id or personnummer in a label)",
     "admin:index": "the admin site keeps organisations only, no patient-linked model",
     "set_language": "POST only in the access table",
     "accounts:login": "the sign-in page",

@@ -17,6 +17,7 @@ PUBLIC = {
     "accounts:oidc_callback",
     "accounts:password_set",
     "healthz",
+    "metrics",
     "set_language",
 }
 # The API's routes take a client's token instead of a session (issue 18); its document, index and
@@ -123,6 +124,8 @@ def test_fhirs_public_routes_hold_no_data(client: Client) -> None:
 def test_public_routes_are_only_the_marked_ones(client: Client) -> None:
     assert client.get(reverse("accounts:login")).status_code == 200
     assert client.get(reverse("healthz")).json() == {"status": "ok"}
+    # Only from an allowed address or with the token (lyfta/metrics/tests).
+    assert client.get(reverse("metrics"), REMOTE_ADDR="203.0.113.9").status_code == 403
 
 
 @pytest.mark.django_db

@@ -5,9 +5,11 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 from types import FrameType
 from typing import Any
 
+from django.conf import settings
 from django.core.management.base import BaseCommand
 
 from lyfta.accounts.seed import DEMO_PASSWORD, DEMO_USERS
@@ -50,9 +52,11 @@ class Command(BaseCommand):
             "scheduler": [python, "manage.py", "run_scheduler"],
             "worker": [python, "manage.py", "db_worker"],
         }
+        env = {name: os.environ.copy() for name in commands}
+        env["web"]["PROMETHEUS_MULTIPROC_DIR"] = str(self.metrics_dir())
         children = {
             # Fixed argument lists built above: no shell, no outside input.
-            name: subprocess.Popen(cmd, env=os.environ.copy())  # noqa: S603
+            name: subprocess.Popen(cmd, env=env[name])  # noqa: S603
             for name, cmd in commands.items()
         }
         stopping = False
@@ -81,6 +85,16 @@ class Command(BaseCommand):
         if failed:
             self.stderr.write(f"{failed} stopped unexpectedly; the others were stopped too")
             sys.exit(1)
+
+    @staticmethod
+    def metrics_dir() -> Path:
+        """Where gunicorn's workers write their request series for /metrics to add up (decision
+        0020): PROMETHEUS_MULTIPROC_DIR, or var/metrics; emptied of the last run's files."""
+        folder = Path(os.environ.get("PROMETHEUS_MULTIPROC_DIR") or settings.VAR_DIR / "metrics")
+        folder.mkdir(parents=True, exist_ok=True)
+        for stale in folder.glob("*.db"):
+            stale.unlink()
+        return folder
 
     def print_logins(self, url: str) -> None:
         width = max(len(u.username) for u in DEMO_USERS)
