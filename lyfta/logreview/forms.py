@@ -12,6 +12,7 @@ from django.utils.html import format_html
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext_lazy as _
 
+from lyfta.access.actor import Actor
 from lyfta.accounts.models import User
 from lyfta.audit.actions import Action
 from lyfta.audit.models import LogExtractRequest, Outcome, Verdict
@@ -90,15 +91,19 @@ class SearchForm(PeriodForm):
         label=_("Utfall"), choices=[("", _("Alla")), *Outcome.choices], required=False
     )
 
+    def __init__(self, *args: Any, actor: Actor, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.actor = actor
+
     def clean_patient(self) -> Patient | None:
+        from lyfta.logreview.review import review_patient
+
         text = self.cleaned_data.get("patient") or ""
         if not text:
             return None
-        value = identifiers.parse(text).value
-        patient = Patient.objects.filter(identifier=value).first()
-        if patient is None:
-            raise forms.ValidationError(_("Det finns ingen patient med det numret i Lyfta."))
-        return patient
+        # One of the reviewer's provider's patients, else the same answer whether the number is
+        # in Lyfta or not (review.review_patient).
+        return review_patient(actor=self.actor, identifier=identifiers.parse(text).value)
 
     def clean_user(self) -> User | None:
         text = self.cleaned_data.get("user") or ""

@@ -289,7 +289,7 @@ def review_search_events(*, actor: Actor, params: SearchParams) -> list[AuditEve
     """`review_search` as whole events (the FHIR export), recorded alike."""
     events = list(_filtered(actor, params).order_by("-occurred_at", "-id")[:SEARCH_LIMIT])
     _record_search(actor, params, len(events))
-    return events
+    return _unnamed_outside(_provider(actor), events)
 
 
 def _record_search(actor: Actor, params: SearchParams, shown: int) -> None:
@@ -313,7 +313,7 @@ def review_entry(*, actor: Actor, event_id: int) -> AuditEvent:
         resource_type="audit.auditevent",
         resource_id=event.pk,
     )
-    return event
+    return _unnamed_outside(_provider(actor), [event])[0]
 
 
 # --- Targeted checks (R76) ------------------------------------------------------------------
@@ -740,10 +740,12 @@ def json_safe(data: dict[str, Any]) -> dict[str, Any]:
     return {k: v.isoformat() if isinstance(v, dt.date) else v for k, v in data.items()}
 
 
-def patient_labels(events: list[AuditEvent] | list[EventRow]) -> dict[int, str]:
+def patient_labels(*, actor: Actor, events: list[AuditEvent] | list[EventRow]) -> dict[int, str]:
     """How the review pages name the patients of `events`: name and number, except a protected
-    patient's, who is shown by internal id only (R53)."""
-    ids = {e.patient_id for e in events if e.patient_id}
+    patient's, who is shown by internal id only (R53). A patient with no link to the reviewer's
+    provider is not named at all, as if the event had none: the reviewer's own searches and
+    refusals never tell him who a number belongs to (M4 of the attack run)."""
+    ids = linked_patients(_provider(actor), {e.patient_id for e in events if e.patient_id})
     labels = {}
     found = Patient.objects.filter(pk__in=ids).values_list(
         "pk", "protection", "last_name", "first_name", "identifier"
@@ -843,18 +845,7 @@ def extract_register(
         raise ValidationError(_("Periodens slut kan inte vara före dess början."))
     if requested_at > timezone.localdate():
         raise ValidationError(_("Datumet för begäran kan inte ligga i framtiden."))
-    if not patient_known_to(provider, actor, patient):
-        # The same answer as for a number nobody has: a reviewer learns of no patient outside his
-        # provider's care or log (R33, R38); the attempt is recorded.
-        record(
-            action=Action.ACCESS_DENIED,
-            actor=actor,
-            outcome=Outcome.DENIED,
-            patient_id=patient.pk,
-            resource_type="audit.logextractrequest",
-            detail={"reason": "not_the_providers_patient"},
-        )
-        raise ValidationError(NO_SUCH_PATIENT)
+    _require_linked(actor, provider, patient, "audit.logextractrequest", "extract_register")
     assert actor.user is not None  # noqa: S101
     with transaction.atomic():
         request = LogExtractRequest.objects.create(
@@ -881,15 +872,106 @@ def extract_register(
 
 NO_SUCH_PATIENT = gettext_lazy("Det finns ingen patient med det numret hos er vårdgivare.")
 
+# What the log review itself writes. It reads the log; it is never a link between a provider and
+# a patient, nor is anything done in a log reviewer's assignment or anything refused.
+_REVIEW_ACTIONS = frozenset(
+    {
+        Action.AUDIT_SEARCHED,
+        Action.AUDIT_ENTRY_VIEWED,
+        Action.AUDIT_EXPORTED,
+        Action.AUDIT_CROSS_PROVIDER_REPORT,
+        Action.AUDIT_PROOF_ISSUED,
+        Action.REVIEW_STARTED,
+        Action.REVIEW_VERDICT,
+        Action.REVIEW_CLOSED,
+        Action.EXTRACT_REQUESTED,
+        Action.EXTRACT_PRODUCED,
+        Action.EXTRACT_DELIVERED,
+    }
+)
 
-def patient_known_to(provider: CareProvider, actor: Actor, patient: Patient) -> bool:
-    """Whether the patient is one of the provider's: cared for at one of its units at some time,
-    or named in the part of the log its reviewers may read."""
+
+def linked_patients(provider: CareProvider, patient_ids: set[int]) -> set[int]:
+    """Those of `patient_ids` who are the provider's patients: cared for at one of its units at
+    some time (orders make the relationship), or named in its log by its own work: an access or
+    a registration by its staff, or another provider's user reading data it documented (R42),
+    granted. The log review's own events never count, nor refusals (H1 of the attack run: a
+    reviewer's search, or his refused extract, made another provider's patient "his")."""
     from lyfta.patients.models import CareRelationship
 
-    if CareRelationship.objects.filter(patient=patient, unit__provider=provider).exists():
-        return True
-    return scope(actor).filter(patient_id=patient.pk).exists()
+    if not patient_ids:
+        return set()
+    linked = set(
+        CareRelationship.objects.filter(patient_id__in=patient_ids, unit__provider=provider)
+        .order_by()
+        .values_list("patient_id", flat=True)
+    )
+    rest = patient_ids - linked
+    if rest:
+        in_log = (
+            AuditEvent.objects.filter(
+                Q(actor_provider_id=provider.pk) | Q(owner_provider_id=provider.pk),
+                patient_id__in=rest,
+                outcome=Outcome.GRANTED,
+            )
+            .exclude(action__in=_REVIEW_ACTIONS)
+            .exclude(actor_role=Role.LOG_REVIEWER)
+            .order_by()
+            .values_list("patient_id", flat=True)
+            .distinct()
+        )
+        linked |= {pk for pk in in_log if pk is not None}
+    return linked
+
+
+def patient_known_to(provider: CareProvider, patient: Patient) -> bool:
+    """Whether the patient is one of the provider's (`linked_patients`)."""
+    return bool(linked_patients(provider, {patient.pk}))
+
+
+def _unnamed_outside(provider: CareProvider, events: list[AuditEvent]) -> list[AuditEvent]:
+    """`events` as the review shows them whole (an entry, the FHIR export): a patient with no
+    link to the provider is left out of each, in memory only (the log is never changed)."""
+    linked = linked_patients(provider, {e.patient_id for e in events if e.patient_id})
+    for event in events:
+        if event.patient_id is None or event.patient_id in linked:
+            continue
+        if event.resource_type == "patients.patient":
+            event.resource_id = ""
+        event.patient_id = None
+        event.detail = {k: v for k, v in (event.detail or {}).items() if k != "patient"}
+    return events
+
+
+def review_patient(*, actor: Actor, identifier: str) -> Patient:
+    """The patient a reviewer names by number for a search: one of his provider's, else the same
+    answer whether the number is in Lyfta or not (M4 of the attack run). A refusal of a patient
+    who is in Lyfta is recorded (R38)."""
+    provider = _provider(actor)
+    patient = Patient.objects.filter(identifier=identifier).first()
+    if patient is None:
+        raise ValidationError(NO_SUCH_PATIENT)
+    _require_linked(actor, provider, patient, "audit.auditevent", "review_search")
+    return patient
+
+
+def _require_linked(
+    actor: Actor, provider: CareProvider, patient: Patient, resource_type: str, step: str
+) -> None:
+    """Refuse a patient who is not the provider's with the same answer as a number nobody has:
+    a reviewer learns of no patient outside his provider's care or log (R33); the attempt is
+    recorded (R38)."""
+    if patient_known_to(provider, patient):
+        return
+    record(
+        action=Action.ACCESS_DENIED,
+        actor=actor,
+        outcome=Outcome.DENIED,
+        patient_id=patient.pk,
+        resource_type=resource_type,
+        detail={"step": step, "reason": "not_the_providers_patient"},
+    )
+    raise ValidationError(NO_SUCH_PATIENT)
 
 
 def extract_requests(*, actor: Actor) -> QuerySet[LogExtractRequest]:
@@ -913,11 +995,16 @@ class ExtractRow:
 
 
 def _extract_events(
-    patient_id: int, start: dt.datetime, end: dt.datetime
+    provider_id: int, patient_id: int, start: dt.datetime, end: dt.datetime
 ) -> QuerySet[AuditEvent, tuple[Any, ...]]:
     return (
         AuditEvent.objects.filter(
-            patient_id=patient_id, occurred_at__gte=start, occurred_at__lt=end
+            # The provider's answer (R42, R43): its own users' events, and other providers'
+            # users' accesses to data it documented; never another provider's own work.
+            Q(actor_provider_id=provider_id) | Q(owner_provider_id=provider_id),
+            patient_id=patient_id,
+            occurred_at__gte=start,
+            occurred_at__lt=end,
         )
         .exclude(outcome=Outcome.DENIED)
         .order_by("occurred_at", "id")
@@ -938,14 +1025,16 @@ _EXTRACT_EVENTS = Prepared(_extract_events)  # compiled once (issue 19 point 5)
 
 
 def extract_rows(request: LogExtractRequest) -> list[ExtractRow]:
-    """Every access to the patient's data and every registration about the patient in the
-    period, by anyone of any provider (R80): each event that names the patient, not only the
-    reads (orders, deliveries, pick-ups, losses, corrections, consents, blocks...), in plain
+    """The provider's answer to its patient (R80): every access to the data it is responsible
+    for and every registration about the patient in the period, by its own users and by other
+    providers' users reading its data (R42, R43), but never another provider's own work (H1 of
+    the attack run): each such event that names the patient, not only the reads (orders,
+    deliveries, pick-ups, losses, corrections, consents, blocks...), in plain
     Swedish, with unit and provider in plain names; refused attempts are no access and are left
     out. Staff names only for an official-document request after a secrecy review at a provider
     that shows them (R81)."""
     start, end = _window(request.period_from, request.period_until)
-    rows_in = _EXTRACT_EVENTS.rows(request.patient_id, start, end)
+    rows_in = _EXTRACT_EVENTS.rows(request.provider_id, request.patient_id, start, end)
     units = dict(
         Unit.objects.filter(pk__in={row[1] for row in rows_in if row[1]}).values_list("pk", "name")
     )

@@ -81,7 +81,7 @@ def _params(data: dict[str, Any]) -> review.SearchParams:
 @require_http_methods(["GET"])
 def search(request: LyftaRequest) -> HttpResponse:
     require(request.actor, Cap.AUDIT_REVIEW)
-    form = SearchForm(request.GET or None, units=_units(request))
+    form = SearchForm(request.GET or None, units=_units(request), actor=request.actor)
     events = None
     graph = None
     if request.GET and form.is_valid():
@@ -102,7 +102,7 @@ def search(request: LyftaRequest) -> HttpResponse:
         {
             "form": form,
             "events": events,
-            "labels": review.patient_labels(events or []),
+            "labels": review.patient_labels(actor=request.actor, events=events or []),
             "chart": graph,
             "save_kind": "search",
             "limit": review.SEARCH_LIMIT,
@@ -117,7 +117,7 @@ def fhir_export(request: LyftaRequest) -> HttpResponse:
     from lyfta.logreview.fhir import bundle
 
     require(request.actor, Cap.AUDIT_REVIEW)
-    form = SearchForm(request.GET or None, units=_units(request))
+    form = SearchForm(request.GET or None, units=_units(request), actor=request.actor)
     if not form.is_valid():
         return render(request, "audit/review/search.html", {"form": form}, status=400)
     params = _params(form.cleaned_data)
@@ -141,7 +141,7 @@ def entry(request: LyftaRequest, event_id: int) -> HttpResponse:
     return render(
         request,
         "audit/review/entry.html",
-        {"event": event, "labels": review.patient_labels([event])},
+        {"event": event, "labels": review.patient_labels(actor=request.actor, events=[event])},
     )
 
 
@@ -151,7 +151,7 @@ def targeted(request: LyftaRequest, name: str) -> HttpResponse:
     check = review.TARGETED.get(name)
     if check is None:
         raise Http404
-    form = SearchForm(request.GET or None, units=_units(request))
+    form = SearchForm(request.GET or None, units=_units(request), actor=request.actor)
     events = None
     handover = None
     if request.GET and form.is_valid():
@@ -170,7 +170,7 @@ def targeted(request: LyftaRequest, name: str) -> HttpResponse:
             "form": form,
             "events": events,
             "handover": handover,
-            "labels": review.patient_labels(events or []),
+            "labels": review.patient_labels(actor=request.actor, events=events or []),
             "save_kind": check.name,
             "limit": review.SEARCH_LIMIT,
         },
@@ -185,7 +185,7 @@ def check_save(request: LyftaRequest) -> HttpResponse:
     kind = request.POST.get("kind", "")
     if kind != "search" and kind not in review.TARGETED:
         raise Http404
-    form = SearchForm(request.POST, units=_units(request))
+    form = SearchForm(request.POST, units=_units(request), actor=request.actor)
     if not form.is_valid():
         messages.error(request, _("Sökningen kunde inte sparas: kontrollera fälten."))
         return redirect("review:search")
@@ -273,7 +273,9 @@ def check(request: LyftaRequest, check_id: int) -> HttpResponse:
         {
             "check": review_check,
             "items": items,
-            "labels": review.patient_labels([e for _item, e in items if e is not None]),
+            "labels": review.patient_labels(
+                actor=request.actor, events=[e for _item, e in items if e is not None]
+            ),
             "verdicts": Verdict.choices,
             "reasons": review.reason_labels(),
             "close_form": CloseForm(),

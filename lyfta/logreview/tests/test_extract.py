@@ -82,6 +82,7 @@ def test_r80_a_unit_named_like_a_formula_comes_out_neutralised_in_the_csv(
         actor=charlie.actor,
         patient_id=patient.pk,
         legal_basis=LegalBasis.CONSENT,
+        owner_provider_id=county.municipality.pk,  # the region read the municipality's data
     )
     signed_in(client, lena)
     table = csv_table(client, extract_for(lena, patient))

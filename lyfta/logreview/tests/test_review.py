@@ -616,7 +616,9 @@ def test_r52_waiting_emergency_accesses_show_on_the_reviewers_start_page(
 def accessed(
     county: County, alice: Persona, charlie: Persona, patient: Patient, other: Patient
 ) -> list[AuditEvent]:
-    """Five accesses to the patient's data, by two providers, and noise that is not hers."""
+    """Five accesses to the municipality's data on the patient, by two providers, and noise
+    that is not in its extract: another patient, a day after the period, a refusal, and the
+    region's reading of its own data (the region's answer, not the municipality's)."""
     accesses = [
         read(alice, patient, at(dt.date(2026, 2, 3), 8, 15)),
         read(alice, patient, at(dt.date(2026, 2, 4), 14, 40), basis=LegalBasis.NEED),
@@ -628,9 +630,16 @@ def accessed(
             owner=county.municipality.pk,
         ),
         read(alice, patient, at(dt.date(2026, 2, 11), 16, 30), action=Action.PATIENT_LISTED),
-        read(charlie, patient, at(dt.date(2026, 2, 27), 21, 50)),
+        read(
+            charlie,
+            patient,
+            at(dt.date(2026, 2, 27), 21, 50),
+            action=Action.PATIENT_CROSS_PROVIDER_READ,
+            owner=county.municipality.pk,
+        ),
     ]
     read(alice, other, at(dt.date(2026, 2, 5)))  # another patient
+    read(charlie, patient, at(dt.date(2026, 2, 6)), owner=county.region.pk)  # the region's own
     read(alice, patient, at(dt.date(2026, 3, 2)))  # after the period
     with clock(at(dt.date(2026, 2, 12))):
         record(
@@ -717,6 +726,7 @@ def test_r80_the_pdf_renders_and_lists_every_access_of_its_fixture(
     assert text.count(county.unit_b.name) >= 2
     assert "2026-02-12" not in text  # the refused attempt was no access
     assert "2026-02-05" not in text  # another patient's
+    assert "2026-02-06" not in text  # the region's reading of its own data
     assert "Alice" not in text  # no staff names by default
 
 
