@@ -10,7 +10,7 @@ from django.utils import timezone
 from lyfta.access.actor import Actor
 from lyfta.access.policies import can
 from lyfta.access.roles import PRIVILEGED_ROLES, ROLE_CAPABILITIES, Cap, Role
-from lyfta.accounts.models import Assignment, PrivilegeRequest, User
+from lyfta.accounts.models import ApiScope, Assignment, PrivilegeRequest, User
 from lyfta.organisations.models import Unit
 
 # System administration is handed out only at the assistive-device centre's units (which belong
@@ -134,7 +134,8 @@ def needs_approval(actor: Actor) -> bool:
 
 def privilege_requests_visible_to(actor: Actor) -> QuerySet[PrivilegeRequest]:
     """Requests the actor made, and those about accounts in their scope: all of them for a system
-    administrator, their provider's for a user administrator."""
+    administrator, their provider's for a user administrator (with new API clients at its
+    units)."""
     if actor.user is None:
         return PrivilegeRequest.objects.all()
     own = Q(requested_by=actor.user)
@@ -142,7 +143,8 @@ def privilege_requests_visible_to(actor: Actor) -> QuerySet[PrivilegeRequest]:
         return PrivilegeRequest.objects.filter(own)
     if not can(actor, Cap.USERS_MANAGE):
         return PrivilegeRequest.objects.all()
-    return PrivilegeRequest.objects.filter(own | Q(subject__in=users_visible_to(actor)))
+    clients = Q(kind=PrivilegeRequest.Kind.API_CLIENT, unit__in=units_assignable_by(actor))
+    return PrivilegeRequest.objects.filter(own | Q(subject__in=users_visible_to(actor)) | clients)
 
 
 def privilege_refusal(actor: Actor, request: PrivilegeRequest) -> str | None:
@@ -155,13 +157,21 @@ def privilege_refusal(actor: Actor, request: PrivilegeRequest) -> str | None:
         return "not_an_approver"
     if request.requested_by_id == actor.user.pk:
         return "own_request"
-    if request.subject_id == actor.user.pk:
+    if request.subject_id is not None and request.subject_id == actor.user.pk:
         # Every request that could widen the approver's own rights is about his own account
         # (one account per person, R1): a grant to him, or a reset whose code he would see.
         return "about_self"
     if not can(actor, Cap.USERS_MANAGE):
         return None  # a system administrator approves across providers
+    if request.kind == PrivilegeRequest.Kind.API_CLIENT:
+        # A user administrator approves a client only at a unit of his own provider: the one
+        # whose patients it will read.
+        unit = request.unit
+        mine = unit is not None and units_assignable_by(actor).filter(pk=unit.pk).exists()
+        return None if mine else "outside_scope"
     subject = request.subject
+    if subject is None:
+        return "outside_scope"
     if request.kind == PrivilegeRequest.Kind.GRANT and request.unit is not None:
         return None if can_grant(actor, subject, request.unit, request.role) else "outside_scope"
     if request.kind == PrivilegeRequest.Kind.END and request.assignment is not None:
@@ -175,6 +185,20 @@ def privilege_refusal(actor: Actor, request: PrivilegeRequest) -> str | None:
 CARE_ROLES: frozenset[str] = frozenset(
     role for role, caps in ROLE_CAPABILITIES.items() if Cap.PATIENTS_VIEW in caps
 )
+
+# The only scopes that reach no patient data: the assortment and the billing runs' totals (R34).
+# Every other scope reads or changes patients, their devices and orders, or (the
+# population-register feed) any patient at all.
+API_SCOPES_WITHOUT_PATIENTS: frozenset[str] = frozenset(
+    {ApiScope.CATALOGUE_READ, ApiScope.BILLING_READ}
+)
+
+
+def api_client_reaches_patients(role: str, scopes: list[str]) -> bool:
+    """Whether a machine client in `role` with `scopes` reaches patient data: a role with
+    access to patients, or any scope but the assortment's and the billing runs'. Such a client
+    is registered only on another person's approval (R91, R9)."""
+    return role in CARE_ROLES or not set(scopes) <= API_SCOPES_WITHOUT_PATIENTS
 
 
 def review_conflicts(user: User, unit: Unit, role: str) -> list[Assignment]:

@@ -406,6 +406,19 @@ def privilege_request_approve(request: LyftaRequest, request_id: int) -> HttpRes
     except ValidationError as error:
         messages.error(request, " ".join(error.messages))
         return redirect("accounts:admin_privilege_requests")
+    if approval.token is not None and approval.request.api_client is not None:
+        # The new API client's token, shown once, to the approver alone (R91): he hands it to
+        # whoever runs the system; the requester never sees it.
+        return render(
+            request,
+            "accounts/admin/api_client_token.html",
+            {
+                "client": approval.request.api_client,
+                "token": approval.token,
+                "approved": True,
+                "client_pages": can(request.actor, Cap.API_CLIENTS_MANAGE),
+            },
+        )
     if approval.code is not None:
         # Shown once, to the approver alone: he hands it to the person.
         link = request.build_absolute_uri(reverse("accounts:password_set", args=[approval.code]))

@@ -1,5 +1,6 @@
 """Machine clients of the API (issue 18; docs/decisions/0015-api-clients.md): registering and
-revoking them (the system administrator), and, on every API call, finding the client a token
+revoking them (the system administrator; one that reaches patient data on another person's
+approval of his request, R91), and, on every API call, finding the client a token
 belongs to and counting the call against its rate limit.
 
 A client acts as its own service account (`User.is_service`) in its own assignment, so every
@@ -15,9 +16,10 @@ import hmac
 import re
 import secrets
 from dataclasses import dataclass
+from typing import Any
 
 from django.conf import settings
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.db.models import Case, F, Q, QuerySet, Value, When
 from django.shortcuts import get_object_or_404
@@ -25,10 +27,13 @@ from django.utils import timezone
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
 
+from lyfta.access import users as access_users
 from lyfta.access.actor import Actor
 from lyfta.access.policies import require
 from lyfta.access.roles import API_CLIENT_ROLES, ROLE_PURPOSE, Cap, role_may
-from lyfta.accounts.models import ApiClient, ApiScope, Assignment, User
+from lyfta.accounts import services
+from lyfta.accounts.models import ApiClient, ApiScope, Assignment, PrivilegeRequest, User
+from lyfta.accounts.services import unit_owner
 from lyfta.audit.actions import Action
 from lyfta.audit.models import Outcome
 from lyfta.audit.services import record
@@ -134,6 +139,33 @@ def _check(
         raise ValidationError(errors)
 
 
+def needs_second_person(actor: Actor, *, role: str, scopes: list[str]) -> bool:
+    """Whether registering a client in `role` with `scopes` is a request another person approves
+    (R91): a person's registration of a client that reaches patient data. A management command
+    (trusted code, as for the other privileged changes) registers alone."""
+    return access_users.needs_approval(actor) and access_users.api_client_reaches_patients(
+        role, scopes
+    )
+
+
+def _cleaned(
+    *, name: str, role: str, scopes: list[str], expires_on: dt.date, rate_limit: int | None
+) -> tuple[str, list[str], int]:
+    """The name, scopes and rate limit as stored, once checked; a ValidationError (Swedish)
+    otherwise."""
+    name = " ".join(name.split())[:100]
+    rate = rate_limit if rate_limit is not None else settings.LYFTA_API_RATE_LIMIT
+    scopes = sorted(set(scopes))
+    _check(name=name, role=role, scopes=scopes, expires_on=expires_on, rate_limit=rate)
+    if User.objects.filter(username=_username(name)).exists():
+        raise ValidationError({"name": _("Det finns redan ett konto med det namnet.")})
+    return name, scopes, rate
+
+
+def _username(name: str) -> str:
+    return f"api-{slugify(name)}"[:150]
+
+
 def api_client_register(
     *,
     actor: Actor,
@@ -150,20 +182,138 @@ def api_client_register(
     """Register a machine client: a service account that cannot sign in on the pages, its
     assignment at `unit` in `role` (valid through `expires_on`, at most
     LYFTA_ASSIGNMENT_MAX_MONTHS ahead, as a person's, R4) and a new token, returned once and
-    kept only as its hash. Recorded with everything but the token."""
+    kept only as its hash. Recorded with everything but the token. A person registers alone only
+    a client that reaches no patient data; one that does is `api_client_request`ed and
+    registered on another person's approval (R91)."""
     require(actor, Cap.API_CLIENTS_MANAGE)
-    name = " ".join(name.split())[:100]
-    rate = rate_limit if rate_limit is not None else settings.LYFTA_API_RATE_LIMIT
-    scopes = sorted(set(scopes))
-    _check(name=name, role=role, scopes=scopes, expires_on=expires_on, rate_limit=rate)
-    username = f"api-{slugify(name)}"[:150]
-    if User.objects.filter(username=username).exists():
-        raise ValidationError({"name": _("Det finns redan ett konto med det namnet.")})
+    if needs_second_person(actor, role=role, scopes=scopes):
+        record(
+            action=Action.ACCESS_DENIED,
+            actor=actor,
+            outcome=Outcome.DENIED,
+            resource_type="accounts.apiclient",
+            detail={"attempted": Action.API_CLIENT_REGISTERED, "reason": "needs_approval"},
+            **unit_owner(unit),
+        )
+        raise PermissionDenied("needs_approval")
+    name, scopes, rate = _cleaned(
+        name=name, role=role, scopes=scopes, expires_on=expires_on, rate_limit=rate_limit
+    )
+    return _client_insert(
+        actor=actor,
+        name=name,
+        description=description,
+        unit=unit,
+        role=role,
+        purpose=purpose or ROLE_PURPOSE[role],
+        scopes=scopes,
+        expires_on=expires_on,
+        rate=rate,
+        decision_reference=decision_reference,
+    )
+
+
+def api_client_request(
+    *,
+    actor: Actor,
+    name: str,
+    unit: Unit,
+    role: str,
+    scopes: list[str],
+    expires_on: dt.date,
+    decision_reference: str,
+    description: str = "",
+    purpose: str | None = None,
+    rate_limit: int | None = None,
+) -> PrivilegeRequest:
+    """Ask that a client reaching patient data be registered: checked as a registration now,
+    registered only when another user administrator or system administrator approves (R91,
+    `services.privilege_request_approve`), whose answer alone shows the token. Recorded as
+    `privilege.requested`, visible to the log reviewers of `unit`'s provider too (R42)."""
+    require(actor, Cap.API_CLIENTS_MANAGE)
+    name, scopes, rate = _cleaned(
+        name=name, role=role, scopes=scopes, expires_on=expires_on, rate_limit=rate_limit
+    )
+    description = " ".join(description.split())[:300]
+    purpose = purpose or ROLE_PURPOSE[role]
+    reference = decision_reference.strip()[:100]
+    return services.request_create(
+        actor=actor,
+        kind=PrivilegeRequest.Kind.API_CLIENT,
+        subject=None,
+        capability=Cap.API_CLIENTS_MANAGE,
+        detail={
+            "name": name,
+            "unit": unit.pk,
+            "role": role,
+            "purpose": purpose,
+            "scopes": scopes,
+            "valid_until": expires_on,
+            "rate_limit": rate,
+            "decision_reference": reference,
+        },
+        client_name=name,
+        client_description=description,
+        unit=unit,
+        role=role,
+        purpose=purpose,
+        scopes=scopes,
+        valid_from=timezone.localdate(),
+        valid_until=expires_on,
+        rate_limit=rate,
+        decision_reference=reference,
+    )
+
+
+def api_client_register_approved(
+    *, actor: Actor, request: PrivilegeRequest, detail: dict[str, Any]
+) -> Registered:
+    """Register the client `request` asks for, in the name of `actor`, the approver (called by
+    `services.privilege_request_approve`, which has checked that he may). Checked again: the
+    name may have been taken or the last day passed while the request waited."""
+    if request.unit is None or request.valid_until is None:
+        raise ValueError("an API client request without unit or last day")
+    name, scopes, rate = _cleaned(
+        name=request.client_name,
+        role=request.role,
+        scopes=list(request.scopes),
+        expires_on=request.valid_until,
+        rate_limit=request.rate_limit,
+    )
+    return _client_insert(
+        actor=actor,
+        name=name,
+        description=request.client_description,
+        unit=request.unit,
+        role=request.role,
+        purpose=request.purpose or ROLE_PURPOSE[request.role],
+        scopes=scopes,
+        expires_on=request.valid_until,
+        rate=rate,
+        decision_reference=request.decision_reference,
+        detail=detail,
+    )
+
+
+def _client_insert(
+    *,
+    actor: Actor,
+    name: str,
+    description: str,
+    unit: Unit,
+    role: str,
+    purpose: str,
+    scopes: list[str],
+    expires_on: dt.date,
+    rate: int,
+    decision_reference: str,
+    detail: dict[str, Any] | None = None,
+) -> Registered:
     key_id, token = _new_token()
     today = timezone.localdate()
     with transaction.atomic():
         user = User(
-            username=username,
+            username=_username(name),
             first_name=name[:150],
             last_name="(API)",
             title=_("API-klient")[:100],
@@ -179,7 +329,7 @@ def api_client_register(
             user=user,
             unit=unit,
             role=role,
-            purpose=purpose or ROLE_PURPOSE[role],
+            purpose=purpose,
             valid_from=today,
             valid_until=expires_on,
             decided_by=actor.user,
@@ -219,7 +369,10 @@ def api_client_register(
                 "purpose": assignment.purpose,
                 "decision_reference": assignment.decision_reference,
                 "key_id": key_id,
+                **(detail or {}),
             },
+            # The unit's provider's log reviewers see who gave a system access to its patients.
+            **unit_owner(unit),
         )
     return Registered(client, token)
 
@@ -233,7 +386,11 @@ def api_client_revoke(*, actor: Actor, client: ApiClient, reason: str) -> ApiCli
         raise ValidationError({"reason": _("Ange skälet till att klienten återkallas.")})
     now = timezone.now()
     with transaction.atomic():
-        locked = ApiClient.objects.select_for_update().get(pk=client.pk)
+        locked = (
+            ApiClient.objects.select_for_update(of=("self",))
+            .select_related("assignment__unit")
+            .get(pk=client.pk)
+        )
         if locked.revoked_at is not None:
             return locked
         ApiClient.objects.filter(pk=locked.pk).update(
@@ -249,6 +406,7 @@ def api_client_revoke(*, actor: Actor, client: ApiClient, reason: str) -> ApiCli
             target=locked,
             changes={"revoked_at": [None, now]},
             detail={"reason": reason, "assignment": locked.assignment_id, "user": locked.user_id},
+            **unit_owner(locked.assignment.unit),
         )
     locked.refresh_from_db()
     return locked

@@ -1,5 +1,6 @@
 """The system administrator's pages for the API's machine clients (issue 18): the list, the
-registration (whose page shows the token once), a client's page and its revocation."""
+registration (whose page shows the token once, or, for a client that reaches patient data, a
+request another person approves, R91), a client's page and its revocation."""
 
 from __future__ import annotations
 
@@ -35,15 +36,20 @@ def client_create(request: LyftaRequest) -> HttpResponse:
     form = ApiClientForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
+        scopes = list(data["scopes"])
+        # R91: a client that reaches patient data is a request another person approves; the
+        # token is then shown to him, never to the one who asked.
+        second = api_clients.needs_second_person(request.actor, role=data["role"], scopes=scopes)
+        service = api_clients.api_client_request if second else api_clients.api_client_register
         try:
-            registered = api_clients.api_client_register(
+            done: object = service(
                 actor=request.actor,
                 name=data["name"],
                 description=data["description"],
                 unit=data["unit"],
                 role=data["role"],
                 purpose=data["purpose"] or None,
-                scopes=list(data["scopes"]),
+                scopes=scopes,
                 expires_on=data["expires_on"],
                 rate_limit=data["rate_limit"],
                 decision_reference=data["decision_reference"],
@@ -51,12 +57,22 @@ def client_create(request: LyftaRequest) -> HttpResponse:
         except ValidationError as error:
             add_service_errors(form, error)
         else:
-            # The token is shown on this answer only: never stored, never redirected with.
-            return render(
+            if isinstance(done, api_clients.Registered):
+                # The token is shown on this answer only: never stored, never redirected with.
+                return render(
+                    request,
+                    "accounts/admin/api_client_token.html",
+                    {"client": done.client, "token": done.token},
+                )
+            messages.info(
                 request,
-                "accounts/admin/api_client_token.html",
-                {"client": registered.client, "token": registered.token},
+                _(
+                    "Klienten når patientuppgifter och registreras först när en annan "
+                    "användaradministratör eller systemadministratör har godkänt begäran. "
+                    "Nyckeln visas då bara för den som godkänner."
+                ),
             )
+            return redirect("accounts:admin_privilege_requests")
     return render(
         request,
         "accounts/admin/api_client_form.html",

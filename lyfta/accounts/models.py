@@ -331,11 +331,13 @@ class PrivilegeRequest(models.Model):
     """A change to privileged rights that one person asks for and another approves (R91):
     granting or ending an assignment whose role is system administrator, user administrator or log
     reviewer, or resetting the password or second factor, deactivating or reactivating an account
-    that holds one. Nothing changes until the approval; the request lapses after `expires_at` and
-    the requester may withdraw it while it waits."""
+    that holds one; and registering an API client that reaches patient data (its token is shown
+    to the approver alone). Nothing changes until the approval; the request lapses after
+    `expires_at` and the requester may withdraw it while it waits."""
 
     class Kind(models.TextChoices):
         GRANT = "grant", _("Nytt uppdrag")
+        API_CLIENT = "api_client", _("Ny API-klient med tillgång till patientuppgifter")
         END = "end", _("Avsluta uppdrag")
         PASSWORD_RESET = "password_reset", _("Engångskod för nytt lösenord")
         MFA_RESET = "mfa_reset", _("Återställ tvåfaktorsinloggning")
@@ -349,8 +351,15 @@ class PrivilegeRequest(models.Model):
         CANCELLED = "cancelled", _("Återkallad")
 
     kind = models.CharField(_("ändring"), max_length=16, choices=Kind.choices)
+    # The account the change is about; none for a new API client (API_CLIENT), whose service
+    # account is made on approval.
     subject = models.ForeignKey(
-        User, on_delete=models.PROTECT, related_name="privilege_requests", verbose_name=_("gäller")
+        User,
+        on_delete=models.PROTECT,
+        related_name="privilege_requests",
+        null=True,
+        blank=True,
+        verbose_name=_("gäller"),
     )
     # A new assignment (GRANT): its unit, role, purpose, window and decision; `replaces` for an
     # extension.
@@ -386,6 +395,21 @@ class PrivilegeRequest(models.Model):
         verbose_name=_("uppdrag"),
     )
     reason = models.CharField(_("skäl"), max_length=200, blank=True)
+    # A new API client (API_CLIENT): with `unit`, `role`, `purpose`, `valid_until` (its last day)
+    # and `decision_reference` above, what the approval registers; `api_client` is the client
+    # the approval created.
+    client_name = models.CharField(_("klientens namn"), max_length=100, blank=True)
+    client_description = models.CharField(_("klientens beskrivning"), max_length=300, blank=True)
+    scopes = models.JSONField(_("behörigheter"), default=list, blank=True)
+    rate_limit = models.PositiveIntegerField(_("anrop per minut"), null=True, blank=True)
+    api_client = models.ForeignKey(
+        "ApiClient",
+        on_delete=models.PROTECT,
+        related_name="privilege_requests",
+        null=True,
+        blank=True,
+        verbose_name=_("API-klient"),
+    )
     requested_by = models.ForeignKey(
         User, on_delete=models.PROTECT, related_name="+", verbose_name=_("begärd av")
     )
@@ -422,7 +446,7 @@ class PrivilegeRequest(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.get_kind_display()}: {self.subject}"
+        return f"{self.get_kind_display()}: {self.subject or self.client_name}"
 
     @property
     def expired(self) -> bool:
@@ -431,6 +455,11 @@ class PrivilegeRequest(models.Model):
     @property
     def state_display(self) -> str:
         return str(_("Förfallen")) if self.expired else str(self.get_status_display())
+
+    @property
+    def scope_labels(self) -> list[str]:
+        """A new API client's scopes in words, for the pages."""
+        return [str(ApiScope(s).label) for s in self.scopes if s in ApiScope.values]
 
 
 class ApiScope(models.TextChoices):
@@ -457,7 +486,9 @@ class ApiClient(TimestampedModel):
     system that acts as its own service account `user` in its own `assignment` (unit, role,
     purpose), through the same access layer and audit as a person. Its token is shown once at
     registration and stored only as a SHA-256 hash; `key_id` is the token's public part, by which
-    it is looked up. Registered, and revoked, by a system administrator."""
+    it is looked up. Registered, and revoked, by a system administrator; one that reaches patient
+    data only on another person's approval of a request (R91, `PrivilegeRequest.Kind.API_CLIENT`).
+    """
 
     name = models.CharField(_("namn"), max_length=100, unique=True)
     description = models.CharField(_("beskrivning"), max_length=300, blank=True)

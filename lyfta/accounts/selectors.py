@@ -146,12 +146,15 @@ def _warnings(request: PrivilegeRequest) -> list[str]:
     """What the approver should weigh: R92's conflict, and a requester who himself made a one-time
     code for the account (he may know its password)."""
     warnings: list[str] = []
+    subject = request.subject
+    if subject is None:
+        return warnings  # a new API client: no account yet
     if request.kind == PrivilegeRequest.Kind.GRANT and request.unit is not None:
-        conflict = review_warning(request.subject, request.unit, request.role)
+        conflict = review_warning(subject, request.unit, request.role)
         if conflict:
             warnings.append(conflict)
     if PasswordResetCode.objects.filter(
-        user_id=request.subject_id, created_by_id=request.requested_by_id
+        user_id=subject.pk, created_by_id=request.requested_by_id
     ).exists():
         warnings.append(
             _(

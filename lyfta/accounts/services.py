@@ -7,7 +7,7 @@ import datetime as dt
 import hashlib
 import secrets
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypedDict
 
 from django.conf import settings
 from django.contrib.auth.password_validation import validate_password
@@ -654,31 +654,60 @@ def recertification_record(
 
 @dataclass(frozen=True)
 class Approval:
-    """What an approval did: the request, and the one-time code when it started a password reset
-    (shown to the approver alone, once)."""
+    """What an approval did: the request, and the one-time code when it started a password reset,
+    or the token of the API client it registered (shown to the approver alone, once)."""
 
     request: PrivilegeRequest
     code: str | None = None
+    token: str | None = None
 
 
-def _requester(actor: Actor) -> User:
-    require(actor, Cap.USERS_MANAGE)
+def _requester(actor: Actor, capability: str) -> User:
+    require(actor, capability)
     if actor.user is None:
         raise PermissionDenied("a request is made by a person")
     return actor.user
 
 
-def _request_create(
-    *, actor: Actor, kind: str, subject: User, detail: dict[str, Any], **fields: Any
+class Owner(TypedDict, total=False):
+    """The information-owning provider and unit of an audit event (R42)."""
+
+    owner_provider_id: int
+    owner_unit_id: int
+
+
+def unit_owner(unit: Unit) -> Owner:
+    return {"owner_provider_id": unit.provider_id, "owner_unit_id": unit.pk}
+
+
+def request_owner(request: PrivilegeRequest) -> Owner:
+    """The provider and unit whose log reviewers see a request about a new API client: those of
+    the unit whose patients it will read (R42), not only the requester's."""
+    if request.kind != PrivilegeRequest.Kind.API_CLIENT or request.unit is None:
+        return {}
+    return unit_owner(request.unit)
+
+
+def request_create(
+    *,
+    actor: Actor,
+    kind: str,
+    subject: User | None,
+    detail: dict[str, Any],
+    capability: str = Cap.USERS_MANAGE,
+    **fields: Any,
 ) -> PrivilegeRequest:
-    requester = _requester(actor)
+    """Record a request by `actor` (who holds `capability`) that another person approves (R91);
+    refused while a like one waits. Audited as `privilege.requested`."""
+    requester = _requester(actor, capability)
     now = timezone.now()
+    keys = ("unit", "role", "assignment", "client_name")
     waiting = PrivilegeRequest.objects.filter(
         kind=kind,
         subject=subject,
         status=PrivilegeRequest.Status.PENDING,
         expires_at__gt=now,
-        **{k: v for k, v in fields.items() if k in ("unit", "role", "assignment")},
+        **{k: v for k, v in fields.items() if k in keys},
     )
     if waiting.exists():
         raise ValidationError(
@@ -699,10 +728,11 @@ def _request_create(
             target=request,
             detail={
                 "kind": kind,
-                "user": subject.pk,
+                "user": subject.pk if subject else None,
                 "expires_at": request.expires_at,
                 **detail,
             },
+            **request_owner(request),
         )
     return request
 
@@ -727,7 +757,7 @@ def privilege_request_grant(
     if not access_users.is_privileged_role(role):
         raise ValueError(f"{role} is granted in one step")
     _check_window(valid_from, valid_until)
-    return _request_create(
+    return request_create(
         actor=actor,
         kind=PrivilegeRequest.Kind.GRANT,
         subject=user,
@@ -760,7 +790,7 @@ def privilege_request_end(*, actor: Actor, assignment: Assignment, reason: str) 
         raise ValueError(f"{assignment.role} is ended in one step")
     if assignment.ended_at is not None:
         raise ValidationError(_("Uppdraget är redan avslutat."))
-    return _request_create(
+    return request_create(
         actor=actor,
         kind=PrivilegeRequest.Kind.END,
         subject=assignment.user,
@@ -781,7 +811,7 @@ def privilege_request_reset(*, actor: Actor, user: User, kind: str) -> Privilege
     require(actor, Cap.USERS_MANAGE)
     if not access_users.can_manage_account(actor, user):
         _deny(actor, Action.PRIVILEGE_REQUESTED, user, "outside_scope_or_self")
-    return _request_create(actor=actor, kind=kind, subject=user, detail={})
+    return request_create(actor=actor, kind=kind, subject=user, detail={})
 
 
 def privilege_request_deactivate(*, actor: Actor, user: User, reason: str) -> PrivilegeRequest:
@@ -809,7 +839,7 @@ def _account_request(*, actor: Actor, user: User, kind: str, reason: str) -> Pri
         raise ValidationError(_("Kontot är redan avaktiverat."))
     if kind == PrivilegeRequest.Kind.REACTIVATE and not closed:
         raise ValidationError(_("Kontot är redan aktivt."))
-    return _request_create(
+    return request_create(
         actor=actor,
         kind=kind,
         subject=user,
@@ -846,17 +876,29 @@ def privilege_request_approve(*, actor: Actor, request: PrivilegeRequest) -> App
     request and its requester (R91). Nobody approves his own request or one about himself."""
     _check_decider(actor, request, Action.PRIVILEGE_APPROVED)
     code: str | None = None
+    token: str | None = None
     with transaction.atomic():
         locked = _locked_pending(request)
         link = {"request": locked.pk, "requested_by": locked.requested_by_id}
         result: dict[str, Any] = {}
-        if locked.kind == PrivilegeRequest.Kind.GRANT:
+        subject = locked.subject
+        if locked.kind == PrivilegeRequest.Kind.API_CLIENT:
+            # Here, not at the top: the clients' module records its requests through this one.
+            from lyfta.accounts.api_clients import api_client_register_approved
+
+            registered = api_client_register_approved(actor=actor, request=locked, detail=link)
+            locked.api_client = registered.client
+            token = registered.token
+            result = {"api_client": registered.client.pk}
+        elif subject is None:
+            raise ValueError(f"a {locked.kind} request without the account it is about")
+        elif locked.kind == PrivilegeRequest.Kind.GRANT:
             if locked.unit is None or locked.valid_from is None or locked.valid_until is None:
                 raise ValueError("a grant request without unit or window")
             _check_window(locked.valid_from, locked.valid_until)
             created = _assignment_insert(
                 actor=actor,
-                user=locked.subject,
+                user=subject,
                 unit=locked.unit,
                 role=locked.role,
                 valid_from=locked.valid_from,
@@ -876,19 +918,21 @@ def privilege_request_approve(*, actor: Actor, request: PrivilegeRequest) -> App
             )
             result = {"assignment": locked.assignment_id}
         elif locked.kind == PrivilegeRequest.Kind.PASSWORD_RESET:
-            code = _password_reset_code(actor=actor, user=locked.subject, detail=link)
+            code = _password_reset_code(actor=actor, user=subject, detail=link)
         elif locked.kind == PrivilegeRequest.Kind.MFA_RESET:
-            result = {"devices_removed": _mfa_reset(actor=actor, user=locked.subject, detail=link)}
+            result = {"devices_removed": _mfa_reset(actor=actor, user=subject, detail=link)}
         elif locked.kind == PrivilegeRequest.Kind.DEACTIVATE:
-            _user_deactivate(actor=actor, user=locked.subject, reason=locked.reason, detail=link)
+            _user_deactivate(actor=actor, user=subject, reason=locked.reason, detail=link)
         elif locked.kind == PrivilegeRequest.Kind.REACTIVATE:
-            _user_reactivate(actor=actor, user=locked.subject, reason=locked.reason, detail=link)
+            _user_reactivate(actor=actor, user=subject, reason=locked.reason, detail=link)
         else:
             raise ValueError(f"unknown request kind {locked.kind}")
         locked.status = PrivilegeRequest.Status.APPROVED
         locked.decided_by = actor.user
         locked.decided_at = timezone.now()
-        locked.save(update_fields=["status", "decided_by", "decided_at", "assignment"])
+        locked.save(
+            update_fields=["status", "decided_by", "decided_at", "assignment", "api_client"]
+        )
         record(
             action=Action.PRIVILEGE_APPROVED,
             actor=actor,
@@ -900,8 +944,9 @@ def privilege_request_approve(*, actor: Actor, request: PrivilegeRequest) -> App
                 "requested_by": locked.requested_by_id,
                 **result,
             },
+            **request_owner(locked),
         )
-    return Approval(request=locked, code=code)
+    return Approval(request=locked, code=code, token=token)
 
 
 def privilege_request_reject(
@@ -927,6 +972,7 @@ def privilege_request_reject(
                 "requested_by": locked.requested_by_id,
                 "note": note[:200],
             },
+            **request_owner(locked),
         )
     return locked
 
@@ -946,6 +992,7 @@ def privilege_request_cancel(*, actor: Actor, request: PrivilegeRequest) -> Priv
             target=locked,
             changes={"status": [PrivilegeRequest.Status.PENDING, locked.status]},
             detail={"kind": locked.kind, "user": locked.subject_id},
+            **request_owner(locked),
         )
     return locked
 

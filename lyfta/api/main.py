@@ -30,11 +30,12 @@ from lyfta.api.docs import docs
 DESCRIPTION = """Lyfta's integration API for the region's and municipalities' systems.
 
 **Clients.** A system administrator registers each client system (/konto/admin/api-klienter/)
-with its own unit, role and purpose, scopes, expiry and rate limit, and hands over its token
-once. Send it as `Authorization: Bearer lyfta_…`. The client acts as a named actor through the
-same access rules as a person in that assignment: it sees a patient only through a care
-relationship of its unit, and every read and write of patient data is recorded in the audit
-log with the client's identity.
+with its own unit, role and purpose, scopes, expiry and rate limit; one that reaches patient
+data is registered only when another administrator approves the request, and the approver
+hands over its token once. Send it as `Authorization: Bearer lyfta_…`. The client acts as a
+named actor through the same access rules as a person in that assignment: it sees a patient
+only through a care relationship of its unit, and every read and write of patient data is
+recorded in the audit log with the client's identity.
 
 **Errors** are RFC 9457 problem details (`application/problem+json`). A patient, order or
 pick-up that does not exist and one the client may not see both answer 404.

@@ -552,7 +552,8 @@ def privilege_requests(actor: Actor) -> Queue:
         _("Begäranden att godkänna"),
         [
             WorkRow(
-                f"{r.subject.display_name} – {r.get_kind_display()}",
+                f"{r.subject.display_name if r.subject else r.client_name} – "
+                f"{r.get_kind_display()}",
                 url,
                 timezone.localdate(r.requested_at),
             )

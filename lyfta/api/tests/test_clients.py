@@ -213,6 +213,8 @@ def test_the_rate_limit_is_per_client_and_per_minute(
 def test_the_pages_register_show_the_token_once_and_revoke(
     client: Client, county: County, sigge: Persona, shop: Shop
 ) -> None:
+    """A client that reaches no patient data (the assortment only) is registered in one step;
+    one that does is a request (test_r91_api_clients)."""
     signed_in(client, sigge)
     form = client.get(reverse("accounts:admin_api_client_create"))
     assert form.status_code == 200
@@ -220,10 +222,10 @@ def test_the_pages_register_show_the_token_once_and_revoke(
     shown = client.post(
         reverse("accounts:admin_api_client_create"),
         {
-            "name": "Cosmic Testköping",
-            "unit": county.unit_a.pk,
-            "role": Role.ORDERER,
-            "scopes": ["catalogue:read", "holdings:read"],
+            "name": "Sortimentsportalen",
+            "unit": county.centre.pk,
+            "role": Role.CATALOGUE_MANAGER,
+            "scopes": ["catalogue:read"],
             "expires_on": expires,
             "rate_limit": 60,
             "decision_reference": "Dnr 2026/12",
@@ -233,13 +235,13 @@ def test_the_pages_register_show_the_token_once_and_revoke(
     tokens = TOKEN.findall(shown.content.decode())
     assert len(set(tokens)) == 1
     token = tokens[0]
-    registered = ApiClient.objects.get(name="Cosmic Testköping")
-    assert (registered.assignment.role, registered.rate_limit) == (Role.ORDERER, 60)
+    registered = ApiClient.objects.get(name="Sortimentsportalen")
+    assert (registered.assignment.role, registered.rate_limit) == (Role.CATALOGUE_MANAGER, 60)
     # The client's page never shows it again.
     detail = client.get(reverse("accounts:admin_api_client", args=[registered.pk]))
     assert detail.status_code == 200 and token not in detail.content.decode()
     listing = client.get(reverse("accounts:admin_api_clients"))
-    assert "Cosmic Testköping" in listing.content.decode()
+    assert "Sortimentsportalen" in listing.content.decode()
     api = Api(Client(), token)
     assert api.get("/api/v1/articles").status_code == 200
     revoked = client.post(

@@ -691,13 +691,15 @@ BILLING_POST = everyone(DENIED, billie=FOUND)
 
 
 def _api_client(w: World) -> dict[str, int]:
-    """A machine client of the API (issue 18) at unit A, registered by the system administrator."""
-    from lyfta.accounts.api_clients import api_client_register
+    """A machine client of the API (issue 18) at unit A, requested by the system administrator
+    and approved by unit A's provider's user administrator (R91: its role reaches patients)."""
+    from lyfta.accounts.api_clients import api_client_request
     from lyfta.accounts.models import ApiClient
+    from lyfta.accounts.services import privilege_request_approve
 
     client = ApiClient.objects.filter(name="Access table client").first()
     if client is None:
-        client = api_client_register(
+        request = api_client_request(
             actor=w.people["sigge"].actor,
             name="Access table client",
             unit=w.county.unit_a,
@@ -705,7 +707,10 @@ def _api_client(w: World) -> dict[str, int]:
             scopes=["catalogue:read"],
             expires_on=timezone.localdate() + dt.timedelta(days=30),
             decision_reference="Test",
-        ).client
+        )
+        approved = privilege_request_approve(actor=w.people["ulla"].actor, request=request)
+        client = approved.request.api_client
+    assert client is not None
     return {"client_id": client.pk}
 
 
