@@ -6,14 +6,18 @@ Every patient read starts here:
   R33), without protected patients the actor is not named for (R55);
 - `grant_for(actor, patient, session_ref)`: the legal route to one patient — care relationship,
   documented need, emergency — or None (R32, R50), never for a protected patient unless the actor
-  is named staff (R54), never for roles without patient access (R9, R34);
+  is named staff (R54: not in an emergency either), never for roles without patient access (R9,
+  R34), an emergency only for the roles that may open one;
 - `data_scope(actor, grant)`: which providers' and units' data about the patient the
-  actor may see — their own provider's, others' only with consent, emergency or open access
-  (R39–R41), and never blocked data without a lift (R44–R49).
+  actor may see — their own provider's, others' only with consent on a care relationship, an
+  emergency, or open access (R39–R41), and never blocked data without a lift (R44–R49);
+- `write_denial(grant)`: whether the grant lets its holder change or add anything about the
+  patient (never an emergency access, R50); every write about a patient asks it.
 
 Alongside them, the finer questions the patient pages ask: which of the patient's fields the
 actor may correct (R34), which consents and blocks the actor's unit may change (R40, R45), who may
-keep the protected-identity page (R54) and who may open an emergency on a protected patient.
+register a consent (R39, R40), who may keep the protected-identity page (R54) and who may open an
+emergency access (R50, R54).
 
 Nothing here writes or records; the selectors record what is read (R57, R61)."""
 
@@ -149,8 +153,15 @@ def _with_facts(
 ) -> QuerySet[Patient]:
     """`patients` with the access decision's facts for one actor as columns (`_FACTS`)."""
     here = OuterRef("pk")
+    # An emergency access belongs to the assignment it was opened in (its unit, its role and its
+    # provider's reviewers), as a documented need does: another assignment of the same person
+    # does not inherit it.
     emergency = EmergencyAccess.objects.filter(
-        user=user_id, patient=here, ended_at__isnull=True, expires_at__gt=now
+        user=user_id,
+        assignment=assignment_id,
+        patient=here,
+        ended_at__isnull=True,
+        expires_at__gt=now,
     ).order_by("-started_at", "-pk")
     relationship = CareRelationship.objects.filter(
         relationship_active(today), unit=unit_id, patient=here
@@ -246,18 +257,16 @@ def access_facts(actor: Actor, patient: Patient, session_ref: str) -> AccessFact
     return _facts(row)
 
 
-# Only these roles may open an emergency on a protected patient they are not named for (R54):
-# the care roles that may need to act at once; everyone else is denied and reviewed.
-PROTECTED_EMERGENCY_ROLES = frozenset({Role.PRESCRIBER, Role.UNIT_MANAGER})
-
-
-def may_open_emergency(actor: Actor, patient: Patient) -> bool:
-    """Whether an emergency access on `patient` is open to the actor's role (R50, R54)."""
+def emergency_denial(actor: Actor, patient: Patient) -> Denial | None:
+    """Why the actor may not open an emergency access on `patient`, or None (R50, R54): only the
+    roles that give care that must start at once hold the capability, and a protected patient is
+    opened to the staff her unit manager has named and to nobody else, in an emergency too (any
+    other attempt is denied and goes to targeted review)."""
     if not can(actor, Cap.PATIENTS_EMERGENCY):
-        return False
+        return Denial("capability")
     if patient.is_protected and not is_named_staff(actor, patient):
-        return actor.role in PROTECTED_EMERGENCY_ROLES
-    return True
+        return Denial("protected_identity")
+    return None
 
 
 def grant_for(actor: Actor, patient: Patient, session_ref: str) -> PatientGrant | Denial:
@@ -299,27 +308,16 @@ def _decide(
     actor: Actor, patient: Patient, fields: frozenset[str], facts: AccessFacts
 ) -> PatientGrant | Denial:
     """`grant_for`'s decision from the facts of its one query."""
-    named = facts.named if patient.is_protected else True
-    emergency_ref = f"emergency:{facts.emergency_id}" if facts.emergency_id is not None else ""
-    if patient.is_protected and not named:
-        # Only an emergency opens a protected patient to someone not named (R54), read only and
-        # without the address (R53), whatever relationships their unit has, and only for the
-        # care roles that may open one on a protected patient.
-        if facts.emergency_id is None or actor.role not in PROTECTED_EMERGENCY_ROLES:
-            return Denial("protected_identity")
-        return PatientGrant(
-            patient,
-            LegalBasis.EMERGENCY,
-            emergency_ref,
-            True,
-            fields,
-            False,
-            facts.emergency_expires_at,
-            emergency_ref,
-            facts,
-        )
-    # A protected patient's contact details are for named staff only (R53), also in an emergency.
-    show_contact = Fields.CONTACT in fields and named
+    if patient.is_protected and not facts.named:
+        # A protected patient is opened to her named staff only, whatever relationships, needs
+        # or emergency accesses there are (R54): an emergency access opened before this rule, or
+        # by a role that may no longer open one, opens nothing either.
+        return Denial("protected_identity")
+    # An emergency counts only for the roles that may open one (R50): the emergency access of
+    # someone whose role has since lost that right is no route.
+    emergency_id = facts.emergency_id if can(actor, Cap.PATIENTS_EMERGENCY) else None
+    emergency_ref = f"emergency:{emergency_id}" if emergency_id is not None else ""
+    show_contact = Fields.CONTACT in fields
     if facts.relationship_id is not None:
         return PatientGrant(
             patient,
@@ -342,7 +340,7 @@ def _decide(
             emergency_ref=emergency_ref,
             facts=facts,
         )
-    if facts.emergency_id is not None:
+    if emergency_id is not None:
         return PatientGrant(
             patient,
             LegalBasis.EMERGENCY,
@@ -355,6 +353,35 @@ def _decide(
             facts,
         )
     return Denial("no_relationship")
+
+
+# The legal bases that give read access only (R50): nothing is changed or added about a patient,
+# or about data seen on such a basis, by someone who reached it that way.
+READ_ONLY_BASES = frozenset({LegalBasis.EMERGENCY})
+
+
+def write_denial(grant: PatientGrant) -> Denial | None:
+    """Why the grant does not let its holder change or add anything about the patient (an order,
+    a pick-up, a fault report, a deviation, a consent, a correction ...), or None. An emergency
+    access gives read access only (R50). Every write taken on a grant asks this."""
+    if grant.read_only or grant.basis in READ_ONLY_BASES:
+        return Denial("read_only")
+    return None
+
+
+def consent_denial(grant: PatientGrant) -> Denial | None:
+    """Why the actor's unit may not register a consent to see the patient's data held by other
+    providers, or None (R39, R40). Shared documentation rests on a care relationship AND the
+    patient's consent: a consent is taken by the unit that cares for the patient, so it needs a
+    writable grant on a care relationship. A documented need is a route within the user's own
+    provider only (R32), and neither opens other providers' data nor lets the user record the
+    consent that would."""
+    denial = write_denial(grant)
+    if denial is not None:
+        return denial
+    if grant.basis != LegalBasis.RELATIONSHIP:
+        return Denial("no_relationship")
+    return None
 
 
 def reservation_denial(actor: Actor, unit_id: int, patient: Patient) -> Denial | None:
@@ -510,11 +537,14 @@ def data_scope(actor: Actor, grant: PatientGrant) -> DataScope:
         basis, ref = LegalBasis.EMERGENCY, grant.basis_ref
     else:
         # Consent first; an emergency in force beside a relationship or need is the fallback
-        # (R39, R41), so the log names the least exceptional route that applies.
+        # (R39, R41), so the log names the least exceptional route that applies. A consent counts
+        # only beside a care relationship: shared documentation is a care relationship AND the
+        # patient's consent (R39); a documented need is a route within the own provider (R32).
         facts = grant.facts
-        if facts is not None:
+        consent_id: int | None = None
+        if grant.basis == LegalBasis.RELATIONSHIP and facts is not None:
             consent_id = facts.consent_id
-        else:
+        elif grant.basis == LegalBasis.RELATIONSHIP:
             consent = valid_consent(actor, patient)
             consent_id = consent.pk if consent is not None else None
         if consent_id is not None:

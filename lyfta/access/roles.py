@@ -145,21 +145,26 @@ _CARE = frozenset(
         Cap.ORGANISATIONS_VIEW,
         Cap.PATIENTS_VIEW,
         Cap.PATIENTS_REGISTER,
-        Cap.PATIENTS_EMERGENCY,
         Cap.CATALOGUE_VIEW,
         Cap.DEVIATIONS_REPORT,
     }
 )
+# Emergency access is for care that must start at once, when the patient cannot take a position
+# (R49, R50): the prescribers of the care units and their managers. The roles that order, handle
+# or repair devices give no such care and cannot open one (DOMAIN.md §2).
+_EMERGENCY = frozenset({Cap.PATIENTS_EMERGENCY})
 _ORDERING = frozenset({Cap.ORDERS_PRESCRIBE, Cap.ORDERS_PLACE})
 _CENTRE = frozenset({Cap.ORDERS_HANDLE, Cap.STOCK_VIEW, Cap.STATISTICS_VIEW, Cap.STATISTICS_ALL})
 _STATISTICS = frozenset({Cap.STATISTICS_VIEW, Cap.STATISTICS_ALL})
 ROLE_CAPABILITIES: dict[str, frozenset[str]] = {
     Role.PRESCRIBER: _CARE
     | _ORDERING
+    | _EMERGENCY
     | {Cap.CONSENTS_MANAGE, Cap.BLOCKS_MANAGE, Cap.WORKORDERS_REQUEST, Cap.WORKORDERS_APPROVE},
     Role.ORDERER: _CARE | {Cap.ORDERS_PLACE, Cap.WORKORDERS_REQUEST},
     Role.UNIT_MANAGER: _CARE
     | _ORDERING
+    | _EMERGENCY
     | {
         Cap.CONSENTS_MANAGE,
         Cap.BLOCKS_MANAGE,

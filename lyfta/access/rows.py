@@ -638,6 +638,20 @@ def item_history(actor: Actor, item: Item, session_ref: str) -> list[HistoryLoan
     return rows
 
 
+def item_read_only(actor: Actor, history: list[HistoryLoan]) -> bool:
+    """Whether what `item_history` shows the actor rests on a route that gives read access only
+    (an emergency, R50), so that nothing may be written about it (a deviation from the item
+    card): the patient of the open loan is shown on such a route, or, for an actor who does not
+    see every item's card, every loan shown is."""
+    current = next((h for h in reversed(history) if h.loan.ended_on is None), None)
+    if current is not None and current.patient_shown and current.basis in access.READ_ONLY_BASES:
+        return True
+    if can(actor, Cap.STOCK_VIEW):
+        return False
+    shown = [h for h in history if h.patient_shown]
+    return bool(shown) and all(h.basis in access.READ_ONLY_BASES for h in shown)
+
+
 def _item_loans(item_id: int) -> models.QuerySet[Loan, tuple[Any, ...]]:
     from lyfta.orders.models import Loan
 

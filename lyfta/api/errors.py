@@ -201,7 +201,7 @@ def _not_found(request: HttpRequest, exc: Exception) -> HttpResponse:
 
 
 def _forbidden(request: HttpRequest, exc: PermissionDenied) -> HttpResponse:
-    from lyfta.patients.services import Refused
+    from lyfta.access.refusals import Refused
 
     if isinstance(exc, ScopeMissing):
         return problem(

@@ -15,6 +15,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from lyfta.access.policies import require
+from lyfta.access.refusals import Refused
 from lyfta.access.roles import Cap
 from lyfta.audit.actions import Action
 from lyfta.audit.models import ReviewCheck, ReviewItem, Verdict
@@ -33,7 +34,6 @@ from lyfta.logreview.forms import (
 from lyfta.logreview.reports import cross_provider_report
 from lyfta.organisations.models import Unit
 from lyfta.patients.selectors import emergency_queue
-from lyfta.patients.services import Refused
 
 
 def _units(request: LyftaRequest) -> Any:

@@ -29,6 +29,7 @@ from django.utils.translation import ngettext
 from lyfta.access.actor import Actor
 from lyfta.access.patients import PatientGrant
 from lyfta.access.policies import can, require
+from lyfta.access.refusals import read_only_refusal
 from lyfta.access.roles import Cap
 from lyfta.access.users import units_users_with
 from lyfta.accounts.models import User
@@ -128,15 +129,10 @@ def _person(actor: Actor) -> tuple[User, Unit]:
 
 
 def _writable(actor: Actor, grant: PatientGrant, step: str) -> None:
-    if grant.read_only:
-        raise refuse(
-            actor=actor,
-            step=step,
-            reason="read_only",
-            patient_id=grant.patient.pk,
-            target=grant.patient,
-            user_message=_("Nödåtkomst ger bara läsbehörighet."),
-        )
+    """Writes need a grant that is not read only (emergency access, R50)."""
+    refusal = read_only_refusal(actor, grant, step)
+    if refusal is not None:
+        raise refusal
 
 
 def _own_unit(actor: Actor, unit_id: int, step: str, *, patient_id: int | None) -> None:

@@ -21,6 +21,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from lyfta.access import rows
 from lyfta.access.patients import PatientGrant, is_named_staff
 from lyfta.access.policies import can, require
+from lyfta.access.refusals import Refused
 from lyfta.access.roles import Cap
 from lyfta.accounts.sessions import session_ref
 from lyfta.audit.actions import Action
@@ -45,7 +46,6 @@ from lyfta.orders.forms import (
 from lyfta.orders.logistics_views import Shown, shown_order
 from lyfta.orders.models import Order, OrderTemplate
 from lyfta.patients import selectors as patient_selectors
-from lyfta.patients.services import Refused
 
 CART = "lyfta_cart_{}"
 MAX_CART = services.MAX_LINES

@@ -415,6 +415,8 @@ class PatientView:
     admin: bool = False
     # An emergency access in force: the basis a block may be broken on (R49).
     emergency_available: bool = False
+    # Whether the actor's unit may register a consent here: on a care relationship only (R39).
+    may_register_consent: bool = False
 
 
 def patient_view(*, actor: Actor, grant: PatientGrant) -> PatientView:
@@ -433,6 +435,7 @@ def patient_view(*, actor: Actor, grant: PatientGrant) -> PatientView:
         cross_provider_basis=scope.cross_provider_basis,
         admin=Fields.ADMIN in fields,
         emergency_available=bool(grant.emergency_ref),
+        may_register_consent=access.consent_denial(grant) is None,
     )
     if Fields.IDENTITY in fields:
         view.identifier = patient.display_identifier

@@ -18,6 +18,7 @@ from lyfta.access import patients as access
 from lyfta.access.actor import Actor
 from lyfta.access.patients import PatientGrant
 from lyfta.access.policies import can, require
+from lyfta.access.refusals import Refused, read_only_refusal
 from lyfta.access.roles import Cap
 from lyfta.accounts.models import Assignment, User
 from lyfta.audit.actions import Action
@@ -61,16 +62,6 @@ class AlreadyRegistered(Exception):
     answered only by the audited lookup flow (R33), so the caller leads into that flow."""
 
 
-class Refused(PermissionDenied):
-    """A refused step, already recorded (R38). `user_message` is safe to show: Swedish, and
-    saying no more than the user may know."""
-
-    def __init__(self, reason: str, user_message: str = "") -> None:
-        super().__init__(reason)
-        self.reason = reason
-        self.user_message = user_message or _("Du har inte behörighet att göra det här.")
-
-
 def _acting(actor: Actor) -> tuple[User, Unit, Assignment]:
     """The person, unit and assignment behind `actor`; these steps are never a system's."""
     if actor.user is None or actor.assignment is None:
@@ -107,15 +98,9 @@ def refuse(
 
 def _writable(actor: Actor, grant: PatientGrant, step: str) -> None:
     """Writes need a grant that is not read only (emergency access, R50)."""
-    if grant.read_only:
-        raise refuse(
-            actor=actor,
-            step=step,
-            reason="read_only",
-            patient_id=grant.patient.pk,
-            target=grant.patient,
-            user_message=_("Nödåtkomst ger bara läsbehörighet."),
-        )
+    refusal = read_only_refusal(actor, grant, step)
+    if refusal is not None:
+        raise refusal
 
 
 def _owner(actor: Actor) -> dict[str, Any]:
@@ -411,7 +396,7 @@ def need_document(
 
 
 # The one answer to an emergency access that cannot be opened, whatever the reason: a number or id
-# Lyfta does not know, or a protected patient the role may not open (R54, R55).
+# Lyfta does not know, or a protected patient the actor is not named staff for (R54, R55).
 EMERGENCY_REFUSED = gettext_lazy(
     "Nödåtkomst kunde inte öppnas: patienten finns inte i Lyfta, eller så får din roll inte "
     "öppna nödåtkomst för patienten. Kontrollera numret."
@@ -461,11 +446,14 @@ def emergency_open(
             patient_id=None,
             user_message=str(EMERGENCY_REFUSED),
         )
-    if not access.may_open_emergency(actor, patient):
+    denial = access.emergency_denial(actor, patient)
+    if denial is not None:
+        # A protected patient the actor is not named for: denied like any other attempt, and
+        # routed to targeted review (R54).
         raise refuse(
             actor=actor,
             step="emergency_open",
-            reason="protected_identity",
+            reason=denial.reason,
             patient_id=patient.pk,
             target=patient,
             user_message=str(EMERGENCY_REFUSED),
@@ -694,9 +682,24 @@ def consent_register(
     representative: str = "",
 ) -> Consent:
     """Record the patient's consent that the actor's unit (or the actor alone) may see data
-    documented by other care providers (R40), for at most CONSENT_MAX_MONTHS."""
+    documented by other care providers (R40), for at most CONSENT_MAX_MONTHS. Only on a care
+    relationship: shared documentation rests on a care relationship and the consent (R39), and a
+    documented need opens the patient within the own provider only (R32)."""
     _writable(actor, grant, "consent_register")
     require(actor, Cap.CONSENTS_MANAGE, patient_id=grant.patient.pk)
+    denial = access.consent_denial(grant)
+    if denial is not None:
+        raise refuse(
+            actor=actor,
+            step="consent_register",
+            reason=denial.reason,
+            patient_id=grant.patient.pk,
+            target=grant.patient,
+            user_message=_(
+                "Samtycke registreras av en enhet som har vårdrelation med patienten. "
+                "Registrera vårdrelationen först."
+            ),
+        )
     user, unit, assignment = _acting(actor)
     if valid_until < valid_from:
         raise ValidationError({"valid_until": _("Slutdatum kan inte vara före startdatum.")})

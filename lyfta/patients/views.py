@@ -17,6 +17,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from lyfta.access import rows as access_rows
 from lyfta.access.patients import PatientGrant
 from lyfta.access.policies import can, require
+from lyfta.access.refusals import Refused
 from lyfta.access.roles import Cap
 from lyfta.accounts import throttle
 from lyfta.accounts.middleware import has_confirmed_device
@@ -62,7 +63,7 @@ def _id(value: str | None) -> int | None:
 
 def _refusal_message(error: PermissionDenied) -> str:
     """What a refused user is told: a prepared Swedish sentence, never the internal reason."""
-    if isinstance(error, services.Refused):
+    if isinstance(error, Refused):
         return error.user_message
     return _("Du har inte behörighet att göra det här.")
 
@@ -179,15 +180,24 @@ def outside(request: LyftaRequest) -> HttpResponse:
     return render(
         request,
         "patients/outside.html",
-        {"form": form, "shown": f"{identifier[:8]}-{identifier[8:]}"},
+        {
+            "form": form,
+            "shown": f"{identifier[:8]}-{identifier[8:]}",
+            "may_emergency": can(request.actor, Cap.PATIENTS_EMERGENCY),
+        },
         status=400 if form.errors else 200,
     )
 
 
 @require_http_methods(["GET", "POST"])
 def emergency(request: LyftaRequest) -> HttpResponse:
-    """Nödåtkomst (R50): read only, for the pending number or an already known patient."""
-    require(request.actor, Cap.PATIENTS_EMERGENCY)
+    """Nödåtkomst (R50): read only, for the pending number or an already known patient. Only
+    the roles that give care that must start at once may open one; anyone else is told so, and
+    the attempt is recorded (R38)."""
+    try:
+        require(request.actor, Cap.PATIENTS_EMERGENCY)
+    except PermissionDenied:
+        return render(request, "patients/emergency_refused.html", status=403)
     patient_id = _id(request.GET.get("patient") or request.POST.get("patient"))
     typed = ""
     if patient_id is not None:
@@ -220,7 +230,7 @@ def emergency(request: LyftaRequest) -> HttpResponse:
             )
         except ValidationError as error:
             add_service_errors(form, error)
-        except services.Refused as refused:
+        except Refused as refused:
             # Recorded by the service (R38); the same words for every reason.
             form.add_error(None, refused.user_message)
         else:

@@ -27,10 +27,6 @@ from lyfta.accounts.models import ApiScope
 from lyfta.api.auth import acting, session_ref
 from lyfta.api.paging import CURSOR_MAX_LENGTH, DEFAULT_LIMIT, cursor_after, next_cursor, page_size
 from lyfta.api.schema import MAX_ID, Day, Id, Line60, Line300, Said4000, Text2000
-from lyfta.audit.actions import Action
-from lyfta.audit.services import record
-from lyfta.orders import selectors as order_selectors
-from lyfta.patients import selectors as patients
 from lyfta.quality.models import Deviation
 from lyfta.quality.selectors import deviations as selectors
 from lyfta.quality.services import deviations as services
@@ -210,17 +206,11 @@ def _things(request: HttpRequest, actor: Actor, given: FromIn) -> tuple[str, dic
             }
         )
     if given.patient_id is not None and given.loan_id is not None:
-        grant = patients.grant_or_404(
-            actor=actor, patient_id=given.patient_id, session_ref=session_ref(request)
-        )
-        loan = order_selectors.loan_of(actor=actor, grant=grant, loan_id=given.loan_id)
-        record(
-            action=Action.PATIENT_READ,
+        grant, loan = selectors.loan_to_report(
             actor=actor,
-            patient_id=grant.patient.pk,
-            resource_type="quality.deviation_form",
-            legal_basis=grant.basis,
-            legal_basis_ref=grant.basis_ref,
+            patient_id=given.patient_id,
+            loan_id=given.loan_id,
+            session_ref=session_ref(request),
         )
         return Source.HOLDINGS, {
             "patient": grant.patient,

@@ -34,6 +34,7 @@ from django.utils.translation import gettext as _
 from lyfta.access.actor import Actor
 from lyfta.access.patients import PatientGrant
 from lyfta.access.policies import can, require
+from lyfta.access.refusals import read_only_refusal
 from lyfta.access.roles import Cap
 from lyfta.access.users import unit_users_with
 from lyfta.accounts.models import User
@@ -325,8 +326,9 @@ def work_order_create(
     description = _text(description, 2000, _("Beskrivningen"), required=True)
     contact_phone = _text(contact_phone, 30, _("Kontakttelefon"))
     if grant is not None:
-        if grant.read_only:
-            raise PermissionDenied("read-only grant")
+        refusal = read_only_refusal(actor, grant, "work_order_create")
+        if refusal is not None:
+            raise refusal
         patient = grant.patient
     handles = actor.is_system or can(actor, Cap.WORKORDERS_HANDLE) or can(actor, Cap.STOCK_MANAGE)
     if (

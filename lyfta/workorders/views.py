@@ -24,6 +24,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from lyfta.access import rows
 from lyfta.access.actor import Actor
 from lyfta.access.policies import can, require
+from lyfta.access.refusals import Refused
 from lyfta.access.roles import Cap
 from lyfta.accounts.sessions import session_ref
 from lyfta.audit.actions import Action
@@ -52,6 +53,8 @@ S, K = WorkOrder.Status, WorkOrder.Kind
 
 
 def _problems(error: ValidationError | PermissionDenied) -> list[str]:
+    if isinstance(error, Refused):
+        return [error.user_message]
     if isinstance(error, PermissionDenied):
         return [_("Du har inte behörighet att göra det här.")]
     return list(error.messages)

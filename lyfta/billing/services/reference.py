@@ -26,6 +26,7 @@ from django.utils.translation import gettext as _
 from lyfta.access.actor import Actor
 from lyfta.access.patients import PatientGrant
 from lyfta.access.policies import can, require
+from lyfta.access.refusals import read_only_refusal
 from lyfta.access.roles import Cap
 from lyfta.access.users import users_with
 from lyfta.audit.actions import Action
@@ -804,8 +805,11 @@ def housing_register(
     if not actor.is_system:
         if not may_register_housing(actor):
             raise PermissionDenied
-        if grant is None or grant.patient.pk != patient_id or grant.read_only:
+        if grant is None or grant.patient.pk != patient_id:
             raise PermissionDenied
+        refusal = read_only_refusal(actor, grant, "housing_register")
+        if refusal is not None:
+            raise refusal
     if housing not in Housing.values:
         raise ValidationError(_("Välj en boendeform."))
     if municipality.kind != CareProvider.Kind.MUNICIPALITY:

@@ -13,6 +13,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
 from lyfta.access import rows
+from lyfta.access.refusals import Refused
 from lyfta.accounts.sessions import session_ref
 from lyfta.billing.forms.reference import HousingForm
 from lyfta.billing.services import reference as services
@@ -30,7 +31,7 @@ def housing(request: LyftaRequest, patient_id: int) -> HttpResponse:
     form = HousingForm(request.POST if request.method == "POST" else None)
     status = 200
     if request.method == "POST":
-        if not may_register:
+        if not services.may_register_housing(request.actor):
             raise PermissionDenied
         if form.is_valid():
             municipality = CareProvider.objects.get(pk=form.cleaned_data["municipality"])
@@ -47,6 +48,10 @@ def housing(request: LyftaRequest, patient_id: int) -> HttpResponse:
                 for problem in error.messages:
                     messages.error(request, problem)
                 status = 400
+            except Refused as refused:
+                # On an emergency access (read only, R50): recorded by the service.
+                messages.error(request, refused.user_message)
+                status = 403
             else:
                 messages.success(request, _("Boendet är registrerat."))
                 return redirect("billing:housing", patient_id=grant.patient.pk)

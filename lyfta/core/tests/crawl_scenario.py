@@ -65,6 +65,9 @@ STOCK_ROLES = frozenset(
     {Role.TECHNICIAN, Role.LOGISTICS, Role.CUSTOMER_SERVICE, Role.CATALOGUE_MANAGER, Role.QUALITY}
 )
 ORDERING_ROLES = frozenset({Role.PRESCRIBER, Role.ORDERER, Role.UNIT_MANAGER, Role.CONSULTANT})
+# Who gives care that must start at once, and so may use an emergency access (R49, R50): an
+# emergency access of anyone else (opened before the rule) opens nothing.
+EMERGENCY_ROLES = frozenset({Role.PRESCRIBER, Role.UNIT_MANAGER})
 
 
 @dataclass(frozen=True)
@@ -151,8 +154,9 @@ class Facts:
 
 def route(f: Facts, who: Who, patient_id: int) -> str:
     """The legal route of `who` to open the patient, or "" (R32, R50, R54): a care relationship
-    of his unit, a documented need of this session, or an emergency access in force; a protected
-    patient only for the named staff; no route at all for roles without patient access."""
+    of his unit, a documented need of this session, or an emergency access in force (for the
+    roles that may use one); a protected patient only for the named staff, in an emergency too;
+    no route at all for roles without patient access."""
     if who.role not in PATIENT_ROLES:
         return ""
     patient = f.patient(patient_id)
@@ -162,26 +166,33 @@ def route(f: Facts, who: Who, patient_id: int) -> str:
         return "relationship"
     if (who.user_id, patient_id) in f.needs:
         return "need"
-    if (who.user_id, patient_id) in f.emergencies:
+    if emergency(f, who, patient_id):
         return "emergency"
     return ""
+
+
+def emergency(f: Facts, who: Who, patient_id: int) -> bool:
+    """An emergency access of `who` in force on the patient, in a role that may use one (R50)."""
+    return who.role in EMERGENCY_ROLES and (who.user_id, patient_id) in f.emergencies
 
 
 def owner_visible(f: Facts, who: Who, patient_id: int, owner_unit: int) -> bool:
     """Whether `who` may see what `owner_unit` recorded about the patient (R39–R48): only on a
     route to the patient; his own provider's data; another provider's only with a consent to
-    his unit (or him) or an emergency, and never under that provider's block towards other
+    his unit (or him) beside a care relationship of his unit (a documented need is a route within
+    his own provider only), or an emergency, and never under that provider's block towards other
     providers unless a content lift for his unit (or him) is in force."""
-    if not route(f, who, patient_id):
+    way = route(f, who, patient_id)
+    if not way:
         return False
     owner = f.unit_provider[owner_unit]
     if owner == who.provider_id:
         return True
-    consent = any(
+    consent = way == "relationship" and any(
         p == patient_id and unit == who.unit_id and user in (None, who.user_id)
         for p, unit, user in f.consents
     )
-    if not consent and (who.user_id, patient_id) not in f.emergencies:
+    if not consent and not emergency(f, who, patient_id):
         return False
     for block_id, p, blocking_provider in f.blocks:
         if p != patient_id or blocking_provider != owner:
@@ -426,6 +437,9 @@ def build(county: County) -> Scenario:
     consent(ua2, "lift")
     consent(ua, "block")
     consent(ua, "consent")
+    # A consent to the region ward for the need patient, whom only the municipality cares for:
+    # with cecilia's documented need it opens nothing of the municipality's (R39).
+    consent(ub2, "need")
     # An ended consent is no route: the region ward once had one for the consent patient.
     Consent.objects.create(
         patient=patients["consent"],
@@ -486,6 +500,24 @@ def build(county: County) -> Scenario:
         expires_at=now + dt.timedelta(hours=2),
     )
     f.emergencies.add((alice.pk, patients["emergency"].pk))
+
+    def opened(person: str, key: str, why: str) -> None:
+        EmergencyAccess.objects.create(
+            user=people[person].user,
+            assignment=people[person].assignment,
+            patient=patients[key],
+            reason_code=EmergencyAccess.Reason.ACUTE_CARE,
+            reason_text=why,
+            patient_cannot_consent=True,
+            started_at=now - dt.timedelta(minutes=10),
+            expires_at=now + dt.timedelta(hours=2),
+        )
+        f.emergencies.add((people[person].user.pk, patients[key].pk))
+
+    # An emergency access by charlie, not named for the protected patient, opens nothing (R54);
+    # nor does one by the centre's logistician, whose role may not use one (R50).
+    opened("charlie", "protected", "Akut men inte namngiven")
+    opened("logan", "lift", "Lager utan vårdroll")
     # An expired emergency of charlie's on the need patient opens nothing.
     EmergencyAccess.objects.create(
         user=charlie,

@@ -1,8 +1,12 @@
 """Issue 19 point 5: the access decision (relationship, need, emergency, consent, block, block
 lift, named staff) is read as columns of ONE query (`access_facts`), and decides exactly as the
 rules did when each fact was its own query. The reference below is the code as it was before the
-change (commit 635e0fd), kept here as the oracle; the property test compares both over more than
-1,000 generated scenarios (R32, R39–R41, R44–R54)."""
+change (commit 635e0fd), kept here as the oracle, with the rules changed since written into it
+separately: a protected patient is opened to her named staff only, in an emergency too (R54); an
+emergency access counts only for the roles that may open one (prescribers and unit managers,
+DOMAIN.md §2) and only in the assignment it was opened in (R50); a consent opens other
+providers' data only beside a care relationship, never beside a documented need (R39). The
+property test compares both over more than 1,000 generated scenarios (R32, R39–R41, R44–R54)."""
 
 from __future__ import annotations
 
@@ -21,6 +25,7 @@ from lyfta.access import patients as access
 from lyfta.access.actor import Actor
 from lyfta.access.policies import can
 from lyfta.access.roles import ROLE_PATIENT_FIELDS, Cap, Fields, Role
+from lyfta.accounts.tests.factories import AssignmentFactory
 from lyfta.audit.models import LegalBasis
 from lyfta.core.luhn import synthetic_personnummer
 from lyfta.organisations.models import Unit
@@ -37,6 +42,9 @@ from lyfta.patients.models import (
 )
 
 # --- The reference: the rules as separate queries (the code before the one-query decision) ---
+
+# Who gives care that must start at once, and so may open an emergency access (R49, R50).
+_REF_EMERGENCY_ROLES = frozenset({Role.PRESCRIBER, Role.UNIT_MANAGER})
 
 
 def _ref_named(actor: Actor, patient: Patient) -> bool:
@@ -56,29 +64,23 @@ def _ref_grant(
     fields = ROLE_PATIENT_FIELDS.get(actor.role, frozenset())
     if not fields:
         return access.Denial("role")
-    named = _ref_named(actor, patient) if patient.is_protected else True
+    if patient.is_protected and not _ref_named(actor, patient):
+        return access.Denial("protected_identity")
     now = timezone.now()
     emergency = (
         EmergencyAccess.objects.filter(
-            user=actor.user, patient=patient, ended_at__isnull=True, expires_at__gt=now
+            user=actor.user,
+            assignment=actor.assignment,
+            patient=patient,
+            ended_at__isnull=True,
+            expires_at__gt=now,
         )
         .order_by("-started_at", "-pk")
         .first()
     )
+    if actor.role not in _REF_EMERGENCY_ROLES:
+        emergency = None
     emergency_ref = f"emergency:{emergency.pk}" if emergency is not None else ""
-    if patient.is_protected and not named:
-        if emergency is None or actor.role not in access.PROTECTED_EMERGENCY_ROLES:
-            return access.Denial("protected_identity")
-        return access.PatientGrant(
-            patient,
-            LegalBasis.EMERGENCY,
-            emergency_ref,
-            True,
-            fields,
-            False,
-            emergency.expires_at,
-            emergency_ref,
-        )
     relationship = (
         CareRelationship.objects.filter(
             access.relationship_active(), unit=actor.unit, patient=patient
@@ -86,7 +88,7 @@ def _ref_grant(
         .order_by("valid_from", "pk")
         .first()
     )
-    show_contact = Fields.CONTACT in fields and named
+    show_contact = Fields.CONTACT in fields
     if relationship is not None:
         return access.PatientGrant(
             patient,
@@ -138,7 +140,9 @@ def _ref_scope(actor: Actor, grant: access.PatientGrant, open_access: bool) -> a
     elif grant.basis == LegalBasis.EMERGENCY:
         basis, ref = LegalBasis.EMERGENCY, grant.basis_ref
     else:
-        consent = access.valid_consent(actor, patient)
+        consent = (
+            access.valid_consent(actor, patient) if grant.basis == LegalBasis.RELATIONSHIP else None
+        )
         if consent is not None:
             basis, ref = LegalBasis.CONSENT, f"consent:{consent.pk}"
         elif grant.emergency_ref:
@@ -188,6 +192,9 @@ def _world(county: County, rng: random.Random) -> tuple[list[Persona], list[Pati
         make_persona(county.centre, Role.BILLING, "e_c"),  # no patient fields: refused by role
     ]
     users = [p.user for p in people]
+    # A second assignment of the prescriber in unit A, in unit B: an emergency access opened in
+    # it is no route in her assignment in unit A (R50).
+    elsewhere = AssignmentFactory(user=people[0].user, unit=county.unit_b, role=Role.PRESCRIBER)
     now = timezone.now()
     today = timezone.localdate()
     patients = []
@@ -240,7 +247,9 @@ def _world(county: County, rng: random.Random) -> tuple[list[Persona], list[Pati
             started = now - dt.timedelta(minutes=rng.randint(1, 600))
             EmergencyAccess.objects.create(
                 user=person.user,
-                assignment=person.assignment,
+                assignment=(
+                    elsewhere if person is people[0] and rng.random() < 0.3 else person.assignment
+                ),
                 patient=patient,
                 reason_code=EmergencyAccess.Reason.ACUTE_CARE,
                 reason_text="Egenskapstest",

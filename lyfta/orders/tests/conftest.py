@@ -23,6 +23,7 @@ from lyfta.catalogue.models import (
 )
 from lyfta.inventory.models import StockLocation
 from lyfta.inventory.services import ReceivedItem, goods_receive
+from lyfta.orders.models import Loan
 from lyfta.organisations.models import DeliveryAddress
 from lyfta.patients.models import CareRelationship, Patient
 
@@ -211,6 +212,22 @@ def shop(county: County, logan: Persona) -> Shop:
         other,
         region_patient,
     )
+
+
+def lend(prescriber: Persona, logan: Persona, patient: Patient, shop: Shop) -> Loan:
+    """A lift ordered by `prescriber` for `patient`, picked and delivered by `logan`: on loan."""
+    from lyfta.orders import services
+
+    order = services.order_place(
+        actor=prescriber.actor,
+        grant=grant(prescriber, patient),
+        lines=[services.LineInput(shop.lift)],
+        delivery=services.DeliveryInput(),
+    )
+    for line in order.lines.all():
+        services.line_pick(actor=logan.actor, line=line)
+    (loan,) = services.order_deliver(actor=logan.actor, order=order)
+    return loan
 
 
 def grant(persona: Persona, patient: Patient) -> PatientGrant:

@@ -17,24 +17,11 @@ from lyfta.audit.models import AuditEvent, Outcome
 from lyfta.orders import services
 from lyfta.orders.models import Loan, Order
 from lyfta.orders.services import DeliveryInput, LineInput
-from lyfta.orders.tests.conftest import Shop, grant
+from lyfta.orders.tests.conftest import Shop, grant, lend
 from lyfta.organisations.models import Unit
 from lyfta.patients.models import Block, CareRelationship, Consent, Patient
 
 pytestmark = pytest.mark.django_db
-
-
-def _lend(prescriber: Persona, logan: Persona, patient: Patient, shop: Shop) -> Loan:
-    order = services.order_place(
-        actor=prescriber.actor,
-        grant=grant(prescriber, patient),
-        lines=[LineInput(shop.lift)],
-        delivery=DeliveryInput(),
-    )
-    for line in order.lines.all():
-        services.line_pick(actor=logan.actor, line=line)
-    (loan,) = services.order_deliver(actor=logan.actor, order=order)
-    return loan
 
 
 def _relate(unit: Unit, patient: Patient) -> None:
@@ -64,7 +51,7 @@ def region_lift(
 ) -> Loan:
     """The region (charlie's unit B) lends a lift to its patient, who also has a relationship with
     alice's municipal unit A."""
-    loan = _lend(charlie, logan, shop.region_patient, shop)
+    loan = lend(charlie, logan, shop.region_patient, shop)
     _relate(county.unit_a, shop.region_patient)
     return loan
 
@@ -206,7 +193,7 @@ def test_r57_forms_that_name_the_patient_record_the_read(
 ) -> None:
     """Finding 9: the withdrawal page and the loss form show the patient's name: each GET is a
     recorded read with its legal basis."""
-    loan = _lend(alice, logan, shop.patient, shop)
+    loan = lend(alice, logan, shop.patient, shop)
     url = (
         reverse("orders:withdraw", args=[shop.patient.pk])
         if page == "withdraw"

@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from conftest import County, Persona, make_persona, signed_in
 from lyfta.access.patients import Denial, PatientGrant, grant_for
+from lyfta.access.refusals import Refused
 from lyfta.access.roles import Role
 from lyfta.accounts.tests.factories import TEST_PASSWORD
 from lyfta.audit.actions import Action
@@ -719,6 +720,17 @@ def protected(patient: Patient, alice: Persona) -> Patient:
     return patient
 
 
+def _emergency(persona: Persona, patient: Patient) -> None:
+    services.emergency_open(
+        actor=persona.actor,
+        patient=patient,
+        reason_code="acute_care",
+        reason_text="Akut situation i hemmet",
+        patient_cannot_consent=True,
+        password=TEST_PASSWORD,
+    )
+
+
 def test_r53_the_flag_shows_and_the_address_is_for_named_staff(
     as_alice: Client, protected: Patient, alice: Persona, bob: Persona
 ) -> None:
@@ -726,17 +738,11 @@ def test_r53_the_flag_shows_and_the_address_is_for_named_staff(
     assert "Skyddad identitet" in html and "Storgatan 1" in html
     from lyfta.patients.selectors import patient_view
 
-    services.emergency_open(
-        actor=bob.actor,
-        patient=protected,
-        reason_code="acute_care",
-        reason_text="Akut situation i hemmet",
-        patient_cannot_consent=True,
-        password=TEST_PASSWORD,
-    )
-    view = patient_view(actor=bob.actor, grant=grant(bob, protected))
-    assert view.protected and view.contact is None and view.contact_hidden
-    assert view.approved_delivery_address == "", "the approved address is for named staff too"
+    # Anyone not named does not reach the patient at all, in an emergency neither (R54): the
+    # address cannot be shown to him.
+    with pytest.raises(Refused):
+        _emergency(bob, protected)
+    assert grant_for(bob.actor, protected, "s") == Denial("protected_identity")
     named = patient_view(actor=alice.actor, grant=grant(alice, protected))
     assert named.approved_delivery_address == "Box 1, 651 01 Karlstad"
 
@@ -808,16 +814,20 @@ def test_r57_every_patient_page_records_exactly_one_read(
     assert AuditEvent.objects.filter(action=Action.PATIENT_READ).count() == before + 1
 
 
-def test_r54_an_emergency_on_a_protected_patient_stays_read_only_despite_a_relationship(
+def test_r54_neither_a_relationship_nor_an_emergency_opens_a_protected_patient_to_staff_not_named(
     bob: Persona, protected: Patient
 ) -> None:
-    services.emergency_open(
-        actor=bob.actor,
+    with pytest.raises(Refused):
+        _emergency(bob, protected)
+    # An emergency access opened before the rule opens nothing either.
+    EmergencyAccess.objects.create(
+        user=bob.user,
+        assignment=bob.assignment,
         patient=protected,
         reason_code="acute_care",
-        reason_text="Akut situation i hemmet",
+        reason_text="Öppnad före regeln",
         patient_cannot_consent=True,
-        password=TEST_PASSWORD,
+        started_at=timezone.now(),
+        expires_at=timezone.now() + dt.timedelta(hours=2),
     )
-    result = grant(bob, protected)
-    assert (result.basis, result.read_only, result.show_contact) == ("emergency", True, False)
+    assert grant_for(bob.actor, protected, "s") == Denial("protected_identity")

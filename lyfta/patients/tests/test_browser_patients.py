@@ -133,7 +133,7 @@ def test_emergency_access_expires_on_time(
     assert "Sten Främling" not in page.content()
 
 
-def test_a_protected_patients_address_is_hidden_from_someone_not_named(
+def test_a_protected_patient_is_closed_to_someone_not_named_in_an_emergency_too(
     browser: BrowserSession, people: dict[str, Patient]
 ) -> None:
     page = browser.page
@@ -152,8 +152,10 @@ def test_a_protected_patients_address_is_hidden_from_someone_not_named(
     page.click("button:has-text('Öppna nödåtkomst')")
     page.wait_for_load_state()
     browser.shot("protected-in-emergency")
+    # Refused as an unknown number is (R54, R55): nothing of her is shown, and the attempt is
+    # recorded for targeted review.
     html = page.content()
-    assert "Skyddad identitet" in html
-    assert "Skyddsgatan" not in html
-    assert "visas bara för personal som namngetts" in html
-    assert "Box 1, 651 01 Karlstad" not in html, "the approved address is for named staff too"
+    assert "Nödåtkomst kunde inte öppnas" in html
+    assert "Hedda" not in html and "Skyddsgatan" not in html
+    denied = AuditEvent.objects.filter(action=Action.ACCESS_DENIED).latest("id")
+    assert (denied.detail["reason"], denied.detail["review"]) == ("protected_identity", True)

@@ -22,16 +22,19 @@ from django.utils.translation import gettext as _
 
 from lyfta.access import rows
 from lyfta.access.actor import Actor
+from lyfta.access.patients import PatientGrant
 from lyfta.access.policies import can, require
-from lyfta.access.refusals import denied
+from lyfta.access.refusals import denied, read_only_refusal, read_only_refused
 from lyfta.access.roles import Cap
 from lyfta.audit.actions import Action
 from lyfta.audit.models import LegalBasis
 from lyfta.audit.services import record
 from lyfta.core.paging import Keyset, Window, keyset, window
 from lyfta.inventory.models import Item
-from lyfta.orders.models import Order, OrderLine, PickupLine, PickupOrder
+from lyfta.orders import selectors as order_selectors
+from lyfta.orders.models import Loan, Order, OrderLine, PickupLine, PickupOrder
 from lyfta.organisations.models import Unit
+from lyfta.patients import selectors as patient_selectors
 from lyfta.patients.models import Patient
 from lyfta.quality.models import Complaint, Deviation, IncidentReport
 
@@ -351,7 +354,44 @@ def item_to_report(*, actor: Actor, individual_number: str, session_ref: str) ->
     if not can(actor, Cap.STOCK_VIEW) and not any(h.patient_shown for h in history):
         raise denied(actor, "inventory.item", individual_number[:64])
     current = next((h for h in reversed(history) if h.loan.ended_on is None), None)
+    if rows.item_read_only(actor, history):
+        # Seen on an emergency access: read only (R50), no deviation written from it.
+        shown = next(h for h in (current, *reversed(history)) if h is not None and h.patient_shown)
+        raise read_only_refused(
+            actor,
+            step="deviation_report",
+            patient_id=shown.loan.patient_id,
+            legal_basis=shown.basis,
+            legal_basis_ref=shown.basis_ref,
+            resource_type="inventory.item",
+            resource_id=item.individual_number,
+        )
     return item, current
+
+
+def loan_to_report(
+    *, actor: Actor, patient_id: int, loan_id: int, session_ref: str
+) -> tuple[PatientGrant, Loan]:
+    """A loan of the patient's holdings from the actor's provider, on a grant that lets the
+    actor write about the patient: an emergency access gives read access only (R50), so no
+    deviation is reported on one (a recorded refusal). The form's read of the patient is
+    recorded (R57)."""
+    grant = patient_selectors.grant_or_404(
+        actor=actor, patient_id=patient_id, session_ref=session_ref
+    )
+    refusal = read_only_refusal(actor, grant, "deviation_report")
+    if refusal is not None:
+        raise refusal
+    loan = order_selectors.loan_of(actor=actor, grant=grant, loan_id=loan_id)
+    record(
+        action=Action.PATIENT_READ,
+        actor=actor,
+        patient_id=grant.patient.pk,
+        resource_type="quality.deviation_form",
+        legal_basis=grant.basis,
+        legal_basis_ref=grant.basis_ref,
+    )
+    return grant, loan
 
 
 def delivered_on(*, actor: Actor, deviation: Deviation | None, item: Item | None) -> dt.date | None:

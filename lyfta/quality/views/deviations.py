@@ -24,15 +24,12 @@ from django.utils.translation import gettext_lazy, override
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from lyfta.access.policies import can, require
+from lyfta.access.refusals import Refused
 from lyfta.access.roles import Cap
 from lyfta.accounts.sessions import session_ref
-from lyfta.audit.actions import Action
-from lyfta.audit.services import record
 from lyfta.catalogue.models import Article
 from lyfta.core.http import LyftaRequest
 from lyfta.inventory.models import Item
-from lyfta.orders import selectors as order_selectors
-from lyfta.patients import selectors as patient_selectors
 from lyfta.quality.forms.deviations import (
     ComplaintFilterForm,
     ComplaintForm,
@@ -55,6 +52,8 @@ Source = Deviation.Source
 
 
 def _problems(error: ValidationError | PermissionDenied) -> list[str]:
+    if isinstance(error, Refused):
+        return [error.user_message]
     if isinstance(error, PermissionDenied):
         return [_("Du har inte behörighet att göra det här.")]
     return list(error.messages)
@@ -155,18 +154,17 @@ def _register(
 def report_loan(request: LyftaRequest, patient_id: int, loan_id: int) -> HttpResponse:
     """From a row of the patient's holdings: the loan of the actor's provider, on a grant."""
     require(request.actor, Cap.DEVIATIONS_REPORT)
-    grant = patient_selectors.grant_or_404(
-        actor=request.actor, patient_id=patient_id, session_ref=session_ref(request)
-    )
-    loan = order_selectors.loan_of(actor=request.actor, grant=grant, loan_id=loan_id)
-    record(
-        action=Action.PATIENT_READ,
-        actor=request.actor,
-        patient_id=grant.patient.pk,
-        resource_type="quality.deviation_form",
-        legal_basis=grant.basis,
-        legal_basis_ref=grant.basis_ref,
-    )
+    try:
+        grant, loan = selectors.loan_to_report(
+            actor=request.actor,
+            patient_id=patient_id,
+            loan_id=loan_id,
+            session_ref=session_ref(request),
+        )
+    except Refused as refused:
+        # An emergency access gives read access only (R50): recorded by the selector.
+        messages.error(request, refused.user_message)
+        return redirect("orders:holdings", patient_id=patient_id)
     device = loan.article.name + (f" {loan.item.individual_number}" if loan.item else "")
     return _register(
         request,
@@ -181,11 +179,16 @@ def report_loan(request: LyftaRequest, patient_id: int, loan_id: int) -> HttpRes
 def report_item(request: LyftaRequest, individual_number: str) -> HttpResponse:
     """From the item card: an item the actor may open the card of; the patient is its holder."""
     require(request.actor, Cap.DEVIATIONS_REPORT)
-    item, current = selectors.item_to_report(
-        actor=request.actor,
-        individual_number=individual_number,
-        session_ref=session_ref(request),
-    )
+    try:
+        item, current = selectors.item_to_report(
+            actor=request.actor,
+            individual_number=individual_number,
+            session_ref=session_ref(request),
+        )
+    except Refused as refused:
+        # The card is seen on an emergency access, read only (R50): recorded by the selector.
+        messages.error(request, refused.user_message)
+        return redirect("stock:item", individual_number)
     return _register(
         request,
         source=Source.ITEM,
