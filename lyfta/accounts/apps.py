@@ -6,3 +6,11 @@ class AccountsConfig(AppConfig):
     name = "lyfta.accounts"
     label = "accounts"
     verbose_name = _("Användare och uppdrag")
+
+    def ready(self) -> None:
+        from lyfta.accounts import api_clients, services
+        from lyfta.accounts.models import PrivilegeRequest
+
+        services.APPROVED_ELSEWHERE[PrivilegeRequest.Kind.API_CLIENT] = (
+            api_clients.api_client_register_approved
+        )

@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypedDict
 
@@ -870,6 +871,12 @@ def _check_decider(actor: Actor, request: PrivilegeRequest, action: str) -> None
         _deny(actor, action, request, refusal)
 
 
+# Request kinds carried out by another module of accounts once approved, registered from
+# AccountsConfig.ready(): the API clients' module (which records its requests through this one,
+# so this one may not import it back: test_no_import_cycles).
+APPROVED_ELSEWHERE: dict[str, Callable[..., Any]] = {}
+
+
 def privilege_request_approve(*, actor: Actor, request: PrivilegeRequest) -> Approval:
     """Another user administrator or system administrator approves: the change is made now, by
     and in the name of the approver, and both the approval and the change are recorded with the
@@ -883,10 +890,8 @@ def privilege_request_approve(*, actor: Actor, request: PrivilegeRequest) -> App
         result: dict[str, Any] = {}
         subject = locked.subject
         if locked.kind == PrivilegeRequest.Kind.API_CLIENT:
-            # Here, not at the top: the clients' module records its requests through this one.
-            from lyfta.accounts.api_clients import api_client_register_approved
-
-            registered = api_client_register_approved(actor=actor, request=locked, detail=link)
+            register = APPROVED_ELSEWHERE[locked.kind]
+            registered = register(actor=actor, request=locked, detail=link)
             locked.api_client = registered.client
             token = registered.token
             result = {"api_client": registered.client.pk}

@@ -953,7 +953,11 @@ ROUTES: dict[str, list[Route]] = {
     "patients:mine": [Route(expect=everyone(DENIED, **dict.fromkeys(CARE, OK)))],
     # Without a pending number there is nothing to show.
     "patients:outside": [Route(expect=everyone(DENIED, **dict.fromkeys(CARE, MISSING)))],
-    "patients:emergency": [Route(expect=everyone(DENIED, **dict.fromkeys(CARE, MISSING)))],
+    # Emergency access is for the roles that give care at once, prescribers and unit managers
+    # (decision 0021): the technician and the logistician are refused like the rest.
+    "patients:emergency": [
+        Route(expect=everyone(DENIED, **dict.fromkeys(("alice", "bob", "charlie"), MISSING)))
+    ],
     "patients:emergency_end": [
         Route(
             method="post",
