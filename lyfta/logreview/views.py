@@ -317,7 +317,10 @@ def extract_new(request: LyftaRequest) -> HttpResponse:
         try:
             extract = review.extract_register(actor=request.actor, **form.cleaned_data)
         except ValidationError as error:
-            form.add_error(None, error)
+            # Another provider's patient is refused under the number, as a number unknown to
+            # Lyfta is by the form: the same page, so that it tells nobody the number exists.
+            theirs = str(review.NO_SUCH_PATIENT) in error.messages
+            form.add_error("patient" if theirs else None, error)
         else:
             return redirect("review:extract", request_id=extract.pk)
     return render(

@@ -21,7 +21,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from lyfta.access import rows
 from lyfta.access.patients import PatientGrant, is_named_staff
 from lyfta.access.policies import can, require
-from lyfta.access.refusals import Refused
+from lyfta.access.refusals import Refused, read_only_refusal
 from lyfta.access.roles import Cap
 from lyfta.accounts.sessions import session_ref
 from lyfta.audit.actions import Action
@@ -55,6 +55,17 @@ def _grant(request: LyftaRequest, patient_id: int) -> PatientGrant:
     return patient_selectors.grant_or_404(
         actor=request.actor, patient_id=patient_id, session_ref=session_ref(request)
     )
+
+
+def _read_only(request: LyftaRequest, grant: PatientGrant, step: str) -> HttpResponse | None:
+    """The way back to the holdings, with the recorded refusal's message, when the grant gives
+    read access only (an emergency access, R50): the cart, a template made from it and a letter
+    to the patient are writes too. None when the grant lets its holder write."""
+    refusal = read_only_refusal(request.actor, grant, step)
+    if refusal is None:
+        return None
+    messages.error(request, refusal.user_message)
+    return redirect("orders:holdings", patient_id=grant.patient.pk)
 
 
 def _record_form_read(request: LyftaRequest, grant: PatientGrant, resource_type: str) -> None:
@@ -289,7 +300,9 @@ def article_results(request: LyftaRequest, patient_id: int) -> HttpResponse:
 @require_POST
 def cart_add(request: LyftaRequest, patient_id: int) -> HttpResponse:
     require(request.actor, Cap.ORDERS_PRESCRIBE)
-    _grant(request, patient_id)
+    refused = _read_only(request, _grant(request, patient_id), "cart_add")
+    if refused is not None:
+        return refused
     form = AddLineForm(request.POST)
     if not form.is_valid():
         messages.error(request, _("Ange ett antal mellan 1 och 100."))
@@ -321,6 +334,9 @@ def cart_remove(request: LyftaRequest, patient_id: int, index: int) -> HttpRespo
 def template_save(request: LyftaRequest, patient_id: int) -> HttpResponse:
     """Save the cart as the unit's order template (beställningsmall)."""
     require(request.actor, Cap.ORDERS_PRESCRIBE)
+    refused = _read_only(request, _grant(request, patient_id), "template_save")
+    if refused is not None:
+        return refused
     cart = _cart(request, patient_id)
     form = TemplateForm(request.POST)
     unit, user = request.actor.unit, request.actor.user
@@ -530,6 +546,9 @@ def return_letter(request: LyftaRequest, patient_id: int) -> HttpResponse:
     if not (can(request.actor, Cap.ORDERS_PLACE) or can(request.actor, Cap.ORDERS_HANDLE)):
         require(request.actor, Cap.ORDERS_PLACE)
     grant = _grant(request, patient_id)
+    refused = _read_only(request, grant, "return_letter")
+    if refused is not None:
+        return refused
     form = ReturnLetterForm(request.GET)
     if not form.is_valid():
         for field in form:

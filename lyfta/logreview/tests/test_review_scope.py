@@ -249,6 +249,25 @@ def test_r70_an_unknown_number_and_another_providers_patient_get_the_same_answer
     ] * 2
 
 
+def test_r80_the_extract_form_answers_an_unknown_number_and_another_providers_patient_alike(
+    client: Client, county: County, lena: Persona, charlie: Persona, theirs: Patient
+) -> None:
+    """Attack run 2, F1: the refusal stood above the form for another provider's patient and
+    under the field for an unknown number, so the layout told that the number exists (the
+    protected patient's too). Both now give the same page but for the number typed."""
+    read(charlie, theirs, owner_provider_id=county.region.pk)
+    signed_in(client, lena)
+    pages = []
+    for number in (UNKNOWN, "19340810-9878"):
+        response = client.post(reverse("review:extract_new"), extract_post(number))
+        page = response.content.decode()
+        assert response.status_code == 400, number
+        assert str(review.NO_SUCH_PATIENT) in page
+        pages.append(CSRF.sub("", page.replace(number, "")))
+    assert pages[0] == pages[1]
+    assert not LogExtractRequest.objects.exists()
+
+
 def test_r70_the_reviewers_own_events_never_name_another_providers_patient(
     client: Client, county: County, lena: Persona, theirs: Patient
 ) -> None:

@@ -32,7 +32,7 @@ from lyfta.accounts.tests.factories import TEST_PASSWORD
 from lyfta.audit.actions import Action
 from lyfta.audit.models import AuditEvent
 from lyfta.billing.models import PatientHousing
-from lyfta.orders.models import Loan, LossReport, Order, PickupOrder
+from lyfta.orders.models import Loan, LossReport, Order, OrderTemplate, PickupOrder
 from lyfta.orders.tests.conftest import Shop, grant, lend
 from lyfta.patients.models import (
     CareRelationship,
@@ -197,6 +197,13 @@ WRITES = [
         _cart,
     ),
     Write(
+        "template_save",
+        lambda p, _l: reverse("orders:template_save", args=[p.pk]),
+        lambda _s, _l: {"name": "Mall under nödåtkomst"},
+        OrderTemplate,
+        _cart,
+    ),
+    Write(
         "pickup_new",
         lambda p, _l: reverse("orders:pickup_new", args=[p.pk]),
         lambda _s, loan: {"loans": [str(loan.pk)]},
@@ -288,6 +295,26 @@ def test_r50_every_write_on_a_patient_is_refused_under_an_emergency_access(
     before = _count(write.creates)
     client.post(write.url(patient, loan), write.data(shop, loan))
     assert _count(write.creates) > before, "the control did not write"
+
+
+def test_r50_no_cart_and_no_letter_to_the_patient_under_an_emergency_access(
+    client: Client, county: County, shop: Shop, loan: Loan, annika: Persona
+) -> None:
+    """The order page's cart and the return letter (a letter to the patient, printed as a PDF)
+    are writes too: under an emergency access the cart stays empty, no letter is printed, and
+    each refusal is recorded (attack run 2, F2 and F4)."""
+    patient = shop.patient
+    signed_in(client, annika)
+    assert _open_emergency(client, patient).status_code == 302
+    refused = _refusals(annika)
+    _cart(client, shop)
+    assert not client.session.get(f"lyfta_cart_{patient.pk}"), "the cart took a line"
+    letter = client.get(
+        reverse("orders:return_letter", args=[patient.pk]), {"skal": "behov", "lan": loan.pk}
+    )
+    assert letter.status_code == 302 and letter["Content-Type"] != "application/pdf"
+    assert "Nödåtkomst ger bara läsbehörighet." in client.get(letter["Location"]).content.decode()
+    assert _refusals(annika) == refused + 2
 
 
 def test_r50_the_api_and_the_page_share_the_deviation_refusal(
