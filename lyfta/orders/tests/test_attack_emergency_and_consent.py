@@ -310,7 +310,7 @@ def test_r50_no_cart_and_no_letter_to_the_patient_under_an_emergency_access(
     _cart(client, shop)
     assert not client.session.get(f"lyfta_cart_{patient.pk}"), "the cart took a line"
     letter = client.get(
-        reverse("orders:return_letter", args=[patient.pk]), {"skal": "behov", "lan": loan.pk}
+        reverse("orders:return_letter", args=[patient.pk]), {"skal": "behov", "lan": str(loan.pk)}
     )
     assert letter.status_code == 302 and letter["Content-Type"] != "application/pdf"
     assert "Nödåtkomst ger bara läsbehörighet." in client.get(letter["Location"]).content.decode()
