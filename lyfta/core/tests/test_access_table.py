@@ -1059,8 +1059,14 @@ ROUTES: dict[str, list[Route]] = {
             expect=everyone(DENIED, **dict.fromkeys(RX, FOUND)),
         )
     ],
+    # Saving the cart as a template reads the patient's grant first (a read-only one refuses
+    # it, R50): charlie, with no route to patient A, gets what any other id would give.
     "orders:template_save": [
-        Route(method="post", kwargs=PA, expect=everyone(DENIED, **dict.fromkeys(RX, FOUND)))
+        Route(
+            method="post",
+            kwargs=PA,
+            expect=everyone(DENIED, alice=FOUND, bob=FOUND, charlie=MISSING),
+        )
     ],
     "orders:template_use": [
         Route(
