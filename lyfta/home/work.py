@@ -12,7 +12,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.formats import date_format
@@ -337,23 +337,15 @@ def reconditioning(actor: Actor) -> Queue:
 
 
 def _my_work_orders(actor: Actor) -> QuerySet[Any]:
-    from lyfta.workorders.models import WorkOrder
+    from lyfta.workorders.models import WorkOrder, assigned_to
 
-    return rows.work_orders_for(actor).filter(
-        Q(assignee=actor.user) | Q(team__members=actor.user), status__in=WorkOrder.OPEN
-    )
+    return rows.work_orders_for(actor).filter(assigned_to(actor.user), status__in=WorkOrder.OPEN)
 
 
 def work_orders(actor: Actor, today: dt.date) -> Queue:
-    mine = _my_work_orders(actor).values("pk").distinct()
     from lyfta.workorders.models import WorkOrder
 
-    found, more = _head(
-        rows.work_orders_for(actor)
-        .filter(pk__in=mine)
-        .select_related("article")
-        .order_by("done_due", "pk")
-    )
+    found, more = _head(_my_work_orders(actor).select_related("article").order_by("done_due", "pk"))
     listed: list[WorkOrder] = found
     return Queue(
         "work-orders",
@@ -686,8 +678,7 @@ def menu_counts(actor: Actor) -> dict[str, int]:
 
         counts["logistics:picklist"] = _capped(picks_due(actor=actor, day=today))
     if may_open(actor, "workorders:queue"):
-        due = _my_work_orders(actor).filter(done_due__lte=today).values("pk").distinct()
-        counts["workorders:queue"] = len(due[: CAP + 1])
+        counts["workorders:queue"] = _capped(_my_work_orders(actor).filter(done_due__lte=today))
     if may_open(actor, "orders:orders") and not can(actor, Cap.ORDERS_HANDLE):
         from lyfta.orders.selectors import failed_deliveries as failed
 

@@ -6,14 +6,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from django.db.models import Q
 from django.utils import timezone
 
 from lyfta.access import rows
 from lyfta.access.actor import Actor
 from lyfta.access.policies import can
 from lyfta.access.roles import Cap
-from lyfta.workorders.models import WorkOrder
+from lyfta.workorders.models import WorkOrder, assigned_to
 
 
 @dataclass(frozen=True)
@@ -32,11 +31,11 @@ def desk_summary(actor: Actor) -> DeskSummary | None:
     if can(actor, Cap.WORKORDERS_HANDLE):
         assert actor.user is not None  # noqa: S101 - a signed-in technician
         mine = rows.work_orders_for(actor).filter(
-            Q(assignee=actor.user) | Q(team__members=actor.user), status__in=WorkOrder.OPEN
+            assigned_to(actor.user), status__in=WorkOrder.OPEN
         )
         return DeskSummary(
-            mine_open=mine.values("pk").distinct().count(),
-            mine_overdue=mine.filter(done_due__lt=today).values("pk").distinct().count(),
+            mine_open=mine.count(),
+            mine_overdue=mine.filter(done_due__lt=today).count(),
             handles=True,
         )
     if can(actor, Cap.WORKORDERS_REQUEST) and actor.unit is not None:
