@@ -895,15 +895,20 @@ def item_holding(actor: Actor, item: Item) -> Loan | None:
 def unit_overdue_inspections(actor: Actor, today: dt.date) -> models.QuerySet[ItemInspection]:
     """Inspection schedules past due of the devices the actor's unit has lent out, for its start
     page and its work-order list (which names each holder, recorded, on the unit's own loan)."""
+    from lyfta.orders.models import Loan
     from lyfta.workorders.models import ItemInspection
 
     if actor.unit is None or not can(actor, Cap.WORKORDERS_REQUEST):
         return ItemInspection.objects.none()
     # A protected patient's devices are for the unit's named staff only (R54), as his orders are.
+    # The unit's open loans as a subquery on the schedule's own item: joined through the item's
+    # loans, PostgreSQL walked every open loan by item to find the unit's (at national size).
+    lent = Loan.objects.filter(unit=actor.unit, ended_on__isnull=True, item__isnull=False).values(
+        "item_id"
+    )
     return ItemInspection.objects.filter(
         next_due__lt=today,
-        item__loans__unit=actor.unit,
-        item__loans__ended_on__isnull=True,
+        item_id__in=lent,
         item__status__in=["on_loan", "awaiting_pickup"],
     ).exclude(_protected_not_named(actor, "item__holder"))
 

@@ -21,6 +21,7 @@ from django.utils.translation import ngettext
 
 from lyfta.access import rows
 from lyfta.access.actor import Actor
+from lyfta.access.patients import in_scope
 from lyfta.access.policies import can
 from lyfta.access.roles import Cap
 from lyfta.core.money import kronor
@@ -190,7 +191,7 @@ def follow_ups(actor: Actor, today: dt.date) -> Queue:
     query = (
         rows.unit_follow_ups(actor)
         .filter(follow_up_on__gte=today - dt.timedelta(days=30), follow_up_on__lte=today + SOON)
-        .filter(patient__in=_in_care(actor).values("pk"))
+        .filter(in_scope(actor))
         .select_related("patient", "unit")
         .order_by("follow_up_on", "pk")
     )
@@ -217,7 +218,7 @@ def loans_ending(actor: Actor, today: dt.date) -> Queue:
     query = (
         rows.unit_open_loans(actor)
         .filter(expected_end__isnull=False, expected_end__lte=today + SOON)
-        .filter(patient__in=_in_care(actor).values("pk"))
+        .filter(in_scope(actor))
         .select_related("patient", "article", "unit")
         .order_by("expected_end", "pk")
     )

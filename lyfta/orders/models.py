@@ -234,6 +234,19 @@ class Loan(models.Model):
             models.Index(fields=["article", "lot", "ended_on"]),
             # The statistics' monthly refresh: the loans started in a month.
             models.Index(fields=["started_on"], name="loan_started_on"),
+            # A unit's short-term loans running out (its start page): the few that end soon,
+            # not every open loan of the unit.
+            models.Index(
+                fields=["unit", "expected_end"],
+                condition=Q(ended_on__isnull=True, expected_end__isnull=False),
+                name="loan_open_ending",
+            ),
+            # The devices a unit has lent out (its overdue inspections), from the index alone.
+            models.Index(
+                fields=["unit", "item"],
+                condition=Q(ended_on__isnull=True, item__isnull=False),
+                name="loan_open_item_by_unit",
+            ),
         ]
         constraints = [
             # An item is on loan to at most one patient at a time (DOMAIN.md §5).
