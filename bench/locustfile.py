@@ -5,19 +5,20 @@ each with the mix of pages and forms that role uses in a day.
                     order page, an article search, cart add, place, the order's page), a pick-up
                     order (its form, then registered)
     logistics       the pick list, the pick-ups to collect, the returns to receive
-    log reviewer    the log review's start, the log search for a patient over 30 days and a year
+    log reviewer    the log review's start, a patient's log over a month and a year
     statistics      the statistics index and the figures most opened, some split by a grouping
 
 The people are signed in beforehand: `bench/drills.py` makes each one's session in the drill
 database as a sign-in makes it (MFA off, as the drills run it; the log reviewer's second factor
 counted as verified) and writes them, with the patients each prescriber has a care relationship
-with, to the JSON file in LYFTA_LOAD_USERS. Each Locust user takes a session of its own: two users
-never share a cart.
+with, to the JSON file in LYFTA_LOAD_USERS (and deletes it after the run). Each Locust user takes
+a session of its own: two users never share a cart. When the run stops, the final figures go to
+the file in LYFTA_LOAD_FIGURES.
 
 Every request is named by its route (`NAMES`): no patient id, personnummer or name reaches a
-report. Run by `bench/drills.py`; by hand, against a drill's server:
+report. `bench/drills.py load` runs it as
 
-    locust -f bench/locustfile.py --headless -u 12 -r 12 -t 30s --host http://127.0.0.1:8765
+    locust -f bench/locustfile.py --headless -u 12 -r 12 -t 20s --host http://127.0.0.1:8765 ...
 """
 
 from __future__ import annotations
