@@ -52,7 +52,8 @@ test: lint
 bench: $(STAMP)
 	$(PY) bench/run.py --size $(SIZE)
 
-# Load and fault drills against PostgreSQL on 127.0.0.1 (bench/drills.py says what each checks).
+# Load and fault drills against PostgreSQL on 127.0.0.1 (bench/drills.py says what each checks);
+# the load is Locust's (bench/locustfile.py), its figures in var/load/<drill>_report.json.
 load: $(STAMP)
 	$(PY) bench/drills.py load
 
