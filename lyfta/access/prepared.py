@@ -37,7 +37,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.core.exceptions import EmptyResultSet
-from django.db import DEFAULT_DB_ALIAS, connections
+from django.db import DEFAULT_DB_ALIAS, connections, router
 from django.db.models import ForeignKey, Model, QuerySet
 from django.db.models.query import ValuesListIterable
 
@@ -138,13 +138,24 @@ class Prepared:
     """A read whose SQL is compiled once per connection and shape; see the module's rules."""
 
     def __init__(
-        self, build: Callable[..., QuerySet[Any, Any]], *, using: str = DEFAULT_DB_ALIAS
+        self, build: Callable[..., QuerySet[Any, Any]], *, using: str | None = None
     ) -> None:
         self.build = build
+        # None: the database the routers choose for the queryset's model at each call, as the
+        # ORM would (a log search inside `reading_replica` reads the replica, decision 0022).
         self.using = using
+        self._model: type[Model] | None = None
         self._compiled: weakref.WeakKeyDictionary[Any, dict[Hashable, _Compiled]] = (
             weakref.WeakKeyDictionary()
         )
+
+    def _alias(self, values: list[Scalar], lengths: list[int | None]) -> str:
+        if self.using is not None:
+            return self.using
+        if self._model is None:
+            markers = [_marker(value, index, 0) for index, value in enumerate(values)]
+            self._model = self._queryset(_unflat(markers, lengths)).model
+        return router.db_for_read(self._model)
 
     def rows(self, *args: Arg, shape: Hashable = ()) -> list[Row]:
         values, lengths, kinds = _flat(args)
@@ -154,7 +165,7 @@ class Prepared:
             # A long list, or an integer no column can hold (a hostile id in a URL): the ORM
             # reads it as it stands, and knows that such an integer matches nothing.
             return [tuple(row) for row in self._queryset(_unflat(values, lengths))]
-        connection = connections[self.using]
+        connection = connections[self._alias(values, lengths)]
         key = (shape, connection.timezone_name, kinds)
         compiled = self._compiled.setdefault(connection, {}).get(key)
         if compiled is None:
