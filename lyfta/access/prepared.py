@@ -149,14 +149,6 @@ class Prepared:
             weakref.WeakKeyDictionary()
         )
 
-    def _alias(self, values: list[Scalar], lengths: list[int | None]) -> str:
-        if self.using is not None:
-            return self.using
-        if self._model is None:
-            markers = [_marker(value, index, 0) for index, value in enumerate(values)]
-            self._model = self._queryset(_unflat(markers, lengths)).model
-        return router.db_for_read(self._model)
-
     def rows(self, *args: Arg, shape: Hashable = ()) -> list[Row]:
         values, lengths, kinds = _flat(args)
         if any(length is not None and length > MAX_LIST for length in lengths) or any(
@@ -165,12 +157,17 @@ class Prepared:
             # A long list, or an integer no column can hold (a hostile id in a URL): the ORM
             # reads it as it stands, and knows that such an integer matches nothing.
             return [tuple(row) for row in self._queryset(_unflat(values, lengths))]
-        connection = connections[self._alias(values, lengths)]
-        key = (shape, connection.timezone_name, kinds)
-        compiled = self._compiled.setdefault(connection, {}).get(key)
-        if compiled is None:
-            compiled = self._compile(connection, values, lengths)
-            self._compiled[connection][key] = compiled
+        key = (shape, kinds)
+        alias = self.using
+        if alias is None:
+            model = self._model
+            if model is None:  # learnt at the first compile, made for the primary
+                self._compiled_for(connections[DEFAULT_DB_ALIAS], key, values, lengths)
+                model = self._model
+            assert model is not None  # noqa: S101 - every compile builds the queryset
+            alias = router.db_for_read(model)
+        connection = connections[alias]
+        compiled = self._compiled_for(connection, key, values, lengths)
         if compiled.empty:
             return []
         params = [
@@ -196,8 +193,23 @@ class Prepared:
 
     # --- The first call --------------------------------------------------------------------
 
+    def _compiled_for(
+        self,
+        connection: Any,
+        key: tuple[Hashable, tuple[object, ...]],
+        values: list[Scalar],
+        lengths: list[int | None],
+    ) -> _Compiled:
+        keyed = (*key, connection.timezone_name)
+        compiled = self._compiled.setdefault(connection, {}).get(keyed)
+        if compiled is None:
+            compiled = self._compile(connection, values, lengths)
+            self._compiled[connection][keyed] = compiled
+        return compiled
+
     def _queryset(self, args: list[Any]) -> QuerySet[Any, Any]:
         queryset = self.build(*args)
+        self._model = queryset.model
         if not issubclass(queryset._iterable_class, ValuesListIterable):
             raise PreparedError("a prepared read gives values_list tuples")
         if isinstance(queryset, PatientLinkedQuerySet):
