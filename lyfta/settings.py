@@ -129,9 +129,8 @@ if DATABASE_REPLICA_URL:
         # An unreachable replica must cost a page seconds, not a minute: it falls back to the
         # primary once connecting fails.
         _replica["OPTIONS"].setdefault("connect_timeout", "3")
-    # The test runner creates no database for it and points it at the test database's name (a
-    # replica of the test cluster holds that database too); without a replica the tests read
-    # the primary (decision 0022).
+    # Never a test database of its own: a replica of the test cluster holds the primary's. The
+    # test suite itself drops the alias and adds the replicas it needs (decision 0022).
     _replica["TEST"] = {"MIRROR": "default"}
     DATABASES["replica"] = _replica
 DATABASE_ROUTERS = ["lyfta.core.replica.ReplicaRouter"]

@@ -13,8 +13,7 @@ Entering the context asks the replica how fresh it is (one query). The page says
 (`freshness`, shown by the base template). The primary is read instead, and the page says that,
 when the replica does not answer (it is then left alone for RETRY_AFTER seconds), when it lags
 more than LYFTA_REPLICA_MAX_LAG seconds, or when the caller needs every row up to a moment the
-replica has not reached (`complete_until`, the log extract's period). Without the setting, or
-with a replica alias that names the primary's own database (the test suite's mirror), the
+replica has not reached (`complete_until`, the log extract's period). Without the setting the
 context changes nothing.
 """
 
@@ -116,12 +115,8 @@ def current() -> ReplicaRead | None:
 
 
 def configured() -> bool:
-    """A replica alias exists and is another database than the primary's."""
-    if REPLICA not in connections:
-        return False
-    ours, theirs = connections[DEFAULT_DB_ALIAS].settings_dict, connections[REPLICA].settings_dict
-    same = ("ENGINE", "HOST", "PORT", "NAME")
-    return any(ours.get(key) != theirs.get(key) for key in same)
+    """Whether there is a replica alias (DATABASE_REPLICA_URL, or one a test adds)."""
+    return REPLICA in connections
 
 
 def probe(alias: str = REPLICA) -> tuple[dt.datetime, float | None]:
@@ -129,6 +124,7 @@ def probe(alias: str = REPLICA) -> tuple[dt.datetime, float | None]:
     seconds it is behind (0 for a primary, or a standby that has applied all it has received;
     None when a standby has applied nothing yet). Raises DatabaseError when it does not answer."""
     connection = connections[alias]
+    connection.ensure_connection()
     if connection.vendor != "postgresql":
         return timezone.now(), 0.0  # SQLite has no replicas: whatever it holds is current
     with connection.cursor() as cursor:
