@@ -178,7 +178,7 @@ def test_issue20_an_extract_reads_the_replica_only_for_a_period_it_holds_whole(
     )
     yesterday = timezone.localdate() - dt.timedelta(days=1)
     extract = LogExtractRequest.objects.create(
-        provider=lena.actor.provider,
+        provider=lena.assignment.unit.provider,
         patient=patient,
         kind=LogExtractRequest.Kind.choices[0][0],
         requested_at=yesterday,
