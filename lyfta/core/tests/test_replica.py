@@ -2,7 +2,7 @@
 DATABASE_REPLICA_URL everything uses the one database; with a replica, only the tables a
 `reading_replica` context names are read there, every write and every other read (access, users,
 sessions, own writes) stays on the primary, and a replica that does not answer or lags is left
-for the primary, which the page says. lyfta/logreview/tests/test_streaming_replica.py does the
+for the primary, which the page says. lyfta/core/tests/test_streaming_replica.py does the
 same against a real streaming replica."""
 
 from __future__ import annotations
