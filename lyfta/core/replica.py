@@ -52,7 +52,7 @@ INCOMPLETE = "incomplete"  # the primary: the replica has not reached `complete_
 # (its last replayed commit may be old when the primary is idle); one still applying is as old
 # as the commit it applied last. pg_stat_wal_receiver's status says whether it is still
 # receiving; an application role without pg_read_all_stats sees NULL there, and Lyfta then
-# trusts "applied all received" (docs/operations.md, "Read replica").
+# trusts "applied all received" (docs/operations.md, "Read replicas").
 _PROBE = """
 SELECT now(), pg_is_in_recovery(), pg_last_xact_replay_timestamp(),
        pg_last_wal_receive_lsn() IS NOT NULL
@@ -107,11 +107,6 @@ class ReplicaRead:
 
 
 _current: ContextVar[ReplicaRead | None] = ContextVar("lyfta_replica_read", default=None)
-
-
-def current() -> ReplicaRead | None:
-    """The innermost `reading_replica` context's state (None outside one, or without a replica)."""
-    return _current.get()
 
 
 def configured() -> bool:
