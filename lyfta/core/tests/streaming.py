@@ -46,10 +46,12 @@ def _unavailable(reason: str) -> None:
     pytest.skip(reason)
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
+def _free_ports() -> tuple[int, int]:
+    """Two ports free on the loopback now (held together, so that they differ)."""
+    with socket.socket() as one, socket.socket() as two:
+        one.bind(("127.0.0.1", 0))
+        two.bind(("127.0.0.1", 0))
+        return int(one.getsockname()[1]), int(two.getsockname()[1])
 
 
 @dataclass
@@ -159,11 +161,16 @@ def _copy_database(pair: StreamingPair, source: dict[str, Any]) -> None:
             dump += [flag, str(source[key])]
     psql = [str(pair.bin / "psql"), "-h", "127.0.0.1", "-p", str(pair.primary_port),
             "-U", "postgres", "-q", "-v", "ON_ERROR_STOP=1"]  # fmt: skip
-    subprocess.run([*psql, "-d", "postgres", "-c", f'CREATE DATABASE "{pair.name}"'],  # noqa: S603
-                   check=True, capture_output=True, timeout=60)  # fmt: skip
-    dumped = subprocess.run(dump, check=True, capture_output=True, env=env, timeout=120)  # noqa: S603
-    subprocess.run([*psql, "-d", pair.name], input=dumped.stdout, check=True,  # noqa: S603
-                   capture_output=True, timeout=120)  # fmt: skip
+    _checked([*psql, "-d", "postgres", "-c", f'CREATE DATABASE "{pair.name}"'])
+    dumped = _checked(dump, env=env)
+    _checked([*psql, "-d", pair.name], input=dumped)
+
+
+def _checked(command: list[str], **kwargs: Any) -> bytes:
+    done = subprocess.run(command, capture_output=True, check=False, timeout=120, **kwargs)  # noqa: S603
+    if done.returncode != 0:
+        raise RuntimeError(f"{command[0]} failed ({done.returncode}): {done.stderr.decode()}")
+    return bytes(done.stdout)
 
 
 @contextmanager
@@ -178,7 +185,7 @@ def streaming_pair() -> Iterator[StreamingPair]:
     if uid is not None and gid is not None:
         os.chown(base, uid, gid)
     base.chmod(0o700)
-    pair = StreamingPair(base, tools, as_user, _free_port(), _free_port(), source["NAME"])
+    pair = StreamingPair(base, tools, as_user, *_free_ports(), source["NAME"])
     kept = {key: source[key] for key in ("HOST", "PORT", "USER", "PASSWORD")}
     with default.cursor() as cursor:  # the same sort order as the test database's
         cursor.execute("SELECT datcollate FROM pg_database WHERE datname = current_database()")
