@@ -48,6 +48,18 @@ def _test_settings() -> Iterator[None]:
         yield
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _no_configured_replica() -> None:
+    """A DATABASE_REPLICA_URL in the environment is not the tests' replica: it cannot see the
+    transactions the tests run in. The tests that need one add it (lyfta/core/tests/replicas.py,
+    decision 0022)."""
+    from django.db import connections
+
+    from lyfta.core.replica import REPLICA
+
+    connections.settings.pop(REPLICA, None)
+
+
 @pytest.fixture(autouse=True)
 def _checkpoint_file(tmp_path: Path, settings: Any) -> Path:
     """Each test keeps its audit checkpoints in a file of its own, outside the database."""

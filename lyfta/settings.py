@@ -119,6 +119,23 @@ DATABASES = {
     if DATABASE_URL
     else sqlite_database(VAR_DIR / "lyfta.sqlite3")
 }
+# A streaming replica (issue 20 point 1, decision 0022): the statistics, the log searches and
+# extracts, and report generation may read their heavy tables there (lyfta.core.replica); every
+# write and every other read stays on the primary. Unset: one database, as before.
+DATABASE_REPLICA_URL = os.environ.get("DATABASE_REPLICA_URL", "")
+if DATABASE_REPLICA_URL:
+    _replica = database_from_url(DATABASE_REPLICA_URL)
+    if _replica["ENGINE"] == "django.db.backends.postgresql":
+        # An unreachable replica must cost a page seconds, not a minute: it falls back to the
+        # primary once connecting fails.
+        _replica["OPTIONS"].setdefault("connect_timeout", "3")
+    # Never a test database of its own: a replica of the test cluster holds the primary's. The
+    # test suite itself drops the alias and adds the replicas it needs (decision 0022).
+    _replica["TEST"] = {"MIRROR": "default"}
+    DATABASES["replica"] = _replica
+DATABASE_ROUTERS = ["lyfta.core.replica.ReplicaRouter"]
+# Seconds a replica may lag behind the primary before the routed pages read the primary instead.
+LYFTA_REPLICA_MAX_LAG = env_int("LYFTA_REPLICA_MAX_LAG", 300)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 INSTALLED_APPS = [
@@ -189,6 +206,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "lyfta.home.context_processors.shell",
+                "lyfta.core.replica.freshness",
             ],
         },
     },

@@ -37,7 +37,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.core.exceptions import EmptyResultSet
-from django.db import DEFAULT_DB_ALIAS, connections
+from django.db import DEFAULT_DB_ALIAS, connections, router
 from django.db.models import ForeignKey, Model, QuerySet
 from django.db.models.query import ValuesListIterable
 
@@ -138,10 +138,13 @@ class Prepared:
     """A read whose SQL is compiled once per connection and shape; see the module's rules."""
 
     def __init__(
-        self, build: Callable[..., QuerySet[Any, Any]], *, using: str = DEFAULT_DB_ALIAS
+        self, build: Callable[..., QuerySet[Any, Any]], *, using: str | None = None
     ) -> None:
         self.build = build
+        # None: the database the routers choose for the queryset's model at each call, as the
+        # ORM would (a log search inside `reading_replica` reads the replica, decision 0022).
         self.using = using
+        self._model: type[Model] | None = None
         self._compiled: weakref.WeakKeyDictionary[Any, dict[Hashable, _Compiled]] = (
             weakref.WeakKeyDictionary()
         )
@@ -154,12 +157,17 @@ class Prepared:
             # A long list, or an integer no column can hold (a hostile id in a URL): the ORM
             # reads it as it stands, and knows that such an integer matches nothing.
             return [tuple(row) for row in self._queryset(_unflat(values, lengths))]
-        connection = connections[self.using]
-        key = (shape, connection.timezone_name, kinds)
-        compiled = self._compiled.setdefault(connection, {}).get(key)
-        if compiled is None:
-            compiled = self._compile(connection, values, lengths)
-            self._compiled[connection][key] = compiled
+        key = (shape, kinds)
+        alias = self.using
+        if alias is None:
+            model = self._model
+            if model is None:  # learnt at the first compile, made for the primary
+                self._compiled_for(connections[DEFAULT_DB_ALIAS], key, values, lengths)
+                model = self._model
+            assert model is not None  # noqa: S101 - every compile builds the queryset
+            alias = router.db_for_read(model)
+        connection = connections[alias]
+        compiled = self._compiled_for(connection, key, values, lengths)
         if compiled.empty:
             return []
         params = [
@@ -185,8 +193,23 @@ class Prepared:
 
     # --- The first call --------------------------------------------------------------------
 
+    def _compiled_for(
+        self,
+        connection: Any,
+        key: tuple[Hashable, tuple[object, ...]],
+        values: list[Scalar],
+        lengths: list[int | None],
+    ) -> _Compiled:
+        keyed = (*key, connection.timezone_name)
+        compiled = self._compiled.setdefault(connection, {}).get(keyed)
+        if compiled is None:
+            compiled = self._compile(connection, values, lengths)
+            self._compiled[connection][keyed] = compiled
+        return compiled
+
     def _queryset(self, args: list[Any]) -> QuerySet[Any, Any]:
         queryset = self.build(*args)
+        self._model = queryset.model
         if not issubclass(queryset._iterable_class, ValuesListIterable):
             raise PreparedError("a prepared read gives values_list tuples")
         if isinstance(queryset, PatientLinkedQuerySet):

@@ -49,6 +49,7 @@ from lyfta.audit.models import (
 )
 from lyfta.audit.services import record
 from lyfta.core.dates import add_months
+from lyfta.core.replica import reading_primary, reading_replica
 from lyfta.core.workdays import is_working_day, weekday_holidays
 from lyfta.messages.models import Message
 from lyfta.messages.services import messages_send
@@ -56,6 +57,10 @@ from lyfta.organisations.models import CareProvider, Unit
 from lyfta.patients.models import Patient, display_identifier
 
 SEARCH_LIMIT = 500
+# The log's tables, which the searches, the targeted checks, the R43 report and the extracts read
+# from a replica where there is one (lyfta.core.replica, decision 0022). Checks, verdicts,
+# schedules and extract requests are what the reviewer writes: read from the primary.
+REPLICA_TABLES = (AuditEvent, AuditDayCount, AuditSeal)
 SAVE_LIMIT = 200  # entries of one saved check: a reviewer's afternoon, not a dump
 
 
@@ -901,26 +906,28 @@ def linked_patients(provider: CareProvider, patient_ids: set[int]) -> set[int]:
 
     if not patient_ids:
         return set()
-    linked = set(
-        CareRelationship.objects.filter(patient_id__in=patient_ids, unit__provider=provider)
-        .order_by()
-        .values_list("patient_id", flat=True)
-    )
-    rest = patient_ids - linked
-    if rest:
-        in_log = (
-            AuditEvent.objects.filter(
-                Q(actor_provider_id=provider.pk) | Q(owner_provider_id=provider.pk),
-                patient_id__in=rest,
-                outcome=Outcome.GRANTED,
-            )
-            .exclude(action__in=_REVIEW_ACTIONS)
-            .exclude(actor_role=Role.LOG_REVIEWER)
+    # An access decision: the primary's rows, however far a replica that the page reads lags.
+    with reading_primary():
+        linked = set(
+            CareRelationship.objects.filter(patient_id__in=patient_ids, unit__provider=provider)
             .order_by()
             .values_list("patient_id", flat=True)
-            .distinct()
         )
-        linked |= {pk for pk in in_log if pk is not None}
+        rest = patient_ids - linked
+        if rest:
+            in_log = (
+                AuditEvent.objects.filter(
+                    Q(actor_provider_id=provider.pk) | Q(owner_provider_id=provider.pk),
+                    patient_id__in=rest,
+                    outcome=Outcome.GRANTED,
+                )
+                .exclude(action__in=_REVIEW_ACTIONS)
+                .exclude(actor_role=Role.LOG_REVIEWER)
+                .order_by()
+                .values_list("patient_id", flat=True)
+                .distinct()
+            )
+            linked |= {pk for pk in in_log if pk is not None}
     return linked
 
 
@@ -1034,7 +1041,10 @@ def extract_rows(request: LogExtractRequest) -> list[ExtractRow]:
     out. Staff names only for an official-document request after a secrecy review at a provider
     that shows them (R81)."""
     start, end = _window(request.period_from, request.period_until)
-    rows_in = _EXTRACT_EVENTS.rows(request.provider_id, request.patient_id, start, end)
+    # From a replica only if it holds every commit of the period: an extract is never missing
+    # the last minutes of its period, and says nothing about freshness (decision 0022).
+    with reading_replica(*REPLICA_TABLES, complete_until=end):
+        rows_in = _EXTRACT_EVENTS.rows(request.provider_id, request.patient_id, start, end)
     units = dict(
         Unit.objects.filter(pk__in={row[1] for row in rows_in if row[1]}).values_list("pk", "name")
     )

@@ -21,6 +21,7 @@ from lyfta.audit.actions import Action
 from lyfta.audit.models import ReviewCheck, ReviewItem, Verdict
 from lyfta.audit.services import record
 from lyfta.core.http import LyftaRequest
+from lyfta.core.replica import reading_replica
 from lyfta.logreview import review
 from lyfta.logreview.chart import chart
 from lyfta.logreview.forms import (
@@ -79,6 +80,7 @@ def _params(data: dict[str, Any]) -> review.SearchParams:
 
 
 @require_http_methods(["GET"])
+@reading_replica(*review.REPLICA_TABLES)
 def search(request: LyftaRequest) -> HttpResponse:
     require(request.actor, Cap.AUDIT_REVIEW)
     form = SearchForm(request.GET or None, units=_units(request), actor=request.actor)
@@ -112,6 +114,7 @@ def search(request: LyftaRequest) -> HttpResponse:
 
 
 @require_http_methods(["GET"])
+@reading_replica(*review.REPLICA_TABLES)
 def fhir_export(request: LyftaRequest) -> HttpResponse:
     """The search's events as a FHIR R5 Bundle of AuditEvents (R63); the export is recorded."""
     from lyfta.logreview.fhir import bundle
@@ -146,6 +149,7 @@ def entry(request: LyftaRequest, event_id: int) -> HttpResponse:
 
 
 @require_http_methods(["GET"])
+@reading_replica(*review.REPLICA_TABLES)
 def targeted(request: LyftaRequest, name: str) -> HttpResponse:
     require(request.actor, Cap.AUDIT_REVIEW)
     check = review.TARGETED.get(name)
@@ -361,6 +365,7 @@ def extract_delivered(request: LyftaRequest, request_id: int) -> HttpResponse:
     return redirect("review:extract", request_id=request_id)
 
 
+@reading_replica(*review.REPLICA_TABLES)
 def cross_provider(request: LyftaRequest) -> HttpResponse:
     """R43: who from other providers read our data, and whose data our users read."""
     # Only plain digits, and few of them: "²" passes isdigit() but not int() (never a 500).

@@ -7,10 +7,11 @@ import logging
 import math
 import time
 from collections.abc import Callable
+from contextlib import ExitStack
 from typing import Any
 
 from django.conf import settings
-from django.db import connection
+from django.db import connections
 from django.http import HttpRequest, HttpResponse
 from django.urls import Resolver404, resolve
 
@@ -91,7 +92,10 @@ class MetricsMiddleware:
         started = time.perf_counter()
         queued = queue_seconds(request, time.time())
         sql = SqlClock()
-        with connection.execute_wrapper(sql):
+        with ExitStack() as wrapped:
+            # The primary's statements and a read replica's (decision 0022) alike.
+            for alias in connections:
+                wrapped.enter_context(connections[alias].execute_wrapper(sql))
             response = self.get_response(request)
         elapsed = time.perf_counter() - started
         try:

@@ -31,6 +31,10 @@ from lyfta.reports.suppression import Relation, suppress
 
 # A page shows at most this many groups; the rest are summed on one row (exports have all).
 SHOWN_GROUPS = 60
+# The summary tables, which the statistics pages and the scheduled reports read from a replica
+# where there is one (lyfta.core.replica, decision 0022); names, units and the report orders
+# are read from the primary.
+REPLICA_TABLES = (Fact, PersonCount, Population, Refresh)
 
 
 @dataclass(frozen=True)

@@ -18,6 +18,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from lyfta.access.statistics import may_see_statistics, statistics_scope
 from lyfta.core.http import LyftaRequest
+from lyfta.core.replica import reading_replica
 from lyfta.reports import charts, exports, selectors
 from lyfta.reports.figures import FIGURES, Figure
 from lyfta.reports.forms import FigureForm
@@ -38,6 +39,7 @@ def _figure(slug: str) -> Figure:
 
 
 @require_GET
+@reading_replica(*selectors.REPLICA_TABLES)
 def index(request: LyftaRequest) -> HttpResponse:
     """The figures, each with its definition, how fresh the numbers are, and the user's orders."""
     _allowed(request)
@@ -123,6 +125,7 @@ def _persons_chart(table: selectors.PersonTable) -> charts.Chart:
 
 
 @require_GET
+@reading_replica(*selectors.REPLICA_TABLES)
 def figure(request: LyftaRequest, slug: str) -> HttpResponse:
     """A figure: its filters, chart, table and definition, exports and the report order."""
     _allowed(request)
@@ -142,6 +145,7 @@ def figure(request: LyftaRequest, slug: str) -> HttpResponse:
 
 
 @require_GET
+@reading_replica(*selectors.REPLICA_TABLES)
 def chart(request: LyftaRequest, slug: str) -> HttpResponse:
     """A figure's chart as an image, for the same filters and the same scope as its page (a
     filter outside the user's scope is refused as on the page). `bredd=smal` draws it for a
@@ -190,6 +194,7 @@ def drill(request: LyftaRequest, article_id: int) -> HttpResponse:
 
 
 @require_GET
+@reading_replica(*selectors.REPLICA_TABLES)
 def export(request: LyftaRequest, slug: str, fmt: str) -> HttpResponse:
     """The figure as a spreadsheet (xlsx), CSV or PDF (with the chart), as on the page."""
     _allowed(request)

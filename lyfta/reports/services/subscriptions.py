@@ -24,6 +24,7 @@ from lyfta.access.actor import Actor
 from lyfta.access.statistics import may_see_statistics
 from lyfta.audit.actions import Action
 from lyfta.audit.services import record
+from lyfta.core.replica import reading_replica
 from lyfta.reports.figures import FIGURES
 from lyfta.reports.models import PersonCount, Subscription
 
@@ -220,7 +221,12 @@ def _summary(owner: Actor, figure: Any, filters: Any) -> str:
 
     lines = [str(figure.title), str(figure.definition), ""]
     if figure.kind == "facts":
-        table = selectors.figure_table(owner, figure, filters)
+        # The summary tables from a replica where there is one (decision 0022); a lagging one
+        # is said in the report, as on the page.
+        with reading_replica(*selectors.REPLICA_TABLES) as read:
+            table = selectors.figure_table(owner, figure, filters)
+        if read is not None and read.lagging:
+            lines.append(read.notice)
         if figure.stock:
             # A stock is counted on a day, not summed over the period.
             month = formats.date_format(filters.last, "F Y")
