@@ -29,6 +29,8 @@ class Result:
     queries: int
     bare: list[float] | None = None
     replay: list[float] | None = None
+    # The bare SQL plus the audit record the read must write before it returns (decision 0024).
+    recorded: list[float] | None = None
 
     @property
     def median_ms(self) -> float:
@@ -46,6 +48,12 @@ class Result:
         return statistics.median(self.samples) / max(statistics.median(self.bare), 1e-6)
 
     @property
+    def recorded_ratio(self) -> float | None:
+        if not self.recorded:
+            return None
+        return statistics.median(self.samples) / max(statistics.median(self.recorded), 1e-6)
+
+    @property
     def replay_ratio(self) -> float | None:
         if not self.replay:
             return None
@@ -59,13 +67,15 @@ def measure(
     repeat: int = REPEAT,
     bare: Callable[[int], Any] | None = None,
     prepare: Callable[[int], Any] | None = None,
+    record: Callable[[int], Any] | None = None,
 ) -> Result:
-    """Run `run(i)` `repeat` times (after `prepare(i)`, untimed), and `bare(i)` alike."""
+    """Run `run(i)` `repeat` times (after `prepare(i)`, untimed), and `bare(i)` alike; with
+    `record`, also the bare SQL followed by the audit record the read must write."""
     for i in range(3):  # warm caches and connections
         if prepare:
             prepare(10_000 + i)
         run(10_000 + i)
-    samples, bare_samples, replay_samples = [], [], []
+    samples, bare_samples, replay_samples, recorded_samples = [], [], [], []
     queries = 0
     for i in range(repeat):
         if prepare:
@@ -79,8 +89,19 @@ def measure(
             start = time.perf_counter()
             bare(i)
             bare_samples.append(time.perf_counter() - start)
+            if record is not None:
+                start = time.perf_counter()
+                record(i)
+                recorded_samples.append(bare_samples[-1] + time.perf_counter() - start)
             replay_samples.append(replayed([q["sql"] for q in captured.captured_queries]))
-    return Result(name, samples, queries, bare_samples or None, replay_samples or None)
+    return Result(
+        name,
+        samples,
+        queries,
+        bare_samples or None,
+        replay_samples or None,
+        recorded_samples or None,
+    )
 
 
 class _Undo(Exception):
@@ -116,6 +137,37 @@ def sql(query: str, params: list[Any]) -> list[tuple[Any, ...]]:
     with connection.cursor() as cursor:
         cursor.execute(query, params)
         return list(cursor.fetchall())
+
+
+def bare_record(actor: Any, patient_id: int | None, rows: int) -> list[tuple[Any, ...]]:
+    """The audit events a read must write before it returns its rows (R57, R61), as one
+    hand-written INSERT of `rows` events with the actor's columns, committed as the
+    application's are: the part of a read path's bare SQL that Lyfta may not leave out
+    (decision 0024)."""
+    if rows <= 0:
+        return []
+    user, assignment = actor.user, actor.assignment
+    unit = assignment.unit if assignment is not None else None
+    one = (
+        "(now(), 'patient.listed', 'granted', 'care', %s, %s, %s, '', %s, %s, %s, '', %s, %s, "
+        "%s, NULL, NULL, 'patients.patient', %s, 'relationship', '', '', '', '', '', "
+        "'{}'::jsonb, '{}'::jsonb)"
+    )
+    params = [
+        user.pk, user.username, user.get_full_name(), assignment.role if assignment else "",
+        assignment.pk if assignment else None, unit.provider_id if unit else None,
+        unit.pk if unit else None, unit.name if unit else "", patient_id, str(patient_id or ""),
+    ]  # fmt: skip
+    return sql(
+        "INSERT INTO audit_auditevent (occurred_at, action, outcome, purpose, actor_id, "  # noqa: S608 - a fixed text and a count
+        "actor_username, actor_name, actor_title, actor_role, assignment_id, actor_provider_id, "
+        "actor_provider_orgno, actor_unit_id, actor_unit_name, patient_id, owner_provider_id, "
+        "owner_unit_id, resource_type, resource_id, legal_basis, legal_basis_ref, source_system, "
+        "client_address, session_hash, request_id, changes, detail) VALUES "
+        + ", ".join([one] * rows)
+        + " RETURNING id",
+        params * rows,
+    )
 
 
 class Fixture:
@@ -266,6 +318,8 @@ def run_all(fx: Fixture, repeat: int = REPEAT) -> list[Result]:
             "patient search by personnummer",
             lambda i: patient_search(actor=fx.prescriber, query=fx.identifiers[pick(i)]),
             bare=bare_search,
+            # The search and the one patient found (R57, R61).
+            record=lambda i: bare_record(fx.prescriber, pick(i), 2),
             repeat=repeat,
         )
     )
@@ -401,6 +455,18 @@ def run_all(fx: Fixture, repeat: int = REPEAT) -> list[Result]:
             ),
         )
 
+    # How many events the card writes for each number measured (a patient listed per loan shown,
+    # and the item viewed), counted once beforehand, untimed, for its bare INSERT.
+    from lyfta.audit.models import AuditEvent
+
+    written: dict[str, int] = {}
+    for i in [*range(repeat), *range(10_000, 10_003)]:
+        number = numbers[i % len(numbers)]
+        if number not in written:
+            before = AuditEvent.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
+            selectors.item_card(actor=fx.prescriber, individual_number=number)
+            written[number] = AuditEvent.objects.filter(pk__gt=before).count()
+
     results.append(
         measure(
             "item card",
@@ -408,6 +474,7 @@ def run_all(fx: Fixture, repeat: int = REPEAT) -> list[Result]:
                 actor=fx.prescriber, individual_number=numbers[i % len(numbers)]
             ),
             bare=bare_card,
+            record=lambda i: bare_record(fx.prescriber, None, written[numbers[i % len(numbers)]]),
             repeat=repeat,
         )
     )

@@ -296,12 +296,23 @@ def bench_scale(table: Table, size: str, repeat: int, http: bool = False) -> Non
             f"p95 <= {target:.0f} ms" if target else "",
             verdict if size == "national" or target is None else verdict,
         )
+        # A read that must write its audit record before it returns (R57, R61) answers to the
+        # ratio against the bare SQL with that INSERT; the rows-only ratio is printed beside it
+        # (decision 0024).
+        ruled = result.recorded_ratio if result.recorded_ratio is not None else result.ratio
         if result.ratio is not None:
             table.add(
                 "  app time / bare SQL for the rows shown (median)",
                 f"{result.ratio:.1f}x",
+                "<= 3x" if read_path and result.recorded_ratio is None else "",
+                result.ratio <= 3.0 if read_path and result.recorded_ratio is None else None,
+            )
+        if result.recorded_ratio is not None and ruled is not None:
+            table.add(
+                "  app time / bare SQL with the audit record it must write (median)",
+                f"{result.recorded_ratio:.1f}x",
                 "<= 3x" if read_path else "",
-                result.ratio <= 3.0 if read_path else None,
+                ruled <= 3.0 if read_path else None,
             )
         if result.replay_ratio is not None:
             table.add("  app time / its own SQL replayed raw (median)",
@@ -311,6 +322,7 @@ def bench_scale(table: Table, size: str, repeat: int, http: bool = False) -> Non
             "p95": result.p95_ms,
             "queries": result.queries,
             "ratio": result.ratio,
+            "recorded_ratio": result.recorded_ratio,
             "replay_ratio": result.replay_ratio,
         }
     out = ROOT / "var" / f"bench-{size}.json"

@@ -24,6 +24,9 @@ Nothing here writes or records; the selectors record what is read (R57, R61)."""
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -240,8 +243,14 @@ def _patient_and_facts(patient_id: int, *actor: Any) -> QuerySet[Patient, tuple[
     )[:1]
 
 
+def _facts_of_many(patient_ids: list[int], *actor: Any) -> QuerySet[Patient, tuple[Any, ...]]:
+    patients = Patient.objects.filter(pk__in=patient_ids)
+    return _with_facts(patients, *actor).values_list("pk", *_FACTS)
+
+
 # Compiled once per connection: building the seven subqueries cost far more than running them.
 _FACTS_OF = Prepared(_facts_only)
+_FACTS_OF_MANY = Prepared(_facts_of_many)
 _PATIENT_AND_FACTS_OF = Prepared(_patient_and_facts)
 
 
@@ -268,12 +277,59 @@ def _facts(row: tuple[Any, ...]) -> AccessFacts:
     )
 
 
+# Inside `one_decision_per_patient`: the facts already read, by actor, patient and session.
+_DECIDED: ContextVar[dict[tuple[Any, ...], AccessFacts] | None] = ContextVar(
+    "lyfta_access_decided", default=None
+)
+
+
+@contextmanager
+def one_decision_per_patient() -> Iterator[None]:
+    """Within this block each patient's access facts are read once per actor and session: one
+    page that names the same patient in several lists (the item card: a loan, its movements, its
+    work orders) asks the database once, not once per row. For the building of one answer only:
+    nothing in the block may change what the facts are made of (relationships, needs,
+    emergencies, consents, blocks, named staff), and the facts are forgotten when it ends."""
+    token = _DECIDED.set({})
+    try:
+        yield
+    finally:
+        _DECIDED.reset(token)
+
+
+def decide_together(actor: Actor, patient_ids: set[int], session_ref: str) -> None:
+    """Inside `one_decision_per_patient`: read the access facts of all of `patient_ids` for the
+    actor in one SELECT (the same columns as `access_facts`, a row per patient), so that the
+    decisions that follow for them ask the database nothing. Outside such a block, nothing."""
+    decided = _DECIDED.get()
+    if decided is None:
+        return
+    args = _actor_args(actor, session_ref)
+    wanted = sorted(pk for pk in patient_ids if (pk, args[0], args[2], session_ref) not in decided)
+    for start in range(0, len(wanted), MANY_AT_ONCE):
+        chunk = wanted[start : start + MANY_AT_ONCE]
+        found = {row[0]: _facts(row[1:]) for row in _FACTS_OF_MANY.rows(chunk, *args)}
+        for pk in chunk:
+            decided[(pk, args[0], args[2], session_ref)] = found.get(
+                pk, AccessFacts(False, None, None, None, None, None, False)
+            )
+
+
+MANY_AT_ONCE = 32  # patients a SELECT of `decide_together` asks about
+
+
 def access_facts(actor: Actor, patient: Patient, session_ref: str) -> AccessFacts:
     """The facts of the access decision for `actor` and `patient`, as columns of one SELECT."""
-    row = _FACTS_OF.first(patient.pk, *_actor_args(actor, session_ref))
-    if row is None:
-        return AccessFacts(False, None, None, None, None, None, False)
-    return _facts(row)
+    decided = _DECIDED.get()
+    args = _actor_args(actor, session_ref)
+    key = (patient.pk, args[0], args[2], session_ref)  # patient, user, assignment, session
+    if decided is not None and key in decided:
+        return decided[key]
+    row = _FACTS_OF.first(patient.pk, *args)
+    facts = AccessFacts(False, None, None, None, None, None, False) if row is None else _facts(row)
+    if decided is not None:
+        decided[key] = facts
+    return facts
 
 
 def emergency_denial(actor: Actor, patient: Patient) -> Denial | None:

@@ -628,6 +628,7 @@ def item_history(actor: Actor, item: Item, session_ref: str) -> list[HistoryLoan
 
     with trusted_prefetch():
         loans = instances(_ITEM_LOANS.rows(item.pk), Loan, "patient", "unit")
+    access.decide_together(actor, {loan.patient_id for loan in loans}, session_ref)
     rows = []
     for loan in loans:
         shown, basis, ref = _patient_visible(
@@ -690,6 +691,23 @@ def item_movement_list(actor: Actor, item: Item) -> list[StockMovement]:
     return instances(rows, StockMovement, "from_location", "to_location", "actor")
 
 
+def _loans_decided(
+    actor: Actor, loans: list[Loan], session_ref: str
+) -> list[tuple[Loan, HistoryLoan]]:
+    """Each loan with whether the actor may see its patient and on which route, the patients'
+    access decided together (one query for up to `MANY_AT_ONCE` of them, not one per loan)."""
+    with access.one_decision_per_patient():
+        access.decide_together(actor, {loan.patient_id for loan in loans}, session_ref)
+        decided = []
+        for loan in loans:
+            owner = (loan.unit.provider_id, loan.unit_id)
+            shown, basis, ref = _patient_visible(
+                actor, loan.patient, *owner, loan.started_on, session_ref
+            )
+            decided.append((loan, HistoryLoan(loan, shown, basis, ref)))
+    return decided
+
+
 def open_loans_of_items(
     actor: Actor, item_ids: models.QuerySet[Any], session_ref: str
 ) -> dict[int, HistoryLoan]:
@@ -703,14 +721,11 @@ def open_loans_of_items(
                 "patient", "unit"
             )
         )
-    result = {}
-    for loan in loans:
-        shown, basis, ref = _patient_visible(
-            actor, loan.patient, loan.unit.provider_id, loan.unit_id, loan.started_on, session_ref
-        )
-        if loan.item_id is not None:
-            result[loan.item_id] = HistoryLoan(loan, shown, basis, ref)
-    return result
+    return {
+        loan.item_id: entry
+        for loan, entry in _loans_decided(actor, loans, session_ref)
+        if loan.item_id is not None
+    }
 
 
 # --- Safety campaigns (issue 15 point 4) ---------------------------------------------------
@@ -751,13 +766,7 @@ def campaign_holders(
                 "patient", "unit"
             )
         )
-    result = {}
-    for loan in loans:
-        shown, basis, ref = _patient_visible(
-            actor, loan.patient, loan.unit.provider_id, loan.unit_id, loan.started_on, session_ref
-        )
-        result[loan.pk] = HistoryLoan(loan, shown, basis, ref)
-    return result
+    return {loan.pk: entry for loan, entry in _loans_decided(actor, loans, session_ref)}
 
 
 # --- The technicians' desk: work orders and inspections (DOMAIN.md §3.4) --------------------
@@ -824,6 +833,10 @@ def item_work_orders(actor: Actor, item: Item, session_ref: str) -> list[History
         rows = _ITEM_WORK_ORDERS.rows(item.pk)
     found = instances(rows, WorkOrder, *_WORK_ORDER_RELATED)
     handles = can(actor, Cap.WORKORDERS_HANDLE)
+    if not handles:
+        access.decide_together(
+            actor, {o.patient_id for o in found if o.patient_id is not None}, session_ref
+        )
     result = []
     for order in found:
         if order.patient is None:

@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from lyfta.access import rows
 from lyfta.access.actor import Actor
-from lyfta.access.patients import DataScope, PatientGrant
+from lyfta.access.patients import DataScope, PatientGrant, one_decision_per_patient
 from lyfta.access.policies import can, require
 from lyfta.access.prepared import Prepared, columns, instances
 from lyfta.access.refusals import denied as denied  # re-exported: the pages raise it
@@ -810,7 +810,12 @@ def item_card(*, actor: Actor, individual_number: str, session_ref: str = "") ->
     """An item's history: movements and loans, built by the access layer (R93). The centre's
     stock staff see every loan's unit; a care role only the loans of patients it has a legal route
     to, on data its scope shows (blocks, consent, protected identity: R39–R55). Each patient named
-    is recorded with the route (R57)."""
+    is recorded with the route (R57). A patient named in several of its lists is decided once."""
+    with one_decision_per_patient():
+        return _item_card(actor, individual_number, session_ref)
+
+
+def _item_card(actor: Actor, individual_number: str, session_ref: str) -> ItemCard:
     if not (can(actor, Cap.STOCK_VIEW) or can(actor, Cap.PATIENTS_VIEW)):
         require(actor, Cap.STOCK_VIEW)
     found = _ITEM_BY_NUMBER.rows(individual_number)

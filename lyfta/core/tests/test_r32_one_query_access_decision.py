@@ -354,6 +354,20 @@ def test_r32_one_query_decision_equals_the_rules_over_generated_scenarios(
                         access.data_scope(actor, new), _ref_scope(actor, old, open_access)
                     ), (person.user.username, patient.pk)
     assert scenarios >= 630  # 7 people × 45 patients × 2 sessions; 2,520 over the four runs
+    # Decided together (the item card, recalls, campaigns: `decide_together`), in chunks of
+    # `MANY_AT_ONCE`, each patient's decision is the same as decided alone, with one query per
+    # chunk and none after.
+    chunks = -(-len(patients) // access.MANY_AT_ONCE)
+    assert chunks >= 2, "the world must span more than one chunk"
+    for person in people:
+        for session_ref in ("s1", "s2"):
+            alone = [access.grant_for(person.actor, p, session_ref) for p in patients]
+            with access.one_decision_per_patient():
+                with CaptureQueriesContext(connection) as asked:
+                    access.decide_together(person.actor, {p.pk for p in patients}, session_ref)
+                    together = [access.grant_for(person.actor, p, session_ref) for p in patients]
+            assert len(asked) == chunks, [q["sql"][:80] for q in asked.captured_queries]
+            assert together == alone, person.user.username
     # The generated world reaches every outcome, or the comparison proves little.
     assert {
         LegalBasis.RELATIONSHIP,
