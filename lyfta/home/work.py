@@ -337,17 +337,18 @@ def reconditioning(actor: Actor) -> Queue:
 # --- The technicians ---------------------------------------------------------------------------
 
 
-def _my_work_orders(actor: Actor) -> QuerySet[Any]:
-    from lyfta.workorders.models import WorkOrder, assigned_to
+def _open_work_orders(actor: Actor) -> QuerySet[Any]:
+    from lyfta.workorders.models import WorkOrder
 
-    return rows.work_orders_for(actor).filter(assigned_to(actor.user), status__in=WorkOrder.OPEN)
+    return rows.work_orders_for(actor).filter(status__in=WorkOrder.OPEN)
 
 
 def work_orders(actor: Actor, today: dt.date) -> Queue:
-    from lyfta.workorders.models import WorkOrder
+    from lyfta.workorders.models import WorkOrder, assigned_head
 
-    found, more = _head(_my_work_orders(actor).select_related("article").order_by("done_due", "pk"))
-    listed: list[WorkOrder] = found
+    found = assigned_head(_open_work_orders(actor).select_related("article"), actor.user, LIMIT + 1)
+    listed: list[WorkOrder] = found[:LIMIT]
+    more = len(found) > LIMIT
     return Queue(
         "work-orders",
         _("Din och ditt teams kö"),
@@ -679,7 +680,10 @@ def menu_counts(actor: Actor) -> dict[str, int]:
 
         counts["logistics:picklist"] = _capped(picks_due(actor=actor, day=today))
     if may_open(actor, "workorders:queue"):
-        counts["workorders:queue"] = _capped(_my_work_orders(actor).filter(done_due__lte=today))
+        from lyfta.workorders.models import assigned_count
+
+        due = _open_work_orders(actor).filter(done_due__lte=today)
+        counts["workorders:queue"] = min(assigned_count(due, actor.user), CAP + 1)
     if may_open(actor, "orders:orders") and not can(actor, Cap.ORDERS_HANDLE):
         from lyfta.orders.selectors import failed_deliveries as failed
 

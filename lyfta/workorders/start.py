@@ -12,7 +12,7 @@ from lyfta.access import rows
 from lyfta.access.actor import Actor
 from lyfta.access.policies import can
 from lyfta.access.roles import Cap
-from lyfta.workorders.models import WorkOrder, assigned_to
+from lyfta.workorders.models import WorkOrder, assigned_count
 
 
 @dataclass(frozen=True)
@@ -30,12 +30,10 @@ def desk_summary(actor: Actor) -> DeskSummary | None:
     today = timezone.localdate()
     if can(actor, Cap.WORKORDERS_HANDLE):
         assert actor.user is not None  # noqa: S101 - a signed-in technician
-        mine = rows.work_orders_for(actor).filter(
-            assigned_to(actor.user), status__in=WorkOrder.OPEN
-        )
+        found = rows.work_orders_for(actor).filter(status__in=WorkOrder.OPEN)
         return DeskSummary(
-            mine_open=mine.count(),
-            mine_overdue=mine.filter(done_due__lt=today).count(),
+            mine_open=assigned_count(found, actor.user),
+            mine_overdue=assigned_count(found.filter(done_due__lt=today), actor.user),
             handles=True,
         )
     if can(actor, Cap.WORKORDERS_REQUEST) and actor.unit is not None:
