@@ -12,6 +12,7 @@ from typing import Any, TypeVar
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q, QuerySet
+from django.db.models.functions import Upper
 from django.http import Http404
 from django.utils import timezone
 from django.utils.translation import ngettext
@@ -39,6 +40,13 @@ from lyfta.patients.models import (
 )
 
 SEARCH_LIMIT = 50
+# A search by a word of the name lists its matches in name order, case folded. Not by the plain
+# columns: their b-tree would let PostgreSQL walk every patient in name order, testing each for
+# the word and the unit, and stop after a page — a bet on the matches being spread evenly that
+# a surname late in the alphabet loses (1.1 s for "Holm" over a million patients, seconds for
+# "Öberg"). Ordered so, no index gives the order: the database finds the word's patients by the
+# trigram indexes (migration patients/0006), keeps the unit's and sorts those.
+BY_NAME = (Upper("last_name"), Upper("first_name"), "pk")
 
 
 @dataclass(frozen=True)
@@ -102,9 +110,7 @@ def patient_search(*, actor: Actor, query: str) -> list[PatientRow]:
         for word in words:
             condition &= Q(first_name__icontains=word) | Q(last_name__icontains=word)
         matching = access.patients_in_scope(actor).filter(condition)
-        found = list(
-            matching.order_by("last_name", "first_name").values_list(*ROW_COLUMNS)[:SEARCH_LIMIT]
-        )
+        found = list(matching.order_by(*BY_NAME).values_list(*ROW_COLUMNS)[:SEARCH_LIMIT])
         kind = "name"
     _record_listing(actor, kind, text if kind == "name" else "", [row[0] for row in found])
     return [_row(values) for values in found]
@@ -153,7 +159,9 @@ def unit_patients(*, actor: Actor, query: str, page: object) -> Window[PatientRo
         for word in text.split():
             found = found.filter(Q(first_name__icontains=word) | Q(last_name__icontains=word))
         kind, kept = "list", text
-    ordered = found.order_by("last_name", "first_name", "pk").values_list(*ROW_COLUMNS)
+    # Unfiltered, the unit's patients are dense in name order: walking the name index is right.
+    order = BY_NAME if kind == "list" and text else ("last_name", "first_name", "pk")
+    ordered = found.order_by(*order).values_list(*ROW_COLUMNS)
     shown = window(ordered, MINE_PAGE, page)
     _record_listing(actor, kind, kept, [values[0] for values in shown.object_list])
     return Window([_row(values) for values in shown.object_list], shown.number, shown.has_next)
