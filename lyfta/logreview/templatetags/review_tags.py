@@ -71,3 +71,26 @@ def event_rows(events: list[Any], labels: dict[int, str] | None) -> SafeString:
     if not rows:
         return format_html('<tr><td colspan="7">{}</td></tr>', _("Inga logghändelser."))
     return mark_safe("".join(rows))  # noqa: S308 - each row made by format_html
+
+
+@register.filter
+def reviewer_patient(patient: Any) -> str:
+    """A patient as the log review pages and extracts name her: name and number, except a
+    protected patient, who is shown by internal id only (R53, R54), as `patient_labels` does:
+    a reviewer who types a number never learns a protected patient's name from it."""
+    if patient is None:
+        return ""
+    if patient.protection:
+        return _("Skyddad identitet (nr %(id)s)") % {"id": patient.pk}
+    return str(patient)
+
+
+@register.filter
+def extract_patient(patient: Any) -> str:
+    """The patient line of a log extract's printout: a protected patient's name is left for the
+    reviewer to fill in by hand when she hands it over (R54), as on the loan agreement."""
+    if patient is None:
+        return ""
+    if patient.protection:
+        return _("Skyddad identitet – fylls i för hand")
+    return f"{patient.first_name} {patient.last_name}, {patient.display_identifier}"

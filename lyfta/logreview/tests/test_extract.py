@@ -6,6 +6,8 @@ import ast
 import csv
 import datetime as dt
 import io
+import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -193,3 +195,41 @@ def test_r38_a_reviewer_cannot_register_an_extract_for_another_providers_patient
         unit=county.unit_a, patient=theirs, origin="order", valid_from=timezone.localdate()
     )
     assert extract_for(lena, theirs).patient == theirs
+
+
+def test_r54_a_protected_patients_extract_never_names_her_to_the_reviewer(
+    client: Client, county: County, lena: Persona, patient: Patient
+) -> None:
+    """A reviewer who types a protected patient's number to register her extract does not learn
+    her name from the extract's page, the overview's list or the printout (attack run 3,
+    finding 1): she is "Skyddad identitet (nr …)" there, and the printout leaves the name to be
+    filled in by hand, as the loan agreement does."""
+    Patient.objects.filter(pk=patient.pk).update(
+        protection=Patient.Protection.PROTECTED_REGISTRATION
+    )
+    patient.refresh_from_db()
+    signed_in(client, lena)
+    extract = extract_for(lena, patient)
+    label = f"Skyddad identitet (nr {patient.pk})"
+    for url in (reverse("review:extract", args=[extract.pk]), reverse("review:overview")):
+        page = client.get(url).content.decode()
+        assert label in page, url
+        assert "Apel" not in page and "Aina" not in page, url
+    printout = review_pdf_text(client, extract)
+    assert "fylls i för hand" in printout
+    assert "Apel" not in printout and "Aina" not in printout
+    # An unprotected patient is named as before.
+    Patient.objects.filter(pk=patient.pk).update(protection="")
+    assert "Aina Apel" in review_pdf_text(client, extract)
+
+
+def review_pdf_text(client: Client, extract: LogExtractRequest) -> str:
+    pdftotext = shutil.which("pdftotext")
+    if pdftotext is None:
+        pytest.skip("pdftotext is not installed")
+    response = client.get(reverse("review:extract_file", args=[extract.pk, "pdf"]))
+    assert response.status_code == 200
+    done = subprocess.run(  # noqa: S603 - a fixed local tool on our own test output
+        [pdftotext, "-q", "-", "-"], input=response.content, capture_output=True, check=True
+    )
+    return done.stdout.decode()
