@@ -14,7 +14,9 @@ from lyfta.audit.retention import audit_prune
 class Command(SystemCommand):
     help = (
         "Retention cleanup (gallring): delete sealed audit events that occurred before --before. "
-        "Refuses any date younger than the retention period (at least five years)."
+        "Refuses any date younger than the retention period (at least five years). On PostgreSQL "
+        "whole months go: the partitions of every month that ends by --before are detached and "
+        "dropped (run it as the owner of the audit tables)."
     )
 
     def add_arguments(self, parser: ArgumentParser) -> None:
@@ -27,6 +29,16 @@ class Command(SystemCommand):
             result = audit_prune(actor=self.actor("prune_audit"), before=options["before"])
         except ValidationError as error:
             raise CommandError(" ".join(error.messages)) from error
+        if result.months or result.kept:
+            stretches = ", ".join(f"{first}–{last}" for first, last in result.ranges)
+            self.stdout.write(
+                f"detached and dropped {len(result.months)} months "
+                f"({', '.join(result.months) or 'none'}): deleted {result.deleted} audit events; "
+                f"boundary checkpoints for seals {stretches or 'none'}"
+            )
+            if result.kept:
+                self.stdout.write(f"kept from {result.kept}")
+            return
         self.stdout.write(
             f"deleted {result.deleted} audit events; boundary checkpoint at seal "
             f"{result.boundary_seq}"
