@@ -604,3 +604,35 @@ def test_r65_the_documented_application_role_cannot_change_the_audit_tables(
             with pytest.raises(DatabaseError, match="permission denied"), transaction.atomic():
                 cursor.execute(statement)
         cursor.execute("RESET ROLE")
+
+
+# --- Issue 20 point 2: every seal keeps its event's time (the partition key on PostgreSQL) -------
+
+
+@pytest.mark.django_db
+def test_issue20_every_seal_keeps_its_events_time(sealed_chain: list[AuditEvent]) -> None:
+    for event in sealed_chain:
+        assert AuditSeal.objects.get(event_id=event.pk).occurred_at == event.occurred_at
+
+
+@pytest.mark.django_db(transaction=True)
+def test_issue20_sqlite_upgrade_gives_existing_seals_their_events_time() -> None:
+    """On SQLite migration 0007 only adds the column: existing seals get their event's time, the
+    append-only triggers are back afterwards, and the chain verifies. (PostgreSQL's conversion is
+    tested in test_issue20_partitions.py.)"""
+    if connection.vendor != "sqlite":
+        pytest.skip("the SQLite upgrade path; PostgreSQL's is in test_issue20_partitions.py")
+    from django.db.migrations.executor import MigrationExecutor
+
+    sealed = make_events(5)
+    audit_seal(checkpoint=True)
+    executor = MigrationExecutor(connection)
+    executor.migrate([("audit", "0006_signin_failure_index")])
+    executor.loader.build_graph()
+    executor.migrate([("audit", "0007_audit_partitions")])
+    for event in sealed:
+        assert AuditSeal.objects.get(event_id=event.pk).occurred_at == event.occurred_at
+    with pytest.raises(DatabaseError), transaction.atomic():
+        AuditSeal.objects.filter(seq=1).update(key_id="x")
+    report = audit_verify()
+    assert report.ok, report.summary()
