@@ -16,8 +16,10 @@ from lyfta.audit.models import AuditEvent, AuditSeal
 from lyfta.audit.sealing import (
     FORMAT_FIELDS,
     GENESIS,
+    _value,
     chain_hash,
     fetch_events,
+    iso_utc,
     seal_mac,
 )
 
@@ -112,13 +114,17 @@ def _events_for(seals: list[dict[str, Any]]) -> dict[int, list[dict[str, Any]]]:
     return found
 
 
-def _sealed_row(
-    candidates: list[dict[str, Any]] | None, seal: dict[str, Any]
-) -> dict[str, Any] | None:
+def _time_text(value: Any) -> str:
+    """A seal's copy of its event's time in the canonical text the events are read in."""
+    return iso_utc(value) if isinstance(value, str) else str(_value(value))
+
+
+def _sealed_row(candidates: list[dict[str, Any]] | None, sealed_time: str) -> dict[str, Any] | None:
     if not candidates:
         return None
-    sealed_time = _aware(seal["occurred_at"])
-    return next((r for r in candidates if _aware(r["occurred_at"]) == sealed_time), candidates[0])
+    if len(candidates) == 1:
+        return candidates[0]
+    return next((r for r in candidates if r["occurred_at"] == sealed_time), candidates[0])
 
 
 @dataclass
@@ -184,7 +190,8 @@ def _verify_range(
                     findings.append(_gap(expected_seq, seq))
             if expected_prev is not None and prev != expected_prev:
                 findings.append(_break(seq, event_id))
-            row = _sealed_row(events.get(event_id), seal)
+            sealed_time = _time_text(seal["occurred_at"])
+            row = _sealed_row(events.get(event_id), sealed_time)
             if row is None:
                 findings.append(
                     Finding(
@@ -220,7 +227,7 @@ def _verify_range(
                         event_id,
                     )
                 )
-            elif _aware(seal["occurred_at"]) != _aware(row["occurred_at"]):
+            elif sealed_time != row["occurred_at"]:
                 findings.append(
                     Finding(
                         "changed",
