@@ -387,6 +387,31 @@ def test_issue20_drill_a_second_seal_with_a_number_in_use_is_found() -> None:
     assert any(f.kind == "inserted" and "appears twice" in f.message for f in findings)
 
 
+def test_issue20_drill_a_seal_filed_under_another_month_is_found() -> None:
+    """A seal moved to another month's partition (so that a prune of one month would take the
+    event and leave the seal, or the reverse) leaves its event without a seal of its own."""
+    made = events(3)
+    audit_seal(checkpoint=True)
+    seal = AuditSeal.objects.get(seq=2)
+    triggers.uninstall(connection)
+    AuditSeal.objects.filter(seq=2).delete()
+    triggers.install(connection)
+    AuditSeal.objects.create(
+        seq=2,
+        event_id=seal.event_id,
+        occurred_at=seal.occurred_at - dt.timedelta(days=40),
+        version=seal.version,
+        prev_hash=bytes(seal.prev_hash),
+        entry_hash=bytes(seal.entry_hash),
+        mac=bytes(seal.mac),
+        key_id=seal.key_id,
+        sealed_at=seal.sealed_at,
+    )
+    with clock(timezone.now() + dt.timedelta(days=1)):  # past the sealing grace period
+        findings = audit_verify().findings
+    assert ("inserted", made[1].pk) in [(f.kind, f.event_id) for f in findings]
+
+
 def test_issue20_drill_an_event_row_repeating_a_sealed_id_is_found() -> None:
     made = events(3)
     audit_seal(checkpoint=True)
