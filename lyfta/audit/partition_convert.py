@@ -12,12 +12,18 @@ retention can later detach alone."""
 
 from __future__ import annotations
 
+import logging
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from django.db.backends.base.schema import BaseDatabaseSchemaEditor
 
 from lyfta.audit import partitions, triggers
 from lyfta.audit.partitions import EVENTS, SEALS, TABLES
+
+log = logging.getLogger(__name__)
 
 ASIDE = "_unpartitioned"
 # Columns of the seal table in its old (and Django's) order, without the event time it gains.
@@ -31,6 +37,16 @@ SEAL_COLUMNS = (
     "sealed_at",
     "event_id",
 )
+
+
+@contextmanager
+def _step(what: str) -> Iterator[None]:
+    """Log each step and its time: on a large log the migration runs for minutes (and the
+    operator sees where it is)."""
+    start = time.perf_counter()
+    log.info("audit partitions: %s…", what)
+    yield
+    log.info("audit partitions: %s took %.1f s", what, time.perf_counter() - start)
 
 
 def _one(cursor: Any, sql: str, params: list[Any] | None = None) -> Any:
@@ -118,24 +134,30 @@ def partition(schema_editor: BaseDatabaseSchemaEditor, event_model: Any) -> None
                 "PARTITION BY RANGE (occurred_at)"
             )
         partitions.install_function(connection)
-        first, last = _month_range(cursor)
-        cursor.execute(f"SELECT {partitions.ADD_FUNCTION}(%s, %s)", [first, last])
-        cursor.execute(f"INSERT INTO {EVENTS} SELECT * FROM {EVENTS}{ASIDE}")  # noqa: S608
-        columns = ", ".join(SEAL_COLUMNS)
-        cursor.execute(
-            f"INSERT INTO {SEALS} ({columns}, occurred_at) "  # noqa: S608
-            f"SELECT {', '.join(f's.{c}' for c in SEAL_COLUMNS)}, e.occurred_at "
-            f"FROM {SEALS}{ASIDE} s JOIN {EVENTS}{ASIDE} e ON e.id = s.event_id"
-        )
+        with _step("months"):
+            first, last = _month_range(cursor)
+            cursor.execute(f"SELECT {partitions.ADD_FUNCTION}(%s, %s)", [first, last])
+        with _step("copying the events"):
+            cursor.execute(f"INSERT INTO {EVENTS} SELECT * FROM {EVENTS}{ASIDE}")  # noqa: S608
+        with _step("copying the seals with their events' time"):
+            columns = ", ".join(SEAL_COLUMNS)
+            cursor.execute(
+                f"INSERT INTO {SEALS} ({columns}, occurred_at) "  # noqa: S608
+                f"SELECT {', '.join(f's.{c}' for c in SEAL_COLUMNS)}, e.occurred_at "
+                f"FROM {SEALS}{ASIDE} s JOIN {EVENTS}{ASIDE} e ON e.id = s.event_id"
+            )
         # Keys and indexes after the rows: building them once is faster than keeping them up
         # while copying. Every unique key holds the partition key.
-        cursor.execute(f"ALTER TABLE {EVENTS} ADD PRIMARY KEY (id, occurred_at)")
-        cursor.execute(f"ALTER TABLE {SEALS} ADD PRIMARY KEY (seq, occurred_at)")
-        cursor.execute(
-            f"ALTER TABLE {SEALS} ADD CONSTRAINT {SEALS}_event_key UNIQUE (event_id, occurred_at)"
-        )
-        for index in event_model._meta.indexes:
-            schema_editor.execute(index.create_sql(event_model, schema_editor))
+        with _step("keys"):
+            cursor.execute(f"ALTER TABLE {EVENTS} ADD PRIMARY KEY (id, occurred_at)")
+            cursor.execute(f"ALTER TABLE {SEALS} ADD PRIMARY KEY (seq, occurred_at)")
+            cursor.execute(
+                f"ALTER TABLE {SEALS} ADD CONSTRAINT {SEALS}_event_key "
+                "UNIQUE (event_id, occurred_at)"
+            )
+        with _step("indexes"):
+            for index in event_model._meta.indexes:
+                schema_editor.execute(index.create_sql(event_model, schema_editor))
         if old_sequence:
             cursor.execute(f"SELECT last_value, is_called FROM {EVENTS}_id_seq{ASIDE}")  # noqa: S608
             value, called = cursor.fetchone()
@@ -143,9 +165,11 @@ def partition(schema_editor: BaseDatabaseSchemaEditor, event_model: Any) -> None
                 "SELECT setval(pg_get_serial_sequence(%s, 'id'), %s, %s)", [EVENTS, value, called]
             )
         _grant(cursor, grants, sequence_grants)
-        cursor.execute(f"DROP TABLE {SEALS}{ASIDE}, {EVENTS}{ASIDE}")
+        with _step("dropping the old tables"):
+            cursor.execute(f"DROP TABLE {SEALS}{ASIDE}, {EVENTS}{ASIDE}")
         triggers.install(connection)
-        cursor.execute(f"ANALYZE {EVENTS}, {SEALS}")
+        with _step("statistics (ANALYZE)"):
+            cursor.execute(f"ANALYZE {EVENTS}, {SEALS}")
 
 
 def _grant(
