@@ -45,6 +45,7 @@ class PruneResult:
     months: tuple[str, ...] = ()
     ranges: tuple[tuple[int, int], ...] = ()
     kept: str = ""
+    by_month: bool = False
 
 
 # How long cleanup waits for the lock that detaching a month takes on the audit tables: every
@@ -264,6 +265,7 @@ def _prune_months(*, actor: AuditActor, before: dt.date, cutoff: dt.datetime) ->
             months=tuple(month.label for month, _ in chosen),
             ranges=tuple(ranges),
             kept=kept,
+            by_month=True,
         )
         record(
             action=Action.AUDIT_PRUNED,

@@ -211,13 +211,17 @@ def _head() -> tuple[int, bytes, int]:
     of an imported log leaves them), the head is the boundary checkpoint after them, so that a
     sequence number is never given twice."""
     last = AuditSeal.objects.order_by("-seq").values_list("seq", "entry_hash", "event_id").first()
+    # Only checkpoints above the newest seal: none, as a rule (the index on seal_seq answers that
+    # without reading the many regular checkpoints below it).
     boundary = (
-        AuditCheckpoint.objects.filter(kind=AuditCheckpoint.Kind.PRUNE_BOUNDARY)
+        AuditCheckpoint.objects.filter(
+            kind=AuditCheckpoint.Kind.PRUNE_BOUNDARY, seal_seq__gt=last[0] if last else 0
+        )
         .order_by("-seal_seq")
         .values_list("seal_seq", "entry_hash")
         .first()
     )
-    if boundary is not None and (last is None or boundary[0] > last[0]):
+    if boundary is not None:
         return boundary[0], bytes(boundary[1]), last[2] if last is not None else 0
     if last is None:
         return 0, GENESIS, 0

@@ -29,7 +29,7 @@ class Command(SystemCommand):
             result = audit_prune(actor=self.actor("prune_audit"), before=options["before"])
         except ValidationError as error:
             raise CommandError(" ".join(error.messages)) from error
-        if result.months or result.kept:
+        if result.by_month:
             stretches = ", ".join(f"{first}–{last}" for first, last in result.ranges)
             self.stdout.write(
                 f"detached and dropped {len(result.months)} months "
