@@ -26,7 +26,8 @@ from lyfta.audit.partitions import EVENTS, SEALS, TABLES
 log = logging.getLogger(__name__)
 
 ASIDE = "_unpartitioned"
-# Columns of the seal table in its old (and Django's) order, without the event time it gains.
+# Columns of the seal table as migration 0006 left it, without the event time it gains: frozen
+# here (not lyfta.audit.sealing's list), as a migration must stay what it was.
 SEAL_COLUMNS = (
     "seq",
     "version",
@@ -159,17 +160,22 @@ def partition(schema_editor: BaseDatabaseSchemaEditor, event_model: Any) -> None
             for index in event_model._meta.indexes:
                 schema_editor.execute(index.create_sql(event_model, schema_editor))
         if old_sequence:
-            cursor.execute(f"SELECT last_value, is_called FROM {EVENTS}_id_seq{ASIDE}")  # noqa: S608
-            value, called = cursor.fetchone()
-            cursor.execute(
-                "SELECT setval(pg_get_serial_sequence(%s, 'id'), %s, %s)", [EVENTS, value, called]
-            )
+            _carry_sequence(cursor)
         _grant(cursor, grants, sequence_grants)
         with _step("dropping the old tables"):
             cursor.execute(f"DROP TABLE {SEALS}{ASIDE}, {EVENTS}{ASIDE}")
         triggers.install(connection)
         with _step("statistics (ANALYZE)"):
             cursor.execute(f"ANALYZE {EVENTS}, {SEALS}")
+
+
+def _carry_sequence(cursor: Any) -> None:
+    """The new table's identity sequence goes on where the old one (set aside) stood."""
+    cursor.execute(f"SELECT last_value, is_called FROM {EVENTS}_id_seq{ASIDE}")  # noqa: S608
+    value, called = cursor.fetchone()
+    cursor.execute(
+        "SELECT setval(pg_get_serial_sequence(%s, 'id'), %s, %s)", [EVENTS, value, called]
+    )
 
 
 def _grant(
@@ -220,11 +226,7 @@ def unpartition(schema_editor: BaseDatabaseSchemaEditor, event_model: Any, seal_
             )
         )
         if old_sequence:
-            cursor.execute(f"SELECT last_value, is_called FROM {EVENTS}_id_seq{ASIDE}")  # noqa: S608
-            value, called = cursor.fetchone()
-            cursor.execute(
-                "SELECT setval(pg_get_serial_sequence(%s, 'id'), %s, %s)", [EVENTS, value, called]
-            )
+            _carry_sequence(cursor)
         _grant(cursor, grants, sequence_grants)
         cursor.execute(f"DROP TABLE {SEALS}{ASIDE}, {EVENTS}{ASIDE}")
         cursor.execute(f"DROP FUNCTION IF EXISTS {partitions.ADD_FUNCTION}(date, date)")

@@ -24,7 +24,15 @@ from lyfta.audit import partitions, triggers
 from lyfta.audit.models import AuditCheckpoint, AuditEvent, AuditPrunePermit, AuditSeal
 from lyfta.audit.partitions import EVENTS, SEALS, Month, add_months, month_of
 from lyfta.audit.retention import audit_prune
-from lyfta.audit.sealing import audit_seal
+from lyfta.audit.sealing import (
+    FORMAT_VERSION,
+    audit_key,
+    audit_seal,
+    chain_hash,
+    fetch_events,
+    key_id,
+    seal_mac,
+)
 from lyfta.audit.services import record
 from lyfta.audit.shipping import ship_audit
 from lyfta.audit.verify import audit_verify
@@ -425,6 +433,57 @@ def test_issue20_drill_an_event_row_repeating_a_sealed_id_is_found() -> None:
     )
     findings = audit_verify().findings
     assert [(f.kind, f.event_id) for f in findings] == [("inserted", made[1].pk)]
+
+
+def keyed_seal(*, seq: int, event: AuditEvent, occurred_at: dt.datetime | None = None) -> None:
+    """Append seal `seq` for `event` as an insider holding LYFTA_AUDIT_KEY would: the chain's
+    hash and the seal's MAC are right, so only what the database no longer refuses can show it."""
+    prev = bytes(AuditSeal.objects.get(seq=seq - 1).entry_hash)
+    (row,) = fetch_events(AuditEvent.objects.filter(pk=event.pk, occurred_at=event.occurred_at))
+    entry = chain_hash(prev, row)
+    key = audit_key()
+    AuditSeal.objects.create(
+        seq=seq,
+        event_id=event.pk,
+        occurred_at=occurred_at or event.occurred_at,
+        version=FORMAT_VERSION,
+        prev_hash=prev,
+        entry_hash=entry,
+        mac=seal_mac(key, seq, entry),
+        key_id=key_id(key),
+        sealed_at=timezone.now(),
+    )
+
+
+def test_issue20_drill_a_second_seal_of_a_sealed_event_is_found() -> None:
+    """Without the partitioned keys' time, UNIQUE (event_id) refused this; now (event_id,
+    occurred_at) lets a second seal of one event in under another time. Even with the key (a
+    valid hash and MAC) verify_audit finds it: the seal's copy of the time is not its event's."""
+    made = events(3)
+    audit_seal(checkpoint=True)
+    keyed_seal(seq=4, event=made[1], occurred_at=made[1].occurred_at + dt.timedelta(days=40))
+    assert AuditSeal.objects.filter(event_id=made[1].pk).count() == 2  # the database took it
+    report = audit_verify()
+    assert not report.ok
+    assert [(f.kind, f.seq, f.event_id) for f in report.findings] == [("inserted", 4, made[1].pk)]
+    assert "not under the event's time" in report.findings[0].message
+
+
+def test_issue20_drill_a_seal_without_its_event_is_found() -> None:
+    """The seal's foreign key to its event is gone on PostgreSQL: a seal naming an event that
+    does not exist is no longer refused by the database, and verify_audit reports it missing."""
+    made = events(2)
+    audit_seal(checkpoint=True)
+    ghost = AuditEvent(pk=made[-1].pk + 10_000, occurred_at=made[-1].occurred_at)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {SEALS} (seq, event_id, occurred_at, version, prev_hash, entry_hash, "  # noqa: S608
+            "mac, key_id, sealed_at) SELECT 3, %s, occurred_at, version, entry_hash, entry_hash, "
+            f"mac, key_id, sealed_at FROM {SEALS} WHERE seq = 2",
+            [ghost.pk],
+        )
+    findings = audit_verify().findings
+    assert ("missing", 3, ghost.pk) in [(f.kind, f.seq, f.event_id) for f in findings]
 
 
 # --- R65 on the partitioned tables --------------------------------------------------------------
