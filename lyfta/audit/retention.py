@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -37,14 +38,30 @@ LEGAL_MINIMUM_YEARS = 5
 
 
 @dataclass(frozen=True)
+class KeptMonth:
+    """The first month before the boundary that cleanup left, with the months after it, and why:
+    `unsealed` (an event of it has no seal of its own there: verify_audit says why) or
+    `not_shipped` (the log store, R69, lacks some of its seals)."""
+
+    month: str
+    reason: str
+    events: int = 0
+    seals: int = 0
+    unsealed: int = 0
+
+    def detail(self) -> dict[str, Any]:
+        return {"month": self.month, "reason": self.reason}
+
+
+@dataclass(frozen=True)
 class PruneResult:
     deleted: int
     boundary_seq: int
     # PostgreSQL: the months detached and dropped ("2021-01"), the stretches of seals they held,
-    # and why the next month before the boundary stayed ("" when none did).
+    # and the next month before the boundary that stayed, if one did.
     months: tuple[str, ...] = ()
     ranges: tuple[tuple[int, int], ...] = ()
-    kept: str = ""
+    kept: KeptMonth | None = None
     by_month: bool = False
 
 
@@ -192,6 +209,28 @@ def _seal_ranges(start: dt.datetime, end: dt.datetime) -> list[tuple[int, int]]:
         return [(int(lo), int(hi)) for lo, hi in cursor.fetchall()]
 
 
+def _require_owner() -> None:
+    """Detaching and dropping a month is DDL, which PostgreSQL allows only the owner of the
+    tables (or a member of the owning role): the application's role owns nothing (R65). Asked
+    first, so that a run as the wrong role says so and changes nothing."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT current_user, c.relowner::regrole::text FROM pg_class c "
+            "WHERE c.oid IN (to_regclass(%s), to_regclass(%s)) "
+            "AND NOT pg_has_role(current_user, c.relowner, 'USAGE')",
+            list(partitions.TABLES),
+        )
+        row = cursor.fetchone()
+    if row is not None:
+        raise ValidationError(
+            _(
+                "Gallringen tar bort hela månader ur loggtabellerna och måste köras som "
+                "tabellernas ägare (%(owner)s), inte som %(user)s. Ingenting gallrades."
+            )
+            % {"owner": row[1], "user": row[0]}
+        )
+
+
 def _detach_and_drop(months: list[partitions.Month]) -> None:
     with connection.cursor() as cursor:
         cursor.execute("SELECT set_config('lock_timeout', %s, true)", [DETACH_LOCK_TIMEOUT])
@@ -209,6 +248,7 @@ def _prune_months(*, actor: AuditActor, before: dt.date, cutoff: dt.datetime) ->
     that goes, a boundary checkpoint first; the permit, the reviewer's day counts, and the run's
     own audit event in the same transaction."""
     with transaction.atomic():
+        _require_owner()
         _lock_sealer()
         shipped: int | None = None
         if settings.LYFTA_AUDIT_SHIP_URL:
@@ -218,19 +258,22 @@ def _prune_months(*, actor: AuditActor, before: dt.date, cutoff: dt.datetime) ->
                 .first()
             ) or 0
         chosen: list[tuple[partitions.Month, _Contents]] = []
-        kept = ""
+        kept: KeptMonth | None = None
         for month in partitions.months():
             if month.end > cutoff:
                 break
             contents = _contents(month)
             if contents.unsealed or contents.events != contents.seals:
-                kept = (
-                    f"{month.label}: {contents.events} events, {contents.seals} seals, "
-                    f"{contents.unsealed} events without their seal (run verify_audit)"
+                kept = KeptMonth(
+                    month.label,
+                    "unsealed",
+                    events=contents.events,
+                    seals=contents.seals,
+                    unsealed=contents.unsealed,
                 )
                 break
             if shipped is not None and contents.max_seq > shipped:
-                kept = f"{month.label}: not all of it is in the log store yet (ship_audit)"
+                kept = KeptMonth(month.label, "not_shipped")
                 break
             chosen.append((month, contents))
         ranges: list[tuple[int, int]] = []
@@ -276,7 +319,7 @@ def _prune_months(*, actor: AuditActor, before: dt.date, cutoff: dt.datetime) ->
                 "deleted": result.deleted,
                 "months": list(result.months),
                 "ranges": [list(r) for r in result.ranges],
-                **({"kept": kept} if kept else {}),
+                **({"kept": kept.detail()} if kept else {}),
             },
         )
     return result

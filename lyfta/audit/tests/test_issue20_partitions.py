@@ -13,14 +13,15 @@ from contextlib import contextmanager
 from unittest import mock
 
 import pytest
-from django.core.management import call_command
+from django.core.exceptions import ValidationError
+from django.core.management import CommandError, call_command
 from django.db import DatabaseError, IntegrityError, connection, transaction
 from django.db.migrations.executor import MigrationExecutor
 from django.utils import timezone
 
 from lyfta.access.actor import Actor
 from lyfta.access.commands import run_once
-from lyfta.audit import partitions, triggers
+from lyfta.audit import partitions, retention, triggers
 from lyfta.audit.models import AuditCheckpoint, AuditEvent, AuditPrunePermit, AuditSeal
 from lyfta.audit.partitions import EVENTS, SEALS, Month, add_months, month_of
 from lyfta.audit.retention import audit_prune
@@ -257,7 +258,7 @@ def test_issue20_the_command_makes_older_months_for_an_import() -> None:
     call_command("add_audit_partitions", "--from", add_months(OLD, -2).isoformat(), stdout=out)
     assert exists(Month(add_months(OLD, -2)).table(EVENTS))
     assert exists(Month(add_months(OLD, -2)).table(SEALS))
-    assert "created" in out.getvalue()
+    assert "tabeller skapade" in out.getvalue()
 
 
 # --- retention detaches whole months ------------------------------------------------------------
@@ -289,7 +290,7 @@ def test_issue20_prune_detaches_the_oldest_month_and_verify_passes_before_and_af
     assert exists(Month(add_months(OLD, 1)).table(EVENTS))
     assert not AuditEvent.objects.filter(pk__in=[e.pk for e in history[0]]).exists()
     assert AuditEvent.objects.filter(pk__in=[e.pk for e in history[1]]).count() == 3
-    assert f"detached and dropped 1 months ({oldest.label})" in out.getvalue()
+    assert f"1 månad lossad och borttagen ({oldest.label}): 4 logghändelser" in out.getvalue()
     # Seals 4–7 went; a boundary checkpoint names them, and the permit and the run are recorded.
     boundary = AuditCheckpoint.objects.get(kind=AuditCheckpoint.Kind.PRUNE_BOUNDARY)
     assert (boundary.from_seq, boundary.seal_seq) == (4, 7)
@@ -315,6 +316,54 @@ def test_issue20_prune_detaches_the_oldest_month_and_verify_passes_before_and_af
     assert report.first_seq == 1
 
 
+def test_issue20_prune_as_a_role_that_does_not_own_the_tables_is_refused_and_changes_nothing() -> (
+    None
+):
+    """Detaching is DDL: the application's role (R65: SELECT and INSERT only) cannot, and is told
+    to run it as the tables' owner before anything is written."""
+    import os
+
+    imported_history()
+    role = f"lyfta_app_prune_{os.getpid()}"
+    with connection.cursor() as cursor:
+        cursor.execute(f"CREATE ROLE {role}")
+        cursor.execute(f"GRANT SELECT, INSERT ON ALL TABLES IN SCHEMA public TO {role}")
+        cursor.execute(f"SET LOCAL ROLE {role}")
+        with pytest.raises(ValidationError, match=f"ägare .*inte som {role}. Ingenting gallrades"):
+            audit_prune(actor=SYSTEM, before=Month(add_months(OLD, 2)).first)
+        cursor.execute("RESET ROLE")
+    assert exists(Month(OLD).table(EVENTS))
+    assert not AuditPrunePermit.objects.exists()
+    assert not AuditCheckpoint.objects.filter(kind=AuditCheckpoint.Kind.PRUNE_BOUNDARY).exists()
+    assert not AuditEvent.objects.filter(action="audit.pruned").exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_issue20_prune_gives_up_on_busy_tables_changes_nothing_and_says_run_again(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Detaching waits for every transaction that holds the audit tables, and audit writes queue
+    behind it. So cleanup waits only briefly, then rolls back and says to run it again; the run
+    again succeeds. (Transactional: the other connection must see the months.)"""
+    import psycopg
+
+    imported_history()
+    before = Month(add_months(OLD, 2)).first
+    monkeypatch.setattr(retention, "DETACH_LOCK_TIMEOUT", "200ms")
+    with psycopg.connect(**connection.get_connection_params()) as other:
+        other.execute(f"LOCK TABLE {SEALS} IN ACCESS SHARE MODE")  # a reader's open transaction
+        with pytest.raises(CommandError, match="upptagna och ingenting gallrades"):
+            call_command("prune_audit", "--before", before.isoformat())
+        other.rollback()
+    assert exists(Month(OLD).table(EVENTS)) and exists(Month(OLD).table(SEALS))
+    assert not AuditPrunePermit.objects.exists()
+    assert not AuditEvent.objects.filter(action="audit.pruned").exists()
+
+    result = audit_prune(actor=SYSTEM, before=before)
+    assert result.months == (Month(OLD).label, Month(add_months(OLD, 1)).label)
+    assert not exists(Month(OLD).table(EVENTS))
+
+
 def test_issue20_deleting_a_month_without_prune_audit_is_found() -> None:
     imported_history()
     oldest = Month(OLD)
@@ -332,7 +381,18 @@ def test_issue20_prune_keeps_a_month_that_holds_an_event_without_its_seal() -> N
     old_month_events(OLD, 1)  # written after the backfill, never sealed
     result = audit_prune(actor=SYSTEM, before=Month(add_months(OLD, 2)).first)
     assert result.months == ()
-    assert "1 events without their seal" in result.kept
+    assert result.kept is not None
+    assert (result.kept.month, result.kept.reason, result.kept.unsealed) == (
+        Month(OLD).label,
+        "unsealed",
+        1,
+    )
+    out = io.StringIO()
+    call_command("prune_audit", "--before", Month(add_months(OLD, 2)).first.isoformat(), stdout=out)
+    assert f"Månaden {Month(OLD).label} och månaderna efter den behölls" in out.getvalue()
+    assert "1 logghändelser utan sin försegling (kör verify_audit)" in out.getvalue()
+    run = AuditEvent.objects.filter(action="audit.pruned").latest("id")
+    assert run.detail["kept"] == {"month": Month(OLD).label, "reason": "unsealed"}
     assert exists(Month(OLD).table(EVENTS))
 
 

@@ -6,6 +6,8 @@ from typing import Any
 
 from django.core.management.base import CommandError
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from lyfta.access.commands import SystemCommand
 from lyfta.audit import partitions
@@ -31,13 +33,21 @@ class Command(SystemCommand):
 
     def run(self, *args: Any, **options: Any) -> None:
         if not partitions.is_partitioned():
-            raise CommandError("the audit tables are not partitioned here (SQLite)")
+            raise CommandError(_("Loggtabellerna är inte uppdelade per månad här (SQLite)."))
         created = partitions.add_partitions_ahead(options["ahead"])
         if options["first"] is not None:
             created += partitions.add_partitions(options["first"], timezone.localdate())
         labels = [month.label for month in partitions.months()]
         self.stdout.write(
-            f"created {created} partitions; months {labels[0]}–{labels[-1]} ({len(labels)})"
-            if labels
-            else f"created {created} partitions"
+            ngettext(
+                "%(created)d tabell skapad; månaderna %(first)s–%(last)s finns (%(count)d).",
+                "%(created)d tabeller skapade; månaderna %(first)s–%(last)s finns (%(count)d).",
+                created,
+            )
+            % {
+                "created": created,
+                "first": labels[0] if labels else "–",
+                "last": labels[-1] if labels else "–",
+                "count": len(labels),
+            }
         )
