@@ -36,6 +36,9 @@ TABLES = (EVENTS, SEALS)
 # How many months after the current one the scheduler keeps created.
 MONTHS_AHEAD = 3
 ADD_FUNCTION = "lyfta_audit_add_partitions"
+# How long the partition function waits for its lock on the audit tables (prune_audit's detach
+# holds the one it conflicts with for milliseconds; anything longer, the next day's run).
+LOCK_TIMEOUT = "10s"
 # PostgreSQL advisory lock key for "one partition creator at a time" (any fixed 64-bit number).
 PARTITION_LOCK = 0x4C79667461A0D18
 NAME = re.compile(r"^(audit_audit(?:event|seal))_y(\d{4})m(\d{2})$")
@@ -46,15 +49,23 @@ def add_function_sql(zone: str, schema: str) -> str:
     days within them) of both tables, skipping those that exist; returns how many it created. The
     month boundaries are midnights in `zone`, and the tables those of `schema`, both fixed when the
     function is made (it runs with its owner's rights, so it trusts no caller's search path). A new
-    partition gets the TRUNCATE guard of lyfta.audit.triggers (row triggers it inherits from its
-    table)."""
+    partition gets the TRUNCATE guard of lyfta.audit.triggers (row triggers, keys and indexes it
+    gets from its table when attached).
+
+    Each month is made as a table of its own and then attached: ATTACH PARTITION needs only a
+    SHARE UPDATE EXCLUSIVE lock on the audit tables, which readers and writers do not hold
+    against it. `CREATE TABLE … PARTITION OF` would need ACCESS EXCLUSIVE: it would wait for
+    every open transaction that has read or written the log (a log search, a nightly
+    verify_audit), and every request's audit write would queue behind it meanwhile. The lock
+    timeout bounds what is left (a running prune_audit); the scheduler tries again the next day."""
     ZoneInfo(zone)  # a real zone name (the TIME_ZONE setting), never input
     if not re.fullmatch(r"[a-z_][a-z0-9_]*", schema):
         raise ValueError(f"unexpected schema name {schema!r}")
     # Built from constants, the zone name and the schema name, both checked above.
     return f"""
 CREATE OR REPLACE FUNCTION {schema}.{ADD_FUNCTION}(first date, last date) RETURNS integer
-LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, {schema} AS $$
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, {schema}
+SET lock_timeout = '{LOCK_TIMEOUT}' AS $$
 DECLARE
     month date := date_trunc('month', first)::date;
     parent text;
@@ -72,9 +83,13 @@ BEGIN
                 PERFORM pg_advisory_xact_lock({PARTITION_LOCK});
                 IF to_regclass('{schema}.' || part) IS NULL THEN
                     EXECUTE format(
-                        'CREATE TABLE {schema}.%I PARTITION OF {schema}.%I '
+                        'CREATE TABLE {schema}.%I (LIKE {schema}.%I INCLUDING CONSTRAINTS)',
+                        part, parent
+                    );
+                    EXECUTE format(
+                        'ALTER TABLE {schema}.%I ATTACH PARTITION {schema}.%I '
                         'FOR VALUES FROM (%L) TO (%L)',
-                        part, parent,
+                        parent, part,
                         month::timestamp AT TIME ZONE '{zone}',
                         (month + interval '1 month')::timestamp AT TIME ZONE '{zone}'
                     );
@@ -231,3 +246,20 @@ def months(using: str = "default") -> list[Month]:
     return [
         p.month for p in partitions(EVENTS, using) if p.month is not None and p.month in seal_months
     ]
+
+
+def writable_until(now: dt.datetime, using: str = "default") -> dt.datetime | None:
+    """The first moment from `now` on whose events have no monthly partition pair to go into:
+    the end of the unbroken run of months, both tables made, that holds `now` (`now` itself when
+    its month has none: audit writes are being refused). None where the tables are not
+    partitioned (SQLite). A default partition, which production does not have (decision 0023),
+    is not counted."""
+    if not is_partitioned(using):
+        return None
+    ready = set(months(using))
+    month = Month(month_of(now))
+    if month not in ready:
+        return now
+    while Month(add_months(month.first, 1)) in ready:
+        month = Month(add_months(month.first, 1))
+    return month.end

@@ -17,8 +17,11 @@ from django.core.exceptions import ValidationError
 from django.core.management import CommandError, call_command
 from django.db import DatabaseError, IntegrityError, connection, transaction
 from django.db.migrations.executor import MigrationExecutor
+from django.test import Client
+from django.urls import reverse
 from django.utils import timezone
 
+from conftest import County
 from lyfta.access.actor import Actor
 from lyfta.access.commands import run_once
 from lyfta.audit import partitions, retention, triggers
@@ -38,6 +41,7 @@ from lyfta.audit.services import record
 from lyfta.audit.shipping import ship_audit
 from lyfta.audit.verify import audit_verify
 from lyfta.core.scheduler import jobs
+from lyfta.patients.models import CareRelationship, Patient
 
 SYSTEM = Actor.system("test")
 
@@ -198,15 +202,47 @@ def test_issue20_an_event_of_a_coming_month_lands_in_that_months_partition_with_
     assert AuditSeal.objects.get(event_id=event.pk).occurred_at == event.occurred_at
 
 
-def test_issue20_an_event_of_a_month_without_partition_is_refused_and_fails_its_operation() -> None:
-    """No default partition in production: the audit record fails, and with it the operation
-    that recorded it (R61), rather than the event landing where no month can be detached."""
+def detach_defaults() -> None:
+    """Take away the test harness's DEFAULT partitions (conftest.py): production has none."""
     with connection.cursor() as cursor:
         for table in partitions.TABLES:
             cursor.execute(f"ALTER TABLE {table} DETACH PARTITION {table}_test_default")
+
+
+def test_issue20_an_event_of_a_month_without_partition_is_refused_until_the_month_is_made() -> None:
+    """No default partition in production: the audit record fails, and with it the operation
+    that recorded it (R61), rather than the event landing where no month can be detached. The
+    remedy is the scheduler's job, or the command by hand: a second later writes go through."""
+    detach_defaults()
     far = timezone.now() + dt.timedelta(days=3 * 366)
-    with pytest.raises(IntegrityError, match="no partition"), transaction.atomic(), clock(far):
-        events(1, "far")
+    with clock(far):
+        with pytest.raises(IntegrityError, match="no partition"), transaction.atomic():
+            events(1, "far")
+        call_command("add_audit_partitions", stdout=io.StringIO())
+        (event,) = events(1, "far")
+    assert home(EVENTS, "id", event.pk) == Month(month_of(far)).table(EVENTS)
+
+
+def test_issue20_r61_without_this_months_partitions_a_patient_read_is_not_returned(
+    as_alice: Client, county: County
+) -> None:
+    """What a missed month costs (decision 0023): every read of patient data fails, because its
+    audit record cannot be stored (R61). Hence the months made ahead and the gauge to alert on."""
+    patient = Patient.objects.create(
+        identifier="194001019803", id_kind="personnummer", first_name="Aina", last_name="Apel"
+    )
+    CareRelationship.objects.create(
+        unit=county.unit_a, patient=patient, origin="order", valid_from=timezone.localdate()
+    )
+    url = reverse("patients:detail", args=[patient.pk])
+    assert "Apel" in as_alice.get(url).content.decode()
+    detach_defaults()
+    month = Month(this_month())
+    with connection.cursor() as cursor:
+        for table in partitions.TABLES:
+            cursor.execute(f"ALTER TABLE {table} DETACH PARTITION {month.table(table)}")
+    with pytest.raises(IntegrityError, match="no partition"):
+        as_alice.get(url)
 
 
 # --- the scheduler's months ahead ---------------------------------------------------------------
@@ -225,6 +261,48 @@ def test_issue20_the_job_creates_the_coming_months_ahead_once() -> None:
     assert [m.label for m in partitions.months()] == first
     # A partition made later carries the TRUNCATE guard itself (PostgreSQL does not copy it).
     refused(f"TRUNCATE {ahead.table(EVENTS)}")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_issue20_a_month_is_made_while_others_hold_the_log_open_and_carries_the_guards() -> None:
+    """The scheduler's job must not stop the application: a month is attached under a lock that
+    open readers and writers of the log do not hold against it (`CREATE TABLE … PARTITION OF`
+    would wait for them, and every audit write would queue behind it). The new month has the
+    R65 guards and the keys. (Transactional: the other connection must see the tables.)"""
+    import psycopg
+
+    month = Month(add_months(this_month(), 9))
+    # Production has no default partition; attaching would have to lock and read this one.
+    detach_defaults()
+    try:
+        with psycopg.connect(**connection.get_connection_params()) as other:
+            # A log search's open transaction. Table names are constants.
+            other.execute(f"SELECT count(*) FROM {EVENTS}")  # noqa: S608
+            other.execute(f"SELECT count(*) FROM {SEALS}")  # noqa: S608
+            started = timezone.now()
+            assert partitions.add_partitions(month.first, month.first) == 2
+            assert timezone.now() - started < dt.timedelta(seconds=5)
+            other.rollback()
+        with clock(month.start + dt.timedelta(days=2)):
+            (event,) = events(1, "attached")
+            audit_seal()
+        assert home(EVENTS, "id", event.pk) == month.table(EVENTS)
+        assert home(SEALS, "event_id", event.pk) == month.table(SEALS)
+        for statement in (
+            f"UPDATE {month.table(EVENTS)} SET action = 'x'",  # noqa: S608
+            f"DELETE FROM {month.table(SEALS)}",  # noqa: S608
+            f"TRUNCATE {month.table(EVENTS)}",
+        ):
+            refused(statement)
+        refused(
+            f"INSERT INTO {EVENTS} SELECT * FROM {month.table(EVENTS)}",  # noqa: S608
+            match="duplicate key",
+        )
+    finally:
+        with connection.cursor() as cursor:  # the month would outlive the test otherwise
+            for table in (SEALS, EVENTS):
+                cursor.execute(f"DROP TABLE IF EXISTS {month.table(table)}")
+                cursor.execute(f"ALTER TABLE {table} ATTACH PARTITION {table}_test_default DEFAULT")
 
 
 def test_issue20_only_roles_given_execute_may_create_partitions() -> None:
