@@ -15,10 +15,11 @@ from django.core.exceptions import ValidationError
 from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db import DatabaseError, connection, transaction
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from lyfta.access.actor import Actor
 from lyfta.audit import partitions, triggers
+from lyfta.audit.management.commands.prune_audit import report
 from lyfta.audit.models import AuditCheckpoint, AuditEvent, AuditPrunePermit, AuditSeal
 from lyfta.audit.retention import audit_prune, years_before
 from lyfta.audit.sealing import EVENT_FIELDS, audit_seal, chain_hash
@@ -434,6 +435,26 @@ def test_r73_cleanup_deletes_only_old_events_and_records_its_run(db: None) -> No
     run = AuditEvent.objects.get(action="audit.pruned")
     assert run.detail["deleted"] == 5 and run.actor_username == "system:test"
     assert AuditPrunePermit.objects.get().boundary_seq == 5
+
+
+@pytest.mark.django_db
+def test_r73_the_command_says_what_it_removed_in_swedish_and_in_english(db: None) -> None:
+    """The operator's summary goes through gettext like every other text: Swedish by default,
+    English when asked. (On PostgreSQL the months; test_issue20_partitions.py.)"""
+    if partitions.is_partitioned():
+        pytest.skip("month-wise on PostgreSQL: test_issue20_partitions.py")
+    old_events(3, years=7)
+    audit_seal(backfill=True)
+    ship_audit()
+    before = years_before(timezone.localdate(), 6)
+    out = io.StringIO()
+    call_command("prune_audit", "--before", before.isoformat(), stdout=out)
+    assert "3 logghändelser gallrade; gränskontrollpunkt vid försegling 3." in out.getvalue()
+    with translation.override("en"):
+        again = report(audit_prune(actor=SYSTEM, before=before))
+    assert again.startswith("0 audit events disposed of; boundary checkpoint at seal ")
+    with pytest.raises(CommandError, match="inte uppdelade per månad"):
+        call_command("add_audit_partitions")
 
 
 @pytest.mark.django_db
