@@ -19,7 +19,7 @@ from lyfta.access.actor import Actor
 from lyfta.access.roles import Role
 from lyfta.accounts.models import Assignment, User
 from lyfta.accounts.tests.factories import AssignmentFactory, UserFactory
-from lyfta.audit import triggers
+from lyfta.audit import partitions, triggers
 from lyfta.billing import triggers as billing_triggers
 from lyfta.inventory import triggers as ledger_triggers
 from lyfta.organisations.models import CareProvider, Unit
@@ -58,6 +58,25 @@ def _no_configured_replica() -> None:
     from lyfta.core.replica import REPLICA
 
     connections.settings.pop(REPLICA, None)
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup: None, django_db_blocker: Any) -> None:
+    """PostgreSQL keeps the audit trail in monthly partitions and refuses an event whose month has
+    none (decision 0023); in production the scheduler creates the coming months ahead. Tests record
+    events under frozen clocks in many months, so the test database gets a DEFAULT partition of
+    each audit table, standing in for the months the scheduler would have made by then. Tests of
+    the partitions make their months themselves (and detach these where the refusal is the
+    point)."""
+    with django_db_blocker.unblock():
+        if partitions.is_partitioned():
+            with connection.cursor() as cursor:
+                for table in partitions.TABLES:
+                    cursor.execute(
+                        f"CREATE TABLE IF NOT EXISTS {table}_test_default PARTITION OF {table} "
+                        "DEFAULT"
+                    )
+            triggers.install(connection)
 
 
 @pytest.fixture(autouse=True)

@@ -538,6 +538,7 @@ def _events(
 ) -> None:
     """A year of audit events, as users of the units with care relationships make them: reads of
     their own patients in working hours mostly, lists, searches, orders and logins."""
+    from lyfta.audit import partitions
     from lyfta.audit.models import AuditEvent
 
     unit_meta = [
@@ -558,6 +559,8 @@ def _events(
         cumulative.append((total, action, resource))
     now = timezone.now()
     span = 365 * 24 * 3600
+    # PostgreSQL: the year's monthly partitions (decision 0023) exist before its events go in.
+    partitions.ensure_for(now - dt.timedelta(seconds=span), now)
     empty = json.dumps({})
     route = json.dumps({"route": "scale"})
 
@@ -616,11 +619,12 @@ def _seal() -> None:
                 entry = sealing.chain_hash(prev, row)
                 seals.append(
                     (seq, row["id"], sealing.FORMAT_VERSION, prev, entry,
-                     sealing.seal_mac(key, seq, entry), kid, now)
+                     sealing.seal_mac(key, seq, entry), kid, now, row["occurred_at"])
                 )  # fmt: skip
                 prev = entry
             sealing._insert_seals(seals)
-            daily.add_seals(seals[0][0], seq)
+            times = [row["occurred_at"] for row in rows]
+            daily.add_seals(seals[0][0], seq, between=(min(times), max(times)))
             sealing.write_checkpoint(
                 kind=AuditCheckpoint.Kind.BACKFILL,
                 seal_seq=seq,

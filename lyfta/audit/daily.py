@@ -134,16 +134,43 @@ def _models(event_model: Any = None, summary_model: Any = None) -> tuple[Any, An
     return event_model, summary_model
 
 
-def add_seals(seq_from: int, seq_to: int, *, sign: int = 1) -> None:
-    """Count the events of seals `seq_from`..`seq_to` (a batch just sealed, in its transaction)."""
+def add_seals(
+    seq_from: int, seq_to: int, *, sign: int = 1, between: tuple[Any, Any] | None = None
+) -> None:
+    """Count the events of seals `seq_from`..`seq_to` (a batch just sealed, in its transaction).
+    `between`: the earliest and latest time of those events, when the caller knows them; they
+    keep the read to the months that hold them (the audit tables are partitioned by month on
+    PostgreSQL), and are looked up otherwise."""
+    from lyfta.audit.models import AuditSeal
+
     event_model, summary_model = _models()
-    events = event_model.objects.filter(seal__seq__gte=seq_from, seal__seq__lte=seq_to)
+    if between is None:
+        bounds = AuditSeal.objects.filter(seq__gte=seq_from, seq__lte=seq_to).aggregate(
+            first=models.Min("occurred_at"), last=models.Max("occurred_at")
+        )
+        if bounds["first"] is None:
+            return
+        between = (bounds["first"], bounds["last"])
+    events = event_model.objects.filter(
+        seal__seq__gte=seq_from,
+        seal__seq__lte=seq_to,
+        occurred_at__gte=between[0],
+        occurred_at__lte=between[1],
+    )
     _apply(_counts(events), sign, table=summary_model._meta.db_table)
 
 
 def remove_seals(seq_from: int, seq_to: int) -> None:
     """Take the events of seals `seq_from`..`seq_to` out (retention cleanup, before it deletes)."""
     add_seals(seq_from, seq_to, sign=-1)
+
+
+def remove_period(start: dt.datetime, end: dt.datetime) -> None:
+    """Take out the events of [start, end) (retention cleanup of whole months, before it drops
+    them; every event there is sealed, which the cleanup has checked)."""
+    event_model, summary_model = _models()
+    events = event_model.objects.filter(occurred_at__gte=start, occurred_at__lt=end)
+    _apply(_counts(events), -1, table=summary_model._meta.db_table)
 
 
 def rebuild(event_model: Any = None, summary_model: Any = None, using: str = "default") -> int:

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import datetime as dt
+import logging
 
 from django.conf import settings
 
+from lyfta.audit import partitions
 from lyfta.audit.actor import AuditActor
 from lyfta.audit.sealing import audit_seal
 from lyfta.core.scheduler import Job
+
+log = logging.getLogger(__name__)
 
 
 def scheduled() -> list[Job]:
@@ -18,6 +22,9 @@ def scheduled() -> list[Job]:
         Job("seal_audit", settings.LYFTA_AUDIT_SEAL_INTERVAL, "lyfta.audit.jobs:seal"),
         Job("seal_audit_full", 3600, "lyfta.audit.jobs:seal_full"),
         Job("ship_audit", settings.LYFTA_AUDIT_SEAL_INTERVAL, "lyfta.audit.shipping:ship"),
+        # PostgreSQL: the coming months' partitions exist before their first event (decision
+        # 0023); daily, so that a failed run (a busy table) has months to be retried.
+        Job("add_audit_partitions", 24 * 3600, "lyfta.audit.jobs:add_partitions"),
     ]
 
 
@@ -37,3 +44,11 @@ def seal_on_shutdown(*, actor: AuditActor) -> None:
     """The scheduler's last run: seal what is left and checkpoint the head at once if it has moved,
     so that the tail is not left uncovered while the scheduler is down."""
     audit_seal(checkpoint_spacing=dt.timedelta(0))
+
+
+def add_partitions(*, actor: AuditActor) -> None:
+    """Create the partitions of the previous month to MONTHS_AHEAD months ahead that are missing
+    (PostgreSQL; idempotent; nothing on SQLite)."""
+    created = partitions.add_partitions_ahead()
+    if created:
+        log.info("created %d audit partitions", created)

@@ -171,10 +171,10 @@ def verify_consistency(
 # fine for proofs issued on demand to an auditor. Nothing stores tree nodes, so there is nothing
 # more to keep consistent with the chain.
 #
-# The tree covers the seals still in the table. After retention cleanup (R73) the oldest seals are
-# gone, leaf 0 becomes the first remaining seal, and roots issued before the cleanup are not
-# prefixes of the new tree; consistency proofs hold between tree heads taken after the same
-# cleanup.
+# The tree covers the seals still in the table. After retention cleanup (R73) the pruned seals are
+# gone (the oldest; on PostgreSQL those of whole months, which need not be the oldest), the leaves
+# after them move up, and roots issued before the cleanup are not prefixes of the new tree;
+# consistency proofs hold between tree heads taken after the same cleanup.
 
 
 def audit_seal_leaves(upto_seq: int | None = None) -> list[tuple[int, bytes]]:

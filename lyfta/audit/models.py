@@ -158,12 +158,20 @@ class AuditEvent(models.Model):
 class AuditSeal(models.Model):
     """The place of one event in the hash chain: `entry_hash = SHA-256(prev_hash || canonical
     serialisation of the event)`, gap-free `seq`, and a MAC of the entry under LYFTA_AUDIT_KEY so a
-    chain recomputed without the key is found at the first event it altered (R66–R67)."""
+    chain recomputed without the key is found at the first event it altered (R66–R67).
+
+    On PostgreSQL the events and seals are partitioned by month of the event's time, which the
+    seal keeps a copy of (`occurred_at`) so that a month of both goes at once (decision 0023).
+    There the database's keys are (id, occurred_at), (seq, occurred_at) and unique (event_id,
+    occurred_at), and no foreign key joins a seal to its event; Django's model keeps `id`, `seq`
+    and the one-to-one field, as SQLite still has them. `verify_audit` finds a seal without its
+    event, a second seal with a sequence number in use and an event row repeating a sealed id."""
 
     seq = models.BigIntegerField(_("förseglingsnummer"), primary_key=True)
     event = models.OneToOneField(
         AuditEvent, on_delete=models.PROTECT, related_name="seal", verbose_name=_("händelse")
     )
+    occurred_at = models.DateTimeField(_("händelsens tidpunkt"))
     version = models.PositiveSmallIntegerField(_("format"))
     prev_hash = models.BinaryField(_("föregående hash"), max_length=32)
     entry_hash = models.BinaryField(_("hash"), max_length=32)

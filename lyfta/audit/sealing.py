@@ -206,17 +206,24 @@ def _lock_sealer() -> None:
 
 
 def _head() -> tuple[int, bytes, int]:
-    """(seq, entry_hash, event id) of the newest seal, or the genesis values."""
+    """(seq, entry_hash, event id) of the newest seal, or the genesis values. When retention
+    pruned the newest seals (a month of old events sealed after every younger one, as a backfill
+    of an imported log leaves them), the head is the boundary checkpoint after them, so that a
+    sequence number is never given twice."""
     last = AuditSeal.objects.order_by("-seq").values_list("seq", "entry_hash", "event_id").first()
-    if last is None:
-        boundary = (
-            AuditCheckpoint.objects.filter(kind=AuditCheckpoint.Kind.PRUNE_BOUNDARY)
-            .order_by("-seal_seq")
-            .values_list("seal_seq", "entry_hash")
-            .first()
+    # Only checkpoints above the newest seal: none, as a rule (the index on seal_seq answers that
+    # without reading the many regular checkpoints below it).
+    boundary = (
+        AuditCheckpoint.objects.filter(
+            kind=AuditCheckpoint.Kind.PRUNE_BOUNDARY, seal_seq__gt=last[0] if last else 0
         )
-        if boundary is not None:
-            return boundary[0], bytes(boundary[1]), 0
+        .order_by("-seal_seq")
+        .values_list("seal_seq", "entry_hash")
+        .first()
+    )
+    if boundary is not None:
+        return boundary[0], bytes(boundary[1]), last[2] if last is not None else 0
+    if last is None:
         return 0, GENESIS, 0
     return last[0], bytes(last[1]), last[2]
 
@@ -231,10 +238,11 @@ def _unsealed(
     if connection.vendor == "postgresql" and not full:
         # Probe the seal index once per recent event (nested loop) instead of hashing every seal
         # ever made: the cost stays proportional to the look-back window, not to the log's size.
+        # The probe names the event's time too, so that it reads the one month's partition.
         with connection.cursor() as cursor:
             cursor.execute("SET LOCAL enable_hashjoin = off")
             cursor.execute("SET LOCAL enable_mergejoin = off")
-    sealed = AuditSeal.objects.filter(event_id=OuterRef("id"))
+    sealed = AuditSeal.objects.filter(event_id=OuterRef("id"), occurred_at=OuterRef("occurred_at"))
     events = AuditEvent.objects.filter(id__gt=floor).filter(~Exists(sealed))
     if not backfill:
         # An event recorded long ago and still unsealed was not written by the running system:
@@ -296,13 +304,15 @@ def audit_seal(
                         seal_mac(key, seq, entry),
                         kid,
                         now,
+                        row["occurred_at"],
                     )
                 )
                 prev = entry
             _insert_seals(seals)
             if seals:
                 # The reviewer's chart counts the batch in the same transaction (daily.py).
-                daily.add_seals(seals[0][0], seq)
+                times = [row["occurred_at"] for row in rows]  # canonical UTC text: sorts as time
+                daily.add_seals(seals[0][0], seq, between=(min(times), max(times)))
             if backfill and seals:
                 write_checkpoint(
                     kind=AuditCheckpoint.Kind.BACKFILL,
@@ -334,6 +344,8 @@ SEAL_COLUMNS = (
     "mac",
     "key_id",
     "sealed_at",
+    # The event's time: the partition key the seal shares with its event (decision 0023).
+    "occurred_at",
 )
 
 

@@ -285,8 +285,22 @@ def read_shipped(path: str | Path) -> Iterator[ShippedSeal]:
 
 
 def _pending(after: int, limit: int) -> list[dict[str, Any]]:
-    seals = AuditSeal.objects.filter(seq__gt=after).select_related("event").order_by("seq")
-    return [shipped_row(seal) for seal in seals[:limit]]
+    seals = list(AuditSeal.objects.filter(seq__gt=after).order_by("seq")[:limit])
+    if not seals:
+        return []
+    # The events by id within the seals' span of time: on PostgreSQL that reads the months that
+    # hold them, where a join by id alone would look in every month's partition for each one.
+    events = AuditEvent.objects.filter(
+        id__in=[seal.event_id for seal in seals],
+        occurred_at__gte=min(seal.occurred_at for seal in seals),
+        occurred_at__lte=max(seal.occurred_at for seal in seals),
+    )
+    found = {(event.pk, event.occurred_at): event for event in events}
+    for seal in seals:
+        event = found.get((seal.event_id, seal.occurred_at))
+        if event is not None:
+            seal.event = event
+    return [shipped_row(seal) for seal in seals]
 
 
 def ship_audit(*, destination: str | None = None, batch: int = 1000) -> int:

@@ -2,7 +2,13 @@
 
 UPDATE is always rejected; DELETE only for events (and their seals) that a prune permit covers and
 that are older than the legal minimum of five years (R73); TRUNCATE (PostgreSQL) always. A
-superuser can still drop triggers; the hash chain and the keyed MACs catch what that allows."""
+superuser can still drop triggers; the hash chain and the keyed MACs catch what that allows.
+
+On PostgreSQL the events and seals are partitioned by month (lyfta.audit.partitions): the row
+triggers made on the partitioned table are PostgreSQL's to copy onto every partition, but a
+TRUNCATE of one partition by its own name fires only that partition's statement triggers, so each
+partition gets its own TRUNCATE guard (here for those that exist, and from the partition function
+for those it makes)."""
 
 from __future__ import annotations
 
@@ -42,6 +48,18 @@ SQLITE_UNINSTALL = [
     f"DROP TRIGGER IF EXISTS {EVENTS}_guard_delete",
     f"DROP TRIGGER IF EXISTS {SEALS}_guard_delete",
 ]
+
+
+def _each_partition(statement: str) -> str:
+    """A block that runs `statement` (a format() string of the trigger name and the table) for
+    the TRUNCATE guard of every partition of the events and seals."""
+    return f"""DO $$ DECLARE part regclass; BEGIN
+        FOR part IN SELECT inhrelid::regclass FROM pg_inherits
+                WHERE inhparent IN (to_regclass('{EVENTS}'), to_regclass('{SEALS}')) LOOP
+            EXECUTE format('{statement}', part::text || '_no_truncate', part);
+        END LOOP;
+    END $$"""
+
 
 _PG_PERMITTED = f"(SELECT COALESCE(MAX(max_event_id), 0) FROM {PERMITS})"
 POSTGRES_INSTALL = [
@@ -89,8 +107,13 @@ POSTGRES_INSTALL = [
     "FOR EACH ROW EXECUTE FUNCTION lyfta_audit_guard_event_delete()",
     f"CREATE OR REPLACE TRIGGER {SEALS}_guard_delete BEFORE DELETE ON {SEALS} "
     "FOR EACH ROW EXECUTE FUNCTION lyfta_audit_guard_seal_delete()",
+    _each_partition(
+        "CREATE OR REPLACE TRIGGER %I BEFORE TRUNCATE ON %s FOR EACH STATEMENT "
+        "EXECUTE FUNCTION lyfta_audit_reject()"
+    ),
 ]
 POSTGRES_UNINSTALL = [
+    _each_partition("DROP TRIGGER IF EXISTS %I ON %s"),
     *(
         f"DROP TRIGGER IF EXISTS {table}_{kind} ON {table}"
         for table in (EVENTS, SEALS, CHECKPOINTS, PERMITS)

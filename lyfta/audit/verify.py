@@ -9,6 +9,7 @@ and the shipped copy, and the report says how many sealed events no checkpoint c
 
 from __future__ import annotations
 
+import bisect
 import datetime as dt
 import multiprocessing
 import os
@@ -20,7 +21,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import connection
-from django.db.models import Max, Min
+from django.db.models import Exists, Max, Min, OuterRef
 from django.utils import timezone
 
 from lyfta.audit.models import AuditCheckpoint, AuditEvent, AuditSeal
@@ -33,7 +34,15 @@ from lyfta.audit.sealing import (
     verification_keys,
 )
 from lyfta.audit.shipping import ShippedSeal, read_shipped, shipped_copy_path
-from lyfta.audit.verify_range import Finding, RangeResult, _break, _gap, _verify_range
+from lyfta.audit.verify_range import (
+    Finding,
+    Pruned,
+    RangeResult,
+    _break,
+    _gap,
+    _verify_range,
+    vouched,
+)
 
 # Chains at least this long are verified by parallel processes on PostgreSQL.
 PARALLEL_FROM = 100_000
@@ -134,12 +143,13 @@ def audit_verify(
     file_lines = read_checkpoint_file(file_path) if file_path else []
     wanted = {cp.seal_seq for cp in checkpoints} | {int(line["seal_seq"]) for line in file_lines}
 
+    pruned = _pruned(checkpoints, keys)
     bounds = AuditSeal.objects.aggregate(first=Min("seq"), last=Max("seq"))
     first, last = bounds["first"], bounds["last"]
     expected_prev: bytes | None = GENESIS
     hashes_at: dict[int, bytes] = {}
     if first is not None and first > 1:
-        boundary = _boundary_before(checkpoints, first, keys)
+        boundary = vouched(pruned, 1, first - 1)
         if boundary is None:
             findings.append(
                 Finding(
@@ -155,15 +165,26 @@ def audit_verify(
             hashes_at[first - 1] = boundary
     if first is not None:
         parts = _run_ranges(
-            first, last, keys, wanted, chunk_size, workers, grace.total_seconds(), backfilled
+            first,
+            last,
+            keys,
+            wanted,
+            chunk_size,
+            workers,
+            grace.total_seconds(),
+            backfilled,
+            pruned,
         )
         expected_seq = first
         for part in parts:
             if part.events == 0:
                 continue
             if part.first_seq != expected_seq:
-                findings.append(_gap(expected_seq, part.first_seq))
-            elif expected_prev is not None and part.first_prev != expected_prev:
+                # Seals between two stretches: removed by retention cleanup, or a finding.
+                expected_prev = vouched(pruned, expected_seq, part.first_seq - 1)
+                if expected_prev is None:
+                    findings.append(_gap(expected_seq, part.first_seq))
+            if expected_prev is not None and part.first_prev != expected_prev:
                 findings.append(_break(part.first_seq, None))
             findings.extend(part.findings)
             hashes_at.update(part.hashes_at)
@@ -180,7 +201,7 @@ def audit_verify(
     )
     if shipped_path and Path(shipped_path).exists():
         report.shipped_file = str(shipped_path)
-        _check_shipped(report, read_shipped(shipped_path), _pruned_to(checkpoints, keys))
+        _check_shipped(report, read_shipped(shipped_path), pruned)
     _check_unsealed(report, grace)
     findings.sort(key=lambda f: f.seq if f.seq is not None else 1 << 62)
     return report
@@ -195,12 +216,15 @@ def _run_ranges(
     workers: int | None,
     grace_seconds: float,
     backfilled: tuple[tuple[int, int], ...],
+    pruned: Pruned,
 ) -> list[RangeResult]:
     if workers is None:
         parallel_ok = connection.vendor == "postgresql" and last - first >= PARALLEL_FROM
         workers = min(os.cpu_count() or 1, MAX_WORKERS) if parallel_ok else 1
     if workers <= 1:
-        return [_verify_range(first, None, keys, wanted, chunk_size, grace_seconds, backfilled)]
+        return [
+            _verify_range(first, None, keys, wanted, chunk_size, grace_seconds, backfilled, pruned)
+        ]
     from lyfta.audit import parallel
 
     context = multiprocessing.get_context("spawn")
@@ -210,25 +234,34 @@ def _run_ranges(
         if k in {"NAME", "USER", "PASSWORD", "HOST", "PORT", "OPTIONS"}
     }
     jobs = [
-        (lo, hi, keys, wanted, chunk_size, grace_seconds, backfilled)
+        (lo, hi, keys, wanted, chunk_size, grace_seconds, backfilled, pruned)
         for lo, hi in _ranges(first, last, workers)
     ]
     with context.Pool(workers, initializer=parallel.init_child, initargs=(database,)) as pool:
         return pool.map(parallel.verify_range, jobs)
 
 
-def _boundary_before(
-    checkpoints: list[AuditCheckpoint], first: int, keys: dict[str, bytes]
-) -> bytes | None:
+def _pruned(checkpoints: list[AuditCheckpoint], keys: dict[str, bytes]) -> Pruned:
+    """The stretches of seals that retention cleanup removed, from its boundary checkpoints with a
+    valid MAC: one without a first seal covers the chain from its start (cleanup row by row, the
+    oldest first); one with it (`from_seq`) the seals from there (whole months detached, which
+    need not be the oldest seals: an imported old log is sealed after younger events)."""
+    pruned = []
     for cp in checkpoints:
-        if cp.kind == AuditCheckpoint.Kind.PRUNE_BOUNDARY and cp.seal_seq == first - 1:
-            entry = bytes(cp.entry_hash)
-            key = keys.get(cp.key_id)
-            if key is not None and bytes(cp.mac) == checkpoint_mac(
-                key, kind=cp.kind, seal_seq=cp.seal_seq, entry_hash=entry, created_at=cp.created_at
-            ):
-                return entry
-    return None
+        if cp.kind != AuditCheckpoint.Kind.PRUNE_BOUNDARY:
+            continue
+        entry = bytes(cp.entry_hash)
+        key = keys.get(cp.key_id)
+        if key is not None and bytes(cp.mac) == checkpoint_mac(
+            key,
+            kind=cp.kind,
+            seal_seq=cp.seal_seq,
+            entry_hash=entry,
+            created_at=cp.created_at,
+            from_seq=cp.from_seq,
+        ):
+            pruned.append((cp.from_seq or 1, cp.seal_seq, entry))
+    return tuple(sorted(pruned))
 
 
 def _explain_swaps(
@@ -348,25 +381,6 @@ def _check_checkpoints(
             report.file_checkpoints += 1
 
 
-def _pruned_to(checkpoints: list[AuditCheckpoint], keys: dict[str, bytes]) -> int:
-    """The highest seal that retention cleanup may have deleted (a boundary checkpoint with a
-    valid MAC names it); 0 when nothing was pruned."""
-    pruned = 0
-    for cp in checkpoints:
-        if cp.kind != AuditCheckpoint.Kind.PRUNE_BOUNDARY:
-            continue
-        key = keys.get(cp.key_id)
-        if key is not None and bytes(cp.mac) == checkpoint_mac(
-            key,
-            kind=cp.kind,
-            seal_seq=cp.seal_seq,
-            entry_hash=bytes(cp.entry_hash),
-            created_at=cp.created_at,
-        ):
-            pruned = max(pruned, cp.seal_seq)
-    return pruned
-
-
 def _runs(seqs: list[int]) -> list[tuple[int, int]]:
     """Sorted, distinct `seqs` as runs of consecutive numbers (first, last)."""
     runs: list[tuple[int, int]] = []
@@ -382,11 +396,17 @@ def _span(first: int, last: int) -> str:
     return f"seal {first}" if first == last else f"seals {first}–{last}"
 
 
-def _check_shipped(report: VerifyReport, shipped: Iterator[ShippedSeal], pruned_to: int) -> None:
+def _check_shipped(report: VerifyReport, shipped: Iterator[ShippedSeal], pruned: Pruned) -> None:
     """Every seal in the shipped copy must be in the database with the same entry hash and event
     (R69): a seal that is not was deleted (after the chain's end: the tail was cut off) or replaced
     (the tail was cut off and the chain sealed again from there). Seals that retention cleanup
-    deleted (at or below its boundary) are expected to be gone."""
+    deleted (in a stretch its boundary checkpoints name) are expected to be gone."""
+    starts = [lo for lo, _, _ in pruned]
+
+    def was_pruned(seq: int) -> bool:
+        at = bisect.bisect_right(starts, seq)
+        return any(lo <= seq <= hi for lo, hi, _ in pruned[:at])
+
     absent: list[int] = []
     different: list[int] = []
     while batch := list(islice(shipped, 5000)):
@@ -405,7 +425,7 @@ def _check_shipped(report: VerifyReport, shipped: Iterator[ShippedSeal], pruned_
             report.shipped += 1
             found = stored.get(row.seq)
             if found is None:
-                if row.seq > pruned_to:
+                if not was_pruned(row.seq):
                     absent.append(row.seq)
             elif found != (row.entry_hash, row.event_id):
                 different.append(row.seq)
@@ -436,11 +456,11 @@ def _check_unsealed(report: VerifyReport, grace: dt.timedelta) -> None:
     """An event not sealed within the grace period was not written by the running system (the
     regular sealer would have sealed it): it was inserted into the log later."""
     cutoff = timezone.now() - grace
-    stale = (
-        AuditEvent.objects.filter(seal__isnull=True, occurred_at__lt=cutoff)
-        .order_by("id")
-        .values_list("id", flat=True)[:20]
-    )
+    # A seal is its event's by id and time: a row that repeats a sealed id under another time
+    # (the partitioned table's key allows it) is as unsealed as any other row slipped in.
+    sealed = AuditSeal.objects.filter(event_id=OuterRef("id"), occurred_at=OuterRef("occurred_at"))
+    unsealed = AuditEvent.objects.filter(~Exists(sealed))
+    stale = unsealed.filter(occurred_at__lt=cutoff).order_by("id").values_list("id", flat=True)[:20]
     for event_id in stale:
         report.findings.append(
             Finding(
@@ -451,4 +471,4 @@ def _check_unsealed(report: VerifyReport, grace: dt.timedelta) -> None:
                 event_id,
             )
         )
-    report.pending = AuditEvent.objects.filter(seal__isnull=True, occurred_at__gte=cutoff).count()
+    report.pending = unsealed.filter(occurred_at__gte=cutoff).count()

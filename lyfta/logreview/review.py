@@ -1280,7 +1280,13 @@ def accesses_per_day(
             occurred_at__lt=end,
         )
         extra = (
-            events.filter(Exists(AuditSeal.objects.filter(event_id=OuterRef("id"))))
+            events.filter(
+                Exists(
+                    AuditSeal.objects.filter(
+                        event_id=OuterRef("id"), occurred_at=OuterRef("occurred_at")
+                    )
+                )
+            )
             .annotate(day=TruncDate("occurred_at", tzinfo=daily.local_zone()))
             .values("day")
             .annotate(n=Count("id"), counted=Count("id", filter=daily.INTRINSIC))

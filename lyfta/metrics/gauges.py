@@ -1,5 +1,6 @@
-"""What the database says at scrape time: the audit trail's sealing lag, the background tasks
-waiting, and the failed sign-ins of the last hour. Each is one or two indexed queries. Every web
+"""What the database says at scrape time: the audit trail's sealing lag and how far ahead its
+monthly partitions go (PostgreSQL), the background tasks waiting, and the failed sign-ins of the
+last hour. Each is one or two indexed queries (or catalogue reads). Every web
 server's scrape reads the same database, so these agree across servers (aggregate them with max,
 not sum)."""
 
@@ -20,6 +21,7 @@ from django_tasks_db.models import DBTaskResult
 from prometheus_client.metrics_core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
+from lyfta.audit import partitions
 from lyfta.audit.models import SIGN_IN_FAILED, AuditCheckpoint, AuditEvent, AuditSeal
 
 logger = logging.getLogger(__name__)
@@ -74,6 +76,23 @@ def audit(now: dt.datetime) -> list[Metric]:
         if newest is not None:
             checkpoint.add_metric([], age(now, newest))
     return [unsealed, oldest, checkpoint]
+
+
+def audit_partitions(now: dt.datetime) -> list[Metric]:
+    """PostgreSQL: how long audit events can still be written before they reach a month without
+    its partitions, which the database refuses, and with them every operation that records one
+    (R61, decision 0023). The scheduler keeps three months ahead; no sample on SQLite."""
+    ahead = GaugeMetricFamily(
+        "lyfta_audit_partitions_ahead_seconds",
+        "PostgreSQL: seconds until the first moment whose audit events have no monthly "
+        "partition (audit writes, and the operations that record them, fail from then on); 0 "
+        "when the current month has none. No sample on SQLite.",
+    )
+    with reading("the audit partitions"):
+        until = partitions.writable_until(now)
+        if until is not None:
+            ahead.add_metric([], age(until, now))
+    return [ahead]
 
 
 def tasks(now: dt.datetime) -> list[Metric]:
@@ -145,5 +164,6 @@ class DatabaseGauges(Collector):
     def collect(self) -> Iterator[Metric]:
         now = timezone.now()
         yield from audit(now)
+        yield from audit_partitions(now)
         yield from tasks(now)
         yield from sign_ins(now)

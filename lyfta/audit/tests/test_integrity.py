@@ -15,10 +15,11 @@ from django.core.exceptions import ValidationError
 from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db import DatabaseError, connection, transaction
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from lyfta.access.actor import Actor
-from lyfta.audit import triggers
+from lyfta.audit import partitions, triggers
+from lyfta.audit.management.commands.prune_audit import report
 from lyfta.audit.models import AuditCheckpoint, AuditEvent, AuditPrunePermit, AuditSeal
 from lyfta.audit.retention import audit_prune, years_before
 from lyfta.audit.sealing import EVENT_FIELDS, audit_seal, chain_hash
@@ -188,6 +189,7 @@ def test_r66_drill_row_inserted_into_the_chain_is_found(
     AuditSeal.objects.create(
         seq=8,
         event=forged,
+        occurred_at=forged.occurred_at,
         version=1,
         prev_hash=prev,
         entry_hash=entry,
@@ -401,6 +403,7 @@ def test_r66_late_committed_events_are_still_sealed(db: None) -> None:
 
 def old_events(n: int, years: int) -> None:
     when = timezone.now() - dt.timedelta(days=365 * years + 30)
+    partitions.ensure_for(when, when + dt.timedelta(minutes=n))
     for i in range(n):
         AuditEvent.objects.create(
             occurred_at=when + dt.timedelta(minutes=i),
@@ -432,6 +435,26 @@ def test_r73_cleanup_deletes_only_old_events_and_records_its_run(db: None) -> No
     run = AuditEvent.objects.get(action="audit.pruned")
     assert run.detail["deleted"] == 5 and run.actor_username == "system:test"
     assert AuditPrunePermit.objects.get().boundary_seq == 5
+
+
+@pytest.mark.django_db
+def test_r73_the_command_says_what_it_removed_in_swedish_and_in_english(db: None) -> None:
+    """The operator's summary goes through gettext like every other text: Swedish by default,
+    English when asked. (On PostgreSQL the months; test_issue20_partitions.py.)"""
+    if partitions.is_partitioned():
+        pytest.skip("month-wise on PostgreSQL: test_issue20_partitions.py")
+    old_events(3, years=7)
+    audit_seal(backfill=True)
+    ship_audit()
+    before = years_before(timezone.localdate(), 6)
+    out = io.StringIO()
+    call_command("prune_audit", "--before", before.isoformat(), stdout=out)
+    assert "3 logghändelser gallrade; gränskontrollpunkt vid försegling 3." in out.getvalue()
+    with translation.override("en"):
+        again = report(audit_prune(actor=SYSTEM, before=before))
+    assert again.startswith("0 audit events disposed of; boundary checkpoint at seal ")
+    with pytest.raises(CommandError, match="inte uppdelade per månad"):
+        call_command("add_audit_partitions")
 
 
 @pytest.mark.django_db
@@ -504,7 +527,12 @@ def test_r73_cleanup_keeps_events_not_yet_shipped_to_the_log_store(
     old_events(2, years=7)
     audit_seal(backfill=True)  # seals 7–8: not shipped yet
     result = audit_prune(actor=SYSTEM, before=years_before(timezone.localdate(), 6))
-    assert (result.deleted, result.boundary_seq) == (6, 6)
+    if partitions.is_partitioned():
+        # PostgreSQL removes whole months (decision 0023): the month with seals 7–8 stays whole.
+        assert (result.deleted, result.months) == (0, ())
+        assert result.kept is not None and result.kept.reason == "not_shipped"
+    else:
+        assert (result.deleted, result.boundary_seq) == (6, 6)
     assert AuditSeal.objects.filter(seq__in=[7, 8]).count() == 2
 
 
@@ -597,3 +625,35 @@ def test_r65_the_documented_application_role_cannot_change_the_audit_tables(
             with pytest.raises(DatabaseError, match="permission denied"), transaction.atomic():
                 cursor.execute(statement)
         cursor.execute("RESET ROLE")
+
+
+# --- Issue 20 point 2: every seal keeps its event's time (the partition key on PostgreSQL) -------
+
+
+@pytest.mark.django_db
+def test_issue20_every_seal_keeps_its_events_time(sealed_chain: list[AuditEvent]) -> None:
+    for event in sealed_chain:
+        assert AuditSeal.objects.get(event_id=event.pk).occurred_at == event.occurred_at
+
+
+@pytest.mark.django_db(transaction=True)
+def test_issue20_sqlite_upgrade_gives_existing_seals_their_events_time() -> None:
+    """On SQLite migration 0007 only adds the column: existing seals get their event's time, the
+    append-only triggers are back afterwards, and the chain verifies. (PostgreSQL's conversion is
+    tested in test_issue20_partitions.py.)"""
+    if connection.vendor != "sqlite":
+        pytest.skip("the SQLite upgrade path; PostgreSQL's is in test_issue20_partitions.py")
+    from django.db.migrations.executor import MigrationExecutor
+
+    sealed = make_events(5)
+    audit_seal(checkpoint=True)
+    executor = MigrationExecutor(connection)
+    executor.migrate([("audit", "0006_signin_failure_index")])
+    executor.loader.build_graph()
+    executor.migrate([("audit", "0007_audit_partitions")])
+    for event in sealed:
+        assert AuditSeal.objects.get(event_id=event.pk).occurred_at == event.occurred_at
+    with pytest.raises(DatabaseError), transaction.atomic():
+        AuditSeal.objects.filter(seq=1).update(key_id="x")
+    report = audit_verify()
+    assert report.ok, report.summary()

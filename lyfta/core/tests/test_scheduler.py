@@ -15,6 +15,7 @@ def test_every_apps_jobs_are_scheduled_with_sealing_first() -> None:
             "seal_audit",
             "seal_audit_full",
             "ship_audit",
+            "add_audit_partitions",
             "suspend_dormant_accounts",
             "end_expired_emergency_access",
             "escalate_overdue_emergency_reviews",

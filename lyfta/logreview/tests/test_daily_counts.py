@@ -21,7 +21,7 @@ from django.utils import timezone
 from conftest import County, Persona, make_persona, signed_in
 from lyfta.access.actor import Actor
 from lyfta.access.roles import Role
-from lyfta.audit import daily
+from lyfta.audit import daily, partitions
 from lyfta.audit.actions import Action
 from lyfta.audit.models import AuditDayCount, AuditEvent, LegalBasis, Outcome
 from lyfta.audit.retention import audit_prune, years_before
@@ -206,6 +206,7 @@ def test_issue19_the_page_reads_the_summary_not_the_log(
 
 def test_issue19_pruned_events_leave_the_chart(county: County) -> None:
     when = timezone.now() - dt.timedelta(days=365 * 7 + 30)
+    partitions.ensure_for(when, when + dt.timedelta(minutes=3))
     for i in range(3):
         AuditEvent.objects.create(
             occurred_at=when + dt.timedelta(minutes=i),

@@ -4,14 +4,18 @@ nothing for anyone else, values that follow the database, and never a patient in
 from __future__ import annotations
 
 import datetime as dt
+import io
 import subprocess
 import sys
 import time
 from pathlib import Path
 from typing import Any
+from unittest import mock
 
 import pytest
 from django.conf import settings as django_settings
+from django.core.management import call_command
+from django.db import connection
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
@@ -21,6 +25,7 @@ from prometheus_client.samples import Sample
 
 from conftest import Persona, signed_in
 from lyfta.accounts.models import AgreementAcceptance
+from lyfta.audit import partitions
 from lyfta.audit.actions import Action
 from lyfta.audit.models import AuditEvent, Outcome
 from lyfta.audit.sealing import audit_seal
@@ -44,6 +49,7 @@ NAMED = {
     "lyfta_audit_unsealed_events": "gauge",
     "lyfta_audit_unsealed_oldest_age_seconds": "gauge",
     "lyfta_audit_seal_age_seconds": "gauge",
+    "lyfta_audit_partitions_ahead_seconds": "gauge",
     "lyfta_tasks_waiting": "gauge",
     "lyfta_tasks_waiting_oldest_age_seconds": "gauge",
     "lyfta_signin_failures_last_hour": "gauge",
@@ -141,6 +147,23 @@ def test_unsealed_events_and_the_seal_age_follow_the_trail() -> None:
     assert value(waiting, "lyfta_audit_unsealed_oldest_age_seconds") >= 0
     audit_seal(checkpoint=True)
     assert value(scrape(), "lyfta_audit_unsealed_events") == 0
+
+
+def test_how_far_ahead_the_audit_partitions_go_and_zero_when_this_month_has_none() -> None:
+    """The safety net of decision 0023: audit writes fail in a month without its partitions, so
+    the months ahead are a gauge to alert on long before (docs/operations.md)."""
+    if connection.vendor != "postgresql":
+        assert scrape().get("lyfta_audit_partitions_ahead_seconds") == []  # SQLite: one table
+        return
+    day = 24 * 3600
+    partitions.add_partitions_ahead()  # as the scheduler did today (and the migration)
+    # Three months after this one are made: three to four months ahead.
+    assert 89 * day < value(scrape(), "lyfta_audit_partitions_ahead_seconds") <= 123 * day
+    later = timezone.now() + dt.timedelta(days=200)  # the scheduler has not run for months
+    with mock.patch("django.utils.timezone.now", return_value=later):
+        assert value(scrape(), "lyfta_audit_partitions_ahead_seconds") == 0
+        call_command("add_audit_partitions", stdout=io.StringIO())
+        assert value(scrape(), "lyfta_audit_partitions_ahead_seconds") > 89 * day
 
 
 def test_failed_sign_ins_of_the_last_hour_are_counted(alice: Persona) -> None:
