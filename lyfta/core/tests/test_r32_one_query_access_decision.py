@@ -362,10 +362,12 @@ def test_r32_one_query_decision_equals_the_rules_over_generated_scenarios(
     for person in people:
         for session_ref in ("s1", "s2"):
             alone = [access.grant_for(person.actor, p, session_ref) for p in patients]
-            with access.one_decision_per_patient():
-                with CaptureQueriesContext(connection) as asked:
-                    access.decide_together(person.actor, {p.pk for p in patients}, session_ref)
-                    together = [access.grant_for(person.actor, p, session_ref) for p in patients]
+            with (
+                access.one_decision_per_patient(),
+                CaptureQueriesContext(connection) as asked,
+            ):
+                access.decide_together(person.actor, {p.pk for p in patients}, session_ref)
+                together = [access.grant_for(person.actor, p, session_ref) for p in patients]
             assert len(asked) == chunks, [q["sql"][:80] for q in asked.captured_queries]
             assert together == alone, person.user.username
     # The generated world reaches every outcome, or the comparison proves little.

@@ -39,7 +39,7 @@ print("ok", loaded, after_first, gc.get_freeze_count())
 
 def test_wsgi_worker_freezes_what_it_keeps_for_life() -> None:
     env = {**os.environ, "DJANGO_SETTINGS_MODULE": "lyfta.settings"}
-    result = subprocess.run(
+    result = subprocess.run(  # noqa: S603 - this interpreter on a fixed script
         [sys.executable, "-c", SCRIPT],
         cwd=ROOT,
         env=env,
