@@ -49,6 +49,15 @@ SEARCH_LIMIT = 50
 BY_NAME = (Upper("last_name"), Upper("first_name"), "pk")
 
 
+def name_word(word: str) -> Q:
+    """A word of the name search: anywhere in the first or last name, case folded; a word of one
+    or two letters at the start of either. Two letters anywhere match nearly everyone and no
+    trigram index can find them (every patient was read: 0.8 s at national size), while at the
+    start of a name they are what a user typing "Ek" means, and the trigram index finds them."""
+    lookup = "icontains" if len(word) >= 3 else "istartswith"
+    return Q(**{f"first_name__{lookup}": word}) | Q(**{f"last_name__{lookup}": word})
+
+
 @dataclass(frozen=True)
 class PatientRow:
     """A patient in a result list: never more than name, number and the protection flag."""
@@ -105,10 +114,9 @@ def patient_search(*, actor: Actor, query: str) -> list[PatientRow]:
     else:
         if len(text) < 2:
             return []
-        words = text.split()
         condition = Q()
-        for word in words:
-            condition &= Q(first_name__icontains=word) | Q(last_name__icontains=word)
+        for word in text.split():
+            condition &= name_word(word)
         matching = access.patients_in_scope(actor).filter(condition)
         found = list(matching.order_by(*BY_NAME).values_list(*ROW_COLUMNS)[:SEARCH_LIMIT])
         kind = "name"
@@ -157,7 +165,7 @@ def unit_patients(*, actor: Actor, query: str, page: object) -> Window[PatientRo
         kind, kept = "list_number", ""
     else:
         for word in text.split():
-            found = found.filter(Q(first_name__icontains=word) | Q(last_name__icontains=word))
+            found = found.filter(name_word(word))
         kind, kept = "list", text
     # Unfiltered, the unit's patients are dense in name order: walking the name index is right.
     order = BY_NAME if kind == "list" and text else ("last_name", "first_name", "pk")

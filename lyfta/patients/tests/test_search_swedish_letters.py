@@ -39,3 +39,32 @@ def test_l6_like_keeps_wildcards_and_escape() -> None:
     assert like("a\\_b", "a_b", "\\") == 1 and like("a\\_b", "axb", "\\") == 0
     assert like("%.*%", "a.*b") == 1 and like("%.*%", "ab") == 0  # no regular expression leaks
     assert like(None, "x") is None and like("x", None) is None
+
+
+def test_a_word_of_two_letters_matches_the_start_of_a_name(
+    as_alice: Client, county: County
+) -> None:
+    """Three letters or more match anywhere in the first or last name; one or two letters only
+    at the start of either (issue 19: two letters anywhere read every patient at national size)."""
+    names = {"Eva Ek": "194001019803", "Per Eklund": "194002029802", "Ola Bek": "194003039801"}
+    for name, number in names.items():
+        first, last = name.split()
+        patient = Patient.objects.create(
+            identifier=number, id_kind="personnummer", first_name=first, last_name=last
+        )
+        CareRelationship.objects.create(
+            unit=county.unit_a, patient=patient, origin="order", valid_from=timezone.localdate()
+        )
+
+    def found(query: str) -> set[str]:
+        page = as_alice.get(reverse("patients:search"), {"q": query}).content.decode()
+        return {name for name in names if name in page}
+
+    assert found("ek") == {"Eva Ek", "Per Eklund"}
+    assert found("Ek Ev") == {"Eva Ek"}
+    assert found("ekl") == {"Per Eklund"}
+    assert found("bek") == {"Ola Bek"}
+    assert found("lund") == {"Per Eklund"}  # three letters or more: anywhere
+    # The own-patient list filters alike.
+    page = as_alice.get(reverse("patients:mine"), {"q": "ek"}).content.decode()
+    assert "Ek" in page and "Eklund" in page and "Bek" not in page
