@@ -155,10 +155,46 @@ _INSERT_SQL = (
 )
 
 
+# How each column's value is prepared for the INSERT: text and integers here, by what their
+# fields would do to the values `event_for` gives (str, int, None); anything else (the time, the
+# JSON, a value of another type) by its field.
+_TEXT, _INTEGER, _FIELD = 0, 1, 2
+
+
+def _kind(field: models.Field[Any, Any]) -> int:
+    if isinstance(field, models.CharField | models.TextField):
+        return _TEXT
+    if isinstance(field, models.IntegerField):
+        return _INTEGER
+    return _FIELD
+
+
+_PREPARE = [(f, f.attname, _kind(f), f.get_internal_type()) for f in _INSERT_FIELDS]
+
+
+def insert_params(event: AuditEvent, conn: Any) -> list[Any]:
+    """The INSERT's parameters for `event`: what `Field.get_db_prep_save` gives, without its
+    chain of calls per value for text and integers (a third of a record's Python time; equal
+    values, `test_insert_params_equal_the_fields_own`)."""
+    ops = conn.ops
+    params: list[Any] = []
+    for field, attname, kind, internal in _PREPARE:
+        value = getattr(event, attname)
+        if kind == _TEXT and (value is None or isinstance(value, str)):
+            params.append(value)
+        elif kind == _INTEGER and value is None:
+            params.append(None)
+        elif kind == _INTEGER and type(value) is int:
+            params.append(ops.adapt_integerfield_value(value, internal))
+        else:
+            params.append(field.get_db_prep_save(value, conn))
+    return params
+
+
 def _insert(event: AuditEvent) -> None:
     """One prepared INSERT instead of the ORM's save(): the audit record rides on every write
     and every patient read, so its own cost must stay far below a millisecond."""
-    params = [f.get_db_prep_save(getattr(event, f.attname), connection) for f in _INSERT_FIELDS]
+    params = insert_params(event, connection)
     with connection.cursor() as cursor:
         cursor.execute(_INSERT_SQL, params)
         row = cursor.fetchone()
@@ -198,11 +234,7 @@ def _insert_many(events: list[AuditEvent]) -> None:
         f"({', '.join(f.column for f in _INSERT_FIELDS)}) "
         f"VALUES {', '.join([row] * len(events))} RETURNING id"
     )
-    params = [
-        f.get_db_prep_save(getattr(event, f.attname), connection)
-        for event in events
-        for f in _INSERT_FIELDS
-    ]
+    params = [value for event in events for value in insert_params(event, connection)]
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         ids = sorted(r[0] for r in cursor.fetchall())

@@ -279,3 +279,42 @@ def test_r62_a_change_of_audit_settings_is_recorded(settings: Any) -> None:
     assert changed.changes["ship_to"] == ["syslog+tls", ""]
     assert changed.actor_username == "system:run_scheduler"
     assert "key" not in json.dumps(changed.detail).lower().replace("retired_keys", "")
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        {},
+        {"patient_id": None, "actor_id": None, "detail": {}, "changes": {}},
+        # Values of other types than `event_for` gives: prepared by their fields, as before.
+        {"patient_id": "42", "resource_id": 7, "action": Outcome.GRANTED, "purpose": None},
+        {"owner_unit_id": True, "actor_name": "Åsa\u00a0Öberg", "detail": {"a": [1, "två"]}},
+    ],
+)
+def test_insert_params_equal_the_fields_own(
+    sigge: Persona, county: County, overrides: dict[str, Any]
+) -> None:
+    """The audit INSERT's parameters, prepared without the fields' per-value chain for text and
+    integers, are what `Field.get_db_prep_save` gives for every column (R58: the event written
+    is the event built), and the row written reads back as built."""
+    from lyfta.audit.services import _INSERT_FIELDS, event_for, insert_params
+
+    event = event_for(
+        action=Action.PATIENT_READ,
+        actor=sigge.actor,
+        patient_id=12345,
+        owner_provider_id=county.region.pk,
+        legal_basis=LegalBasis.RELATIONSHIP,
+        detail={"kind": "name", "query": "ek"},
+    )
+    for name, value in overrides.items():
+        setattr(event, name, value)
+    fast = insert_params(event, connection)
+    slow = [f.get_db_prep_save(getattr(event, f.attname), connection) for f in _INSERT_FIELDS]
+    assert len(fast) == len(slow) == len(_INSERT_FIELDS)
+    for field, mine, theirs in zip(_INSERT_FIELDS, fast, slow, strict=True):
+        assert type(mine) is type(theirs), field.name
+        if field.get_internal_type() == "JSONField":
+            assert getattr(mine, "obj", mine) == getattr(theirs, "obj", theirs), field.name
+        else:
+            assert mine == theirs, field.name
