@@ -80,6 +80,13 @@ def measure(
     for i in range(repeat):
         if prepare:
             prepare(i)
+        if bare is not None:
+            # Both sides timed warm: the rows are read once, untimed, before either is timed.
+            # Timing the application first and the bare SQL second put the reading of cold rows
+            # from disk on the application's side alone (the audit search at national size, a
+            # patient's events in 13 monthly partitions: 9.1 ms against 2.5 ms so, 2.7 against
+            # 2.4 warm).
+            bare(i)
         with CaptureQueriesContext(connection) as captured:
             start = time.perf_counter()
             run(i)
