@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from django.db import connection
 from django.db.models import QuerySet
 
 from lyfta.inventory.models import Counter, Item, StockLevel
@@ -23,10 +24,16 @@ def levels_locked(query: QuerySet[StockLevel]) -> list[StockLevel]:
 
 
 def counter_next(name: str, count: int = 1) -> int:
-    """Advance the named series by `count` and return its first new value."""
-    Counter.objects.get_or_create(name=name)
-    counter = Counter.objects.select_for_update().get(name=name)
-    first = counter.value + 1
-    counter.value += count
-    counter.save(update_fields=["value"])
-    return first
+    """Advance the named series by `count` and return its first new value: one conditional
+    `UPDATE … RETURNING`, which holds the row's lock until the transaction ends (on SQLite the
+    IMMEDIATE transaction is the lock); a series not yet drawn from is created first."""
+    table = connection.ops.quote_name(Counter._meta.db_table)
+    sql = f"UPDATE {table} SET value = value + %s WHERE name = %s RETURNING value"  # noqa: S608 - the model's table
+    with connection.cursor() as cursor:
+        for _attempt in range(2):
+            cursor.execute(sql, [count, name])
+            row = cursor.fetchone()
+            if row is not None:
+                return int(row[0]) - count + 1
+            Counter.objects.get_or_create(name=name)
+    raise RuntimeError(f"number series {name} could not be advanced")  # pragma: no cover

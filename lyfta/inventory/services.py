@@ -388,11 +388,15 @@ def reserve_item(
         candidates = candidates.annotate(held_for_them=Exists(theirs))
         order.insert(0, F("held_for_them").desc())
     candidates = candidates.order_by(*order)
-    for pk in candidates.values_list("pk", flat=True)[:20]:
-        if Item.objects.filter(pk=pk, status=Item.Status.IN_STOCK, out_of_use_since=None).update(
-            status=Item.Status.RESERVED
-        ):
-            return Item.objects.get(pk=pk)
+    # The first few candidates, then (read again) more if concurrent orders took those; the
+    # chosen item is returned as read, not read again.
+    for last in (4, 20):
+        for item in candidates[:last]:
+            if Item.objects.filter(
+                pk=item.pk, status=Item.Status.IN_STOCK, out_of_use_since=None
+            ).update(status=Item.Status.RESERVED):
+                item.status = Item.Status.RESERVED
+                return item
     raise OutOfStock(_("%(article)s finns inte i lager.") % {"article": article})
 
 

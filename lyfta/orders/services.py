@@ -233,14 +233,25 @@ def _number(prefix: str, series: str) -> str:
     return f"{prefix}{year}-{locks.counter_next(f'{series}{year}'):06d}"
 
 
-def _reserve_line(order: Order, article: Article, quantity: int, source: StockLocation) -> None:
+def _reserve_line(
+    order: Order, article: Article, quantity: int, source: StockLocation
+) -> list[OrderLine]:
     """Create the order lines for one article: reserved when in stock, otherwise backordered.
     A fixed substitution group swaps in an equivalent article that is in stock."""
     chosen, original = article, None
-    needed = 1 if article.tracked else quantity
     # Items held for another patient or unit are not offered to this order (issue 16 point 5).
     whose = {"patient_id": order.patient_id, "unit_id": order.unit_id}
-    if stock.available(article, source, at_most=needed, **whose) < needed:
+    first: Item | None = None
+    if article.tracked:
+        # The first reservation is the check of stock: no count before it.
+        try:
+            first = stock.reserve_item(article, source, **whose)
+        except stock.OutOfStock:
+            first = None
+        short = first is None
+    else:
+        short = stock.available(article, source, at_most=quantity, **whose) < quantity
+    if short:
         group = article.substitution_group
         if group is not None and group.fixed:
             for other in (
@@ -253,38 +264,47 @@ def _reserve_line(order: Order, article: Article, quantity: int, source: StockLo
                     chosen, original = other, article
                     break
     if chosen.tracked:
-        for _n in range(quantity):
-            try:
-                item: Item | None = stock.reserve_item(chosen, source, **whose)
-                status = OrderLine.Status.RESERVED
-            except stock.OutOfStock:
-                item, status = None, OrderLine.Status.BACKORDERED
-            OrderLine.unscoped.create(
-                order=order,
-                article=chosen,
-                quantity=1,
-                substitute_for=original,
-                status=status,
-                item=item,
-                source=source,
+        lines = []
+        for n in range(quantity):
+            item: Item | None = None
+            if n == 0 and chosen is article:
+                item = first  # tried above
+            else:
+                try:
+                    item = stock.reserve_item(chosen, source, **whose)
+                except stock.OutOfStock:
+                    item = None
+            lines.append(
+                OrderLine.unscoped.create(
+                    order=order,
+                    article=chosen,
+                    quantity=1,
+                    substitute_for=original,
+                    status=OrderLine.Status.RESERVED if item else OrderLine.Status.BACKORDERED,
+                    item=item,
+                    source=source,
+                )
             )
-        return
+        return lines
     try:
         stock.reserve_quantity(chosen, source, quantity)
         status = OrderLine.Status.RESERVED
     except stock.OutOfStock:
         status = OrderLine.Status.BACKORDERED
-    OrderLine.unscoped.create(
-        order=order,
-        article=chosen,
-        quantity=quantity,
-        substitute_for=original,
-        status=status,
-        source=source,
-    )
+    return [
+        OrderLine.unscoped.create(
+            order=order,
+            article=chosen,
+            quantity=quantity,
+            substitute_for=original,
+            status=status,
+            source=source,
+        )
+    ]
 
 
-def _summary(order: Order) -> dict[str, object]:
+def _summary(order: Order, lines: list[OrderLine]) -> dict[str, object]:
+    """The order's number and lines as its audit event tells them (the lines as just written)."""
     return {
         "number": order.number,
         "lines": [
@@ -297,15 +317,9 @@ def _summary(order: Order) -> dict[str, object]:
                 if line.substitute_for
                 else None,
             }
-            for line in order.lines.select_related("article", "item", "substitute_for")
+            for line in lines
         ],
-        "urgent": order.urgent,
-        "expected_on": order.expected_on,
-        "delivery": order.delivery,
     }
-
-
-# --- Prescribing and ordering (DOMAIN.md §3.1, §3.2) ---------------------------------------------
 
 
 def _alive(patient: Patient) -> None:
@@ -478,8 +492,11 @@ def order_place(
                 [line.article for line in lines], urgent=delivery.urgent, today=today
             ),
         )
-        for line in lines:
-            _reserve_line(order, line.article, line.quantity, source)
+        written_lines = [
+            row
+            for line in lines
+            for row in _reserve_line(order, line.article, line.quantity, source)
+        ]
         record(
             action=Action.ORDER_PLACED,
             actor=actor,
@@ -489,7 +506,7 @@ def order_place(
             legal_basis_ref=grant.basis_ref,
             changes={"status": [None, order.status]},
             detail={
-                **_summary(order),
+                **_summary(order, written_lines),
                 **(
                     {
                         "over_iso_limit": [
@@ -535,14 +552,17 @@ def order_store_place(*, actor: Actor, store: StockLocation, lines: list[LineInp
                 [line.article for line in lines], urgent=False, today=timezone.localdate()
             ),
         )
-        for line in lines:
-            _reserve_line(order, line.article, line.quantity, source)
+        written_lines = [
+            row
+            for line in lines
+            for row in _reserve_line(order, line.article, line.quantity, source)
+        ]
         record(
             action=Action.ORDER_PLACED,
             actor=actor,
             target=order,
             changes={"status": [None, order.status]},
-            detail={**_summary(order), "store": store.code},
+            detail={**_summary(order, written_lines), "store": store.code},
             **_owner(store.unit),
         )
     return order

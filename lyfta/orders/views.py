@@ -154,7 +154,7 @@ def _cart_rows(
     """(index, article, quantity, free in central stock) for each line of the cart; the free
     count only `with_free` (the page shows it; placing the order does not need it), counting
     devices reserved for `whose` patient and unit and not those reserved for others."""
-    articles = Article.objects.in_bulk([row["a"] for row in cart])
+    articles = Article.objects.select_related("iso_class").in_bulk([row["a"] for row in cart])
     try:
         central = services.central() if with_free else None
     except ValidationError:

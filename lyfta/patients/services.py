@@ -250,7 +250,8 @@ def relationship_ensure(
     unit = unit or actor.unit
     if unit is None:
         raise PermissionDenied("no unit")
-    with transaction.atomic():
+    # No savepoint inside a caller's transaction: a failure here fails the caller's whole step.
+    with transaction.atomic(savepoint=False):
         existing = CareRelationship.objects.filter(
             relationship_active(), unit=unit, patient=patient
         ).first()

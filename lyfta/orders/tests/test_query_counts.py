@@ -13,6 +13,7 @@ from django.utils import timezone
 from conftest import Persona, signed_in
 from lyfta.inventory.services import goods_receive
 from lyfta.orders import selectors, services
+from lyfta.orders.models import Order, OrderLine
 from lyfta.orders.services import DeliveryInput, LineInput
 from lyfta.orders.tests.conftest import Shop, grant
 from lyfta.patients.models import CareRelationship, Patient
@@ -95,3 +96,31 @@ def test_the_pick_list_costs_the_same_for_1_or_12_orders(
         order_for(patient)
     twelve = picklist_queries(logan)
     assert one == twelve, (one, twelve)
+
+
+def test_placing_an_order_reads_each_thing_once(client: Client, shop: Shop, alice: Persona) -> None:
+    """Order create (issue 19): the number series is advanced in one statement, a tracked line's
+    stock is not counted before the reservation takes an item, the reserved item and the written
+    lines are not read back for the audit event, and the care relationship costs no savepoint."""
+    signed_in(client, alice)
+    cart = reverse("orders:cart_add", args=[shop.patient.pk])
+    place = reverse("orders:order_new", args=[shop.patient.pk])
+    client.post(cart, {"article": shop.bed.pk, "quantity": 1})
+    client.post(place, {"delivery": "patient", "over_limit_reason": "Byte"})  # the year's series
+    client.post(cart, {"article": shop.bed.pk, "quantity": 1})
+    with CaptureQueriesContext(connection) as queries:
+        response = client.post(place, {"delivery": "patient", "over_limit_reason": "Byte"})
+    assert response.status_code == 302
+    sql = [q["sql"] for q in queries.captured_queries]
+    assert sum("inventory_counter" in s for s in sql) == 1, sql
+    assert not any("COUNT(" in s and "inventory_item" in s for s in sql), sql
+    item_reads = [s for s in sql if s.startswith("SELECT") and 'FROM "inventory_item"' in s]
+    assert len(item_reads) == 1, item_reads
+    assert not any(s.startswith('SELECT "orders_orderline"."id"') for s in sql), sql
+    assert not any(s.startswith("SELECT") and 'FROM "catalogue_isoclass"' in s for s in sql), sql
+    savepoints = [s for s in sql if s.startswith("SAVEPOINT")]
+    assert len(savepoints) == 2, savepoints  # the order's transaction and the session's save
+    numbers = list(Order.unscoped.order_by("pk").values_list("number", flat=True))
+    assert len(numbers) == 2 and numbers[1][-6:] == f"{int(numbers[0][-6:]) + 1:06d}", numbers
+    lines = list(OrderLine.unscoped.filter(order__number=numbers[1]))
+    assert [(line.status, line.item is not None) for line in lines] == [("reserved", True)]
