@@ -15,12 +15,12 @@ import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TypedDict
+from typing import Any, TypedDict
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.db.models import Sum
+from django.db.models import QuerySet, Sum
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -29,6 +29,7 @@ from django.utils.translation import ngettext
 from lyfta.access.actor import Actor
 from lyfta.access.patients import PatientGrant
 from lyfta.access.policies import can, require
+from lyfta.access.prepared import Prepared
 from lyfta.access.refusals import read_only_refusal
 from lyfta.access.roles import Cap
 from lyfta.access.users import units_users_with
@@ -369,6 +370,48 @@ class OverIsoLimit(ValidationError):
         )
 
 
+def _held_per_class(
+    patient_id: int, provider_id: int, classes: list[int]
+) -> QuerySet[Loan, tuple[Any, ...]]:
+    """Tracked devices the patient has on loan from the provider, per ISO class."""
+    return (
+        Loan.unscoped.filter(
+            patient_id=patient_id,
+            ended_on__isnull=True,
+            unit__provider_id=provider_id,
+            article__iso_class_id__in=classes,
+            article__tracked=True,
+        )
+        .values_list("article__iso_class_id")
+        .annotate(n=Sum("quantity"))
+        .order_by()
+    )
+
+
+def _ordered_per_class(
+    patient_id: int, provider_id: int, classes: list[int]
+) -> QuerySet[OrderLine, tuple[Any, ...]]:
+    """Tracked devices on the provider's open orders for the patient, per ISO class."""
+    return (
+        OrderLine.unscoped.filter(
+            order__patient_id=patient_id,
+            order__status__in=Order.OPEN,
+            order__unit__provider_id=provider_id,
+            article__iso_class_id__in=classes,
+            article__tracked=True,
+        )
+        .exclude(status__in=[OrderLine.Status.CANCELLED, OrderLine.Status.DELIVERED])
+        .values_list("article__iso_class_id")
+        .annotate(n=Sum("quantity"))
+        .order_by()
+    )
+
+
+# Compiled once (issue 19: order create's Python time was mostly the ORM compiling its reads).
+_HELD_PER_CLASS = Prepared(_held_per_class)
+_ORDERED_PER_CLASS = Prepared(_ordered_per_class)
+
+
 def iso_class_excess(*, actor: Actor, patient: Patient, lines: list[LineInput]) -> list[IsoExcess]:
     """The ISO classes in which `lines` would give `patient` more devices than
     `LYFTA_MAX_PER_ISO_CLASS`: current loans plus open (not cancelled) order lines plus the new
@@ -388,34 +431,12 @@ def iso_class_excess(*, actor: Actor, patient: Patient, lines: list[LineInput]) 
         classes[iso.pk] = iso
     if not ordered or actor.unit is None:
         return []
-    provider_id = actor.unit.provider_id
     held: dict[int, int] = {}
-    loans = (
-        Loan.unscoped.filter(
-            patient=patient,
-            ended_on__isnull=True,
-            unit__provider_id=provider_id,
-            article__iso_class_id__in=list(ordered),
-            article__tracked=True,
-        )
-        .values("article__iso_class_id")
-        .annotate(n=Sum("quantity"))
-    )
-    open_lines = (
-        OrderLine.unscoped.filter(
-            order__patient=patient,
-            order__status__in=Order.OPEN,
-            order__unit__provider_id=provider_id,
-            article__iso_class_id__in=list(ordered),
-            article__tracked=True,
-        )
-        .exclude(status__in=[OrderLine.Status.CANCELLED, OrderLine.Status.DELIVERED])
-        .values("article__iso_class_id")
-        .annotate(n=Sum("quantity"))
-    )
-    for row in [*loans, *open_lines]:
-        key = row["article__iso_class_id"]
-        held[key] = held.get(key, 0) + (row["n"] or 0)
+    classes_in = sorted(ordered)
+    provider_id = actor.unit.provider_id
+    for read in (_HELD_PER_CLASS, _ORDERED_PER_CLASS):
+        for key, n in read.rows(patient.pk, provider_id, classes_in):
+            held[key] = held.get(key, 0) + (n or 0)
     return [
         IsoExcess(classes[pk].code, classes[pk].name, held.get(pk, 0), count)
         for pk, count in sorted(ordered.items(), key=lambda kv: classes[kv[0]].code)
@@ -459,7 +480,9 @@ def order_place(
     street, postal_code, city, confidential = _address(actor, grant, delivery)
     source = central()
     with transaction.atomic():
-        relationship_ensure(actor=actor, patient=patient, origin="order")
+        if grant.facts is None or grant.facts.relationship_id is None:
+            # (The access decision has just read the unit's relationship in force, if any.)
+            relationship_ensure(actor=actor, patient=patient, origin="order")
         written = Prescription.unscoped.create(
             patient=patient,
             unit=unit,

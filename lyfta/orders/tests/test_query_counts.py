@@ -101,7 +101,8 @@ def test_the_pick_list_costs_the_same_for_1_or_12_orders(
 def test_placing_an_order_reads_each_thing_once(client: Client, shop: Shop, alice: Persona) -> None:
     """Order create (issue 19): the number series is advanced in one statement, a tracked line's
     stock is not counted before the reservation takes an item, the reserved item and the written
-    lines are not read back for the audit event, and the care relationship costs no savepoint."""
+    lines are not read back for the audit event, and the unit's care relationship, which the access
+    decision has just read, is not read again."""
     signed_in(client, alice)
     cart = reverse("orders:cart_add", args=[shop.patient.pk])
     place = reverse("orders:order_new", args=[shop.patient.pk])
@@ -117,6 +118,8 @@ def test_placing_an_order_reads_each_thing_once(client: Client, shop: Shop, alic
     item_reads = [s for s in sql if s.startswith("SELECT") and 'FROM "inventory_item"' in s]
     assert len(item_reads) == 1, item_reads
     assert not any(s.startswith('SELECT "orders_orderline"."id"') for s in sql), sql
+    # The unit's care relationship was read by the access decision: not read again.
+    assert not any(s.startswith('SELECT "patients_carerelationship"') for s in sql), sql
     assert not any(s.startswith("SELECT") and 'FROM "catalogue_isoclass"' in s for s in sql), sql
     savepoints = [s for s in sql if s.startswith("SAVEPOINT")]
     assert len(savepoints) == 2, savepoints  # the order's transaction and the session's save
