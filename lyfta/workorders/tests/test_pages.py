@@ -345,3 +345,28 @@ def test_the_unit_approves_a_special_adaptation_and_cancels_its_own_while_not_st
     assert "Arbetet har påbörjats" in answer.content.decode()
     started.refresh_from_db()
     assert started.status == "in_progress"
+
+
+@pytest.mark.django_db
+def test_queue_mine_names_the_technician_without_reading_him_again(
+    client: Client, desk: Desk, alice: Persona, tekla: Persona
+) -> None:
+    """Issue 19: in "Mina" every row's assignee is the technician, so the list's read joins no
+    user (a join costs the planner more than the answer) and the rows still name him."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    order = fault(desk, alice)
+    WorkOrder.unscoped.filter(pk=order.pk).update(assignee=tekla.user)
+    signed_in(client, tekla)
+    client.get(reverse("workorders:queue"))
+    with CaptureQueriesContext(connection) as queries:
+        page = client.get(reverse("workorders:queue"), {"vy": "mina"})
+    assert page.status_code == 200
+    assert order.number in page.content.decode()
+    assert tekla.user.display_name in page.content.decode()
+    reads = [
+        q["sql"] for q in queries.captured_queries if 'FROM "workorders_workorder"' in q["sql"]
+    ]
+    listing = [sql for sql in reads if sql.startswith('SELECT "workorders_workorder"."id"')]
+    assert len(listing) == 1 and '"accounts_user"' not in listing[0], listing
