@@ -15,7 +15,7 @@ from django.core.exceptions import ValidationError
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
-from django.utils.http import content_disposition_header
+from django.utils.http import content_disposition_header, urlencode
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -23,6 +23,7 @@ from lyfta.access import rows
 from lyfta.access.policies import can, require
 from lyfta.access.roles import Cap
 from lyfta.core.http import LyftaRequest
+from lyfta.core.paging import page_number
 from lyfta.core.workdays import next_working_day
 from lyfta.inventory import selectors as stock_selectors
 from lyfta.inventory import services as stock
@@ -95,7 +96,9 @@ def picklist(request: LyftaRequest) -> HttpResponse:
         return render(request, "logistics/picklist.html", {"form": form}, status=400)
     data = form.cleaned_data if form.is_bound else {}
     day, area = data.get("dag") or default_day, data.get("omrade") or ""
-    stops = selectors.picklist(actor=request.actor, day=day, area=area)
+    stops = selectors.picklist(
+        actor=request.actor, day=day, area=area, page=page_number(request.GET.get("sida"))
+    )
     # Orders due after the day are listed under it (number, unit, day: no patient), so that an
     # order due later is not hidden until the day is changed.
     later = selectors.picks_later(actor=request.actor, day=day)
@@ -107,6 +110,9 @@ def picklist(request: LyftaRequest) -> HttpResponse:
         {
             "form": form,
             "rows": [(stop, shown_order(stop.order)) for stop in stops],
+            "page": stops,
+            "page_size": selectors.PICK_PAGE,
+            "query": urlencode({"dag": day.isoformat(), **({"omrade": area} if area else {})}),
             "day": day,
             "area": area,
             "now": timezone.localtime(),

@@ -505,8 +505,12 @@ class PickStop:
     address: str  # "" for a confidential address: never printed on route lists (R55)
 
 
-def picklist(*, actor: Actor, day: dt.date, area: str = "") -> list[PickStop]:
-    """Orders to pick for delivery on or before `day`, by area, for the centre. A protected
+PICK_PAGE = 100  # stops on one page of the pick list
+
+
+def picklist(*, actor: Actor, day: dt.date, area: str = "", page: int = 1) -> Window[PickStop]:
+    """Orders to pick for delivery on or before `day`, by area, for the centre, `PICK_PAGE`
+    stops a page (a whole nation's day on one page took seconds: issue 19). A protected
     patient's address is left out; each patient listed is recorded (on the case)."""
     require(actor, Cap.ORDERS_HANDLE)
     to_pick = [OrderLine.Status.RESERVED, OrderLine.Status.PICKED]
@@ -528,8 +532,9 @@ def picklist(*, actor: Actor, day: dt.date, area: str = "") -> list[PickStop]:
     )
     if area:
         orders = orders.filter(postal_code__startswith=area[:3])
+    found: Window[Any] = window(orders, PICK_PAGE, page)  # orders with `lines_to_pick`
     stops = []
-    for order in orders:
+    for order in found.object_list:
         if area and order.area != area:
             continue
         lines: list[OrderLine] = order.lines_to_pick
@@ -544,7 +549,12 @@ def picklist(*, actor: Actor, day: dt.date, area: str = "") -> list[PickStop]:
     record(
         action=Action.PICKLIST_PRINTED,
         actor=actor,
-        detail={"day": day, "area": area, "orders": [s.order.number for s in stops][:200]},
+        detail={
+            "day": day,
+            "area": area,
+            "page": found.number,
+            "orders": [s.order.number for s in stops][:200],
+        },
     )
     # One event per patient on the list, written together (a day's list is one statement).
     record_many(
@@ -563,7 +573,7 @@ def picklist(*, actor: Actor, day: dt.date, area: str = "") -> list[PickStop]:
             if stop.order.patient_id is not None
         ]
     )
-    return stops
+    return Window(stops, found.number, found.has_next)
 
 
 TO_PICK = (OrderLine.Status.RESERVED, OrderLine.Status.PICKED)

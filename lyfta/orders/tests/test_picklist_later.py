@@ -46,3 +46,39 @@ def test_an_overdue_order_is_on_the_default_pick_list(
     Order.unscoped.filter(pk=order.pk).update(expected_on=overdue)
     html = signed_in(client, logan).get(reverse("logistics:picklist")).content.decode()
     assert order.number in html.split('id="later"', 1)[0]
+
+
+def test_a_long_pick_list_comes_a_page_at_a_time_and_lists_only_the_pages_patients(
+    client: Client,
+    shop: Shop,
+    alice: Persona,
+    logan: Persona,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Issue 19: a whole nation's delivery day on one page took seconds; the list comes
+    `PICK_PAGE` stops at a time, in the same order, the day and area kept from page to page, and
+    only the patients a page shows are recorded as listed (R57)."""
+    from lyfta.audit.actions import Action
+    from lyfta.audit.models import AuditEvent
+    from lyfta.orders import selectors
+
+    monkeypatch.setattr(selectors, "PICK_PAGE", 1)
+    first = place(alice, shop.patient, LineInput(shop.cushion))
+    second = place(alice, shop.other, LineInput(shop.cushion))
+    day = max(first.expected_on, second.expected_on)
+    signed_in(client, logan)
+    pages = [
+        client.get(reverse("logistics:picklist"), {"dag": day.isoformat(), "sida": n})
+        for n in (1, 2)
+    ]
+    listed = [page.content.decode().split('id="later"', 1)[0] for page in pages]
+    numbers = sorted([first, second], key=lambda o: (o.postal_code, o.expected_on, o.pk))
+    assert numbers[0].number in listed[0] and numbers[1].number not in listed[0]
+    assert numbers[1].number in listed[1] and numbers[0].number not in listed[1]
+    assert f"?dag={day.isoformat()}&amp;sida=2" in listed[0]  # the next page keeps the day
+    assert f"?dag={day.isoformat()}&amp;sida=1" in listed[1]
+    events = AuditEvent.objects.filter(action=Action.PATIENT_LISTED, detail__list="picklist")
+    assert sorted(events.values_list("patient_id", flat=True)) == sorted(
+        [shop.patient.pk, shop.other.pk]
+    )  # one each: each on the page that showed her
+    assert client.get(reverse("logistics:picklist"), {"sida": "x"}).status_code == 200
