@@ -68,7 +68,7 @@ def test_a_long_pick_list_comes_a_page_at_a_time_and_lists_only_the_pages_patien
     day = max(first.expected_on, second.expected_on)
     signed_in(client, logan)
     pages = [
-        client.get(reverse("logistics:picklist"), {"dag": day.isoformat(), "sida": n})
+        client.get(reverse("logistics:picklist"), {"dag": day.isoformat(), "sida": str(n)})
         for n in (1, 2)
     ]
     listed = [page.content.decode().split('id="later"', 1)[0] for page in pages]
@@ -78,7 +78,6 @@ def test_a_long_pick_list_comes_a_page_at_a_time_and_lists_only_the_pages_patien
     assert f"?dag={day.isoformat()}&amp;sida=2" in listed[0]  # the next page keeps the day
     assert f"?dag={day.isoformat()}&amp;sida=1" in listed[1]
     events = AuditEvent.objects.filter(action=Action.PATIENT_LISTED, detail__list="picklist")
-    assert sorted(events.values_list("patient_id", flat=True)) == sorted(
-        [shop.patient.pk, shop.other.pk]
-    )  # one each: each on the page that showed her
+    listed_ids = [pk for pk in events.values_list("patient_id", flat=True) if pk is not None]
+    assert sorted(listed_ids) == sorted([shop.patient.pk, shop.other.pk])  # one each
     assert client.get(reverse("logistics:picklist"), {"sida": "x"}).status_code == 200
