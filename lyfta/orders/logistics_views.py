@@ -103,7 +103,7 @@ def picklist(request: LyftaRequest) -> HttpResponse:
     # order due later is not hidden until the day is changed.
     later = selectors.picks_later(actor=request.actor, day=day)
     if area:
-        later = later.filter(postal_code__startswith=area[:3])
+        later = later.filter(postal_code__startswith=area[:3], confidential_address=False)
     return render(
         request,
         "logistics/picklist.html",

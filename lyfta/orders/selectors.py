@@ -528,10 +528,12 @@ def picklist(*, actor: Actor, day: dt.date, area: str = "", page: int = 1) -> Wi
                 to_attr="lines_to_pick",
             )
         )
-        .order_by("postal_code", "expected_on", "pk")
+        # A protected address's orders last, in no postal-code order, and under no area: neither
+        # their place on the list nor an area filter tells where the hidden address is (R55).
+        .order_by("confidential_address", "postal_code", "expected_on", "pk")
     )
     if area:
-        orders = orders.filter(postal_code__startswith=area[:3])
+        orders = orders.filter(postal_code__startswith=area[:3], confidential_address=False)
     found: Window[Any] = window(orders, PICK_PAGE, page)  # orders with `lines_to_pick`
     stops = []
     for order in found.object_list:

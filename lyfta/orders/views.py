@@ -305,7 +305,10 @@ def cart_add(request: LyftaRequest, patient_id: int) -> HttpResponse:
         return refused
     form = AddLineForm(request.POST)
     if not form.is_valid():
-        messages.error(request, _("Ange ett antal mellan 1 och 100."))
+        if "article" in form.errors:
+            messages.error(request, _("Välj en artikel i sökresultatet."))
+        else:
+            messages.error(request, _("Ange ett antal mellan 1 och 100."))
         return redirect("orders:order_new", patient_id=patient_id)
     article = Article.objects.filter(pk=form.cleaned_data["article"], in_assortment=True).first()
     if article is None:

@@ -246,7 +246,8 @@ def day_plan(*, actor: Actor, day: dt.date, team: bool = False) -> list[Visit]:
         .filter(mine, planned_on=day, place__in=[WorkOrder.Place.HOME, WorkOrder.Place.UNIT])
         .exclude(status=WorkOrder.Status.CANCELLED)
         .select_related("item__article", "article", "patient", "unit", "plan", "assignee")
-        .order_by("postal_code", "street", "pk")
+        # Protected addresses last: their place in postal-code order would tell the area (R55).
+        .order_by("confidential_address", "postal_code", "street", "pk")
     )
     visits: dict[tuple[str, ...], Visit] = {}
     for order in found:

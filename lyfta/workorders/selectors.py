@@ -130,7 +130,8 @@ def queue(*, actor: Actor, view: str, area: str, status: str, page: int) -> Queu
     if status:
         found = found.filter(status=status)
     if area:
-        found = found.filter(postal_code__startswith=area)
+        # A protected address is under no area: the filter must not tell where it is (R55).
+        found = found.filter(postal_code__startswith=area, confidential_address=False)
     mine = view != TEAM and actor.user is not None
     # "Mina": every row's assignee is the technician himself, so no join for him (each join
     # of this read costs the planner more than the database's answer: issue 19).

@@ -81,3 +81,41 @@ def test_a_long_pick_list_comes_a_page_at_a_time_and_lists_only_the_pages_patien
     listed_ids = [pk for pk in events.values_list("patient_id", flat=True) if pk is not None]
     assert sorted(listed_ids) == sorted([shop.patient.pk, shop.other.pk])  # one each
     assert client.get(reverse("logistics:picklist"), {"sida": "x"}).status_code == 200
+
+
+def test_a_protected_address_is_under_no_area_and_last_on_the_pick_list(
+    client: Client, shop: Shop, alice: Persona, logan: Persona
+) -> None:
+    """Attack run 4, finding 1: an order to a protected address (delivery to another address,
+    typed by the prescriber) showed under its area's filter and in postal-code order among the
+    others, which told its area (R55). It is under no area, and last."""
+    hidden = place(alice, shop.patient, LineInput(shop.cushion))
+    plain = place(alice, shop.other, LineInput(shop.cushion))
+    Order.unscoped.filter(pk=hidden.pk).update(
+        confidential_address=True, postal_code="10005", street="Hemlig 1"
+    )
+    Order.unscoped.filter(pk=plain.pk).update(postal_code="90005")
+    day = max(hidden.expected_on, plain.expected_on) + dt.timedelta(days=1)
+    signed_in(client, logan)
+    url = reverse("logistics:picklist")
+    under_area = client.get(url, {"dag": day.isoformat(), "omrade": "100"}).content.decode()
+    assert hidden.number not in under_area
+    whole = client.get(url, {"dag": day.isoformat()}).content.decode().split('id="later"', 1)[0]
+    assert whole.index(plain.number) < whole.index(hidden.number)
+    assert "Hemlig" not in whole and "10005" not in whole
+    # Nor does the list of later orders under an area name it.
+    Order.unscoped.filter(pk=hidden.pk).update(expected_on=day + dt.timedelta(days=5))
+    later = client.get(url, {"dag": day.isoformat(), "omrade": "100"}).content.decode()
+    assert hidden.number not in later
+
+
+def test_an_unknown_article_in_the_cart_form_is_named_as_such(
+    client: Client, shop: Shop, alice: Persona
+) -> None:
+    """Attack run 4, finding 2: a malformed article id got the quantity's message."""
+    signed_in(client, alice)
+    url = reverse("orders:cart_add", args=[shop.patient.pk])
+    page = client.post(url, {"article": "abc", "quantity": "1"}, follow=True)
+    assert "Välj en artikel i sökresultatet." in page.content.decode()
+    page = client.post(url, {"article": shop.bed.pk, "quantity": "0"}, follow=True)
+    assert "Ange ett antal mellan 1 och 100." in page.content.decode()

@@ -370,3 +370,20 @@ def test_queue_mine_names_the_technician_without_reading_him_again(
     ]
     listing = [sql for sql in reads if sql.startswith('SELECT "workorders_workorder"."id"')]
     assert len(listing) == 1 and '"accounts_user"' not in listing[0], listing
+
+
+@pytest.mark.django_db
+def test_queue_area_filter_never_finds_a_protected_address(
+    client: Client, desk: Desk, alice: Persona, tekla: Persona
+) -> None:
+    """Attack run 4, finding 1 (as on the pick list): a work order at a protected address is
+    under no area of the technician's queue, so the filter cannot tell its area (R55)."""
+    order = fault(desk, alice)
+    WorkOrder.unscoped.filter(pk=order.pk).update(
+        assignee=tekla.user, confidential_address=True, postal_code="65340"
+    )
+    signed_in(client, tekla)
+    assert order.number in client.get(reverse("workorders:queue")).content.decode()
+    page = client.get(reverse("workorders:queue"), {"vy": "mina", "omrade": "653"})
+    assert page.status_code == 200
+    assert order.number not in page.content.decode()
