@@ -125,6 +125,9 @@ class DeviceRow:
     device: CampaignDevice
     place: str  # "Utlånad" with the unit, or the stock location
     holder: str  # the patient where the actor may see who; "" otherwise
+    # Held by a patient with protected identity: her unit's staff are told only that the centre
+    # contacts her (R54, R55), so the centre's page says so instead of "contact the unit".
+    protected: bool = False
 
 
 def _devices(actor: Actor, campaign: Campaign, status: str) -> QuerySet[CampaignDevice]:
@@ -171,7 +174,8 @@ def _rows(
                     "detail": {"list": "campaign", "campaign": campaign.number},
                 }
             )
-        result.append(DeviceRow(device, place, holder))
+        protected = entry is not None and entry.loan.patient.is_protected
+        result.append(DeviceRow(device, place, holder, protected))
     if named:
         record_many(named)
     return result

@@ -18,6 +18,7 @@ from django.db import connection, transaction
 from django.db.models import Count, Q, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from lyfta.access.actor import Actor
 from lyfta.access.policies import can, require
@@ -33,6 +34,7 @@ from lyfta.inventory.models import Item, StockLocation, StockMovement
 from lyfta.messages.models import Message
 from lyfta.messages.services import messages_send_each
 from lyfta.orders.models import Loan
+from lyfta.patients.models import Patient, ProtectedStaff
 from lyfta.quality.models import Campaign, CampaignDevice
 from lyfta.workorders import services as workorders
 from lyfta.workorders.models import WorkOrder
@@ -286,17 +288,43 @@ def campaign_preview(*, actor: Actor, notice: NoticeInput) -> Preview:
     )
 
 
+def _protected_holders(loan_ids: set[int]) -> tuple[dict[int, int], dict[int, set[int]]]:
+    """Which of the loans a patient with protected identity holds (loan to patient), and each
+    such patient's named staff (R54). Two short reads: the open loans of the few protected
+    patients (the `patient_protected` index), not the campaign's thousands of loans."""
+    protected = Patient.objects.exclude(protection="").values("pk")
+    held = {
+        loan_id: patient_id
+        for loan_id, patient_id in Loan.unscoped.filter(
+            ended_on__isnull=True, patient__in=protected
+        ).values_list("pk", "patient_id")
+        if loan_id in loan_ids
+    }
+    named: dict[int, set[int]] = defaultdict(set)
+    if held:
+        for patient_id, user_id in ProtectedStaff.objects.filter(
+            patient__in=set(held.values()), ended_at__isnull=True
+        ).values_list("patient_id", "user_id"):
+            named[patient_id].add(user_id)
+    return held, named
+
+
 def _notify_units(campaign: Campaign, found: list[Affected], articles: dict[int, Article]) -> int:
     """Tell each unit holding affected devices on loan: each prescriber of an affected loan who
     still prescribes there gets the devices of her own loans, the unit's managers the unit's;
     a unit with neither tells every prescriber it has. The devices by article and individual
-    number or lot, and the campaign; never the patient. How many units were told."""
+    number or lot, and the campaign; never the patient. A protected patient's devices are listed
+    only in a letter whose every reader is named for her (R54, R55); the others read how many
+    there are and that the centre contacts her. How many units were told."""
     by_unit: dict[int, list[Affected]] = defaultdict(list)
     for row in found:
         if row.loan_id is not None and row.holding_unit_id is not None:
             by_unit[row.holding_unit_id].append(row)
     if not by_unit:
         return 0
+    held, named = _protected_holders(
+        {r.loan_id for rows in by_unit.values() for r in rows if r.loan_id}
+    )
     # Two queries for every unit, every message in one batched INSERT.
     prescribers = units_users_with(list(by_unit), Cap.ORDERS_PRESCRIBE)
     managers = units_users_in_role(list(by_unit), Role.UNIT_MANAGER)
@@ -316,7 +344,13 @@ def _notify_units(campaign: Campaign, found: list[Affected], articles: dict[int,
     names = {pk: str(article) for pk, article in articles.items()}
     individual = _("individ %(n)s")
 
-    def body(rows: list[Affected]) -> str:
+    def withheld(row: Affected, readers: list[int]) -> bool:
+        patient_id = held.get(row.loan_id) if row.loan_id else None
+        return patient_id is not None and not set(readers) <= named[patient_id]
+
+    def body(rows: list[Affected], readers: list[int]) -> str:
+        hidden = sum(row.quantity for row in rows if withheld(row, readers))
+        rows = [row for row in rows if not withheld(row, readers)]
         lines = []
         for row in rows[:20]:
             what = names[row.article_id]
@@ -330,6 +364,17 @@ def _notify_units(campaign: Campaign, found: list[Affected], articles: dict[int,
             lines.append("– " + what)
         if len(rows) > 20:
             lines.append(_("… och %(n)s till.") % {"n": len(rows) - 20})
+        if hidden:
+            lines.append(
+                ngettext(
+                    "%(n)s hjälpmedel hos patient med skyddad identitet – kontaktas av "
+                    "hjälpmedelscentralen.",
+                    "%(n)s hjälpmedel hos patient med skyddad identitet – kontaktas av "
+                    "hjälpmedelscentralen.",
+                    hidden,
+                )
+                % {"n": hidden}
+            )
         return "\n".join([opening, *lines])
 
     letters: list[tuple[list[int], str, str]] = []
@@ -341,10 +386,10 @@ def _notify_units(campaign: Campaign, found: list[Affected], articles: dict[int,
             if row.prescriber_id in active:
                 own[row.prescriber_id].append(row)
         for prescriber_id, theirs in sorted(own.items()):
-            letters.append(([prescriber_id], subject, body(theirs)))
+            letters.append(([prescriber_id], subject, body(theirs, [prescriber_id])))
         unit_people = managers.get(unit_id, []) or ([] if own else sorted(active))
         if unit_people:
-            letters.append((unit_people, subject, body(rows)))
+            letters.append((unit_people, subject, body(rows, unit_people)))
         told += bool(own or unit_people)
     messages_send_each(letters=letters, kind=Message.Kind.NOTICE)
     return told

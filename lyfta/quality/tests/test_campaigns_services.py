@@ -8,7 +8,8 @@ from __future__ import annotations
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 
-from conftest import Persona
+from conftest import Persona, make_persona
+from lyfta.access.roles import Role
 from lyfta.audit.actions import Action
 from lyfta.audit.models import AuditEvent
 from lyfta.inventory import services as stock
@@ -17,6 +18,7 @@ from lyfta.messages.models import Message
 from lyfta.orders import selectors as order_selectors
 from lyfta.orders.models import Loan
 from lyfta.orders.tests.conftest import shop  # noqa: F401 - a fixture, found by its name
+from lyfta.patients.models import Patient, ProtectedStaff
 from lyfta.quality.models import Campaign, CampaignDevice
 from lyfta.quality.services import campaigns as services
 from lyfta.quality.tests.campaign_fixtures import (  # noqa: F401 - fixtures, found by name
@@ -198,6 +200,46 @@ def test_the_holding_units_get_a_message_naming_devices_not_patients(
         for patient in (field.shop.patient, field.shop.region_patient):
             assert patient.last_name not in message.body
             assert patient.identifier not in message.body
+
+
+def test_r54_r55_campaign_message_never_lists_a_protected_patients_device_to_unit_staff(
+    field: Field, sara: Persona, alice: Persona, charlie: Persona
+) -> None:
+    """Found by an attack over HTTP (attack run 3, finding 5): the campaign's letters to the
+    holding unit listed a protected patient's devices by individual number to the prescribers
+    and the unit managers, none of them named for her, who may not otherwise see her (R54, and
+    R55: never in bulk lists). The recall still reaches her devices, the centre's rows and work
+    orders stay; the unit staff read a count that the centre contacts her; her named staff read
+    the devices as before."""
+    aina = field.shop.patient  # slings SN-2 and SN-10 and 3 sheets of lot L1, through alice
+    Patient.objects.filter(pk=aina.pk).update(protection=Patient.Protection.PROTECTED_REGISTRATION)
+    maja = make_persona(field.county.unit_a, Role.UNIT_MANAGER, "maja")
+    hers = [field.slings[s].individual_number for s in field.on_loan_a]
+
+    def letters(campaign: Campaign) -> dict[str, str]:
+        told = Message.objects.filter(subject__contains=campaign.number)
+        return {m.recipient.username: m.body for m in told.select_related("recipient")}
+
+    first = services.campaign_create(actor=sara.actor, notice=notice([field.sling, field.sheet]))
+    on_loan = {r.item_id for r in _rows(first) if r.loan_id is not None and r.item_id}
+    assert {field.slings[s].pk for s in field.on_loan_a} <= on_loan  # the recall reaches them
+    sent = letters(first)
+    for name in ("alice", "maja"):
+        for number in hers:
+            assert number not in sent[name]
+        assert "batch L1, 3 st" not in sent[name]  # her sheets
+        assert "5 hjälpmedel hos patient med skyddad identitet" in sent[name]
+        assert "kontaktas av hjälpmedelscentralen" in sent[name]
+        assert "batch L2, 2 st" in sent[name]  # Sten's, not protected: listed as before
+    assert field.slings["SN-9"].individual_number in sent["charlie"]
+    assert "skyddad identitet" not in sent["charlie"]
+
+    ProtectedStaff.objects.create(patient=aina, user=alice.user, named_by=maja.user)
+    sent = letters(services.campaign_create(actor=sara.actor, notice=notice([field.sling])))
+    assert all(number in sent["alice"] for number in hers)  # her named staff
+    assert "skyddad identitet" not in sent["alice"]
+    assert not any(number in sent["maja"] for number in hers)  # the manager is not named
+    assert "2 hjälpmedel hos patient med skyddad identitet" in sent["maja"]
 
 
 def test_a_repair_campaign_makes_a_work_order_per_device_on_loan(

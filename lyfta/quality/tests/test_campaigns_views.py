@@ -14,6 +14,7 @@ from conftest import Persona, signed_in
 from lyfta.audit.actions import Action
 from lyfta.audit.models import AuditEvent
 from lyfta.orders.tests.conftest import shop  # noqa: F401 - a fixture, found by its name
+from lyfta.patients.models import Patient
 from lyfta.quality.models import Campaign, CampaignDevice
 from lyfta.quality.services import campaigns as services
 from lyfta.quality.tests.campaign_fixtures import (  # noqa: F401 - fixtures, found by name
@@ -104,6 +105,33 @@ def test_r34_the_quality_officer_sees_holding_units_never_the_patients_on_a_camp
         for patient in (field.shop.patient, field.shop.other, field.shop.region_patient):
             assert patient.last_name not in text
             assert patient.identifier[-4:] not in text
+    assert not AuditEvent.objects.filter(action=Action.PATIENT_LISTED, actor_username="sara")
+
+
+def test_r54_r55_the_centre_sees_a_protected_patients_device_marked_never_who_she_is(
+    client: Client, field: Field, sara: Persona
+) -> None:
+    """Attack run 3, finding 5: her unit's staff are told only that the centre contacts a
+    protected patient about her devices, so the campaign's pages mark her devices "Skyddad
+    identitet" for the centre, instead of "Kontakta enheten", and still never name her."""
+    aina = field.shop.patient
+    Patient.objects.filter(pk=aina.pk).update(protection=Patient.Protection.CONFIDENTIALITY)
+    campaign = _campaign(field, sara)
+    signed_in(client, sara)
+    hers = CampaignDevice.unscoped.get(campaign=campaign, item=field.slings["SN-2"])
+    page = client.get(reverse("quality:campaign", args=[campaign.number]))
+    marked = {row.device.pk for row in page.context["rows"] if row.protected}
+    assert marked == set(
+        CampaignDevice.unscoped.filter(campaign=campaign, loan__patient=aina).values_list(
+            "pk", flat=True
+        )
+    )
+    one = client.get(reverse("quality:campaign_device", args=[campaign.number, hers.pk]))
+    assert "Skyddad identitet" in one.content.decode()
+    assert "Kontakta enheten" not in one.content.decode()
+    for text in (page.content.decode(), one.content.decode()):
+        assert aina.last_name not in text
+        assert aina.identifier[-4:] not in text
     assert not AuditEvent.objects.filter(action=Action.PATIENT_LISTED, actor_username="sara")
 
 
