@@ -1,11 +1,15 @@
 """The loan agreement (låneförbindelse) of an order's devices as a PDF: the patient, the devices
 lent, the county's standard loan terms, and the signature given on delivery, or lines to sign in
-ink (DOMAIN.md §3.1 point 4). A protected address is never printed (R55); the name only where the
-person printing may see it."""
+ink (DOMAIN.md §3.1 point 4). It shows no more of the patient than the order page shows the
+person printing it (R34), by the same decision (`shown_to`): the name and number where the name is
+shown, and as address the one the order goes to when it goes to the patient's, never the
+patient's registered address beside it. A protected address is never printed (R55); what is not
+printed is filled in by hand."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from django.template.loader import render_to_string
 from django.utils import timezone
@@ -15,6 +19,9 @@ from django.utils.translation import override
 
 from lyfta.orders import signature
 from lyfta.orders.models import Order, OrderLine, Receipt
+
+if TYPE_CHECKING:
+    from lyfta.orders.logistics_views import Shown
 
 # The county's standard terms (lånevillkor), printed on every agreement.
 LOAN_TERMS = [
@@ -66,7 +73,7 @@ def render_pdf(
     order: Order,
     lines: list[OrderLine],
     receipts: list[Receipt],
-    name_shown: bool,
+    shown: Shown,
     produced_by: str,
 ) -> bytes:
     # Imported here: WeasyPrint needs the system's Pango libraries.
@@ -75,19 +82,20 @@ def render_pdf(
     patient = order.patient
     assert patient is not None  # noqa: S101 - the caller refuses a store order
     protected_address = patient.is_protected or order.confidential_address
+    # The order's address, as its page shows it, and only when it is the patient's: a unit's
+    # address or the centre is not the borrower's, and the registered address is not on the
+    # centre's pages at all.
     address = (
-        ""
-        if protected_address
-        else ", ".join(
-            part
-            for part in (patient.street, f"{patient.postal_code} {patient.city}".strip())
-            if part
+        ", ".join(
+            part for part in (order.street, f"{order.postal_code} {order.city}".strip()) if part
         )
+        if shown.address and not protected_address and order.delivery == Order.Delivery.PATIENT
+        else ""
     )
     context = {
         "order": order,
-        "name": str(patient) if name_shown else "",
-        "identifier": patient.display_identifier if name_shown else "",
+        "name": str(patient) if shown.name else "",
+        "identifier": patient.display_identifier if shown.name else "",
         "address": address,
         "protected_address": protected_address,
         "lines": devices(order, lines),

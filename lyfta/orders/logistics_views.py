@@ -20,6 +20,8 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from lyfta.access import rows
+from lyfta.access.actor import Actor
+from lyfta.access.patients import is_named_staff
 from lyfta.access.policies import can, require
 from lyfta.access.roles import Cap
 from lyfta.core.http import LyftaRequest
@@ -61,6 +63,14 @@ def shown_order(order: Order) -> Shown:
         name=not (protected or order.confidential_address),
         address=not (order.confidential_address or (protected and theirs)),
     )
+
+
+def shown_to(actor: Actor, order: Order) -> Shown:
+    """What of the recipient the actor's order pages, and the order's loan agreement, show: as
+    on the centre's pages, and all of it to a protected patient's named staff (R53–R55)."""
+    if order.patient is not None and is_named_staff(actor, order.patient):
+        return Shown(name=True, address=True)
+    return shown_order(order)
 
 
 def shown_pickup(pickup: PickupOrder) -> Shown:

@@ -19,7 +19,7 @@ from django.utils.translation import override
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from lyfta.access import rows
-from lyfta.access.patients import PatientGrant, is_named_staff
+from lyfta.access.patients import PatientGrant
 from lyfta.access.policies import can, require
 from lyfta.access.refusals import Refused, read_only_refusal
 from lyfta.access.roles import Cap
@@ -43,7 +43,7 @@ from lyfta.orders.forms import (
     TemplateForm,
     WithdrawForm,
 )
-from lyfta.orders.logistics_views import Shown, shown_order
+from lyfta.orders.logistics_views import shown_to
 from lyfta.orders.models import Order, OrderTemplate
 from lyfta.patients import selectors as patient_selectors
 
@@ -399,9 +399,7 @@ def order_list(request: LyftaRequest) -> HttpResponse:
 def order_detail(request: LyftaRequest, order_id: int) -> HttpResponse:
     order = selectors.order_for(actor=request.actor, order_id=order_id)
     # A protected patient's name, contact and address are for the named staff only (R53, R55).
-    shown = shown_order(order)
-    if order.patient is not None and is_named_staff(request.actor, order.patient):
-        shown = Shown(name=True, address=True)
+    shown = shown_to(request.actor, order)
     return render(
         request,
         "orders/order_detail.html",
@@ -423,18 +421,15 @@ def order_detail(request: LyftaRequest, order_id: int) -> HttpResponse:
 def loan_agreement(request: LyftaRequest, order_id: int) -> HttpResponse:
     """The order's loan agreement (låneförbindelse) as a PDF: printed to sign in ink before the
     delivery, or with the signature given on delivery. Through the access layer, recorded as a
-    read of the patient; the name only for those who may see it, never a protected address."""
+    read of the patient; it shows no more of the patient than the actor's order page (R34, R55)."""
     order = selectors.order_for(actor=request.actor, order_id=order_id)
     if order.patient is None:
         raise Http404
-    shown = shown_order(order)
-    if is_named_staff(request.actor, order.patient):
-        shown = Shown(name=True, address=True)
     pdf = loan_agreement_pdf.render_pdf(
         order=order,
         lines=selectors.order_lines(request.actor, order),
         receipts=selectors.order_receipts(request.actor, order),
-        name_shown=shown.name,
+        shown=shown_to(request.actor, order),
         produced_by=request.actor.user.display_name if request.actor.user else "",
     )
     response = HttpResponse(pdf, content_type="application/pdf")

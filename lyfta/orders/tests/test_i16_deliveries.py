@@ -378,3 +378,46 @@ def test_the_loan_agreement_never_prints_a_protected_address(
     text = pdf_text(signed_in(Client(), logan).get(url).content, tmp_path)
     assert "Hemliga vägen" not in text and "Skyddad adress" in text
     assert shop.patient.last_name not in text  # the centre does not see a protected name
+
+
+def test_r34_r55_the_loan_agreement_shows_logistics_no_more_than_the_order_page(
+    shop: Shop, alice: Persona, logan: Persona, tmp_path: object
+) -> None:
+    """The centre prints the agreement from the order it handles, and it shows no more of the
+    patient than the centre's order pages do (R34: only the fields the work needs; R55): the
+    name and number as the orders list has them and the address the order goes to, never the
+    patient's registered address or phone beside it. The ordering unit's prescriber gets the
+    same: one rule for the pages and the printout."""
+    patient = shop.patient
+    facts = {
+        "name": str(patient),
+        "number": patient.display_identifier,
+        "street": patient.street,
+        "postal town": f"{patient.postal_code} {patient.city}",
+        "phone": patient.phone,
+    }
+    to_unit = picked(logan, place(alice, patient, LineInput(shop.lift), kind=Order.Delivery.UNIT))
+    as_logan = signed_in(Client(), logan)
+    pages = "".join(
+        as_logan.get(url).content.decode()
+        for url in (
+            reverse("orders:orders"),
+            reverse("orders:order", args=[to_unit.pk]),
+            reverse("logistics:order", args=[to_unit.pk]),
+            reverse("logistics:delivery", args=[to_unit.pk]),
+        )
+    )
+    url = reverse("orders:loan_agreement", args=[to_unit.pk])
+    text = pdf_text(as_logan.get(url).content, tmp_path)
+    shown_more = [field for field, value in facts.items() if value in text and value not in pages]
+    assert shown_more == []
+    assert patient.street not in text and "Vårdvägen 1" not in text  # a unit is not the borrower
+    assert facts["name"] in text and "Fylls i för hand" in text
+    assert patient.street not in pdf_text(signed_in(Client(), alice).get(url).content, tmp_path)
+    # Delivered to the patient's address, the agreement has it, as the order page does.
+    to_home = picked(logan, place(alice, patient, LineInput(shop.bed)))
+    home = as_logan.get(reverse("logistics:order", args=[to_home.pk])).content.decode()
+    url = reverse("orders:loan_agreement", args=[to_home.pk])
+    text = pdf_text(as_logan.get(url).content, tmp_path)
+    assert patient.street in home and patient.street in text
+    assert patient.phone not in text
