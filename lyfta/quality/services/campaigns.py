@@ -315,7 +315,8 @@ def _notify_units(campaign: Campaign, found: list[Affected], articles: dict[int,
     a unit with neither tells every prescriber it has. The devices by article and individual
     number or lot, and the campaign; never the patient. A protected patient's devices are listed
     only in a letter whose every reader is named for her (R54, R55); the others read how many
-    there are and that the centre contacts her. How many units were told."""
+    there are, and her named staff who were not told them get a letter of her devices of their
+    own. How many units were told."""
     by_unit: dict[int, list[Affected]] = defaultdict(list)
     for row in found:
         if row.loan_id is not None and row.holding_unit_id is not None:
@@ -344,13 +345,24 @@ def _notify_units(campaign: Campaign, found: list[Affected], articles: dict[int,
     names = {pk: str(article) for pk, article in articles.items()}
     individual = _("individ %(n)s")
 
+    # Whose devices went unlisted, and to whom each protected patient's were listed.
+    unlisted: dict[int, list[Affected]] = defaultdict(list)
+    listed_to: dict[int, set[int]] = defaultdict(set)
+
     def withheld(row: Affected, readers: list[int]) -> bool:
         patient_id = held.get(row.loan_id) if row.loan_id else None
-        return patient_id is not None and not set(readers) <= named[patient_id]
+        if patient_id is None:
+            return False
+        if set(readers) <= named[patient_id]:
+            listed_to[patient_id].update(readers)
+            return False
+        unlisted[patient_id].append(row)
+        return True
 
     def body(rows: list[Affected], readers: list[int]) -> str:
-        hidden = sum(row.quantity for row in rows if withheld(row, readers))
-        rows = [row for row in rows if not withheld(row, readers)]
+        kept = [row for row in rows if not withheld(row, readers)]
+        hidden = sum(row.quantity for row in rows) - sum(row.quantity for row in kept)
+        rows = kept
         lines = []
         for row in rows[:20]:
             what = names[row.article_id]
@@ -367,10 +379,10 @@ def _notify_units(campaign: Campaign, found: list[Affected], articles: dict[int,
         if hidden:
             lines.append(
                 ngettext(
-                    "%(n)s hjälpmedel hos patient med skyddad identitet – kontaktas av "
-                    "hjälpmedelscentralen.",
-                    "%(n)s hjälpmedel hos patient med skyddad identitet – kontaktas av "
-                    "hjälpmedelscentralen.",
+                    "%(n)s hjälpmedel hos patient med skyddad identitet – listas bara för "
+                    "den personal som är namngiven för patienten.",
+                    "%(n)s hjälpmedel hos patient med skyddad identitet – listas bara för "
+                    "den personal som är namngiven för patienten.",
                     hidden,
                 )
                 % {"n": hidden}
@@ -391,6 +403,14 @@ def _notify_units(campaign: Campaign, found: list[Affected], articles: dict[int,
         if unit_people:
             letters.append((unit_people, subject, body(rows, unit_people)))
         told += bool(own or unit_people)
+    # A protected patient's named staff who were not told her devices get them in a letter of
+    # their own: they are the ones who may reach her (the technicians "contact the unit").
+    for patient_id, theirs in sorted(unlisted.items()):
+        readers = sorted(named[patient_id] - listed_to[patient_id])
+        if readers:
+            unique = list({id(row): row for row in theirs}.values())
+            letters.append((readers, subject, body(unique, readers)))
+            listed_to[patient_id].update(readers)
     messages_send_each(letters=letters, kind=Message.Kind.NOTICE)
     return told
 

@@ -209,8 +209,8 @@ def test_r54_r55_campaign_message_never_lists_a_protected_patients_device_to_uni
     holding unit listed a protected patient's devices by individual number to the prescribers
     and the unit managers, none of them named for her, who may not otherwise see her (R54, and
     R55: never in bulk lists). The recall still reaches her devices, the centre's rows and work
-    orders stay; the unit staff read a count that the centre contacts her; her named staff read
-    the devices as before."""
+    orders stay; the unit staff read a count of them; her named staff read the devices, in a
+    letter of their own when no other letter told them."""
     aina = field.shop.patient  # slings SN-2 and SN-10 and 3 sheets of lot L1, through alice
     Patient.objects.filter(pk=aina.pk).update(protection=Patient.Protection.PROTECTED_REGISTRATION)
     maja = make_persona(field.county.unit_a, Role.UNIT_MANAGER, "maja")
@@ -229,7 +229,7 @@ def test_r54_r55_campaign_message_never_lists_a_protected_patients_device_to_uni
             assert number not in sent[name]
         assert "batch L1, 3 st" not in sent[name]  # her sheets
         assert "5 hjälpmedel hos patient med skyddad identitet" in sent[name]
-        assert "kontaktas av hjälpmedelscentralen" in sent[name]
+        assert "listas bara för den personal som är namngiven för patienten" in sent[name]
         assert "batch L2, 2 st" in sent[name]  # Sten's, not protected: listed as before
     assert field.slings["SN-9"].individual_number in sent["charlie"]
     assert "skyddad identitet" not in sent["charlie"]
@@ -240,6 +240,15 @@ def test_r54_r55_campaign_message_never_lists_a_protected_patients_device_to_uni
     assert "skyddad identitet" not in sent["alice"]
     assert not any(number in sent["maja"] for number in hers)  # the manager is not named
     assert "2 hjälpmedel hos patient med skyddad identitet" in sent["maja"]
+
+    # Named for her, neither her prescriber nor a manager: told her devices, and only hers.
+    ProtectedStaff.objects.filter(patient=aina).delete()
+    nora = make_persona(field.county.unit_a, Role.ORDERER, "nora")
+    ProtectedStaff.objects.create(patient=aina, user=nora.user, named_by=maja.user)
+    sent = letters(services.campaign_create(actor=sara.actor, notice=notice([field.sling])))
+    assert all(number in sent["nora"] for number in hers)
+    assert field.slings["SN-9"].individual_number not in sent["nora"]
+    assert not any(number in sent[name] for name in ("alice", "maja") for number in hers)
 
 
 def test_a_repair_campaign_makes_a_work_order_per_device_on_loan(
