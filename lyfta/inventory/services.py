@@ -371,6 +371,23 @@ def available(
     return max(0, level.available - blocked_quantity(article, location)) if level else 0
 
 
+def _free(
+    article_id: int, location_id: int, patient_id: int | None, unit_id: int | None, today: dt.date
+) -> QuerySet[Item]:
+    """The free items of an article at a location: in stock, in use, held for no one else."""
+    return Item.objects.filter(
+        article_id=article_id,
+        location_id=location_id,
+        status=Item.Status.IN_STOCK,
+        out_of_use_since=None,
+    ).exclude(held_for_others(patient_id, unit_id, today))
+
+
+# The order a reservation takes free items in: reconditioned units first (they have been lent
+# before), then the oldest; the order of the index `item_free_in_pick_order`.
+_PICK_ORDER = (F("times_lent").desc(), "acquired_on", "pk")
+
+
 def _candidates(
     article_id: int,
     location_id: int,
@@ -380,26 +397,26 @@ def _candidates(
     *,
     limit: int,
 ) -> QuerySet[Item, tuple[Any, ...]]:
-    """Free items of an article at a location in the order a reservation takes them: an item
-    reserved for this patient or unit first, then reconditioned units (they have been lent
-    before), then the oldest; never one reserved for someone else."""
-    candidates = Item.objects.filter(
-        article_id=article_id,
-        location_id=location_id,
-        status=Item.Status.IN_STOCK,
-        out_of_use_since=None,
-    ).exclude(held_for_others(patient_id, unit_id, today))
-    order: list[Any] = [F("times_lent").desc(), "acquired_on", "pk"]
-    if patient_id is not None or unit_id is not None:
-        # (Without a holder the condition is a constant, which PostgreSQL refuses to order by.)
-        theirs = _in_force(today).filter(_theirs(patient_id, unit_id), item=OuterRef("pk"))
-        candidates = candidates.annotate(held_for_them=Exists(theirs))
-        order.insert(0, F("held_for_them").desc())
-    return candidates.order_by(*order).values_list(*columns(Item))[:limit]
+    """Free items of an article at a location in pick order, the first `limit`: read down the
+    index in its order and stopped there (a national warehouse holds 10,000 of an article)."""
+    free = _free(article_id, location_id, patient_id, unit_id, today)
+    return free.order_by(*_PICK_ORDER).values_list(*columns(Item))[:limit]
 
 
-# The first few candidates, then (read again) more if concurrent orders took those; compiled once
-# (issue 19: the ORM's compile of this read cost several times the database's answer).
+def _reserved_for_them(
+    article_id: int, location_id: int, patient_id: int | None, unit_id: int | None, today: dt.date
+) -> QuerySet[Item, tuple[Any, ...]]:
+    """The free items of the article there that a reservation in force holds for this patient
+    or unit: taken before any other. Read from the reservations (a handful), apart from the
+    others: ordered first in one read, they made the database sort every free item."""
+    theirs = _in_force(today).filter(_theirs(patient_id, unit_id)).values("item_id")
+    free = _free(article_id, location_id, patient_id, unit_id, today).filter(pk__in=theirs)
+    return free.order_by(*_PICK_ORDER).values_list(*columns(Item))[:4]
+
+
+# Theirs, then the first few free items, then (read again) more if concurrent orders took those;
+# compiled once (issue 19: the ORM's compile of this read cost several times the database's).
+_THEIRS = Prepared(_reserved_for_them)
 _FIRST_CANDIDATES = Prepared(functools.partial(_candidates, limit=4))
 _MORE_CANDIDATES = Prepared(functools.partial(_candidates, limit=20))
 
@@ -411,12 +428,15 @@ def reserve_item(
     patient_id: int | None = None,
     unit_id: int | None = None,
 ) -> Item:
-    """Reserve one free item of a tracked article for an order of `patient_id` from `unit_id`,
-    the first in `_candidates`' order. A conditional update: of two concurrent reservations of
-    the last unit exactly one succeeds; the other gets OutOfStock. The item is returned as read
-    (status reserved), not read again."""
+    """Reserve one free item of a tracked article for an order of `patient_id` from `unit_id`:
+    one reserved for them first, else the first in pick order. A conditional update: of two
+    concurrent reservations of the last unit exactly one succeeds; the other gets OutOfStock.
+    The item is returned as read (status reserved), not read again."""
     today = timezone.localdate()
-    for read in (_FIRST_CANDIDATES, _MORE_CANDIDATES):
+    reads: tuple[Prepared, ...] = (_FIRST_CANDIDATES, _MORE_CANDIDATES)
+    if patient_id is not None or unit_id is not None:
+        reads = (_THEIRS, *reads)
+    for read in reads:
         rows = read.rows(article.pk, location.pk, patient_id, unit_id, today)
         item: Item
         for item in instances(rows, Item):
