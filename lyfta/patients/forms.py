@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from typing import Any
 
 from django import forms
@@ -70,6 +71,11 @@ class EmergencyForm(Form):
             del self.fields["code"]
 
 
+# A Swedish postal code, ASCII digits (a full-width digit is not one): 123 45 or 12345.
+POSTAL_CODE = r"^[0-9]{3} ?[0-9]{2}$"
+POSTAL_CODE_MESSAGE = _("Skriv postnumret som 123 45.")
+
+
 class RegisterForm(Form):
     identifier = IdentifierField()
     first_name = forms.CharField(label=_("Förnamn"), max_length=100)
@@ -77,9 +83,9 @@ class RegisterForm(Form):
     street = forms.CharField(label=_("Gatuadress"), max_length=200, required=False)
     postal_code = forms.RegexField(
         label=_("Postnummer"),
-        regex=r"^[0-9]{3} ?[0-9]{2}$",
+        regex=POSTAL_CODE,
         required=False,
-        error_messages={"invalid": _("Skriv postnumret som 123 45.")},
+        error_messages={"invalid": POSTAL_CODE_MESSAGE},
     )
     city = forms.CharField(label=_("Postort"), max_length=100, required=False)
     phone = forms.CharField(label=_("Telefon"), max_length=30, required=False)
@@ -114,6 +120,13 @@ class CorrectForm(ModelForm):
         for name in list(self.fields):
             if name != "reason" and name not in fields_allowed:
                 del self.fields[name]
+
+    def clean_postal_code(self) -> str:
+        """As at registration: a corrected postal code is one (the model takes any text)."""
+        value = (self.cleaned_data.get("postal_code") or "").strip()
+        if value and not re.match(POSTAL_CODE, value):
+            raise forms.ValidationError(POSTAL_CODE_MESSAGE)
+        return value
 
 
 class RelationshipForm(Form):

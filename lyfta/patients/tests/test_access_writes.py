@@ -782,3 +782,24 @@ def test_r52_a_second_verdict_does_not_overwrite_the_first(
     opened.refresh_from_db()
     assert (opened.verdict, opened.reviewed_by) == ("justified", lena.user)
     assert count(Action.EMERGENCY_REVIEWED) == 1
+
+
+@pytest.mark.parametrize("postal_code", ["ABCDEF", "123456", "12 345"])
+def test_a_corrected_postal_code_is_one_or_a_swedish_message(
+    as_alice: Client, patient: Patient, postal_code: str
+) -> None:
+    """Found by an attack over HTTP (attack run 5): the correction took any text as the postal
+    code, where registration takes only 123 45."""
+    before = Patient.objects.values_list("postal_code", flat=True).get(pk=patient.pk)
+    response = as_alice.post(
+        reverse("patients:correct", args=[patient.pk]),
+        {
+            "first_name": patient.first_name,
+            "last_name": patient.last_name,
+            "postal_code": postal_code,
+            "reason": "Fel postnummer",
+        },
+    )
+    assert response.status_code == 400
+    assert "Skriv postnumret som 123 45." in response.content.decode()
+    assert Patient.objects.values_list("postal_code", flat=True).get(pk=patient.pk) == before

@@ -115,6 +115,16 @@ def _checked(notice: NoticeInput) -> NoticeInput:
         raise ValidationError(_("Högst %(n)s batcher per kampanj.") % {"n": MAX_LOTS})
     ranges = [(low.strip()[:60], high.strip()[:60]) for low, high in notice.serial_ranges]
     ranges = [(low, high) for low, high in ranges if low or high]
+    for low, high in ranges:
+        # A range written backwards finds nothing: a recall that silently misses its devices.
+        if low and high and serial_key(low) > serial_key(high):
+            raise ValidationError(
+                _(
+                    "Serienummerintervallet %(low)s;%(high)s är baklänges: skriv det lägsta "
+                    "serienumret först."
+                )
+                % {"low": low, "high": high}
+            )
     if len(ranges) > MAX_RANGES:
         raise ValidationError(
             _("Högst %(n)s serienummerintervall per kampanj.") % {"n": MAX_RANGES}

@@ -68,6 +68,8 @@ def test_a_preview_counts_before_anything_is_created(
         ({"notice_date": "2026-13-01"}, "datum"),
         ({"notice_date": "2100-01-01"}, "framtiden"),
         ({"serial_ranges": "SN-1 SN-9"}, "första;sista"),
+        # Backwards, a range finds nothing: the recall would miss its devices (attack run 5).
+        ({"serial_ranges": "SN-11;SN-9"}, "baklänges"),
         ({"action": "explode"}, "Välj en åtgärd"),
         ({"title": "\u200b\u200b"}, ""),
         ({"articles": "300002", "lots": ""}, "batch"),
