@@ -117,7 +117,7 @@ def patient_search(*, actor: Actor, query: str) -> list[PatientRow]:
         condition = Q()
         for word in text.split():
             condition &= name_word(word)
-        matching = access.patients_in_scope(actor).filter(condition)
+        matching = access.patients_in_scope(actor, unit_first=True).filter(condition)
         found = list(matching.order_by(*BY_NAME).values_list(*ROW_COLUMNS)[:SEARCH_LIMIT])
         kind = "name"
     _record_listing(actor, kind, text if kind == "name" else "", [row[0] for row in found])
@@ -158,7 +158,8 @@ def unit_patients(*, actor: Actor, query: str, page: object) -> Window[PatientRo
     number, a page at a time. Each page shown is recorded like a search (R57, R60): the filter
     (a number fragment is not kept), and one `patient.listed` per patient on the page."""
     text = " ".join(query.split())[:60]
-    found = access.patients_in_scope(actor)
+    # Filtered, start from the unit's patients: the country's with the word or digits can be many.
+    found = access.patients_in_scope(actor, unit_first=bool(text))
     digits = text.replace("-", "").replace("+", "")
     if digits and digits.isascii() and digits.isdecimal():
         found = found.filter(identifier__contains=digits)
