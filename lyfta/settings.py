@@ -186,6 +186,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "lyfta.audit.middleware.AuditContextMiddleware",
     "lyfta.accounts.middleware.ActorMiddleware",
+    # Inside the actor, the language, the messages and the CSRF cookie: its page's shell uses them.
+    "lyfta.core.middleware.MethodNotAllowedPageMiddleware",
     "lyfta.audit.middleware.DenialMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "axes.middleware.AxesMiddleware",

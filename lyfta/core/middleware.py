@@ -1,5 +1,5 @@
-"""Response headers that Django's SecurityMiddleware does not set, and the refusal of NUL bytes
-at the edge."""
+"""Response headers that Django's SecurityMiddleware does not set, the refusal of NUL bytes at the
+edge, and a page for a method a page does not take."""
 
 from __future__ import annotations
 
@@ -9,6 +9,10 @@ from typing import Any
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.template import loader
+
+# Machine clients' addresses: the API and FHIR answer a 405 of their own (problem details, an
+# OperationOutcome), and the health check and /metrics are read by load balancers and Prometheus.
+MACHINE_PATHS = ("/api/", "/fhir/", "/healthz", "/metrics")
 
 
 class ContentSecurityPolicyMiddleware:
@@ -97,4 +101,27 @@ class RefuseNulMiddleware:
             if response.has_header("Allow"):
                 answer["Allow"] = response["Allow"]
             return answer
+        return response
+
+
+class MethodNotAllowedPageMiddleware:
+    """A method a page does not take (a GET to an address that only takes a posted form: a stale
+    link, a bookmark, a reload) answers Django's 405 with an empty body, and the user sees a blank
+    page. This gives that 405 a short page in the site's layout, keeping the status and the
+    Allow header. Only the shell is rendered (the view never ran): no patient's data. Machine
+    clients' 405s are left as they are."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        if (
+            response.status_code == 405
+            and not response.streaming
+            and not response.content
+            and not request.path_info.startswith(MACHINE_PATHS)
+        ):
+            response.content = loader.render_to_string("errors/405.html", request=request)
+            response["Content-Type"] = "text/html; charset=utf-8"
         return response
